@@ -1,0 +1,119 @@
+//! The process-wide engine: one runtime, one catalog, shared by every session.
+//!
+//! DataFusion's `RuntimeEnv` (memory pool, disk manager, object stores) and the
+//! catalog of schemas and tables are created once. Each connection gets a
+//! [`Session`] with its own `SessionContext` over them, so session settings never
+//! leak while tables are visible to all.
+
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, CatalogProviderList, MemoryCatalogProvider};
+use datafusion::catalog::{MemoryCatalogProviderList, MemorySchemaProvider};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use enishi_storage::Storage;
+
+use crate::catalog::PgCatalog;
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// The one database every client connects to.
+pub const DATABASE: &str = "postgres";
+/// The schema tables land in unless a client says otherwise.
+pub const DEFAULT_SCHEMA: &str = "public";
+/// The superuser that exists on a fresh server.
+pub const SUPERUSER: &str = "postgres";
+
+/// Engine-wide settings (from the server's configuration).
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Memory pool limit for query execution in bytes; 0 means unbounded.
+    pub memory_limit_bytes: usize,
+}
+
+/// Shared state behind every session.
+pub struct Engine {
+    runtime: Arc<RuntimeEnv>,
+    catalogs: Arc<dyn CatalogProviderList>,
+    pg_catalog: PgCatalog,
+    storage: Storage,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(storage: Storage, config: EngineConfig) -> Result<Arc<Self>> {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if config.memory_limit_bytes > 0 {
+            runtime = runtime.with_memory_limit(config.memory_limit_bytes, 1.0);
+        }
+        let runtime = Arc::new(runtime.build().map_err(Error::from)?);
+
+        let catalogs: Arc<dyn CatalogProviderList> = Arc::new(MemoryCatalogProviderList::new());
+        let catalog = MemoryCatalogProvider::new();
+        catalog
+            .register_schema(DEFAULT_SCHEMA, Arc::new(MemorySchemaProvider::new()))
+            .map_err(Error::from)?;
+        catalogs.register_catalog(DATABASE.to_string(), Arc::new(catalog));
+
+        let pg_catalog = PgCatalog::new(catalogs.clone())?;
+        Ok(Arc::new(Self {
+            runtime,
+            catalogs,
+            pg_catalog,
+            storage,
+        }))
+    }
+
+    /// Whether a client may connect to `database`.
+    pub fn database_exists(&self, database: &str) -> bool {
+        self.catalogs.catalog(database).is_some()
+    }
+
+    /// Opens a session for `user` connected to `database`.
+    pub fn session(self: &Arc<Self>, user: &str, database: &str) -> Result<Session> {
+        if !self.database_exists(database) {
+            return Err(Error::UndefinedDatabase(database.to_string()));
+        }
+        Session::new(self.clone(), user, database)
+    }
+
+    /// A fresh DataFusion context over the shared runtime and catalog.
+    pub(crate) fn new_context(&self, database: &str) -> Result<SessionContext> {
+        let mut config = SessionConfig::new()
+            .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true);
+        let options = config.options_mut();
+        options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        // PostgreSQL reads `1.5` as numeric, not double precision.
+        options.sql_parser.parse_float_as_decimal = true;
+        // Plain Utf8 everywhere: what tables store and what clients are sent.
+        options.sql_parser.map_string_types_to_utf8view = false;
+        options.execution.time_zone = Some("+00:00".to_string());
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime.clone())
+            .with_catalog_list(self.catalogs.clone())
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        self.pg_catalog.register(&ctx, database)?;
+        Ok(ctx)
+    }
+
+    pub fn pg_catalog(&self) -> &PgCatalog {
+        &self.pg_catalog
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+}

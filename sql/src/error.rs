@@ -1,0 +1,392 @@
+//! The engine's error type.
+//!
+//! Every failure a statement can meet is one variant here, carrying the message a
+//! client should read (worded like PostgreSQL's). The pg front end maps each variant to
+//! a SQLSTATE in one exhaustive `match`, so a new variant cannot ship without a code.
+//! DataFusion's errors are classified once, in [`Error::from_datafusion`]; anything not
+//! recognised becomes [`Error::Internal`], whose detail is logged and never sent.
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::{DataFusionError, SchemaError};
+use datafusion::sql::sqlparser::parser::ParserError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// 42601. `position` is the 1-based character offset in the statement text.
+    #[error("{message}")]
+    Syntax {
+        message: String,
+        position: Option<usize>,
+    },
+    /// 42P01
+    #[error("relation \"{0}\" does not exist")]
+    UndefinedTable(String),
+    /// 42703
+    #[error("{0}")]
+    UndefinedColumn(String),
+    /// 42883
+    #[error("{0}")]
+    UndefinedFunction(String),
+    /// 42704: an unknown type, setting or other named object.
+    #[error("{0}")]
+    UndefinedObject(String),
+    /// 42P07
+    #[error("relation \"{0}\" already exists")]
+    DuplicateTable(String),
+    /// 42P06
+    #[error("schema \"{0}\" already exists")]
+    DuplicateSchema(String),
+    /// 3F000
+    #[error("schema \"{0}\" does not exist")]
+    UndefinedSchema(String),
+    /// 42804
+    #[error("{0}")]
+    DatatypeMismatch(String),
+    /// 42P18
+    #[error("{0}")]
+    IndeterminateDatatype(String),
+    /// 22012
+    #[error("division by zero")]
+    DivisionByZero,
+    /// 22P02
+    #[error("{0}")]
+    InvalidTextRepresentation(String),
+    /// 22003
+    #[error("{0}")]
+    NumericValueOutOfRange(String),
+    /// 22007 / 22008: a malformed or out-of-range date or time.
+    #[error("{0}")]
+    InvalidDatetime(String),
+    /// 22023
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// 23502
+    #[error("{0}")]
+    NotNullViolation(String),
+    /// 0A000
+    #[error("{0}")]
+    FeatureNotSupported(String),
+    /// 25P02
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    /// 25001
+    #[error("{0}")]
+    ActiveTransaction(String),
+    /// 25P01
+    #[error("{0}")]
+    NoActiveTransaction(String),
+    /// 3B001
+    #[error("{0}")]
+    UndefinedSavepoint(String),
+    /// 3D000
+    #[error("database \"{0}\" does not exist")]
+    UndefinedDatabase(String),
+    /// 26000
+    #[error("prepared statement \"{0}\" does not exist")]
+    UndefinedPreparedStatement(String),
+    /// 42P05
+    #[error("prepared statement \"{0}\" already exists")]
+    DuplicatePreparedStatement(String),
+    /// 34000
+    #[error("cursor \"{0}\" does not exist")]
+    UndefinedCursor(String),
+    /// 42P03
+    #[error("cursor \"{0}\" already exists")]
+    DuplicateCursor(String),
+    /// 08P01: the client broke the protocol (e.g. wrong parameter count).
+    #[error("{0}")]
+    Protocol(String),
+    /// 57014
+    #[error("canceling statement due to {0}")]
+    QueryCanceled(&'static str),
+    /// 53200
+    #[error("{0}")]
+    OutOfMemory(String),
+    /// XX000. The text is for the log only; clients see a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn syntax(message: impl Into<String>) -> Self {
+        Error::Syntax {
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Error::FeatureNotSupported(message.into())
+    }
+
+    /// Classifies a parser error, turning sqlparser's "Line: l, Column: c" into the
+    /// character offset PostgreSQL reports.
+    pub fn from_parser(err: &ParserError, sql: &str) -> Self {
+        let text = match err {
+            ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
+            ParserError::RecursionLimitExceeded => {
+                return Error::Syntax {
+                    message: "statement is too deeply nested".into(),
+                    position: None,
+                };
+            }
+        };
+        let position = line_column(&text).and_then(|(line, col)| char_offset(sql, line, col));
+        let message = match text.find(" at Line:") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        let message = match message.strip_prefix("Expected: ") {
+            Some(rest) => format!("syntax error: expected {rest}"),
+            None => format!("syntax error: {message}"),
+        };
+        Error::Syntax { message, position }
+    }
+
+    /// Classifies a DataFusion error by its root cause.
+    pub fn from_datafusion(err: DataFusionError) -> Self {
+        let root = err.find_root();
+        match root {
+            DataFusionError::SQL(parser, _) => Error::from_parser(parser, ""),
+            DataFusionError::SchemaError(schema, _) => match schema.as_ref() {
+                SchemaError::FieldNotFound { field, .. } => {
+                    Error::UndefinedColumn(format!("column \"{}\" does not exist", field.name()))
+                }
+                SchemaError::AmbiguousReference { field } => Error::UndefinedColumn(format!(
+                    "column reference \"{}\" is ambiguous",
+                    field.name()
+                )),
+                other => Error::syntax(other.to_string()),
+            },
+            DataFusionError::ArrowError(arrow, _) => Error::from_arrow(arrow),
+            DataFusionError::NotImplemented(msg) => Error::FeatureNotSupported(msg.clone()),
+            DataFusionError::ResourcesExhausted(msg) => Error::OutOfMemory(msg.clone()),
+            DataFusionError::Plan(msg) => classify_plan(msg),
+            DataFusionError::Execution(msg) => classify_execution(msg),
+            DataFusionError::External(e) => match e.downcast_ref::<Error>() {
+                Some(ours) => ours.clone(),
+                None => match e.downcast_ref::<ArrowError>() {
+                    Some(arrow) => Error::from_arrow(arrow),
+                    None => Error::Internal(e.to_string()),
+                },
+            },
+            DataFusionError::Configuration(msg) => Error::InvalidParameterValue(msg.clone()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+
+    fn from_arrow(err: &ArrowError) -> Self {
+        match err {
+            ArrowError::DivideByZero => Error::DivisionByZero,
+            ArrowError::ArithmeticOverflow(_) => {
+                Error::NumericValueOutOfRange("value out of range".into())
+            }
+            ArrowError::CastError(msg) | ArrowError::ParseError(msg) => classify_cast(msg),
+            ArrowError::ComputeError(msg) if msg.contains("Overflow") => {
+                Error::NumericValueOutOfRange("value out of range".into())
+            }
+            ArrowError::ExternalError(e) => match e.downcast_ref::<Error>() {
+                Some(ours) => ours.clone(),
+                None => Error::Internal(err.to_string()),
+            },
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ArrowError> for Error {
+    fn from(err: ArrowError) -> Self {
+        Error::from_arrow(&err)
+    }
+}
+
+impl From<DataFusionError> for Error {
+    fn from(err: DataFusionError) -> Self {
+        Error::from_datafusion(err)
+    }
+}
+
+/// Wraps an engine error so it can travel through DataFusion (e.g. out of a UDF) and
+/// come back out of [`Error::from_datafusion`] unchanged.
+impl From<Error> for DataFusionError {
+    fn from(err: Error) -> Self {
+        DataFusionError::External(Box::new(err))
+    }
+}
+
+fn classify_plan(msg: &str) -> Error {
+    let lower = msg.to_ascii_lowercase();
+    if let Some(name) = between(msg, "table '", "' not found") {
+        // DataFusion names the fully qualified table; PostgreSQL names what was written.
+        let short = name.rsplit('.').next().unwrap_or(name);
+        return Error::UndefinedTable(short.to_string());
+    }
+    if lower.starts_with("invalid function")
+        || lower.contains("function") && lower.contains("not found")
+    {
+        let name = between(msg, "'", "'").unwrap_or(msg);
+        return Error::UndefinedFunction(format!("function {name} does not exist"));
+    }
+    if lower.contains("no function matches")
+        || lower.contains("failed to coerce arguments")
+        || lower.contains("does not support inputs of type")
+    {
+        return Error::UndefinedFunction(msg.lines().next().unwrap_or(msg).to_string());
+    }
+    if lower.contains("cannot infer common argument type")
+        || lower.contains("cannot coerce arithmetic expression")
+        || lower.contains("cannot be cast")
+    {
+        return Error::DatatypeMismatch(msg.lines().next().unwrap_or(msg).to_string());
+    }
+    if lower.contains("schema") && lower.contains("not found")
+        || lower.contains("failed to resolve schema")
+    {
+        let name = between(msg, "'", "'").unwrap_or(msg);
+        return Error::UndefinedSchema(name.to_string());
+    }
+    if lower.contains("unsupported") || lower.contains("not supported") {
+        return Error::FeatureNotSupported(msg.to_string());
+    }
+    Error::syntax(msg.lines().next().unwrap_or(msg).to_string())
+}
+
+fn classify_execution(msg: &str) -> Error {
+    let lower = msg.to_ascii_lowercase();
+    if let Some(name) = between(msg, "Table '", "' already exists") {
+        let short = name.rsplit('.').next().unwrap_or(name);
+        return Error::DuplicateTable(short.to_string());
+    }
+    if let Some(name) = between(msg, "Table '", "' doesn't exist") {
+        let short = name.rsplit('.').next().unwrap_or(name);
+        return Error::UndefinedTable(short.to_string());
+    }
+    if let Some(name) = between(msg, "Schema '", "' already exists") {
+        return Error::DuplicateSchema(name.to_string());
+    }
+    if lower.contains("divide by zero") || lower.contains("division by zero") {
+        return Error::DivisionByZero;
+    }
+    if lower.contains("overflow") {
+        return Error::NumericValueOutOfRange("value out of range".into());
+    }
+    if lower.contains("non-nullable") || lower.contains("null value") && lower.contains("not-null")
+    {
+        return Error::NotNullViolation(msg.to_string());
+    }
+    if lower.contains("cast error") || lower.contains("cannot cast") {
+        return classify_cast(msg);
+    }
+    Error::Internal(msg.to_string())
+}
+
+fn classify_cast(msg: &str) -> Error {
+    let lower = msg.to_ascii_lowercase();
+    if lower.contains("overflow") || lower.contains("out of range") || lower.contains("too large") {
+        return Error::NumericValueOutOfRange(msg.to_string());
+    }
+    // "Cannot cast string 'abc' to value of Int32 type"
+    if let Some(value) = between(msg, "string '", "'") {
+        let ty = if lower.contains("date") || lower.contains("timestamp") || lower.contains("time")
+        {
+            return Error::InvalidDatetime(format!(
+                "invalid input syntax for type {}: \"{value}\"",
+                if lower.contains("date32") {
+                    "date"
+                } else {
+                    "timestamp"
+                }
+            ));
+        } else if lower.contains("int16") {
+            "smallint"
+        } else if lower.contains("int32") {
+            "integer"
+        } else if lower.contains("int64") {
+            "bigint"
+        } else if lower.contains("float") {
+            "double precision"
+        } else if lower.contains("decimal") {
+            "numeric"
+        } else if lower.contains("boolean") {
+            "boolean"
+        } else {
+            "the requested type"
+        };
+        return Error::InvalidTextRepresentation(format!(
+            "invalid input syntax for type {ty}: \"{value}\""
+        ));
+    }
+    Error::InvalidTextRepresentation(msg.to_string())
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// Finds sqlparser's "Line: l, Column: c" in an error message.
+fn line_column(text: &str) -> Option<(usize, usize)> {
+    let line = between(text, "Line: ", ",")?.trim().parse().ok()?;
+    let rest = &text[text.find("Column: ")? + "Column: ".len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    Some((line, digits.parse().ok()?))
+}
+
+/// Converts a 1-based line and column into PostgreSQL's 1-based character offset.
+fn char_offset(sql: &str, line: usize, column: usize) -> Option<usize> {
+    if sql.is_empty() || line == 0 || column == 0 {
+        return None;
+    }
+    let mut offset = 0;
+    for (i, text) in sql.split('\n').enumerate() {
+        if i + 1 == line {
+            return Some(offset + column.min(text.chars().count() + 1));
+        }
+        offset += text.chars().count() + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_positions_become_character_offsets() {
+        assert_eq!(char_offset("select 1", 1, 8), Some(8));
+        assert_eq!(char_offset("select\n  frm", 2, 3), Some(10));
+        assert_eq!(
+            line_column("Expected: end, found: x at Line: 2, Column: 14"),
+            Some((2, 14))
+        );
+    }
+
+    #[test]
+    fn datafusion_errors_are_classified() {
+        let e = Error::from_datafusion(DataFusionError::Plan(
+            "table 'postgres.public.nope' not found".into(),
+        ));
+        assert!(
+            matches!(e, Error::UndefinedTable(ref t) if t == "nope"),
+            "{e:?}"
+        );
+        let e = Error::from_datafusion(DataFusionError::ArrowError(
+            Box::new(ArrowError::DivideByZero),
+            None,
+        ));
+        assert!(matches!(e, Error::DivisionByZero));
+        let e = Error::from_datafusion(DataFusionError::ArrowError(
+            Box::new(ArrowError::CastError(
+                "Cannot cast string 'abc' to value of Int32 type".into(),
+            )),
+            None,
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid input syntax for type integer: \"abc\""
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! Enishi's SQL engine.
+//!
+//! The server hands a [`Session`] SQL text ([`statement::parse`]) and gets back an
+//! [`Output`]: Arrow batches or a command tag. The engine plans and runs statements
+//! in Apache DataFusion over the shared catalog, answers session statements itself,
+//! and serves `pg_catalog` to clients. It knows nothing of the wire protocol.
+
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod session;
+pub mod settings;
+pub mod statement;
+pub mod types;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::{Error, Result};
+pub use session::{CommandTag, Notice, Output, ProtocolEffect, Rows, Session, TxState};
+pub use settings::Settings;

@@ -1,0 +1,1141 @@
+//! One client's session: settings, transaction state, prepared statements, cursors.
+//!
+//! The front end hands the session parsed statements; the session answers with an
+//! [`Output`] — rows as a stream of Arrow batches, or a command tag. Session
+//! statements (SET, BEGIN, PREPARE, DECLARE, …) are handled here; everything else
+//! is planned and run by DataFusion in this session's own context.
+//!
+//! Transaction rule: inside `BEGIN … COMMIT`, an error puts the session into the
+//! failed state, where every statement but `ROLLBACK`/`COMMIT` (which then rolls
+//! back) gets 25P02. Settings changed inside a rolled-back block are restored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{DFSchema, ParamValues, ScalarValue};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{
+    ColumnarValue, DdlStatement, LogicalPlan, ScalarUDF, Volatility, WriteOp, create_udf,
+};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{
+    self, CloseCursor, DiscardObject, Expr, FetchDirection, ObjectName, Reset, Set, Statement,
+    TransactionAccessMode, TransactionIsolationLevel, TransactionMode, Value,
+};
+use futures::StreamExt;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::settings::{Reported, Settings};
+use crate::statement::NAME_SUFFIX_MARK;
+use crate::types;
+
+/// Transaction state, as the ReadyForQuery status byte reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// 'I': not in a transaction block.
+    Idle,
+    /// 'T': inside BEGIN … COMMIT.
+    Block,
+    /// 'E': inside a block that failed; only ROLLBACK gets out.
+    Failed,
+}
+
+/// A message for the client that is not an error (PostgreSQL's NoticeResponse).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What a statement produced.
+pub enum Output {
+    Rows(Rows),
+    Command(CommandTag),
+    /// The statement text was empty (only comments).
+    Empty,
+}
+
+/// A result set: its schema (with client-facing column names) and its batches.
+pub struct Rows {
+    pub schema: SchemaRef,
+    pub stream: SendableRecordBatchStream,
+    /// Command tag word; the row count is appended when the stream ends.
+    pub tag: &'static str,
+}
+
+/// A command tag such as `INSERT 0 3`, `CREATE TABLE` or `SET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTag {
+    pub command: String,
+    /// Set for INSERT, which PostgreSQL tags with an OID (always 0).
+    pub oid: Option<u32>,
+    pub rows: Option<usize>,
+}
+
+impl CommandTag {
+    pub fn new(command: impl Into<String>) -> Self {
+        Self {
+            command: command.into(),
+            oid: None,
+            rows: None,
+        }
+    }
+
+    pub fn with_rows(mut self, rows: usize) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+}
+
+/// Cleanup the front end must do in protocol state it owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolEffect {
+    /// DEALLOCATE name: the protocol-level statement of that name goes too.
+    Deallocate(String),
+    /// DEALLOCATE ALL / DISCARD ALL: every prepared statement and portal goes.
+    DeallocateAll,
+}
+
+/// A statement prepared with SQL `PREPARE name AS …`.
+#[derive(Clone)]
+struct SqlPrepared {
+    statement: DFStatement,
+    param_types: Vec<DataType>,
+}
+
+/// An open cursor (`DECLARE`): the rest of its result, batch by batch.
+struct Cursor {
+    schema: SchemaRef,
+    stream: SendableRecordBatchStream,
+    /// Rows of a partly fetched batch.
+    pending: Option<RecordBatch>,
+    hold: bool,
+}
+
+pub struct Session {
+    engine: Arc<Engine>,
+    ctx: SessionContext,
+    database: String,
+    user: String,
+    settings: Arc<RwLock<Settings>>,
+    tx: TxState,
+    /// Settings as they were at BEGIN, restored by ROLLBACK.
+    settings_at_begin: Option<Settings>,
+    savepoints: Vec<(String, Settings)>,
+    prepared: HashMap<String, SqlPrepared>,
+    /// Behind a lock only so the session is `Sync` (streams are not).
+    cursors: HashMap<String, tokio::sync::Mutex<Cursor>>,
+    notices: Vec<Notice>,
+    reported: Vec<Reported>,
+    effects: Vec<ProtocolEffect>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("tx", &self.tx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(engine: Arc<Engine>, user: &str, database: &str) -> Result<Self> {
+        let ctx = engine.new_context(database)?;
+        let settings = Arc::new(RwLock::new(Settings::new(user, true)));
+        ctx.register_udf(current_setting_udf(settings.clone()));
+        ctx.register_udf(set_config_udf(settings.clone()));
+        Ok(Self {
+            engine,
+            ctx,
+            database: database.to_string(),
+            user: user.to_string(),
+            settings,
+            tx: TxState::Idle,
+            settings_at_begin: None,
+            savepoints: Vec::new(),
+            prepared: HashMap::new(),
+            cursors: HashMap::new(),
+            notices: Vec::new(),
+            reported: Vec::new(),
+            effects: Vec::new(),
+        })
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn tx_state(&self) -> TxState {
+        self.tx
+    }
+
+    /// A copy of the current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.read().expect("settings lock").clone()
+    }
+
+    /// Applies a setting the client sent at start-up (e.g. `application_name`).
+    pub fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        self.set_setting(name, value).map(|_| ())
+    }
+
+    /// Notices raised since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Reported parameters that changed since the last call (ParameterStatus).
+    pub fn take_reported(&mut self) -> Vec<Reported> {
+        std::mem::take(&mut self.reported)
+    }
+
+    /// Protocol state the front end must clean up since the last call.
+    pub fn take_effects(&mut self) -> Vec<ProtocolEffect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Records that a statement failed after `execute` returned (while its rows
+    /// streamed), so a transaction block becomes failed.
+    pub fn statement_failed(&mut self) {
+        if self.tx == TxState::Block {
+            self.tx = TxState::Failed;
+        }
+    }
+
+    /// Runs one statement. `params` are the bound values of `$n` placeholders.
+    pub async fn execute(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        if self.tx == TxState::Failed && !ends_transaction(stmt) {
+            return Err(Error::InFailedTransaction);
+        }
+        let result = self.dispatch(stmt, params).await;
+        if result.is_err() {
+            self.statement_failed();
+        }
+        result
+    }
+
+    /// Plans a statement without running it: the parameter types it needs and the
+    /// columns it returns (None when it returns no rows).
+    pub async fn describe(
+        &mut self,
+        stmt: &DFStatement,
+        param_hints: &[Option<DataType>],
+    ) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+        if self.tx == TxState::Failed && !ends_transaction(stmt) {
+            return Err(Error::InFailedTransaction);
+        }
+        match stmt {
+            DFStatement::Statement(s) => match s.as_ref() {
+                Statement::ShowVariable { variable } => {
+                    let name = show_name(variable);
+                    return Ok((vec![], Some(self.show_schema(&name))));
+                }
+                Statement::Fetch { name, .. } => {
+                    let key = name.value.to_lowercase();
+                    let cursor = self.cursors.get(&key).ok_or(Error::UndefinedCursor(key))?;
+                    return Ok((vec![], Some(cursor.lock().await.schema.clone())));
+                }
+                Statement::Query(_)
+                | Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_) => {}
+                Statement::Execute {
+                    name: Some(name), ..
+                } => {
+                    let prepared = self.sql_prepared(name)?.clone();
+                    let (_, schema) = Box::pin(self.describe(&prepared.statement, &[])).await?;
+                    return Ok((vec![], schema));
+                }
+                _ => return Ok((vec![], None)),
+            },
+            DFStatement::Explain(_) => {}
+            _ => return Ok((vec![], None)),
+        }
+        let plan = self.plan(stmt).await?;
+        let types = parameter_types(&plan, param_hints)?;
+        let schema = match &plan {
+            LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => None,
+            plan => Some(client_schema(plan.schema().as_arrow())),
+        };
+        Ok((types, schema))
+    }
+
+    async fn dispatch(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let s = match stmt {
+            DFStatement::Statement(s) => s.as_ref(),
+            DFStatement::Reset(reset) => {
+                let datafusion::sql::parser::ResetStatement::Variable(name) = reset;
+                return self.reset(&Reset::ConfigurationParameter(name.clone()));
+            }
+            _ => return self.run_plan(stmt, params).await,
+        };
+        match s {
+            Statement::Set(set) => self.set(set),
+            Statement::ShowVariable { variable } => self.show(variable),
+            Statement::Reset(reset) => self.reset(&reset.reset),
+            Statement::StartTransaction { modes, .. } => self.begin(modes),
+            Statement::Commit { .. } => Ok(self.commit()),
+            Statement::Rollback {
+                savepoint: None, ..
+            } => Ok(self.rollback()),
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => self.rollback_to(name),
+            Statement::Savepoint { name } => self.savepoint(name),
+            Statement::ReleaseSavepoint { name } => self.release(name),
+            Statement::Discard { object_type } => self.discard(object_type),
+            Statement::Prepare {
+                name,
+                data_types,
+                statement,
+            } => self.prepare_sql(name, data_types, statement),
+            Statement::Execute {
+                name: Some(name),
+                parameters,
+                ..
+            } => self.execute_sql(name, parameters).await,
+            Statement::Deallocate { name, .. } => self.deallocate(name),
+            Statement::Declare { stmts } => self.declare(stmts).await,
+            Statement::Fetch {
+                name, direction, ..
+            } => self.fetch(name, direction).await,
+            Statement::Close { cursor } => self.close(cursor),
+            Statement::CreateTable(create) if create.query.is_none() => {
+                self.create_table(stmt, create).await
+            }
+            _ => self.run_plan(stmt, params).await,
+        }
+    }
+
+    // ---- planning and running through DataFusion ----
+
+    async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
+        let state = self.ctx.state();
+        Ok(state.statement_to_plan(stmt.clone()).await?)
+    }
+
+    async fn run_plan(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let mut plan = self.plan(stmt).await?;
+        if let Some(params) = params {
+            plan = plan.with_param_values(params)?;
+        } else if !plan.get_parameter_types()?.is_empty() {
+            return Err(Error::Protocol("there is no parameter $1".into()));
+        }
+        self.run_logical(plan).await
+    }
+
+    async fn run_logical(&mut self, plan: LogicalPlan) -> Result<Output> {
+        match &plan {
+            LogicalPlan::Dml(dml) => {
+                let command = match dml.op {
+                    WriteOp::Insert(_) => "INSERT",
+                    WriteOp::Update => "UPDATE",
+                    WriteOp::Delete => "DELETE",
+                    WriteOp::Ctas => "SELECT",
+                    WriteOp::Truncate => "TRUNCATE TABLE",
+                    _ => "UPDATE",
+                };
+                let rows = self.count(plan).await?;
+                let mut tag = CommandTag::new(command).with_rows(rows);
+                if command == "INSERT" {
+                    tag.oid = Some(0);
+                }
+                Ok(Output::Command(tag))
+            }
+            LogicalPlan::Ddl(ddl) => {
+                let tag = match ddl {
+                    DdlStatement::CreateMemoryTable(c) => {
+                        if matches!(c.input.as_ref(), LogicalPlan::EmptyRelation(_)) {
+                            "CREATE TABLE".to_string()
+                        } else {
+                            let rows = self.count_input(&c.input).await?;
+                            self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                            return Ok(Output::Command(CommandTag::new("SELECT").with_rows(rows)));
+                        }
+                    }
+                    DdlStatement::CreateExternalTable(_) => "CREATE EXTERNAL TABLE".into(),
+                    DdlStatement::CreateView(_) => "CREATE VIEW".into(),
+                    DdlStatement::CreateCatalogSchema(_) => "CREATE SCHEMA".into(),
+                    DdlStatement::CreateCatalog(_) => "CREATE DATABASE".into(),
+                    DdlStatement::DropTable(_) => "DROP TABLE".into(),
+                    DdlStatement::DropView(_) => "DROP VIEW".into(),
+                    DdlStatement::DropCatalogSchema(_) => "DROP SCHEMA".into(),
+                    DdlStatement::CreateIndex(_) => "CREATE INDEX".into(),
+                    DdlStatement::CreateFunction(_) => "CREATE FUNCTION".into(),
+                    DdlStatement::DropFunction(_) => "DROP FUNCTION".into(),
+                };
+                self.ctx.execute_logical_plan(plan).await?.collect().await?;
+                Ok(Output::Command(CommandTag::new(tag)))
+            }
+            LogicalPlan::Statement(_) => Err(Error::unsupported("this statement is not supported")),
+            _ => {
+                let schema = client_schema(plan.schema().as_arrow());
+                let df = self.ctx.execute_logical_plan(plan).await?;
+                let stream = df.execute_stream().await?;
+                Ok(Output::Rows(Rows {
+                    schema,
+                    stream,
+                    tag: "SELECT",
+                }))
+            }
+        }
+    }
+
+    /// Runs a DML plan and returns the row count DataFusion reports.
+    async fn count(&self, plan: LogicalPlan) -> Result<usize> {
+        let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        let mut total = 0usize;
+        for batch in &batches {
+            if let Some(col) = batch.columns().first() {
+                if let Some(counts) = col.as_any().downcast_ref::<UInt64Array>() {
+                    total += counts.iter().flatten().sum::<u64>() as usize;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    async fn count_input(&self, input: &LogicalPlan) -> Result<usize> {
+        let batches = self
+            .ctx
+            .execute_logical_plan(input.clone())
+            .await?
+            .collect()
+            .await?;
+        Ok(batches.iter().map(|b| b.num_rows()).sum())
+    }
+
+    /// CREATE TABLE with column types: DataFusion plans defaults and constraints;
+    /// the schema is replaced by one that records the declared PostgreSQL types.
+    async fn create_table(
+        &mut self,
+        stmt: &DFStatement,
+        create: &ast::CreateTable,
+    ) -> Result<Output> {
+        let mut fields = Vec::with_capacity(create.columns.len());
+        for column in &create.columns {
+            let ty = types::column_type(&column.data_type)?;
+            let not_null = column.options.iter().any(|o| {
+                matches!(
+                    o.option,
+                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_)
+                )
+            });
+            let name = if column.name.quote_style.is_some() {
+                column.name.value.clone()
+            } else {
+                column.name.value.to_lowercase()
+            };
+            fields.push(ty.field(&name, !not_null));
+        }
+        let plan = self.plan(stmt).await?;
+        let LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(mut cmd)) = plan else {
+            return self.run_logical(plan).await;
+        };
+        let schema = Schema::new(fields);
+        let df_schema = DFSchema::try_from(schema)?;
+        cmd.input = Arc::new(LogicalPlan::EmptyRelation(
+            datafusion::logical_expr::EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(df_schema),
+            },
+        ));
+        let exists = self.ctx.table_exist(cmd.name.clone())?;
+        if exists && cmd.if_not_exists {
+            self.notices.push(Notice {
+                severity: "NOTICE",
+                code: "42P07",
+                message: format!("relation \"{}\" already exists, skipping", cmd.name.table()),
+            });
+            return Ok(Output::Command(CommandTag::new("CREATE TABLE")));
+        }
+        if exists {
+            return Err(Error::DuplicateTable(cmd.name.table().to_string()));
+        }
+        self.run_logical(LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(cmd)))
+            .await
+    }
+
+    // ---- settings ----
+
+    fn set_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        let reported = self
+            .settings
+            .write()
+            .expect("settings lock")
+            .set(name, value)?;
+        self.after_setting_change(reported);
+        Ok(())
+    }
+
+    fn after_setting_change(&mut self, reported: Option<Reported>) {
+        if let Some(r) = reported {
+            self.reported.push(r);
+        }
+    }
+
+    fn set(&mut self, set: &Set) -> Result<Output> {
+        match set {
+            Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                let name = object_name(variable);
+                if values.len() == 1 && is_default(&values[0]) {
+                    let reported = self.settings.write().expect("settings lock").reset(&name)?;
+                    self.after_setting_change(reported);
+                } else {
+                    let value = values
+                        .iter()
+                        .map(expr_text)
+                        .collect::<Result<Vec<_>>>()?
+                        .join(", ");
+                    self.set_setting(&name, &value)?;
+                }
+            }
+            Set::SetTimeZone { value, .. } => {
+                let value = expr_text(value)?;
+                if value.eq_ignore_ascii_case("local") || value.eq_ignore_ascii_case("default") {
+                    let reported = self
+                        .settings
+                        .write()
+                        .expect("settings lock")
+                        .reset("TimeZone")?;
+                    self.after_setting_change(reported);
+                } else {
+                    self.set_setting("TimeZone", &value)?;
+                }
+            }
+            Set::SetNames { charset_name, .. } => {
+                self.set_setting("client_encoding", &charset_name.value)?;
+            }
+            Set::SetNamesDefault {} => {
+                let reported = self
+                    .settings
+                    .write()
+                    .expect("settings lock")
+                    .reset("client_encoding")?;
+                self.after_setting_change(reported);
+            }
+            Set::SetTransaction { modes, session, .. } => {
+                let prefix = if *session { "default_" } else { "" };
+                for mode in modes {
+                    let (name, value) = transaction_mode(mode);
+                    self.set_setting(&format!("{prefix}{name}"), value)?;
+                }
+            }
+            Set::SetSessionAuthorization(_) | Set::SetRole { .. } => {
+                return Err(Error::unsupported(
+                    "SET ROLE / SESSION AUTHORIZATION is not supported",
+                ));
+            }
+            other => {
+                return Err(Error::unsupported(format!("{other} is not supported")));
+            }
+        }
+        Ok(Output::Command(CommandTag::new("SET")))
+    }
+
+    fn show_schema(&self, name: &str) -> SchemaRef {
+        let column = if name.eq_ignore_ascii_case("all") {
+            return Arc::new(Schema::new(vec![
+                Field::new("name", DataType::Utf8, false),
+                Field::new("setting", DataType::Utf8, false),
+            ]));
+        } else {
+            Settings::canonical_name(name)
+        };
+        Arc::new(Schema::new(vec![Field::new(
+            column.to_lowercase(),
+            DataType::Utf8,
+            false,
+        )]))
+    }
+
+    fn show(&mut self, variable: &[ast::Ident]) -> Result<Output> {
+        let name = show_name(variable);
+        let schema = self.show_schema(&name);
+        let columns: Vec<ArrayRef> = if name.eq_ignore_ascii_case("all") {
+            let all = self.settings().all();
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    all.iter().map(|(n, _)| n.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    all.iter().map(|(_, v)| v.as_str()),
+                )),
+            ]
+        } else {
+            let value = self.settings().get(&name)?;
+            vec![Arc::new(StringArray::from(vec![value]))]
+        };
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(Output::Rows(rows_from_batches(
+            schema,
+            vec![batch],
+            "SHOW",
+        )?))
+    }
+
+    fn reset(&mut self, reset: &Reset) -> Result<Output> {
+        match reset {
+            Reset::ALL => {
+                let reported = self.settings.write().expect("settings lock").reset_all();
+                self.reported.extend(reported);
+            }
+            Reset::ConfigurationParameter(name) => {
+                let reported = self
+                    .settings
+                    .write()
+                    .expect("settings lock")
+                    .reset(&object_name(name))?;
+                self.after_setting_change(reported);
+            }
+        }
+        Ok(Output::Command(CommandTag::new("RESET")))
+    }
+
+    // ---- transactions ----
+
+    fn begin(&mut self, modes: &[TransactionMode]) -> Result<Output> {
+        if self.tx != TxState::Idle {
+            self.notices.push(Notice {
+                severity: "WARNING",
+                code: "25001",
+                message: "there is already a transaction in progress".into(),
+            });
+            return Ok(Output::Command(CommandTag::new("BEGIN")));
+        }
+        self.settings_at_begin = Some(self.settings());
+        for mode in modes {
+            let (name, value) = transaction_mode(mode);
+            self.set_setting(name, value)?;
+        }
+        self.tx = TxState::Block;
+        Ok(Output::Command(CommandTag::new("BEGIN")))
+    }
+
+    fn end_transaction(&mut self, keep_settings: bool) {
+        let at_begin = self.settings_at_begin.take();
+        if !keep_settings {
+            if let Some(old) = at_begin {
+                self.restore_settings(old);
+            }
+        }
+        // Transaction-scoped settings end with the transaction.
+        for name in ["transaction_isolation", "transaction_read_only"] {
+            let _ = self.settings.write().expect("settings lock").reset(name);
+        }
+        self.savepoints.clear();
+        self.cursors.retain(|_, c| c.get_mut().hold);
+        self.tx = TxState::Idle;
+    }
+
+    fn restore_settings(&mut self, old: Settings) {
+        let current = self.settings();
+        let changed: Vec<Reported> = old
+            .reported()
+            .into_iter()
+            .zip(current.reported())
+            .filter(|(o, c)| o != c)
+            .map(|(o, _)| o)
+            .collect();
+        *self.settings.write().expect("settings lock") = old;
+        self.reported.extend(changed);
+    }
+
+    fn commit(&mut self) -> Output {
+        match self.tx {
+            TxState::Idle => {
+                self.notices.push(Notice {
+                    severity: "WARNING",
+                    code: "25P01",
+                    message: "there is no transaction in progress".into(),
+                });
+                Output::Command(CommandTag::new("COMMIT"))
+            }
+            TxState::Block => {
+                self.end_transaction(true);
+                Output::Command(CommandTag::new("COMMIT"))
+            }
+            TxState::Failed => {
+                self.end_transaction(false);
+                Output::Command(CommandTag::new("ROLLBACK"))
+            }
+        }
+    }
+
+    fn rollback(&mut self) -> Output {
+        if self.tx == TxState::Idle {
+            self.notices.push(Notice {
+                severity: "WARNING",
+                code: "25P01",
+                message: "there is no transaction in progress".into(),
+            });
+        } else {
+            self.end_transaction(false);
+        }
+        Output::Command(CommandTag::new("ROLLBACK"))
+    }
+
+    fn require_block(&self, what: &str) -> Result<()> {
+        if self.tx == TxState::Idle {
+            return Err(Error::NoActiveTransaction(format!(
+                "{what} can only be used in transaction blocks"
+            )));
+        }
+        Ok(())
+    }
+
+    fn savepoint(&mut self, name: &ast::Ident) -> Result<Output> {
+        self.require_block("SAVEPOINT")?;
+        self.savepoints
+            .push((name.value.to_lowercase(), self.settings()));
+        Ok(Output::Command(CommandTag::new("SAVEPOINT")))
+    }
+
+    fn find_savepoint(&self, name: &ast::Ident) -> Result<usize> {
+        let key = name.value.to_lowercase();
+        self.savepoints
+            .iter()
+            .rposition(|(n, _)| *n == key)
+            .ok_or_else(|| Error::UndefinedSavepoint(format!("savepoint \"{key}\" does not exist")))
+    }
+
+    fn release(&mut self, name: &ast::Ident) -> Result<Output> {
+        self.require_block("RELEASE SAVEPOINT")?;
+        let at = self.find_savepoint(name)?;
+        self.savepoints.truncate(at);
+        Ok(Output::Command(CommandTag::new("RELEASE")))
+    }
+
+    fn rollback_to(&mut self, name: &ast::Ident) -> Result<Output> {
+        self.require_block("ROLLBACK TO SAVEPOINT")?;
+        let at = self.find_savepoint(name)?;
+        let settings = self.savepoints[at].1.clone();
+        self.savepoints.truncate(at + 1);
+        self.restore_settings(settings);
+        self.tx = TxState::Block;
+        Ok(Output::Command(CommandTag::new("ROLLBACK")))
+    }
+
+    fn discard(&mut self, object: &DiscardObject) -> Result<Output> {
+        match object {
+            DiscardObject::ALL => {
+                if self.tx != TxState::Idle {
+                    return Err(Error::ActiveTransaction(
+                        "DISCARD ALL cannot run inside a transaction block".into(),
+                    ));
+                }
+                let reported = self.settings.write().expect("settings lock").reset_all();
+                self.reported.extend(reported);
+                self.prepared.clear();
+                self.cursors.clear();
+                self.effects.push(ProtocolEffect::DeallocateAll);
+                Ok(Output::Command(CommandTag::new("DISCARD ALL")))
+            }
+            DiscardObject::PLANS => Ok(Output::Command(CommandTag::new("DISCARD PLANS"))),
+            DiscardObject::SEQUENCES => Ok(Output::Command(CommandTag::new("DISCARD SEQUENCES"))),
+            DiscardObject::TEMP => Ok(Output::Command(CommandTag::new("DISCARD TEMP"))),
+        }
+    }
+
+    // ---- SQL-level prepared statements ----
+
+    fn sql_prepared(&self, name: &ObjectName) -> Result<&SqlPrepared> {
+        let key = object_name(name);
+        self.prepared
+            .get(&key)
+            .ok_or(Error::UndefinedPreparedStatement(key))
+    }
+
+    fn prepare_sql(
+        &mut self,
+        name: &ast::Ident,
+        data_types: &[ast::DataType],
+        statement: &Statement,
+    ) -> Result<Output> {
+        let key = name.value.to_lowercase();
+        if self.prepared.contains_key(&key) {
+            return Err(Error::DuplicatePreparedStatement(key));
+        }
+        let param_types = data_types
+            .iter()
+            .map(|t| types::column_type(t).map(|c| c.arrow))
+            .collect::<Result<Vec<_>>>()?;
+        let statement = DFStatement::Statement(Box::new(statement.clone()));
+        self.prepared.insert(
+            key,
+            SqlPrepared {
+                statement,
+                param_types,
+            },
+        );
+        Ok(Output::Command(CommandTag::new("PREPARE")))
+    }
+
+    async fn execute_sql(&mut self, name: &ObjectName, args: &[Expr]) -> Result<Output> {
+        let prepared = self.sql_prepared(name)?.clone();
+        let mut values = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().enumerate() {
+            let mut value = self.evaluate(arg).await?;
+            if let Some(ty) = prepared.param_types.get(i) {
+                value = value.cast_to(ty)?;
+            }
+            values.push(value);
+        }
+        let params = (!values.is_empty()).then(|| ParamValues::from(values));
+        Box::pin(self.dispatch(&prepared.statement, params)).await
+    }
+
+    /// Evaluates a constant expression (an EXECUTE argument).
+    async fn evaluate(&self, expr: &Expr) -> Result<ScalarValue> {
+        let sql = format!("SELECT {expr}");
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let batch = batches
+            .first()
+            .ok_or_else(|| Error::Internal("no value".into()))?;
+        Ok(ScalarValue::try_from_array(batch.column(0), 0)?)
+    }
+
+    fn deallocate(&mut self, name: &ast::Ident) -> Result<Output> {
+        let key = name.value.to_lowercase();
+        if key == "all" && name.quote_style.is_none() {
+            self.prepared.clear();
+            self.effects.push(ProtocolEffect::DeallocateAll);
+            return Ok(Output::Command(CommandTag::new("DEALLOCATE ALL")));
+        }
+        if self.prepared.remove(&key).is_none() {
+            return Err(Error::UndefinedPreparedStatement(key));
+        }
+        self.effects
+            .push(ProtocolEffect::Deallocate(name.value.clone()));
+        Ok(Output::Command(CommandTag::new("DEALLOCATE")))
+    }
+
+    // ---- cursors ----
+
+    async fn declare(&mut self, stmts: &[ast::Declare]) -> Result<Output> {
+        for declare in stmts {
+            let hold = declare.hold.unwrap_or(false);
+            if !hold {
+                self.require_block("DECLARE CURSOR")?;
+            }
+            let query = declare.for_query.as_ref().ok_or_else(|| {
+                Error::syntax("DECLARE needs a query (DECLARE name CURSOR FOR …)")
+            })?;
+            for name in &declare.names {
+                let key = name.value.to_lowercase();
+                if self.cursors.contains_key(&key) {
+                    return Err(Error::DuplicateCursor(key));
+                }
+                let stmt = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
+                let plan = self.plan(&stmt).await?;
+                let schema = client_schema(plan.schema().as_arrow());
+                let stream = self
+                    .ctx
+                    .execute_logical_plan(plan)
+                    .await?
+                    .execute_stream()
+                    .await?;
+                let cursor = Cursor {
+                    schema,
+                    stream,
+                    pending: None,
+                    hold,
+                };
+                self.cursors.insert(key, tokio::sync::Mutex::new(cursor));
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DECLARE CURSOR")))
+    }
+
+    async fn fetch(&mut self, name: &ast::Ident, direction: &FetchDirection) -> Result<Output> {
+        let key = name.value.to_lowercase();
+        let limit = match direction {
+            FetchDirection::Next | FetchDirection::Forward { limit: None } => Some(1),
+            FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
+                Some(count_of(&limit.value)?)
+            }
+            FetchDirection::All | FetchDirection::ForwardAll => None,
+            other => {
+                return Err(Error::unsupported(format!(
+                    "FETCH {other}: cursors can only move forward"
+                )));
+            }
+        };
+        let cursor = self
+            .cursors
+            .get_mut(&key)
+            .ok_or(Error::UndefinedCursor(key))?
+            .get_mut();
+        let mut batches = Vec::new();
+        let mut wanted = limit.unwrap_or(usize::MAX);
+        while wanted > 0 {
+            let batch = match cursor.pending.take() {
+                Some(b) => b,
+                None => match cursor.stream.next().await {
+                    Some(b) => b?,
+                    None => break,
+                },
+            };
+            if batch.num_rows() > wanted {
+                cursor.pending = Some(batch.slice(wanted, batch.num_rows() - wanted));
+                batches.push(batch.slice(0, wanted));
+                wanted = 0;
+            } else {
+                wanted -= batch.num_rows();
+                batches.push(batch);
+            }
+        }
+        let schema = cursor.schema.clone();
+        Ok(Output::Rows(rows_from_batches(schema, batches, "FETCH")?))
+    }
+
+    fn close(&mut self, cursor: &CloseCursor) -> Result<Output> {
+        match cursor {
+            CloseCursor::All => self.cursors.clear(),
+            CloseCursor::Specific { name } => {
+                let key = name.value.to_lowercase();
+                if self.cursors.remove(&key).is_none() {
+                    return Err(Error::UndefinedCursor(key));
+                }
+            }
+        }
+        Ok(Output::Command(CommandTag::new("CLOSE CURSOR")))
+    }
+}
+
+/// The schema a client sees: DataFusion's names with the uniqueness suffix removed.
+fn client_schema(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name().split(NAME_SUFFIX_MARK).next().unwrap_or(f.name());
+            f.as_ref().clone().with_name(name)
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn rows_from_batches(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    tag: &'static str,
+) -> Result<Rows> {
+    let stream = MemoryStream::try_new(batches, schema.clone(), None)?;
+    Ok(Rows {
+        schema,
+        stream: Box::pin(stream),
+        tag,
+    })
+}
+
+/// Parameter types in `$n` order: the client's hint where given, else DataFusion's
+/// inference, else text.
+fn parameter_types(plan: &LogicalPlan, hints: &[Option<DataType>]) -> Result<Vec<DataType>> {
+    let inferred = plan.get_parameter_types()?;
+    let count = inferred
+        .keys()
+        .filter_map(|k| k.trim_start_matches('$').parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+        .max(hints.len());
+    Ok((1..=count)
+        .map(|i| {
+            hints
+                .get(i - 1)
+                .cloned()
+                .flatten()
+                .or_else(|| inferred.get(&format!("${i}")).cloned().flatten())
+                .unwrap_or(DataType::Utf8)
+        })
+        .collect())
+}
+
+fn ends_transaction(stmt: &DFStatement) -> bool {
+    matches!(
+        stmt,
+        DFStatement::Statement(s) if matches!(s.as_ref(), Statement::Commit { .. } | Statement::Rollback { .. })
+    )
+}
+
+fn object_name(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|p| match p.as_ident() {
+            Some(id) if id.quote_style.is_some() => id.value.clone(),
+            Some(id) => id.value.to_lowercase(),
+            None => p.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn show_name(variable: &[ast::Ident]) -> String {
+    let words: Vec<String> = variable.iter().map(|i| i.value.to_lowercase()).collect();
+    match words.join(" ").as_str() {
+        "time zone" => "TimeZone".to_string(),
+        "transaction isolation level" => "transaction_isolation".to_string(),
+        _ => words.join("."),
+    }
+}
+
+fn is_default(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// The text of a SET value: a string, number, identifier or `on`/`off`.
+fn expr_text(expr: &Expr) -> Result<String> {
+    Ok(match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            Value::Number(n, _) => n.clone(),
+            Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(id) => id.value.clone(),
+        Expr::CompoundIdentifier(ids) => ids
+            .iter()
+            .map(|i| i.value.clone())
+            .collect::<Vec<_>>()
+            .join("."),
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => format!("-{}", expr_text(expr)?),
+        Expr::Interval(_) => {
+            return Err(Error::unsupported("INTERVAL time zones are not supported"));
+        }
+        other => other.to_string(),
+    })
+}
+
+fn transaction_mode(mode: &TransactionMode) -> (&'static str, &'static str) {
+    match mode {
+        TransactionMode::AccessMode(TransactionAccessMode::ReadOnly) => {
+            ("transaction_read_only", "on")
+        }
+        TransactionMode::AccessMode(TransactionAccessMode::ReadWrite) => {
+            ("transaction_read_only", "off")
+        }
+        TransactionMode::IsolationLevel(level) => (
+            "transaction_isolation",
+            match level {
+                TransactionIsolationLevel::ReadUncommitted => "read uncommitted",
+                TransactionIsolationLevel::ReadCommitted => "read committed",
+                TransactionIsolationLevel::RepeatableRead => "repeatable read",
+                TransactionIsolationLevel::Serializable => "serializable",
+                TransactionIsolationLevel::Snapshot => "repeatable read",
+            },
+        ),
+    }
+}
+
+fn count_of(value: &Value) -> Result<usize> {
+    match value {
+        Value::Number(n, _) => n
+            .parse()
+            .map_err(|_| Error::syntax(format!("invalid count {n}"))),
+        other => Err(Error::syntax(format!("invalid count {other}"))),
+    }
+}
+
+/// `current_setting(name [, missing_ok])`, reading this session's settings.
+fn current_setting_udf(settings: Arc<RwLock<Settings>>) -> ScalarUDF {
+    create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let names = args[0].to_array(1)?;
+            let names = names
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| {
+                    datafusion::error::DataFusionError::Plan("current_setting(text)".into())
+                })?;
+            let settings = settings.read().expect("settings lock");
+            let mut out = Vec::with_capacity(names.len());
+            for name in names.iter() {
+                out.push(match name {
+                    Some(n) => Some(
+                        settings
+                            .get(n)
+                            .map_err(datafusion::error::DataFusionError::from)?,
+                    ),
+                    None => None,
+                });
+            }
+            Ok(crate::catalog::strings(out))
+        }),
+    )
+}
+
+/// `set_config(name, value, is_local)`: sets a setting and returns the new value.
+fn set_config_udf(settings: Arc<RwLock<Settings>>) -> ScalarUDF {
+    create_udf(
+        "set_config",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Boolean],
+        DataType::Utf8,
+        Volatility::Volatile,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let names = args[0].to_array(1)?;
+            let values = args[1].to_array(names.len())?;
+            let as_str = |a: &ArrayRef| a.as_any().downcast_ref::<StringArray>().cloned();
+            let (Some(names), Some(values)) = (as_str(&names), as_str(&values)) else {
+                return Err(datafusion::error::DataFusionError::Plan(
+                    "set_config(text, text, boolean)".into(),
+                ));
+            };
+            let mut settings = settings.write().expect("settings lock");
+            let mut out = Vec::with_capacity(names.len());
+            for (name, value) in names.iter().zip(values.iter()) {
+                out.push(match (name, value) {
+                    (Some(n), Some(v)) => {
+                        settings
+                            .set(n, v)
+                            .map_err(datafusion::error::DataFusionError::from)?;
+                        Some(
+                            settings
+                                .get(n)
+                                .map_err(datafusion::error::DataFusionError::from)?,
+                        )
+                    }
+                    _ => None,
+                });
+            }
+            Ok(crate::catalog::strings(out))
+        }),
+    )
+}

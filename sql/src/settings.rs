@@ -1,0 +1,456 @@
+//! Session settings: what `SET`, `SHOW`, `RESET` and `current_setting()` read and write.
+//!
+//! Each connection owns one [`Settings`]; nothing here is shared, so a `SET` can never
+//! leak into another session. The known parameters, their defaults and whether the
+//! server reports them to the client (PostgreSQL's `GUC_REPORT`) live in [`PARAMS`].
+//! Values are stored in the canonical spelling `SHOW` prints. Names are
+//! case-insensitive; names with a dot (`myapp.flag`) are free-form, as in PostgreSQL.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The PostgreSQL release Enishi presents itself as. Drivers parse it.
+pub const SERVER_VERSION: &str = "15.18";
+/// `server_version_num` for [`SERVER_VERSION`].
+pub const SERVER_VERSION_NUM: &str = "150018";
+
+/// How a parameter's value is checked and canonicalised.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// Milliseconds; accepts units (ms, s, min, h, d) and prints PostgreSQL's short form.
+    Millis,
+    Encoding,
+    DateStyle,
+    IntervalStyle,
+    TimeZone,
+    Isolation,
+    ReadOnly,
+}
+
+struct Param {
+    name: &'static str,
+    default: &'static str,
+    kind: Kind,
+    /// Sent to the client as ParameterStatus at start-up and whenever it changes.
+    report: bool,
+}
+
+const fn p(name: &'static str, default: &'static str, kind: Kind, report: bool) -> Param {
+    Param {
+        name,
+        default,
+        kind,
+        report,
+    }
+}
+
+/// Every parameter Enishi knows. `session_authorization` and `is_superuser` get their
+/// value from the login; `server_version` and friends are fixed.
+const PARAMS: &[Param] = &[
+    p("application_name", "", Kind::Text, true),
+    p("bytea_output", "hex", Kind::Text, false),
+    p("client_encoding", "UTF8", Kind::Encoding, true),
+    p("client_min_messages", "notice", Kind::Text, false),
+    p("DateStyle", "ISO, MDY", Kind::DateStyle, true),
+    p(
+        "default_transaction_isolation",
+        "read committed",
+        Kind::Isolation,
+        false,
+    ),
+    p("default_transaction_read_only", "off", Kind::Bool, true),
+    p(
+        "extra_float_digits",
+        "1",
+        Kind::Int { min: -15, max: 3 },
+        false,
+    ),
+    p(
+        "idle_in_transaction_session_timeout",
+        "0",
+        Kind::Millis,
+        false,
+    ),
+    p("in_hot_standby", "off", Kind::ReadOnly, true),
+    p("integer_datetimes", "on", Kind::ReadOnly, true),
+    p("IntervalStyle", "postgres", Kind::IntervalStyle, true),
+    p("is_superuser", "on", Kind::ReadOnly, true),
+    p("lc_collate", "C.UTF-8", Kind::ReadOnly, false),
+    p("lc_ctype", "C.UTF-8", Kind::ReadOnly, false),
+    p("lc_messages", "C.UTF-8", Kind::Text, false),
+    p("lc_monetary", "C.UTF-8", Kind::Text, false),
+    p("lc_numeric", "C.UTF-8", Kind::Text, false),
+    p("lc_time", "C.UTF-8", Kind::Text, false),
+    p("lock_timeout", "0", Kind::Millis, false),
+    p("max_identifier_length", "63", Kind::ReadOnly, false),
+    p("search_path", "\"$user\", public", Kind::Text, false),
+    p("server_encoding", "UTF8", Kind::ReadOnly, true),
+    p("server_version", SERVER_VERSION, Kind::ReadOnly, true),
+    p(
+        "server_version_num",
+        SERVER_VERSION_NUM,
+        Kind::ReadOnly,
+        false,
+    ),
+    p("session_authorization", "postgres", Kind::ReadOnly, true),
+    p("standard_conforming_strings", "on", Kind::Bool, true),
+    p("statement_timeout", "0", Kind::Millis, false),
+    p("TimeZone", "UTC", Kind::TimeZone, true),
+    p(
+        "transaction_isolation",
+        "read committed",
+        Kind::Isolation,
+        false,
+    ),
+    p("transaction_read_only", "off", Kind::Bool, false),
+];
+
+fn find(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// One session's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Keyed by lower-case name; holds only values that differ from the defaults,
+    /// plus the per-login ones.
+    values: BTreeMap<String, String>,
+}
+
+/// A changed reported parameter, to be sent to the client as ParameterStatus.
+pub type Reported = (&'static str, String);
+
+impl Settings {
+    /// Settings for a new session of `user`.
+    pub fn new(user: &str, superuser: bool) -> Self {
+        let mut values = BTreeMap::new();
+        values.insert("session_authorization".into(), user.to_string());
+        values.insert(
+            "is_superuser".into(),
+            if superuser { "on" } else { "off" }.into(),
+        );
+        Self { values }
+    }
+
+    /// The value `SHOW name` prints, or 42704 for an unknown parameter.
+    pub fn get(&self, name: &str) -> Result<String> {
+        let key = name.to_ascii_lowercase();
+        if let Some(v) = self.values.get(&key) {
+            return Ok(v.clone());
+        }
+        match find(name) {
+            Some(param) => Ok(param.default.to_string()),
+            None => Err(unknown(name)),
+        }
+    }
+
+    /// The name `SHOW` uses as its column heading (PostgreSQL's spelling).
+    pub fn canonical_name(name: &str) -> String {
+        find(name)
+            .map(|p| p.name.to_string())
+            .unwrap_or_else(|| name.to_ascii_lowercase())
+    }
+
+    /// Sets a parameter, returning the ParameterStatus to send if it is reported.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<Option<Reported>> {
+        let key = name.to_ascii_lowercase();
+        let Some(param) = find(name) else {
+            if key.contains('.') {
+                self.values.insert(key, value.to_string());
+                return Ok(None);
+            }
+            return Err(unknown(name));
+        };
+        let value = canonical(param, value)?;
+        let changed = self.get(param.name)? != value;
+        self.values.insert(key, value.clone());
+        Ok((param.report && changed).then_some((param.name, value)))
+    }
+
+    /// Restores a parameter's default (`RESET name`, `SET name TO DEFAULT`).
+    pub fn reset(&mut self, name: &str) -> Result<Option<Reported>> {
+        match find(name) {
+            Some(param) if matches!(param.kind, Kind::ReadOnly) => Err(read_only(param.name)),
+            Some(param) => self.set(param.name, param.default),
+            None if name.contains('.') => {
+                self.values.remove(&name.to_ascii_lowercase());
+                Ok(None)
+            }
+            None => Err(unknown(name)),
+        }
+    }
+
+    /// `RESET ALL`: every settable parameter back to its default.
+    pub fn reset_all(&mut self) -> Vec<Reported> {
+        let mut reported = Vec::new();
+        for param in PARAMS.iter().filter(|p| !matches!(p.kind, Kind::ReadOnly)) {
+            if let Ok(Some(r)) = self.set(param.name, param.default) {
+                reported.push(r);
+            }
+        }
+        self.values.retain(|k, _| !k.contains('.'));
+        reported
+    }
+
+    /// The reported parameters and their values, for start-up.
+    pub fn reported(&self) -> Vec<Reported> {
+        PARAMS
+            .iter()
+            .filter(|p| p.report)
+            .map(|p| (p.name, self.get(p.name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Every parameter with its value, for `SHOW ALL` and `pg_settings`.
+    pub fn all(&self) -> Vec<(String, String)> {
+        PARAMS
+            .iter()
+            .map(|p| (p.name.to_string(), self.get(p.name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// The session time zone, as a name arrow understands.
+    pub fn time_zone(&self) -> String {
+        self.get("TimeZone").unwrap_or_else(|_| "UTC".into())
+    }
+
+    /// `statement_timeout` in milliseconds; 0 means none.
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.get("statement_timeout")
+            .ok()
+            .and_then(|v| parse_millis(&v))
+            .unwrap_or(0)
+    }
+
+    /// `extra_float_digits`; values above 0 ask for shortest round-trip output.
+    pub fn extra_float_digits(&self) -> i64 {
+        self.get("extra_float_digits")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// The schemas of `search_path`, in order, without `$user` entries that
+    /// name no schema.
+    pub fn search_path(&self) -> Vec<String> {
+        let path = self.get("search_path").unwrap_or_default();
+        path.split(',')
+            .map(|s| s.trim().trim_matches('"').to_string())
+            .filter(|s| !s.is_empty() && s != "$user")
+            .collect()
+    }
+}
+
+fn unknown(name: &str) -> Error {
+    Error::UndefinedObject(format!("unrecognized configuration parameter \"{name}\""))
+}
+
+fn read_only(name: &str) -> Error {
+    Error::ActiveTransaction(format!("parameter \"{name}\" cannot be changed"))
+}
+
+fn invalid(name: &str, value: &str) -> Error {
+    Error::InvalidParameterValue(format!(
+        "invalid value for parameter \"{name}\": \"{value}\""
+    ))
+}
+
+fn canonical(param: &Param, value: &str) -> Result<String> {
+    let v = value.trim();
+    match param.kind {
+        Kind::Text => Ok(v.to_string()),
+        Kind::ReadOnly => {
+            if v == param.default {
+                Ok(v.to_string())
+            } else {
+                Err(read_only(param.name))
+            }
+        }
+        Kind::Bool => match v.to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" | "t" | "y" => Ok("on".into()),
+            "off" | "false" | "no" | "0" | "f" | "n" => Ok("off".into()),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "parameter \"{}\" requires a Boolean value",
+                param.name
+            ))),
+        },
+        Kind::Int { min, max } => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n.to_string()),
+            Ok(n) => Err(Error::InvalidParameterValue(format!(
+                "{n} is outside the valid range for parameter \"{}\" ({min} .. {max})",
+                param.name
+            ))),
+            Err(_) => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"{}\": \"{v}\"",
+                param.name
+            ))),
+        },
+        Kind::Millis => match parse_millis(v) {
+            Some(ms) => Ok(format_millis(ms)),
+            None => Err(invalid(param.name, v)),
+        },
+        Kind::Encoding => match v.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+            "UTF8" | "UNICODE" => Ok("UTF8".into()),
+            _ => Err(Error::FeatureNotSupported(format!(
+                "conversion between {v} and UTF8 is not supported"
+            ))),
+        },
+        Kind::DateStyle => date_style(v).ok_or_else(|| invalid(param.name, v)),
+        Kind::IntervalStyle => match v.to_ascii_lowercase().as_str() {
+            "postgres" => Ok("postgres".into()),
+            "postgres_verbose" | "sql_standard" | "iso_8601" => Err(Error::FeatureNotSupported(
+                format!("IntervalStyle \"{v}\" is not supported; use \"postgres\""),
+            )),
+            _ => Err(invalid(param.name, v)),
+        },
+        Kind::TimeZone => time_zone(v).ok_or_else(|| invalid(param.name, v)),
+        Kind::Isolation => match v.to_ascii_lowercase().as_str() {
+            l @ ("read uncommitted" | "read committed" | "repeatable read" | "serializable") => {
+                Ok(l.to_string())
+            }
+            _ => Err(invalid(param.name, v)),
+        },
+    }
+}
+
+/// Canonicalises a DateStyle such as `iso,dmy` to `ISO, DMY`. Only ISO output is
+/// produced, which is what every driver asks for (pgjdbc refuses anything else).
+fn date_style(v: &str) -> Option<String> {
+    let mut output = "ISO";
+    let mut order = "MDY";
+    for word in v.split(',').map(|w| w.trim().to_ascii_uppercase()) {
+        match word.as_str() {
+            "ISO" => output = "ISO",
+            "MDY" | "US" | "NONEURO" | "NONEUROPEAN" => order = "MDY",
+            "DMY" | "EURO" | "EUROPEAN" => order = "DMY",
+            "YMD" => order = "YMD",
+            "DEFAULT" => {}
+            _ => return None,
+        }
+    }
+    Some(format!("{output}, {order}"))
+}
+
+/// Accepts IANA zone names (`Europe/Paris`), `UTC`, `Z` and numeric offsets
+/// (`+09:00`), case-insensitively for the common spellings.
+fn time_zone(v: &str) -> Option<String> {
+    let v = v.trim_matches('\'');
+    if v.eq_ignore_ascii_case("utc") || v.eq_ignore_ascii_case("z") || v.eq_ignore_ascii_case("gmt")
+    {
+        return Some(
+            if v.eq_ignore_ascii_case("gmt") {
+                "GMT"
+            } else {
+                "UTC"
+            }
+            .to_string(),
+        );
+    }
+    if v.starts_with(['+', '-']) {
+        return datafusion::arrow::array::timezone::Tz::from_str(v)
+            .ok()
+            .map(|_| v.to_string());
+    }
+    // Zone names are case-sensitive in the tz database; try the given spelling first,
+    // then a case-insensitive match.
+    if datafusion::arrow::array::timezone::Tz::from_str(v).is_ok() {
+        return Some(v.to_string());
+    }
+    None
+}
+
+fn parse_millis(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" => 1.0,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = number * factor;
+    (ms >= 0.0 && ms < i32::MAX as f64).then_some(ms.round() as u64)
+}
+
+fn format_millis(ms: u64) -> String {
+    match ms {
+        0 => "0".into(),
+        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}min", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_and_show_use_canonical_forms() {
+        let mut s = Settings::new("postgres", true);
+        assert_eq!(s.set("statement_timeout", "5000").unwrap(), None);
+        assert_eq!(s.get("STATEMENT_TIMEOUT").unwrap(), "5s");
+        assert_eq!(s.statement_timeout_ms(), 5000);
+        let reported = s.set("datestyle", "iso, dmy").unwrap();
+        assert_eq!(reported, Some(("DateStyle", "ISO, DMY".to_string())));
+        assert_eq!(
+            s.set("timezone", "Asia/Tokyo").unwrap(),
+            Some(("TimeZone", "Asia/Tokyo".into()))
+        );
+        assert!(s.set("timezone", "Mars/Olympus").is_err());
+        assert!(matches!(
+            s.set("no_such_thing", "1"),
+            Err(Error::UndefinedObject(_))
+        ));
+        assert!(s.set("myapp.flag", "x").is_ok());
+        assert_eq!(s.get("myapp.flag").unwrap(), "x");
+    }
+
+    #[test]
+    fn reset_restores_defaults() {
+        let mut s = Settings::new("postgres", true);
+        s.set("extra_float_digits", "3").unwrap();
+        s.reset("extra_float_digits").unwrap();
+        assert_eq!(s.get("extra_float_digits").unwrap(), "1");
+        s.set("TimeZone", "Europe/Paris").unwrap();
+        let reported = s.reset_all();
+        assert_eq!(reported, vec![("TimeZone", "UTC".to_string())]);
+        assert!(s.set("server_version", "1").is_err());
+    }
+
+    #[test]
+    fn reported_includes_startup_set() {
+        let s = Settings::new("alice", false);
+        let names: Vec<_> = s.reported().into_iter().map(|(n, _)| n).collect();
+        for n in [
+            "application_name",
+            "client_encoding",
+            "DateStyle",
+            "TimeZone",
+            "server_version",
+            "integer_datetimes",
+            "standard_conforming_strings",
+            "is_superuser",
+            "session_authorization",
+        ] {
+            assert!(names.contains(&n), "{n}");
+        }
+        assert_eq!(s.get("session_authorization").unwrap(), "alice");
+    }
+}

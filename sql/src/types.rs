@@ -1,0 +1,268 @@
+//! PostgreSQL types of table columns.
+//!
+//! A column's Arrow type says how values are stored; PostgreSQL clients also want the
+//! type the user declared (`character varying(20)`, `numeric(10,2)`). That declaration
+//! travels as field metadata ([`PG_TYPE_OID_KEY`], [`PG_TYPMOD_KEY`]) from `CREATE TABLE`
+//! to the catalog (`pg_attribute`, `format_type`) and to RowDescription.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::sql::sqlparser::ast::{self, CharacterLength, ExactNumberInfo, TimezoneInfo};
+
+use crate::error::{Error, Result};
+
+/// Field metadata key: the declared PostgreSQL type OID.
+pub const PG_TYPE_OID_KEY: &str = "enishi.pg_type_oid";
+/// Field metadata key: the declared type modifier (PostgreSQL's `atttypmod`).
+pub const PG_TYPMOD_KEY: &str = "enishi.pg_typmod";
+
+/// Largest numeric precision that fits Arrow's Decimal128.
+pub const MAX_NUMERIC_PRECISION: u8 = 38;
+/// Scale given to `numeric` declared without precision.
+pub const DEFAULT_NUMERIC_SCALE: i8 = 10;
+
+/// PostgreSQL type OIDs Enishi stores.
+pub mod oid {
+    pub const BOOL: u32 = 16;
+    pub const BYTEA: u32 = 17;
+    pub const INT8: u32 = 20;
+    pub const INT2: u32 = 21;
+    pub const INT4: u32 = 23;
+    pub const TEXT: u32 = 25;
+    pub const FLOAT4: u32 = 700;
+    pub const FLOAT8: u32 = 701;
+    pub const BPCHAR: u32 = 1042;
+    pub const VARCHAR: u32 = 1043;
+    pub const DATE: u32 = 1082;
+    pub const TIMESTAMP: u32 = 1114;
+    pub const TIMESTAMPTZ: u32 = 1184;
+    pub const NUMERIC: u32 = 1700;
+}
+
+/// A column type as declared in SQL, resolved to its storage and its pg identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnType {
+    pub arrow: DataType,
+    pub pg_oid: u32,
+    /// -1 when the declaration has no modifier.
+    pub typmod: i32,
+}
+
+impl ColumnType {
+    fn new(arrow: DataType, pg_oid: u32) -> Self {
+        Self {
+            arrow,
+            pg_oid,
+            typmod: -1,
+        }
+    }
+
+    /// The metadata that records this declaration on an Arrow field.
+    pub fn metadata(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (PG_TYPE_OID_KEY.to_string(), self.pg_oid.to_string()),
+            (PG_TYPMOD_KEY.to_string(), self.typmod.to_string()),
+        ])
+    }
+
+    /// An Arrow field carrying this declaration.
+    pub fn field(&self, name: &str, nullable: bool) -> Field {
+        Field::new(name, self.arrow.clone(), nullable).with_metadata(self.metadata())
+    }
+}
+
+/// The declared pg type of a field, if it carries one.
+pub fn declared(field: &Field) -> Option<(u32, i32)> {
+    let oid = field.metadata().get(PG_TYPE_OID_KEY)?.parse().ok()?;
+    let typmod = field
+        .metadata()
+        .get(PG_TYPMOD_KEY)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(-1);
+    Some((oid, typmod))
+}
+
+/// Resolves a type written in `CREATE TABLE` / `ALTER TABLE ADD COLUMN`.
+pub fn column_type(ty: &ast::DataType) -> Result<ColumnType> {
+    use ast::DataType as T;
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    Ok(match ty {
+        T::SmallInt(_) | T::Int2(_) => ColumnType::new(DataType::Int16, oid::INT2),
+        T::Int(_) | T::Integer(_) | T::Int4(_) => ColumnType::new(DataType::Int32, oid::INT4),
+        T::BigInt(_) | T::Int8(_) => ColumnType::new(DataType::Int64, oid::INT8),
+        T::Real | T::Float4 => ColumnType::new(DataType::Float32, oid::FLOAT4),
+        T::DoublePrecision | T::Float8 | T::Double(ExactNumberInfo::None) => {
+            ColumnType::new(DataType::Float64, oid::FLOAT8)
+        }
+        // float(p): PostgreSQL picks real for p <= 24, double precision above.
+        T::Float(info) => match info {
+            ExactNumberInfo::Precision(p) if *p <= 24 => {
+                ColumnType::new(DataType::Float32, oid::FLOAT4)
+            }
+            _ => ColumnType::new(DataType::Float64, oid::FLOAT8),
+        },
+        T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric(info)?,
+        T::Text | T::String(None) => ColumnType::new(DataType::Utf8, oid::TEXT),
+        T::Varchar(len) | T::CharacterVarying(len) | T::CharVarying(len) => {
+            let mut t = ColumnType::new(DataType::Utf8, oid::VARCHAR);
+            if let Some(n) = length(len)? {
+                t.typmod = n + 4;
+            }
+            t
+        }
+        T::Boolean | T::Bool => ColumnType::new(DataType::Boolean, oid::BOOL),
+        T::Date => ColumnType::new(DataType::Date32, oid::DATE),
+        T::Timestamp(precision, tz) => {
+            let (arrow, pg) = match tz {
+                TimezoneInfo::WithTimeZone | TimezoneInfo::Tz => (
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    oid::TIMESTAMPTZ,
+                ),
+                TimezoneInfo::None | TimezoneInfo::WithoutTimeZone => (micros, oid::TIMESTAMP),
+            };
+            let mut t = ColumnType::new(arrow, pg);
+            if let Some(p) = precision {
+                if *p > 6 {
+                    return Err(Error::InvalidParameterValue(format!(
+                        "timestamp precision {p} is out of range (0 .. 6)"
+                    )));
+                }
+                t.typmod = *p as i32;
+            }
+            t
+        }
+        T::Bytea => ColumnType::new(DataType::Binary, oid::BYTEA),
+        T::Custom(name, modifiers) => custom(name, modifiers)?,
+        other => {
+            return Err(Error::FeatureNotSupported(format!(
+                "type {other} is not supported yet"
+            )));
+        }
+    })
+}
+
+/// Types sqlparser leaves as names: `timestamptz`, `float8` spelled as words, etc.
+fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
+    let last = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+    let last = last.trim_matches('"').to_ascii_lowercase();
+    let t = match last.as_str() {
+        "timestamptz" => column_type(&ast::DataType::Timestamp(
+            modifiers.first().and_then(|m| m.parse().ok()),
+            TimezoneInfo::WithTimeZone,
+        ))?,
+        "int2" => ColumnType::new(DataType::Int16, oid::INT2),
+        "int4" => ColumnType::new(DataType::Int32, oid::INT4),
+        "int8" => ColumnType::new(DataType::Int64, oid::INT8),
+        "float4" => ColumnType::new(DataType::Float32, oid::FLOAT4),
+        "float8" => ColumnType::new(DataType::Float64, oid::FLOAT8),
+        "bool" => ColumnType::new(DataType::Boolean, oid::BOOL),
+        _ => {
+            return Err(Error::UndefinedObject(format!(
+                "type \"{last}\" does not exist"
+            )));
+        }
+    };
+    Ok(t)
+}
+
+fn numeric(info: &ExactNumberInfo) -> Result<ColumnType> {
+    let (precision, scale, typmod) = match *info {
+        ExactNumberInfo::None => (MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE, -1),
+        ExactNumberInfo::Precision(p) => (check_precision(p)?, 0, ((p as i32) << 16) + 4),
+        ExactNumberInfo::PrecisionAndScale(p, s) => {
+            let p = check_precision(p)?;
+            if s < 0 || s > p as i64 {
+                return Err(Error::InvalidParameterValue(format!(
+                    "NUMERIC scale {s} must be between 0 and precision {p}"
+                )));
+            }
+            (p, s as i8, ((p as i32) << 16 | s as i32) + 4)
+        }
+    };
+    Ok(ColumnType {
+        arrow: DataType::Decimal128(precision, scale),
+        pg_oid: oid::NUMERIC,
+        typmod,
+    })
+}
+
+fn check_precision(p: u64) -> Result<u8> {
+    match p {
+        1..=38 => Ok(p as u8),
+        0 => Err(Error::InvalidParameterValue(
+            "NUMERIC precision 0 must be between 1 and 1000".into(),
+        )),
+        _ => Err(Error::FeatureNotSupported(format!(
+            "NUMERIC precision {p} exceeds the supported maximum of {MAX_NUMERIC_PRECISION}"
+        ))),
+    }
+}
+
+fn length(len: &Option<CharacterLength>) -> Result<Option<i32>> {
+    match len {
+        None | Some(CharacterLength::Max) => Ok(None),
+        Some(CharacterLength::IntegerLength { length, .. }) => {
+            if *length == 0 || *length > 10_485_760 {
+                Err(Error::InvalidParameterValue(format!(
+                    "length for type varchar must be between 1 and 10485760, not {length}"
+                )))
+            } else {
+                Ok(Some(*length as i32))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn parse(ty: &str) -> Result<ColumnType> {
+        let sql = format!("CREATE TABLE t (c {ty})");
+        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+            .unwrap()
+            .remove(0);
+        let ast::Statement::CreateTable(create) = stmt else {
+            panic!()
+        };
+        column_type(&create.columns[0].data_type)
+    }
+
+    #[test]
+    fn declared_types_keep_their_modifiers() {
+        let v = parse("varchar(20)").unwrap();
+        assert_eq!(
+            (v.arrow.clone(), v.pg_oid, v.typmod),
+            (DataType::Utf8, oid::VARCHAR, 24)
+        );
+        let n = parse("numeric(10,2)").unwrap();
+        assert_eq!(
+            (n.arrow.clone(), n.typmod),
+            (DataType::Decimal128(10, 2), (10 << 16 | 2) + 4)
+        );
+        let tz = parse("timestamptz").unwrap();
+        assert_eq!(tz.pg_oid, oid::TIMESTAMPTZ);
+        let tz = parse("timestamp with time zone").unwrap();
+        assert_eq!(
+            tz.arrow,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        assert_eq!(parse("double precision").unwrap().pg_oid, oid::FLOAT8);
+        assert_eq!(parse("int8").unwrap().arrow, DataType::Int64);
+    }
+
+    #[test]
+    fn oversized_numeric_is_refused() {
+        assert!(matches!(
+            parse("numeric(50,2)"),
+            Err(Error::FeatureNotSupported(_))
+        ));
+        assert!(matches!(
+            parse("nosuchtype"),
+            Err(Error::UndefinedObject(_))
+        ));
+    }
+}

@@ -1,0 +1,183 @@
+//! Configuration: one struct tree, defaults in one place.
+//!
+//! Precedence, lowest first: built-in defaults, the config file (`--config FILE`, or
+//! `/etc/enishi/config.toml` when it exists), `ENISHI_*` environment variables, then
+//! command-line flags. clap resolves the last two (a flag beats its variable); this
+//! module layers the result over the file.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/enishi/config.toml";
+
+/// Every key of the config file. `config/enishi.toml` lists them with their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the listeners bind to.
+    pub host: IpAddr,
+    /// Port of the PostgreSQL wire protocol.
+    pub pg_port: u16,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            pg_port: 5432,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory that holds the data.
+    pub path: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./data"),
+        }
+    }
+}
+
+/// Command-line flags; each also reads its `ENISHI_*` variable.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "enishi",
+    version,
+    about = "A PostgreSQL wire-protocol compatible analytical SQL database"
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: /etc/enishi/config.toml when it exists.
+    #[arg(long, value_name = "FILE", env = "ENISHI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "ENISHI_HOST")]
+    pub host: Option<IpAddr>,
+    /// Port for PostgreSQL clients.
+    #[arg(long, env = "ENISHI_PG_PORT")]
+    pub pg_port: Option<u16>,
+    /// Directory that holds the data.
+    #[arg(long, value_name = "DIR", env = "ENISHI_STORAGE_PATH")]
+    pub storage_path: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Parses a config file's text. Unknown keys are rejected, naming the key and the
+    /// keys that are allowed there.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })
+    }
+
+    /// Builds the effective configuration from the layers above.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
+        };
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Self::from_toml(&text, &path)?
+            }
+            None => Self::default(),
+        };
+        if let Some(host) = cli.host {
+            config.server.host = host;
+        }
+        if let Some(port) = cli.pg_port {
+            config.server.pg_port = port;
+        }
+        if let Some(path) = &cli.storage_path {
+            config.storage.path = path.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Cross-field and range rules that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.storage.path.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid(
+                "storage.path must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_file_lists_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/enishi.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(Config::from_toml(&text, &path).unwrap(), Config::default());
+        // Every key the code knows appears in the file, so the file documents them all.
+        let full = toml::to_string(&Config::default()).unwrap();
+        let file_keys: toml::Table = toml::from_str(&text).unwrap();
+        let code_keys: toml::Table = toml::from_str(&full).unwrap();
+        assert_eq!(file_keys, code_keys);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_by_name() {
+        let err = Config::from_toml("[server]\npg_prot = 1\n", Path::new("x.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("pg_prot"), "{text}");
+        assert!(text.contains("pg_port"), "hint lists valid keys: {text}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("enishi-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "[server]\npg_port = 7000\nhost = \"0.0.0.0\"\n").unwrap();
+        let cli = Cli {
+            config: Some(file.clone()),
+            pg_port: Some(7001),
+            ..Cli::default()
+        };
+        let config = Config::load(&cli).unwrap();
+        assert_eq!(config.server.pg_port, 7001);
+        assert_eq!(config.server.host.to_string(), "0.0.0.0");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

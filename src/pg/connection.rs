@@ -1,0 +1,889 @@
+//! One client connection: start-up, the simple and the extended query protocol.
+//!
+//! pgwire drives the socket and calls these handlers; a fresh set is built for every
+//! connection, sharing one [`ConnectionState`] (the engine session and the cancel
+//! registration). Three pgwire defaults are replaced because PostgreSQL behaves
+//! otherwise: start-up (our ParameterStatus set, 3D000 for unknown databases),
+//! simple query (stop at the first error; transaction status from the session) and
+//! Execute/Describe/Sync (rows stream without buffering, NoData for statements
+//! without results, the status byte follows the session, including E → T on
+//! ROLLBACK TO SAVEPOINT).
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::sql::parser::Statement as DFStatement;
+use enishi_sql::{Engine, Error, Output, ProtocolEffect, Session, TxState, statement};
+use futures::{Sink, SinkExt, StreamExt, stream};
+use pgwire::api::auth::{
+    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::{
+    ExtendedQueryHandler, SimpleQueryHandler, send_partial_query_response, send_query_response,
+};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, METADATA_DATABASE, METADATA_USER, PgWireConnectionState,
+    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Describe, Execute, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
+};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use tokio::sync::Mutex;
+
+use super::cancel::{CancelGuard, CancelRegistry, Canceller, StatementLimits};
+use super::encode::{self, TextStyle};
+use super::error::{error_info, to_pgwire};
+
+/// Process-wide state every connection needs.
+pub struct Shared {
+    pub engine: Arc<Engine>,
+    pub cancel: Arc<CancelRegistry>,
+    pub keys: RandomPidSecretKeyGenerator,
+}
+
+/// Per-connection state, filled in at start-up.
+#[derive(Default)]
+pub struct ConnectionState {
+    session: Option<Session>,
+    cancel: Option<CancelGuard>,
+}
+
+type State = Arc<Mutex<ConnectionState>>;
+
+/// The handler set pgwire asks for once per connection.
+pub struct Handlers {
+    handler: Arc<Connection>,
+    canceller: Arc<Canceller>,
+}
+
+impl Handlers {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let state: State = Arc::default();
+        let parser = Arc::new(Parser {
+            state: state.clone(),
+        });
+        let canceller = Arc::new(Canceller(shared.cancel.clone()));
+        Self {
+            handler: Arc::new(Connection {
+                shared,
+                state,
+                parser,
+            }),
+            canceller,
+        }
+    }
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.handler.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.handler.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.handler.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        self.canceller.clone()
+    }
+}
+
+pub struct Connection {
+    shared: Arc<Shared>,
+    state: State,
+    parser: Arc<Parser>,
+}
+
+/// A statement after Parse: the plan-independent parts the protocol needs.
+#[derive(Clone)]
+pub struct Prepared {
+    statement: DFStatement,
+    param_types: Vec<DataType>,
+    schema: Option<SchemaRef>,
+}
+
+// ---------------------------------------------------------------- start-up
+
+fn fatal(code: &str, message: String) -> ErrorInfo {
+    ErrorInfo::new("FATAL".into(), code.into(), message)
+}
+
+/// Sends a FATAL error and closes the connection, as PostgreSQL does for a refused
+/// start-up. The state stays un-authenticated, so nothing after it is served.
+async fn refuse<C>(client: &mut C, info: ErrorInfo) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    tracing::info!(code = %info.code, message = %info.message, "connection refused");
+    client
+        .feed(PgWireBackendMessage::ErrorResponse(info.into()))
+        .await?;
+    client.close().await?;
+    Ok(())
+}
+
+/// Applies `-c name=value` settings from the start-up `options` parameter.
+fn apply_options(session: &mut Session, options: &str) {
+    let mut words = options.split_whitespace();
+    while let Some(word) = words.next() {
+        let setting = match word {
+            "-c" => words.next(),
+            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+        };
+        if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
+            if let Err(e) = session.set_startup_parameter(&name.replace('-', "_"), value) {
+                tracing::warn!(%name, error = %e, "ignoring start-up option");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = message else {
+            return Ok(());
+        };
+        protocol_negotiation(client, &startup).await?;
+        save_startup_parameters_to_metadata(client, &startup);
+        let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
+            return refuse(
+                client,
+                fatal(
+                    "28000",
+                    "no PostgreSQL user name specified in startup packet".into(),
+                ),
+            )
+            .await;
+        };
+        let database = client
+            .metadata()
+            .get(METADATA_DATABASE)
+            .cloned()
+            .unwrap_or_else(|| user.clone());
+        if user != enishi_sql::engine::SUPERUSER {
+            return refuse(
+                client,
+                fatal("28000", format!("role \"{user}\" does not exist")),
+            )
+            .await;
+        }
+        let mut session = match self.shared.engine.session(&user, &database) {
+            Ok(s) => s,
+            Err(e) => return refuse(client, error_info(&e, "FATAL")).await,
+        };
+        for (name, value) in &startup.parameters {
+            match name.as_str() {
+                "user" | "database" | "replication" => {}
+                "options" => apply_options(&mut session, value),
+                _ => {
+                    if let Err(e) = session.set_startup_parameter(name, value) {
+                        tracing::debug!(%name, error = %e, "ignoring start-up parameter");
+                    }
+                }
+            }
+        }
+        session.take_reported();
+        let (pid, key) = self.shared.keys.generate(client);
+        client.set_pid_and_secret_key(pid, key.clone());
+        let guard = self.shared.cancel.register(pid, key.to_bytes().to_vec());
+
+        client
+            .feed(PgWireBackendMessage::Authentication(Authentication::Ok))
+            .await?;
+        for (name, value) in session.settings().reported() {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                    name.into(),
+                    value,
+                )))
+                .await?;
+        }
+        client
+            .feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(
+                pid, key,
+            )))
+            .await?;
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                TransactionStatus::Idle,
+            )))
+            .await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        tracing::info!(pid, %user, %database, peer = %client.socket_addr(), "connection authorized");
+        let mut state = self.state.lock().await;
+        state.session = Some(session);
+        state.cancel = Some(guard);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- shared helpers
+
+fn tx_status(state: TxState) -> TransactionStatus {
+    match state {
+        TxState::Idle => TransactionStatus::Idle,
+        TxState::Block => TransactionStatus::Transaction,
+        TxState::Failed => TransactionStatus::Error,
+    }
+}
+
+fn not_started() -> PgWireError {
+    PgWireError::UserError(Box::new(fatal(
+        "08P01",
+        "connection is not authenticated".into(),
+    )))
+}
+
+/// Sends what a statement left for the client besides its result: notices and
+/// changed parameters. Also applies protocol clean-up it asked for.
+async fn flush_side_channel<C>(client: &mut C, session: &mut Session) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for notice in session.take_notices() {
+        let info = ErrorInfo::new(notice.severity.into(), notice.code.into(), notice.message);
+        client
+            .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                info,
+            )))
+            .await?;
+    }
+    for (name, value) in session.take_reported() {
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                name.into(),
+                value,
+            )))
+            .await?;
+    }
+    for effect in session.take_effects() {
+        match effect {
+            ProtocolEffect::Deallocate(name) => client.portal_store().rm_statement(&name),
+            ProtocolEffect::DeallocateAll => {
+                // Only SQL-level names can be listed here; the protocol-level
+                // statements go when their portals do.
+                client.portal_store().clear_portals();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn command_tag(tag: &enishi_sql::CommandTag) -> Tag {
+    let mut out = Tag::new(&tag.command);
+    if let Some(oid) = tag.oid {
+        out = out.with_oid(oid);
+    }
+    if let Some(rows) = tag.rows {
+        out = out.with_rows(rows);
+    }
+    out
+}
+
+/// A result stream as DataRows, stopped by cancel or statement_timeout.
+fn row_stream(
+    batches: SendableRecordBatchStream,
+    fields: Arc<Vec<FieldInfo>>,
+    style: TextStyle,
+    limits: StatementLimits,
+) -> impl futures::Stream<Item = PgWireResult<pgwire::messages::data::DataRow>> + Send + 'static {
+    stream::unfold(Some((batches, limits)), move |state| {
+        let fields = fields.clone();
+        let style = style.clone();
+        async move {
+            let (mut batches, mut limits) = state?;
+            let next = match limits.run(batches.next()).await {
+                Ok(next) => next,
+                Err(stop) => return Some((vec![Err(to_pgwire(&stop))], None)),
+            };
+            match next {
+                None => None,
+                Some(Err(e)) => Some((vec![Err(to_pgwire(&Error::from(e)))], None)),
+                Some(Ok(batch)) => {
+                    let rows = match encode::encode_batch(batch, &fields, &style) {
+                        Ok(rows) => rows.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
+                    };
+                    Some((rows, Some((batches, limits))))
+                }
+            }
+        }
+    })
+    .flat_map(stream::iter)
+}
+
+impl Connection {
+    /// Runs one statement under the session's limits.
+    async fn run(
+        state: &mut ConnectionState,
+        stmt: &DFStatement,
+        params: Option<datafusion::common::ParamValues>,
+    ) -> Result<(Output, Option<StatementLimits>), Error> {
+        let session = state.session.as_mut().expect("checked by caller");
+        let mut limits = Self::limits_for(&state.cancel, session);
+        let output = match limits.as_mut() {
+            Some(l) => l.run(session.execute(stmt, params)).await.and_then(|r| r),
+            None => session.execute(stmt, params).await,
+        };
+        if output.is_err() {
+            session.statement_failed();
+        }
+        output.map(|o| (o, limits))
+    }
+
+    fn limits_for(cancel: &Option<CancelGuard>, session: &Session) -> Option<StatementLimits> {
+        let timeout = session.settings().statement_timeout_ms();
+        cancel.as_ref().map(|c| c.statement(timeout))
+    }
+}
+
+// ---------------------------------------------------------------- simple query
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
+        if state.session.is_none() {
+            return Err(not_started());
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        tracing::debug!(query = %query.query, "simple query");
+
+        match statement::parse(&query.query) {
+            Err(e) => {
+                state.session.as_mut().expect("checked").statement_failed();
+                client
+                    .feed(PgWireBackendMessage::ErrorResponse(
+                        error_info(&e, "ERROR").into(),
+                    ))
+                    .await?;
+            }
+            Ok(statements) if statements.is_empty() => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+            }
+            Ok(statements) => {
+                for stmt in &statements {
+                    let result = Self::run(state, stmt, None).await;
+                    let session = state.session.as_mut().expect("checked");
+                    flush_side_channel(client, session).await?;
+                    let ok = match result {
+                        Ok((Output::Rows(rows), limits)) => {
+                            let style = TextStyle::from_settings(&session.settings());
+                            let fields = Arc::new(encode::fields(
+                                &rows.schema,
+                                &Format::UnifiedText,
+                                &style,
+                            )?);
+                            let limits = limits.unwrap_or_else(|| unreachable_limits());
+                            let mut response = QueryResponse::new(
+                                fields.clone(),
+                                row_stream(rows.stream, fields, style, limits),
+                            );
+                            response.set_command_tag(rows.tag);
+                            match send_query_response(client, response, true).await {
+                                Ok(()) => true,
+                                Err(PgWireError::UserError(info)) => {
+                                    session.statement_failed();
+                                    client
+                                        .feed(PgWireBackendMessage::ErrorResponse((*info).into()))
+                                        .await?;
+                                    false
+                                }
+                                Err(other) => return Err(other),
+                            }
+                        }
+                        Ok((Output::Command(tag), _)) => {
+                            let message = CommandComplete::from(command_tag(&tag));
+                            client
+                                .feed(PgWireBackendMessage::CommandComplete(message))
+                                .await?;
+                            true
+                        }
+                        Ok((Output::Empty, _)) => {
+                            client
+                                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                                    EmptyQueryResponse::new(),
+                                ))
+                                .await?;
+                            true
+                        }
+                        Err(e) => {
+                            client
+                                .feed(PgWireBackendMessage::ErrorResponse(
+                                    error_info(&e, "ERROR").into(),
+                                ))
+                                .await?;
+                            false
+                        }
+                    };
+                    if !ok {
+                        break;
+                    }
+                }
+            }
+        }
+        let status = tx_status(state.session.as_ref().expect("checked").tx_state());
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // on_query above answers every Query message itself.
+        Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "XX000".into(),
+            "simple query path not in use".into(),
+        ))))
+    }
+}
+
+/// Limits for a connection that has no cancel registration (not reachable after
+/// start-up, which always registers): no deadline, never cancelled.
+fn unreachable_limits() -> StatementLimits {
+    let registry = Arc::new(CancelRegistry::default());
+    let guard = registry.register(-1, vec![]);
+    let limits = guard.statement(0);
+    // The guard's sender lives in the registry until dropped; dropping the guard
+    // would close the channel and look like a cancel, so leak this rare one.
+    std::mem::forget(guard);
+    limits
+}
+
+// ---------------------------------------------------------------- extended query
+
+/// Parses and describes statements for Parse messages, against the session.
+pub struct Parser {
+    state: State,
+}
+
+/// The Arrow type a client-declared parameter type decodes to.
+fn arrow_for_pg(ty: &Type) -> Option<DataType> {
+    Some(match *ty {
+        Type::BOOL => DataType::Boolean,
+        Type::INT2 => DataType::Int16,
+        Type::INT4 => DataType::Int32,
+        Type::INT8 => DataType::Int64,
+        Type::FLOAT4 => DataType::Float32,
+        Type::FLOAT8 => DataType::Float64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DataType::Utf8,
+        Type::BYTEA => DataType::Binary,
+        Type::DATE => DataType::Date32,
+        Type::TIMESTAMP => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Type::TIMESTAMPTZ => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Type::NUMERIC => DataType::Decimal128(38, 10),
+        _ => return None,
+    })
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut guard = self.state.lock().await;
+        let session = guard.session.as_mut().ok_or_else(not_started)?;
+        let result = async {
+            let mut statements = statement::parse(sql)?;
+            if statements.len() > 1 {
+                return Err(Error::syntax(
+                    "cannot insert multiple commands into a prepared statement",
+                ));
+            }
+            let Some(statement) = statements.pop() else {
+                return Ok(None);
+            };
+            let hints: Vec<Option<DataType>> = types
+                .iter()
+                .map(|t| t.as_ref().and_then(arrow_for_pg))
+                .collect();
+            let (param_types, schema) = session.describe(&statement, &hints).await?;
+            Ok(Some(Prepared {
+                statement,
+                param_types,
+                schema,
+            }))
+        }
+        .await;
+        result.map_err(|e| {
+            session.statement_failed();
+            to_pgwire(&e)
+        })
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        stmt.param_types
+            .iter()
+            .map(|t| arrow_pg::datatypes::into_pg_type(t))
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match &stmt.schema {
+            Some(schema) => {
+                let style = TextStyle::from_settings(&enishi_sql::Settings::new("", false));
+                encode::fields(schema, format.unwrap_or(&Format::UnifiedText), &style)
+            }
+            None => Ok(vec![]),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        let (prepared, format, with_params) = match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => match client.portal_store().get_statement(name) {
+                Some(Entry::Value(stmt)) => {
+                    (Some(stmt.statement.clone()), Format::UnifiedText, true)
+                }
+                Some(Entry::Empty) => (None, Format::UnifiedText, true),
+                None => return Err(PgWireError::StatementNotFound(name.to_owned())),
+            },
+            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) => (
+                    Some(portal.statement.statement.clone()),
+                    portal.result_column_format.clone(),
+                    false,
+                ),
+                Some(Entry::Empty) => (None, Format::UnifiedText, false),
+                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        };
+        if with_params {
+            let oids = match &prepared {
+                Some(p) => self
+                    .parser
+                    .get_parameter_types(p)?
+                    .iter()
+                    .map(|t| t.oid())
+                    .collect(),
+                None => vec![],
+            };
+            client
+                .send(PgWireBackendMessage::ParameterDescription(
+                    ParameterDescription::new(oids),
+                ))
+                .await?;
+        }
+        let fields = match prepared.as_ref().and_then(|p| p.schema.as_ref()) {
+            Some(schema) => {
+                let guard = self.state.lock().await;
+                let settings = guard.session.as_ref().ok_or_else(not_started)?.settings();
+                encode::fields(schema, &format, &TextStyle::from_settings(&settings))?
+            }
+            None => vec![],
+        };
+        if prepared.as_ref().is_some_and(|p| p.schema.is_some()) {
+            let description = RowDescription::new(fields.iter().map(Into::into).collect());
+            client
+                .send(PgWireBackendMessage::RowDescription(description))
+                .await?;
+        } else {
+            client
+                .send(PgWireBackendMessage::NoData(NoData::new()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        let max_rows = message.max_rows.max(0) as usize;
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(portal)) => portal,
+            Some(Entry::Empty) => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+                return Ok(());
+            }
+            None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+        };
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let outcome = self.execute_portal(client, &portal, max_rows).await;
+        let status = {
+            let mut guard = self.state.lock().await;
+            let session = guard.session.as_mut().ok_or_else(not_started)?;
+            if outcome.is_err() {
+                session.statement_failed();
+            }
+            tx_status(session.tx_state())
+        };
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        outcome
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
+        let status = match self.state.lock().await.session.as_ref() {
+            Some(session) => tx_status(session.tx_state()),
+            None => return Err(not_started()),
+        };
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        _portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // on_execute above runs portals itself.
+        Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            "XX000".into(),
+            "extended query path not in use".into(),
+        ))))
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let params = self.parser.get_parameter_types(&target.statement)?;
+        let fields = self.parser.get_result_schema(&target.statement, None)?;
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let fields = self.parser.get_result_schema(
+            &target.statement.statement,
+            Some(&target.result_column_format),
+        )?;
+        Ok(DescribePortalResponse::new(fields))
+    }
+}
+
+impl Connection {
+    /// Runs (or resumes) a portal and sends its rows or command tag.
+    async fn execute_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        max_rows: usize,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let portal_state = portal.state();
+        let mut execution = portal_state.lock().await;
+        if matches!(*execution, PortalExecutionState::Initial) {
+            let mut guard = self.state.lock().await;
+            let state = &mut *guard;
+            if state.session.is_none() {
+                return Err(not_started());
+            }
+            let prepared = &portal.statement.statement;
+            let params = if prepared.param_types.is_empty() && portal.parameter_len() == 0 {
+                None
+            } else {
+                if portal.parameter_len() != prepared.param_types.len() {
+                    return Err(to_pgwire(&Error::Protocol(format!(
+                        "bind message supplies {} parameters, but prepared statement requires {}",
+                        portal.parameter_len(),
+                        prepared.param_types.len()
+                    ))));
+                }
+                let inferred: Vec<Option<&DataType>> =
+                    prepared.param_types.iter().map(Some).collect();
+                Some(arrow_pg::datatypes::df::deserialize_parameters(
+                    portal, &inferred,
+                )?)
+            };
+            let result = Self::run(state, &prepared.statement, params).await;
+            let session = state.session.as_mut().expect("checked above");
+            flush_side_channel(client, session).await?;
+            match result.map_err(|e| to_pgwire(&e))? {
+                (Output::Rows(rows), limits) => {
+                    let style = TextStyle::from_settings(&session.settings());
+                    let fields = Arc::new(encode::fields(
+                        &rows.schema,
+                        &portal.result_column_format,
+                        &style,
+                    )?);
+                    let limits = limits.unwrap_or_else(unreachable_limits);
+                    let mut response = QueryResponse::new(
+                        fields.clone(),
+                        row_stream(rows.stream, fields, style, limits),
+                    );
+                    response.set_command_tag(rows.tag);
+                    *execution = PortalExecutionState::Suspended(response);
+                }
+                (Output::Command(tag), _) => {
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(
+                            command_tag(&tag).into(),
+                        ))
+                        .await?;
+                    *execution = PortalExecutionState::Finished;
+                    return Ok(());
+                }
+                (Output::Empty, _) => {
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(
+                            EmptyQueryResponse::new(),
+                        ))
+                        .await?;
+                    *execution = PortalExecutionState::Finished;
+                    return Ok(());
+                }
+            }
+        }
+        match &mut *execution {
+            PortalExecutionState::Suspended(response) => {
+                // max_rows 0 streams everything without buffering.
+                let suspended = send_partial_query_response(client, response, max_rows).await?;
+                if !suspended {
+                    *execution = PortalExecutionState::Finished;
+                }
+            }
+            PortalExecutionState::Finished => {
+                let tag = Tag::new("SELECT").with_rows(0);
+                client
+                    .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+            }
+            PortalExecutionState::Initial => unreachable!("started above"),
+        }
+        Ok(())
+    }
+}

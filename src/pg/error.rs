@@ -1,0 +1,96 @@
+//! Engine errors to PostgreSQL error responses: the one place SQLSTATEs are chosen.
+//!
+//! The `match` is exhaustive on purpose: a new engine error cannot compile without a
+//! code. Internal errors reach the client as XX000 with a generic message; their
+//! detail goes to the log.
+
+use enishi_sql::Error;
+use pgwire::error::{ErrorInfo, PgWireError};
+
+/// SQLSTATE for an engine error.
+pub fn sqlstate(err: &Error) -> &'static str {
+    match err {
+        Error::Syntax { .. } => "42601",
+        Error::UndefinedTable(_) => "42P01",
+        Error::UndefinedColumn(_) => "42703",
+        Error::UndefinedFunction(_) => "42883",
+        Error::UndefinedObject(_) => "42704",
+        Error::DuplicateTable(_) => "42P07",
+        Error::DuplicateSchema(_) => "42P06",
+        Error::UndefinedSchema(_) => "3F000",
+        Error::DatatypeMismatch(_) => "42804",
+        Error::IndeterminateDatatype(_) => "42P18",
+        Error::DivisionByZero => "22012",
+        Error::InvalidTextRepresentation(_) => "22P02",
+        Error::NumericValueOutOfRange(_) => "22003",
+        Error::InvalidDatetime(_) => "22007",
+        Error::InvalidParameterValue(_) => "22023",
+        Error::NotNullViolation(_) => "23502",
+        Error::FeatureNotSupported(_) => "0A000",
+        Error::InFailedTransaction => "25P02",
+        Error::ActiveTransaction(_) => "25001",
+        Error::NoActiveTransaction(_) => "25P01",
+        Error::UndefinedSavepoint(_) => "3B001",
+        Error::UndefinedDatabase(_) => "3D000",
+        Error::UndefinedPreparedStatement(_) => "26000",
+        Error::DuplicatePreparedStatement(_) => "42P05",
+        Error::UndefinedCursor(_) => "34000",
+        Error::DuplicateCursor(_) => "42P03",
+        Error::Protocol(_) => "08P01",
+        Error::QueryCanceled(_) => "57014",
+        Error::OutOfMemory(_) => "53200",
+        Error::Internal(_) => "XX000",
+    }
+}
+
+/// The ErrorResponse a client receives for an engine error.
+pub fn error_info(err: &Error, severity: &str) -> ErrorInfo {
+    let code = sqlstate(err);
+    let message = match err {
+        Error::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            "internal error: see the server log".to_string()
+        }
+        other => other.to_string(),
+    };
+    let mut info = ErrorInfo::new(severity.to_string(), code.to_string(), message);
+    if let Error::Syntax {
+        position: Some(p), ..
+    } = err
+    {
+        info.position = Some(p.to_string());
+    }
+    info
+}
+
+/// An engine error as a pgwire error (severity ERROR).
+pub fn to_pgwire(err: &Error) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(err, "ERROR")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_stays_in_the_log() {
+        let info = error_info(&Error::Internal("/secret/path: io error".into()), "ERROR");
+        assert_eq!(info.code, "XX000");
+        assert!(!info.message.contains("secret"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_position() {
+        let info = error_info(
+            &Error::Syntax {
+                message: "syntax error".into(),
+                position: Some(8),
+            },
+            "ERROR",
+        );
+        assert_eq!(
+            (info.code.as_str(), info.position.as_deref()),
+            ("42601", Some("8"))
+        );
+    }
+}
