@@ -1,1 +1,109 @@
-fn main() {}
+//! Runs every `.slt` file under `sqllogictest/` against a fresh Enishi server, once
+//! over the simple query protocol and once over the extended protocol. A failing
+//! record is reported and the run goes on; the process fails if any record failed.
+//!
+//! `cargo test --test sqllogictests -- FILTER` runs only files whose path contains
+//! FILTER. Records can be limited to one protocol with `onlyif simple` /
+//! `onlyif extended` (e.g. types the extended test client cannot decode).
+
+#[path = "support/server.rs"]
+mod server;
+
+use std::path::{Path, PathBuf};
+
+use sqllogictest::{DefaultColumnType, Record, Runner};
+use sqllogictest_engines::postgres::{PostgresExtended, PostgresSimple};
+
+use server::TestServer;
+
+fn slt_files(root: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(root)
+        .expect("sqllogictest dir")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.path());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            slt_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "slt") {
+            out.push(path);
+        }
+    }
+}
+
+/// Runs one file in one protocol; returns the failures as printable text.
+async fn run_file<D, M>(path: &Path, mut runner: Runner<D, M>, label: &str) -> Vec<String>
+where
+    D: sqllogictest::AsyncDB<ColumnType = DefaultColumnType>,
+    M: sqllogictest::MakeConnection<Conn = D>,
+{
+    runner.add_label(label);
+    let records = match sqllogictest::parse_file::<DefaultColumnType>(path) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("{}: cannot parse: {e}", path.display())],
+    };
+    let mut failures = Vec::new();
+    for record in records {
+        if matches!(record, Record::Halt { .. }) {
+            break;
+        }
+        if let Err(e) = runner.run_async(record).await {
+            failures.push(format!("[{label}] {e}"));
+        }
+    }
+    failures
+}
+
+#[tokio::main]
+async fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sqllogictest");
+    let mut files = Vec::new();
+    slt_files(&root, &mut files);
+    files.retain(|f| {
+        filter
+            .as_ref()
+            .is_none_or(|needle| f.to_string_lossy().contains(needle))
+    });
+
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in &files {
+        let name = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        for label in ["simple", "extended"] {
+            let server = TestServer::start();
+            let config = server.config();
+            let failures = if label == "simple" {
+                let runner = Runner::new(move || {
+                    let config = config.clone();
+                    async move { PostgresSimple::connect(config).await }
+                });
+                run_file(file, runner, label).await
+            } else {
+                let runner = Runner::new(move || {
+                    let config = config.clone();
+                    async move { PostgresExtended::connect(config).await }
+                });
+                run_file(file, runner, label).await
+            };
+            if failures.is_empty() {
+                passed += 1;
+                println!("ok     {name} [{label}]");
+            } else {
+                failed += 1;
+                println!("FAILED {name} [{label}]: {} record(s)", failures.len());
+                for failure in failures {
+                    println!("{failure}\n");
+                }
+            }
+        }
+    }
+    println!("\nsqllogictest: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -14,6 +14,8 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use enishi_storage::Storage;
 
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
+
 use crate::catalog::PgCatalog;
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -63,7 +65,7 @@ impl Engine {
             .map_err(Error::from)?;
         catalogs.register_catalog(DATABASE.to_string(), Arc::new(catalog));
 
-        let pg_catalog = PgCatalog::new(catalogs.clone())?;
+        let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default())?;
         Ok(Arc::new(Self {
             runtime,
             catalogs,
@@ -103,6 +105,7 @@ impl Engine {
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(self.catalogs.clone())
             .with_default_features()
+            .with_type_planner(Arc::new(PgOidTypePlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;

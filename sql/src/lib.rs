@@ -11,6 +11,7 @@ pub mod error;
 pub mod session;
 pub mod settings;
 pub mod statement;
+pub mod system_tables;
 pub mod types;
 
 pub use engine::{Engine, EngineConfig};

@@ -275,7 +275,7 @@ impl Session {
         let types = parameter_types(&plan, param_hints)?;
         let schema = match &plan {
             LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => None,
-            plan => Some(client_schema(plan.schema().as_arrow())),
+            plan => Some(self.result_schema(plan).await),
         };
         Ok((types, schema))
     }
@@ -398,7 +398,7 @@ impl Session {
             }
             LogicalPlan::Statement(_) => Err(Error::unsupported("this statement is not supported")),
             _ => {
-                let schema = client_schema(plan.schema().as_arrow());
+                let schema = self.result_schema(&plan).await;
                 let df = self.ctx.execute_logical_plan(plan).await?;
                 let stream = df.execute_stream().await?;
                 Ok(Output::Rows(Rows {
@@ -408,6 +408,38 @@ impl Session {
                 }))
             }
         }
+    }
+
+    /// The schema a client sees: PostgreSQL names, and for columns read straight
+    /// from a table, the table's OID and the column's number (RowDescription).
+    async fn result_schema(&self, plan: &LogicalPlan) -> SchemaRef {
+        let oids = self.engine.pg_catalog().oids();
+        let mut fields = Vec::with_capacity(plan.schema().fields().len());
+        for (qualifier, field) in plan.schema().iter() {
+            let name = field
+                .name()
+                .split(NAME_SUFFIX_MARK)
+                .next()
+                .unwrap_or(field.name());
+            let mut field = field.as_ref().clone().with_name(name);
+            if let Some(table) = qualifier {
+                let schema_name = table
+                    .schema()
+                    .unwrap_or(crate::engine::DEFAULT_SCHEMA)
+                    .to_string();
+                if let Ok(provider) = self.ctx.table_provider(table.clone()).await {
+                    if let Ok(index) = provider.schema().index_of(field.name()) {
+                        let mut metadata = field.metadata().clone();
+                        let oid = oids.relation(&schema_name, table.table());
+                        metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
+                        metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
+                        field = field.with_metadata(metadata);
+                    }
+                }
+            }
+            fields.push(field);
+        }
+        Arc::new(Schema::new(fields))
     }
 
     /// Runs a DML plan and returns the row count DataFusion reports.
@@ -859,7 +891,7 @@ impl Session {
                 }
                 let stmt = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
                 let plan = self.plan(&stmt).await?;
-                let schema = client_schema(plan.schema().as_arrow());
+                let schema = self.result_schema(&plan).await;
                 let stream = self
                     .ctx
                     .execute_logical_plan(plan)
@@ -932,19 +964,6 @@ impl Session {
         }
         Ok(Output::Command(CommandTag::new("CLOSE CURSOR")))
     }
-}
-
-/// The schema a client sees: DataFusion's names with the uniqueness suffix removed.
-fn client_schema(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let name = f.name().split(NAME_SUFFIX_MARK).next().unwrap_or(f.name());
-            f.as_ref().clone().with_name(name)
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 fn rows_from_batches(

@@ -17,6 +17,18 @@ pub const PG_TYPE_OID_KEY: &str = "enishi.pg_type_oid";
 /// Field metadata key: the declared type modifier (PostgreSQL's `atttypmod`).
 pub const PG_TYPMOD_KEY: &str = "enishi.pg_typmod";
 
+/// Field metadata key on result columns: OID of the table the column comes from.
+pub const PG_TABLE_OID_KEY: &str = "enishi.pg_table_oid";
+/// Field metadata key on result columns: its column number in that table.
+pub const PG_ATTNUM_KEY: &str = "enishi.pg_attnum";
+
+/// The (table OID, attnum) a result column comes from, if known.
+pub fn source(field: &Field) -> Option<(u32, i16)> {
+    let oid = field.metadata().get(PG_TABLE_OID_KEY)?.parse().ok()?;
+    let attnum = field.metadata().get(PG_ATTNUM_KEY)?.parse().ok()?;
+    Some((oid, attnum))
+}
+
 /// Largest numeric precision that fits Arrow's Decimal128.
 pub const MAX_NUMERIC_PRECISION: u8 = 38;
 /// Scale given to `numeric` declared without precision.
@@ -81,6 +93,26 @@ pub fn declared(field: &Field) -> Option<(u32, i32)> {
         .and_then(|t| t.parse().ok())
         .unwrap_or(-1);
     Some((oid, typmod))
+}
+
+/// The pg type OID PostgreSQL clients are told for an Arrow type with no declared
+/// type (computed columns, tables made by CREATE TABLE AS).
+pub fn pg_oid_for_arrow(ty: &DataType) -> u32 {
+    match ty {
+        DataType::Boolean => oid::BOOL,
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => oid::INT2,
+        DataType::Int32 | DataType::UInt16 => oid::INT4,
+        DataType::Int64 | DataType::UInt32 => oid::INT8,
+        DataType::UInt64 | DataType::Decimal128(..) | DataType::Decimal256(..) => oid::NUMERIC,
+        DataType::Float16 | DataType::Float32 => oid::FLOAT4,
+        DataType::Float64 => oid::FLOAT8,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => oid::BYTEA,
+        DataType::FixedSizeBinary(_) => oid::BYTEA,
+        DataType::Date32 | DataType::Date64 => oid::DATE,
+        DataType::Timestamp(_, None) => oid::TIMESTAMP,
+        DataType::Timestamp(_, Some(_)) => oid::TIMESTAMPTZ,
+        _ => oid::TEXT,
+    }
 }
 
 /// Resolves a type written in `CREATE TABLE` / `ALTER TABLE ADD COLUMN`.

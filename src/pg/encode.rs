@@ -75,16 +75,41 @@ pub fn fields(schema: &Schema, format: &Format, style: &TextStyle) -> PgWireResu
     Ok(base
         .into_iter()
         .zip(schema.fields())
-        .map(|(info, field)| match types::declared(field) {
-            Some((oid, typmod)) => {
-                let ty = Type::from_oid(oid).unwrap_or_else(|| info.datatype().clone());
-                FieldInfo::new(info.name().to_string(), None, None, ty, info.format())
-                    .with_format_options(style.options.clone())
-                    .with_type_modifier(typmod)
-            }
-            None => info,
+        .map(|(info, field)| {
+            let (ty, typmod) = match types::declared(field) {
+                Some((oid, typmod)) => (
+                    Type::from_oid(oid).unwrap_or_else(|| info.datatype().clone()),
+                    typmod,
+                ),
+                None => (info.datatype().clone(), info.type_modifier()),
+            };
+            let (table, attnum) = match types::source(field) {
+                Some((oid, attnum)) => (Some(oid as i32), Some(attnum)),
+                None => (None, None),
+            };
+            FieldInfo::new(
+                info.name().to_string(),
+                table,
+                attnum,
+                ty.clone(),
+                info.format(),
+            )
+            .with_format_options(style.options.clone())
+            .with_type_modifier(typmod)
+            .with_type_size(type_size(&ty))
         })
         .collect())
+}
+
+/// pg_type.typlen, which RowDescription carries.
+fn type_size(ty: &Type) -> i16 {
+    match *ty {
+        Type::BOOL => 1,
+        Type::INT2 => 2,
+        Type::INT4 | Type::FLOAT4 | Type::DATE | Type::OID => 4,
+        Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
+        _ => -1,
+    }
 }
 
 /// Encodes one batch as DataRows.

@@ -1,0 +1,110 @@
+//! A real `enishi` server process for tests: a free loopback port, its own data
+//! directory, stopped (and its directory removed) when dropped.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestServer {
+    child: Child,
+    pub port: u16,
+    pub data_dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl TestServer {
+    /// Starts a server and waits until it accepts connections.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra environment variables.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let data_dir =
+            std::env::temp_dir().join(format!("enishi-test-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_enishi"));
+        command
+            .env("ENISHI_PG_PORT", port.to_string())
+            .env("ENISHI_HOST", "127.0.0.1")
+            .env("ENISHI_STORAGE_PATH", &data_dir)
+            .env(
+                "RUST_LOG",
+                std::env::var("ENISHI_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("spawn enishi");
+        let server = Self {
+            child,
+            port,
+            data_dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("enishi did not start listening on port {}", self.port);
+    }
+
+    /// Connection settings for tokio-postgres (user postgres, database postgres).
+    pub fn config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user("postgres")
+            .dbname("postgres");
+        config
+    }
+
+    /// A libpq-style connection string, for psql and Python drivers.
+    pub fn dsn(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    /// Connects with tokio-postgres, driving the connection on a task.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        let (client, connection) = self
+            .config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
