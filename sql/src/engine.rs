@@ -106,6 +106,7 @@ impl Engine {
             .with_catalog_list(self.catalogs.clone())
             .with_default_features()
             .with_type_planner(Arc::new(PgOidTypePlanner))
+            .with_analyzer_rule(Arc::new(crate::rewrite::ByteaInput))
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;

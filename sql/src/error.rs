@@ -133,7 +133,9 @@ impl Error {
                 };
             }
         };
-        let position = line_column(&text).and_then(|(line, col)| char_offset(sql, line, col));
+        let position = line_column(&text)
+            .and_then(|(line, col)| char_offset(sql, line, col))
+            .or_else(|| found_token_offset(&text, sql));
         let message = match text.find(" at Line:") {
             Some(i) => text[..i].to_string(),
             None => text,
@@ -235,6 +237,9 @@ fn classify_plan(msg: &str) -> Error {
     {
         return Error::UndefinedFunction(msg.lines().next().unwrap_or(msg).to_string());
     }
+    if lower.contains("non-boolean predicate") {
+        return Error::DatatypeMismatch("argument of WHERE must be type boolean".into());
+    }
     if lower.contains("cannot infer common argument type")
         || lower.contains("cannot coerce arithmetic expression")
         || lower.contains("cannot be cast")
@@ -282,10 +287,31 @@ fn classify_execution(msg: &str) -> Error {
     Error::Internal(msg.to_string())
 }
 
+/// PostgreSQL's name for the Arrow type named in a message, if recognisable.
+fn pg_type_word(lower: &str) -> &'static str {
+    if lower.contains("int16") {
+        "smallint"
+    } else if lower.contains("int32") {
+        "integer"
+    } else if lower.contains("int64") {
+        "bigint"
+    } else if lower.contains("decimal") {
+        "numeric"
+    } else if lower.contains("float") {
+        "double precision"
+    } else {
+        "value"
+    }
+}
+
 fn classify_cast(msg: &str) -> Error {
     let lower = msg.to_ascii_lowercase();
-    if lower.contains("overflow") || lower.contains("out of range") || lower.contains("too large") {
-        return Error::NumericValueOutOfRange(msg.to_string());
+    if lower.contains("can't cast value")
+        || lower.contains("overflow")
+        || lower.contains("out of range")
+        || lower.contains("too large")
+    {
+        return Error::NumericValueOutOfRange(format!("{} out of range", pg_type_word(&lower)));
     }
     // "Cannot cast string 'abc' to value of Int32 type"
     if let Some(value) = between(msg, "string '", "'") {
@@ -333,6 +359,31 @@ fn line_column(text: &str) -> Option<(usize, usize)> {
     let rest = &text[text.find("Column: ")? + "Column: ".len()..];
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     Some((line, digits.parse().ok()?))
+}
+
+/// Some parser errors name the offending token but not where it is ("found: e");
+/// PostgreSQL points at its first whole-word occurrence, or the end of the input.
+fn found_token_offset(message: &str, sql: &str) -> Option<usize> {
+    let token = message.split("found: ").nth(1)?.split_whitespace().next()?;
+    if sql.is_empty() {
+        return None;
+    }
+    if token == "EOF" {
+        return Some(sql.chars().count() + 1);
+    }
+    let lower = sql.to_lowercase();
+    let needle = token.to_lowercase();
+    let is_word = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(&needle) {
+        let start = from + i;
+        let end = start + needle.len();
+        if is_word(lower[..start].chars().next_back()) && is_word(lower[end..].chars().next()) {
+            return Some(lower[..start].chars().count() + 1);
+        }
+        from = end;
+    }
+    None
 }
 
 /// Converts a 1-based line and column into PostgreSQL's 1-based character offset.

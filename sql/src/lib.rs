@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod rewrite;
 pub mod session;
 pub mod settings;
 pub mod statement;

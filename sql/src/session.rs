@@ -240,7 +240,7 @@ impl Session {
         &mut self,
         stmt: &DFStatement,
         param_hints: &[Option<DataType>],
-    ) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+    ) -> Result<(Vec<Field>, Option<SchemaRef>)> {
         if self.tx == TxState::Failed && !ends_transaction(stmt) {
             return Err(Error::InFailedTransaction);
         }
@@ -336,7 +336,8 @@ impl Session {
 
     async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
         let state = self.ctx.state();
-        Ok(state.statement_to_plan(stmt.clone()).await?)
+        let plan = state.statement_to_plan(stmt.clone()).await?;
+        Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 
     async fn run_plan(
@@ -346,6 +347,7 @@ impl Session {
     ) -> Result<Output> {
         let mut plan = self.plan(stmt).await?;
         if let Some(params) = params {
+            let params = cast_params(&plan, params)?;
             plan = plan.with_param_values(params)?;
         } else if !plan.get_parameter_types()?.is_empty() {
             return Err(Error::Protocol("there is no parameter $1".into()));
@@ -979,10 +981,32 @@ fn rows_from_batches(
     })
 }
 
+/// Casts bound values to the types the plan expects for them, so that (say) an int2
+/// parameter for an integer column is stored as an integer.
+fn cast_params(plan: &LogicalPlan, params: ParamValues) -> Result<ParamValues> {
+    let ParamValues::List(values) = params else {
+        return Ok(params);
+    };
+    let expected = plan.get_parameter_types()?;
+    let mut out = Vec::with_capacity(values.len());
+    for (i, value) in values.into_iter().enumerate() {
+        let want = expected.get(&format!("${}", i + 1)).cloned().flatten();
+        let value = match want {
+            Some(ty) if value.value.data_type() != ty && !value.value.is_null() => {
+                ScalarValue::from(value.value.cast_to(&ty)?).into()
+            }
+            Some(ty) if value.value.is_null() => ScalarValue::try_from(&ty)?.into(),
+            _ => value,
+        };
+        out.push(value);
+    }
+    Ok(ParamValues::List(out))
+}
+
 /// Parameter types in `$n` order: the client's hint where given, else DataFusion's
-/// inference, else text.
-fn parameter_types(plan: &LogicalPlan, hints: &[Option<DataType>]) -> Result<Vec<DataType>> {
-    let inferred = plan.get_parameter_types()?;
+/// inference (with the column's declared pg type in its metadata), else text.
+fn parameter_types(plan: &LogicalPlan, hints: &[Option<DataType>]) -> Result<Vec<Field>> {
+    let inferred = plan.get_parameter_fields()?;
     let count = inferred
         .keys()
         .filter_map(|k| k.trim_start_matches('$').parse::<usize>().ok())
@@ -991,12 +1015,13 @@ fn parameter_types(plan: &LogicalPlan, hints: &[Option<DataType>]) -> Result<Vec
         .max(hints.len());
     Ok((1..=count)
         .map(|i| {
-            hints
-                .get(i - 1)
-                .cloned()
-                .flatten()
-                .or_else(|| inferred.get(&format!("${i}")).cloned().flatten())
-                .unwrap_or(DataType::Utf8)
+            if let Some(Some(hint)) = hints.get(i - 1) {
+                return Field::new(format!("${i}"), hint.clone(), true);
+            }
+            match inferred.get(&format!("${i}")).cloned().flatten() {
+                Some(field) => field.as_ref().clone(),
+                None => Field::new(format!("${i}"), DataType::Utf8, true),
+            }
         })
         .collect())
 }

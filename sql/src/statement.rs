@@ -56,11 +56,12 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
 }
 
 fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
-    let statements =
-        DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {}).map_err(|e| match e {
-            datafusion::error::DataFusionError::SQL(parser, _) => Error::from_parser(&parser, sql),
-            other => Error::from_datafusion(other),
-        })?;
+    let statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {}).map_err(|e| {
+        match e.find_root() {
+            datafusion::error::DataFusionError::SQL(parser, _) => Error::from_parser(parser, sql),
+            _ => Error::from_datafusion(e),
+        }
+    })?;
     let rules: [&dyn SqlStatementRewriteRule; 5] = [
         &RewriteArrayAnyAllOperation,
         &FixArrayLiteral,
@@ -328,5 +329,16 @@ mod tests {
             panic!()
         };
         assert_eq!(position, Some(1));
+        let err = parse("select 1 frm e").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Syntax {
+                    position: Some(14),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

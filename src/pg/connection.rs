@@ -119,7 +119,8 @@ pub struct Connection {
 #[derive(Clone)]
 pub struct Prepared {
     statement: DFStatement,
-    param_types: Vec<DataType>,
+    /// Parameter types; metadata may carry the declared pg type (varchar, …).
+    param_types: Vec<datafusion::arrow::datatypes::Field>,
     schema: Option<SchemaRef>,
 }
 
@@ -583,7 +584,14 @@ impl QueryParser for Parser {
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
         stmt.param_types
             .iter()
-            .map(|t| arrow_pg::datatypes::into_pg_type(t))
+            .map(|field| {
+                let declared =
+                    enishi_sql::types::declared(field).and_then(|(oid, _)| Type::from_oid(oid));
+                match declared {
+                    Some(ty) => Ok(ty),
+                    None => arrow_pg::datatypes::into_pg_type(field.data_type()),
+                }
+            })
             .collect()
     }
 
@@ -823,8 +831,11 @@ impl Connection {
                         prepared.param_types.len()
                     ))));
                 }
-                let inferred: Vec<Option<&DataType>> =
-                    prepared.param_types.iter().map(Some).collect();
+                let inferred: Vec<Option<&DataType>> = prepared
+                    .param_types
+                    .iter()
+                    .map(|f| Some(f.data_type()))
+                    .collect();
                 Some(arrow_pg::datatypes::df::deserialize_parameters(
                     portal, &inferred,
                 )?)

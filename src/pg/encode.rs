@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use chrono::{
     DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
 };
@@ -81,6 +81,13 @@ pub fn fields(schema: &Schema, format: &Format, style: &TextStyle) -> PgWireResu
                     Type::from_oid(oid).unwrap_or_else(|| info.datatype().clone()),
                     typmod,
                 ),
+                // An oid-alias tag (regclass, oid, …) survives casts in DataFusion; it
+                // only describes the value while the value is still a 4-byte integer.
+                None if is_oid_alias(info.datatype())
+                    && !matches!(field.data_type(), DataType::Int32 | DataType::UInt32) =>
+                {
+                    (into_pg_type(field.data_type()).unwrap_or(Type::TEXT), -1)
+                }
                 None => (info.datatype().clone(), info.type_modifier()),
             };
             let (table, attnum) = match types::source(field) {
@@ -99,6 +106,24 @@ pub fn fields(schema: &Schema, format: &Format, style: &TextStyle) -> PgWireResu
             .with_type_size(type_size(&ty))
         })
         .collect())
+}
+
+fn is_oid_alias(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::OID
+            | Type::REGCLASS
+            | Type::REGTYPE
+            | Type::REGPROC
+            | Type::REGPROCEDURE
+            | Type::REGOPER
+            | Type::REGOPERATOR
+            | Type::REGNAMESPACE
+            | Type::REGROLE
+            | Type::REGCONFIG
+            | Type::REGDICTIONARY
+            | Type::REGCOLLATION
+    )
 }
 
 /// pg_type.typlen, which RowDescription carries.
@@ -415,7 +440,7 @@ mod tests {
             "1970-01-01 05:30:00+05:30"
         );
         assert_eq!(format_date(0), "1970-01-01");
-        assert_eq!(format_date(-719_893), "0001-12-31 BC");
+        assert_eq!(format_date(-719_163), "0001-12-31 BC");
         assert_eq!(format_time(3_723_500_000_000), "01:02:03.5");
     }
 }

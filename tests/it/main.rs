@@ -1,1 +1,10 @@
+//! Integration tests: a spawned `enishi` server driven by real clients.
+//! One test binary (each extra binary costs a DataFusion-sized link).
 
+#[path = "../support/server.rs"]
+mod server;
+
+mod clients;
+mod packaging;
+mod protocol;
+mod psql;

@@ -1,0 +1,26 @@
+# Enishi server image: build in a Rust image, run as a non-root user in a slim one.
+#   docker build -t enishi/enishi .
+#   docker run -p 5432:5432 -v $(pwd)/data:/app/data enishi/enishi
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin enishi
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin enishi \
+    && mkdir -p /app/data /app/logs \
+    && chown -R enishi:enishi /app
+COPY --from=build /src/target/release/enishi /usr/local/bin/enishi
+USER enishi
+WORKDIR /app
+ENV ENISHI_HOST=0.0.0.0 \
+    ENISHI_PG_PORT=5432 \
+    ENISHI_STORAGE_PATH=/app/data \
+    RUST_LOG=info
+EXPOSE 5432
+VOLUME ["/app/data", "/app/logs"]
+ENTRYPOINT ["/usr/local/bin/enishi"]

@@ -1,0 +1,75 @@
+"""psycopg 3 against Enishi: server-side parameters, binary and text results,
+prepared statements, errors with SQLSTATEs, transactions. Usage: PORT."""
+
+import datetime
+import decimal
+import sys
+
+import psycopg
+
+port = int(sys.argv[1])
+dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+
+ROW = (
+    -2,
+    4,
+    8_000_000_000,
+    1.5,
+    -2.25,
+    decimal.Decimal("12.34"),
+    "text",
+    "var",
+    True,
+    datetime.date(2024, 2, 29),
+    datetime.datetime(2024, 2, 29, 12, 34, 56, 789000),
+    datetime.datetime(2024, 2, 29, 10, 34, 56, tzinfo=datetime.timezone.utc),
+    b"\x00\xff",
+)
+
+with psycopg.connect(dsn, autocommit=True) as conn:
+    conn.execute(
+        "create table ps (i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision,"
+        " n numeric(10,2), t text, v varchar(20), b boolean, d date, ts timestamp,"
+        " tz timestamptz, by bytea)"
+    )
+    with conn.cursor() as cur:
+        cur.execute(
+            "insert into ps values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            ROW,
+            prepare=True,
+        )
+        assert cur.rowcount == 1, cur.rowcount
+
+    for binary in (True, False):
+        with conn.cursor(binary=binary) as cur:
+            cur.execute("select * from ps")
+            got = cur.fetchone()
+            assert got == ROW, (binary, got)
+            names = [d.name for d in cur.description]
+            assert names == ["i2", "i4", "i8", "f4", "f8", "n", "t", "v", "b", "d", "ts", "tz", "by"], names
+
+    # A prepared statement reused with new parameters.
+    with conn.cursor() as cur:
+        for i in range(6):
+            cur.execute("select %s::integer * 2", (i,), prepare=True)
+            assert cur.fetchone()[0] == i * 2
+
+    try:
+        conn.execute("select * from missing_table")
+        raise AssertionError("expected an error")
+    except psycopg.errors.UndefinedTable as e:
+        assert e.sqlstate == "42P01", e.sqlstate
+
+    assert conn.info.parameter_status("server_version").startswith("15.")
+    assert conn.info.parameter_status("client_encoding") == "UTF8"
+
+with psycopg.connect(dsn) as conn:
+    # Not autocommit: psycopg opens a transaction block itself.
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from ps")
+        assert cur.fetchone()[0] == 1
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    conn.rollback()
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+print("psycopg3 ok")
