@@ -289,6 +289,10 @@ impl Session {
             DFStatement::Statement(s) => s.as_ref(),
             DFStatement::Reset(reset) => {
                 let datafusion::sql::parser::ResetStatement::Variable(name) = reset;
+                // DataFusion's parser reads `RESET ALL` as a variable named "all".
+                if object_name(name) == "all" {
+                    return self.reset(&Reset::ALL);
+                }
                 return self.reset(&Reset::ConfigurationParameter(name.clone()));
             }
             _ => return self.run_plan(stmt, params).await,
@@ -607,11 +611,7 @@ impl Session {
         } else {
             Settings::canonical_name(name)
         };
-        Arc::new(Schema::new(vec![Field::new(
-            column.to_lowercase(),
-            DataType::Utf8,
-            false,
-        )]))
+        Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]))
     }
 
     fn show(&mut self, variable: &[ast::Ident]) -> Result<Output> {

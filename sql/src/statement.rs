@@ -84,6 +84,7 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
 fn finish(stmt: DFStatement) -> DFStatement {
     match stmt {
         DFStatement::Statement(mut s) => {
+            float_literals_stay_exact(&mut s);
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
@@ -91,6 +92,37 @@ fn finish(stmt: DFStatement) -> DFStatement {
         }
         other => other,
     }
+}
+
+/// `1e15::float8` must be exactly 1e15. DataFusion reads the literal as numeric
+/// first (so that `1.5` is numeric, as in PostgreSQL), and numeric→float loses
+/// digits; casting the literal's text instead parses it straight into a float.
+fn float_literals_stay_exact(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+        {
+            let float = matches!(
+                data_type,
+                ast::DataType::Real
+                    | ast::DataType::Float4
+                    | ast::DataType::Float8
+                    | ast::DataType::Float(_)
+                    | ast::DataType::Double(_)
+                    | ast::DataType::DoublePrecision
+            );
+            if let (true, Expr::Value(v)) = (float, inner.as_mut()) {
+                if let Value::Number(n, _) = &v.value {
+                    v.value = Value::SingleQuotedString(n.clone());
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Gives every result column of the outermost select its PostgreSQL name.
@@ -223,7 +255,6 @@ fn figure(expr: &Expr) -> Option<String> {
         Expr::AtTimeZone { .. } => "timezone".into(),
         Expr::Interval(_) => "interval".into(),
         Expr::TypedString(ts) => type_name(&ts.data_type),
-        Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => "bool".into(),
         _ => return None,
     })
 }
@@ -311,8 +342,8 @@ mod tests {
             vec!["count", "a", "b"]
         );
         assert_eq!(
-            names("select '1'::int, x::text, true"),
-            vec!["int4", "x", "bool"]
+            names("select '1'::int, x::text, true, null::boolean"),
+            vec!["int4", "x", "?column?", "bool"]
         );
         assert_eq!(names("select 1 as One, 2 as \"Two\""), vec!["one", "Two"]);
         let dup = names("select 1, 2");

@@ -5,6 +5,7 @@
 mod server;
 
 mod clients;
+mod oracle;
 mod packaging;
 mod protocol;
 mod psql;
