@@ -142,8 +142,8 @@ impl CatalogReader {
     }
 }
 
-type Builder =
-    Arc<dyn Fn(CatalogReader) -> BoxFuture<'static, DfResult<RecordBatch>> + Send + Sync>;
+/// Computes a system table's rows from the catalog.
+type Builder = fn(CatalogReader) -> BoxFuture<'static, DfResult<Vec<Row>>>;
 
 /// A catalog table whose rows are computed on every scan.
 pub struct SystemTable {
@@ -177,7 +177,8 @@ impl TableProvider for SystemTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let batch = (self.build)(self.reader.clone()).await?;
+        let rows = (self.build)(self.reader.clone()).await?;
+        let batch = to_batch(&self.schema, &rows)?;
         MemTable::try_new(self.schema.clone(), vec![vec![batch]])?
             .scan(state, projection, filters, limit)
             .await
@@ -273,183 +274,142 @@ pub fn tables(
     reader: &CatalogReader,
     schemas: &HashMap<&'static str, SchemaRef>,
 ) -> HashMap<&'static str, Arc<dyn TableProvider>> {
+    let builders: [(&'static str, Builder); 5] = [
+        ("pg_namespace", |r| Box::pin(namespace_rows(r))),
+        ("pg_database", |r| Box::pin(database_rows(r))),
+        ("pg_class", |r| Box::pin(class_rows(r))),
+        ("pg_attribute", |r| Box::pin(attribute_rows(r))),
+        ("pg_attrdef", |r| Box::pin(attrdef_rows(r))),
+    ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
-    let mut add = |name: &'static str, build: Builder| {
+    for (name, build) in builders {
         if let Some(schema) = schemas.get(name) {
-            out.insert(
-                name,
-                Arc::new(SystemTable {
-                    schema: schema.clone(),
-                    reader: reader.clone(),
-                    build,
-                }),
-            );
+            let table = SystemTable {
+                schema: schema.clone(),
+                reader: reader.clone(),
+                build,
+            };
+            out.insert(name, Arc::new(table));
         }
-    };
-    let schema_of = |name: &str| schemas.get(name).cloned();
-
-    let s = schema_of("pg_namespace");
-    add(
-        "pg_namespace",
-        Arc::new(move |r: CatalogReader| {
-            let schema = s.clone().expect("registered");
-            Box::pin(async move {
-                let rows: Vec<Row> = r
-                    .schema_names()
-                    .into_iter()
-                    .map(|name| {
-                        let owner = if name == "public" {
-                            6171
-                        } else {
-                            SUPERUSER_OID
-                        };
-                        Row::from([
-                            ("oid", int32(r.oids.get(OidKind::Namespace, &name))),
-                            ("nspname", text(name)),
-                            ("nspowner", int32(owner)),
-                        ])
-                    })
-                    .collect();
-                to_batch(&schema, &rows)
-            })
-        }),
-    );
-
-    let s = schema_of("pg_database");
-    add(
-        "pg_database",
-        Arc::new(move |r: CatalogReader| {
-            let schema = s.clone().expect("registered");
-            Box::pin(async move {
-                let rows = vec![Row::from([
-                    ("oid", int32(DATABASE_OID)),
-                    ("datname", text(r.database.clone())),
-                    ("datdba", int32(SUPERUSER_OID)),
-                    ("encoding", int32(6)),
-                    ("datlocprovider", text("c")),
-                    ("datcollate", text("C.UTF-8")),
-                    ("datctype", text("C.UTF-8")),
-                    ("datistemplate", boolean(false)),
-                    ("datallowconn", boolean(true)),
-                    ("datconnlimit", int32(-1)),
-                    ("dattablespace", int32(1663)),
-                ])];
-                to_batch(&schema, &rows)
-            })
-        }),
-    );
-
-    let s = schema_of("pg_class");
-    add(
-        "pg_class",
-        Arc::new(move |r: CatalogReader| {
-            let schema = s.clone().expect("registered");
-            Box::pin(async move {
-                let mut rows = Vec::new();
-                for rel in r.relations().await? {
-                    let view = rel.provider.table_type() == TableType::View;
-                    rows.push(Row::from([
-                        ("oid", int32(rel.oid)),
-                        ("relname", text(rel.name.clone())),
-                        (
-                            "relnamespace",
-                            int32(r.oids.get(OidKind::Namespace, &rel.schema_name)),
-                        ),
-                        ("reltype", int32(0)),
-                        ("reloftype", int32(0)),
-                        ("relowner", int32(SUPERUSER_OID)),
-                        ("relam", int32(if view { 0 } else { 2 })),
-                        ("relfilenode", int32(if view { 0 } else { rel.oid })),
-                        ("reltuples", ScalarValue::Float64(Some(-1.0))),
-                        ("relpersistence", text("p")),
-                        ("relkind", text(if view { "v" } else { "r" })),
-                        ("relnatts", int16(rel.provider.schema().fields().len())),
-                        ("relispopulated", boolean(true)),
-                        ("relreplident", text(if view { "n" } else { "d" })),
-                    ]));
-                }
-                to_batch(&schema, &rows)
-            })
-        }),
-    );
-
-    let s = schema_of("pg_attribute");
-    add(
-        "pg_attribute",
-        Arc::new(move |r: CatalogReader| {
-            let schema = s.clone().expect("registered");
-            Box::pin(async move {
-                let mut rows = Vec::new();
-                for rel in r.relations().await? {
-                    for (i, field) in rel.provider.schema().fields().iter().enumerate() {
-                        let (type_oid, typmod) = column_pg_type(field);
-                        let (len, byval, align, storage) = type_traits(type_oid);
-                        let has_default = rel.provider.get_column_default(field.name()).is_some();
-                        rows.push(Row::from([
-                            ("attrelid", int32(rel.oid)),
-                            ("attname", text(field.name().clone())),
-                            ("atttypid", int32(type_oid)),
-                            ("attstattarget", int32(-1)),
-                            ("attlen", int16(len)),
-                            ("attnum", int16(i + 1)),
-                            (
-                                "attndims",
-                                int32(matches!(field.data_type(), DataType::List(_)) as i32),
-                            ),
-                            ("attcacheoff", int32(-1)),
-                            ("atttypmod", int32(typmod)),
-                            ("attbyval", boolean(byval)),
-                            ("attalign", text(align)),
-                            ("attstorage", text(storage)),
-                            ("attnotnull", boolean(!field.is_nullable())),
-                            ("atthasdef", boolean(has_default)),
-                            ("attislocal", boolean(true)),
-                            (
-                                "attcollation",
-                                int32(if is_collatable(type_oid) { 100 } else { 0 }),
-                            ),
-                        ]));
-                    }
-                }
-                to_batch(&schema, &rows)
-            })
-        }),
-    );
-
-    let s = schema_of("pg_attrdef");
-    add(
-        "pg_attrdef",
-        Arc::new(move |r: CatalogReader| {
-            let schema = s.clone().expect("registered");
-            Box::pin(async move {
-                let mut rows = Vec::new();
-                for rel in r.relations().await? {
-                    for (i, field) in rel.provider.schema().fields().iter().enumerate() {
-                        let Some(default) = rel.provider.get_column_default(field.name()) else {
-                            continue;
-                        };
-                        let sql = datafusion::sql::unparser::expr_to_sql(default)
-                            .map(|e| e.to_string())
-                            .unwrap_or_else(|_| default.to_string());
-                        rows.push(Row::from([
-                            (
-                                "oid",
-                                int32(
-                                    r.oids
-                                        .get(OidKind::Default, &format!("{}.{}", rel.oid, i + 1)),
-                                ),
-                            ),
-                            ("adrelid", int32(rel.oid)),
-                            ("adnum", int16(i + 1)),
-                            ("adbin", text(sql)),
-                        ]));
-                    }
-                }
-                to_batch(&schema, &rows)
-            })
-        }),
-    );
+    }
     out
+}
+
+async fn namespace_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    Ok(r.schema_names()
+        .into_iter()
+        .map(|name| {
+            // PostgreSQL 15 gives `public` to the pg_database_owner role.
+            let owner = if name == "public" {
+                6171
+            } else {
+                SUPERUSER_OID
+            };
+            Row::from([
+                ("oid", int32(r.oids.get(OidKind::Namespace, &name))),
+                ("nspname", text(name)),
+                ("nspowner", int32(owner)),
+            ])
+        })
+        .collect())
+}
+
+async fn database_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    Ok(vec![Row::from([
+        ("oid", int32(DATABASE_OID)),
+        ("datname", text(r.database.clone())),
+        ("datdba", int32(SUPERUSER_OID)),
+        ("encoding", int32(6)),
+        ("datlocprovider", text("c")),
+        ("datcollate", text("C.UTF-8")),
+        ("datctype", text("C.UTF-8")),
+        ("datistemplate", boolean(false)),
+        ("datallowconn", boolean(true)),
+        ("datconnlimit", int32(-1)),
+        ("dattablespace", int32(1663)),
+    ])])
+}
+
+async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rel in r.relations().await? {
+        let view = rel.provider.table_type() == TableType::View;
+        rows.push(Row::from([
+            ("oid", int32(rel.oid)),
+            ("relname", text(rel.name.clone())),
+            (
+                "relnamespace",
+                int32(r.oids.get(OidKind::Namespace, &rel.schema_name)),
+            ),
+            ("reltype", int32(0)),
+            ("reloftype", int32(0)),
+            ("relowner", int32(SUPERUSER_OID)),
+            ("relam", int32(if view { 0 } else { 2 })),
+            ("relfilenode", int32(if view { 0 } else { rel.oid })),
+            ("reltuples", ScalarValue::Float64(Some(-1.0))),
+            ("relpersistence", text("p")),
+            ("relkind", text(if view { "v" } else { "r" })),
+            ("relnatts", int16(rel.provider.schema().fields().len())),
+            ("relispopulated", boolean(true)),
+            ("relreplident", text(if view { "n" } else { "d" })),
+        ]));
+    }
+    Ok(rows)
+}
+
+async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rel in r.relations().await? {
+        for (i, field) in rel.provider.schema().fields().iter().enumerate() {
+            let (type_oid, typmod) = column_pg_type(field);
+            let (len, byval, align, storage) = type_traits(type_oid);
+            let has_default = rel.provider.get_column_default(field.name()).is_some();
+            let dims = matches!(field.data_type(), DataType::List(_)) as i32;
+            let collation = if is_collatable(type_oid) { 100 } else { 0 };
+            rows.push(Row::from([
+                ("attrelid", int32(rel.oid)),
+                ("attname", text(field.name().clone())),
+                ("atttypid", int32(type_oid)),
+                ("attstattarget", int32(-1)),
+                ("attlen", int16(len)),
+                ("attnum", int16(i + 1)),
+                ("attndims", int32(dims)),
+                ("attcacheoff", int32(-1)),
+                ("atttypmod", int32(typmod)),
+                ("attbyval", boolean(byval)),
+                ("attalign", text(align)),
+                ("attstorage", text(storage)),
+                ("attnotnull", boolean(!field.is_nullable())),
+                ("atthasdef", boolean(has_default)),
+                ("attislocal", boolean(true)),
+                ("attcollation", int32(collation)),
+            ]));
+        }
+    }
+    Ok(rows)
+}
+
+async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rel in r.relations().await? {
+        for (i, field) in rel.provider.schema().fields().iter().enumerate() {
+            let Some(default) = rel.provider.get_column_default(field.name()) else {
+                continue;
+            };
+            // pg_get_expr returns adbin as is, so store the expression's SQL text.
+            let sql = datafusion::sql::unparser::expr_to_sql(default)
+                .map(|e| e.to_string())
+                .unwrap_or_else(|_| default.to_string());
+            let key = format!("{}.{}", rel.oid, i + 1);
+            rows.push(Row::from([
+                ("oid", int32(r.oids.get(OidKind::Default, &key))),
+                ("adrelid", int32(rel.oid)),
+                ("adnum", int16(i + 1)),
+                ("adbin", text(sql)),
+            ]));
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -58,11 +58,24 @@ pub struct Shared {
     pub keys: RandomPidSecretKeyGenerator,
 }
 
-/// Per-connection state, filled in at start-up.
+/// Per-connection state: empty until start-up succeeds.
 #[derive(Default)]
 pub struct ConnectionState {
-    session: Option<Session>,
-    cancel: Option<CancelGuard>,
+    active: Option<Active>,
+}
+
+/// A connection that passed start-up: its session and its cancel registration.
+struct Active {
+    session: Session,
+    cancel: CancelGuard,
+}
+
+impl ConnectionState {
+    /// The session, or a FATAL error for messages that arrive before start-up
+    /// completed (e.g. pipelined after a refused login).
+    fn active(&mut self) -> PgWireResult<&mut Active> {
+        self.active.as_mut().ok_or_else(not_started)
+    }
 }
 
 type State = Arc<Mutex<ConnectionState>>;
@@ -244,9 +257,10 @@ impl StartupHandler for Connection {
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         tracing::info!(pid, %user, %database, peer = %client.socket_addr(), "connection authorized");
-        let mut state = self.state.lock().await;
-        state.session = Some(session);
-        state.cancel = Some(guard);
+        self.state.lock().await.active = Some(Active {
+            session,
+            cancel: guard,
+        });
         Ok(())
     }
 }
@@ -350,27 +364,23 @@ fn row_stream(
 }
 
 impl Connection {
-    /// Runs one statement under the session's limits.
+    /// Runs one statement under the session's limits (cancel, statement_timeout);
+    /// the limits go on to govern streaming its rows.
     async fn run(
-        state: &mut ConnectionState,
+        active: &mut Active,
         stmt: &DFStatement,
         params: Option<datafusion::common::ParamValues>,
-    ) -> Result<(Output, Option<StatementLimits>), Error> {
-        let session = state.session.as_mut().expect("checked by caller");
-        let mut limits = Self::limits_for(&state.cancel, session);
-        let output = match limits.as_mut() {
-            Some(l) => l.run(session.execute(stmt, params)).await.and_then(|r| r),
-            None => session.execute(stmt, params).await,
-        };
+    ) -> Result<(Output, StatementLimits), Error> {
+        let timeout = active.session.settings().statement_timeout_ms();
+        let mut limits = active.cancel.statement(timeout);
+        let output = limits
+            .run(active.session.execute(stmt, params))
+            .await
+            .and_then(|r| r);
         if output.is_err() {
-            session.statement_failed();
+            active.session.statement_failed();
         }
         output.map(|o| (o, limits))
-    }
-
-    fn limits_for(cancel: &Option<CancelGuard>, session: &Session) -> Option<StatementLimits> {
-        let timeout = session.settings().statement_timeout_ms();
-        cancel.as_ref().map(|c| c.statement(timeout))
     }
 }
 
@@ -389,16 +399,13 @@ impl SimpleQueryHandler for Connection {
             return Err(PgWireError::NotReadyForQuery);
         }
         let mut guard = self.state.lock().await;
-        let state = &mut *guard;
-        if state.session.is_none() {
-            return Err(not_started());
-        }
+        let active = guard.active()?;
         client.set_state(PgWireConnectionState::QueryInProgress);
         tracing::debug!(query = %query.query, "simple query");
 
         match statement::parse(&query.query) {
             Err(e) => {
-                state.session.as_mut().expect("checked").statement_failed();
+                active.session.statement_failed();
                 client
                     .feed(PgWireBackendMessage::ErrorResponse(
                         error_info(&e, "ERROR").into(),
@@ -414,8 +421,8 @@ impl SimpleQueryHandler for Connection {
             }
             Ok(statements) => {
                 for stmt in &statements {
-                    let result = Self::run(state, stmt, None).await;
-                    let session = state.session.as_mut().expect("checked");
+                    let result = Self::run(active, stmt, None).await;
+                    let session = &mut active.session;
                     flush_side_channel(client, session).await?;
                     let ok = match result {
                         Ok((Output::Rows(rows), limits)) => {
@@ -425,7 +432,6 @@ impl SimpleQueryHandler for Connection {
                                 &Format::UnifiedText,
                                 &style,
                             )?);
-                            let limits = limits.unwrap_or_else(|| unreachable_limits());
                             let mut response = QueryResponse::new(
                                 fields.clone(),
                                 row_stream(rows.stream, fields, style, limits),
@@ -473,7 +479,7 @@ impl SimpleQueryHandler for Connection {
                 }
             }
         }
-        let status = tx_status(state.session.as_ref().expect("checked").tx_state());
+        let status = tx_status(active.session.tx_state());
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
         client
@@ -498,18 +504,6 @@ impl SimpleQueryHandler for Connection {
             "simple query path not in use".into(),
         ))))
     }
-}
-
-/// Limits for a connection that has no cancel registration (not reachable after
-/// start-up, which always registers): no deadline, never cancelled.
-fn unreachable_limits() -> StatementLimits {
-    let registry = Arc::new(CancelRegistry::default());
-    let guard = registry.register(-1, vec![]);
-    let limits = guard.statement(0);
-    // The guard's sender lives in the registry until dropped; dropping the guard
-    // would close the channel and look like a cancel, so leak this rare one.
-    std::mem::forget(guard);
-    limits
 }
 
 // ---------------------------------------------------------------- extended query
@@ -552,7 +546,7 @@ impl QueryParser for Parser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let mut guard = self.state.lock().await;
-        let session = guard.session.as_mut().ok_or_else(not_started)?;
+        let session = &mut guard.active()?.session;
         let result = async {
             let mut statements = statement::parse(sql)?;
             if statements.len() > 1 {
@@ -664,8 +658,8 @@ impl ExtendedQueryHandler for Connection {
         }
         let fields = match prepared.as_ref().and_then(|p| p.schema.as_ref()) {
             Some(schema) => {
-                let guard = self.state.lock().await;
-                let settings = guard.session.as_ref().ok_or_else(not_started)?.settings();
+                let mut guard = self.state.lock().await;
+                let settings = guard.active()?.session.settings();
                 encode::fields(schema, &format, &TextStyle::from_settings(&settings))?
             }
             None => vec![],
@@ -711,7 +705,7 @@ impl ExtendedQueryHandler for Connection {
         let outcome = self.execute_portal(client, &portal, max_rows).await;
         let status = {
             let mut guard = self.state.lock().await;
-            let session = guard.session.as_mut().ok_or_else(not_started)?;
+            let session = &mut guard.active()?.session;
             if outcome.is_err() {
                 session.statement_failed();
             }
@@ -730,10 +724,7 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
-        let status = match self.state.lock().await.session.as_ref() {
-            Some(session) => tx_status(session.tx_state()),
-            None => return Err(not_started()),
-        };
+        let status = tx_status(self.state.lock().await.active()?.session.tx_state());
         client.set_transaction_status(status);
         client
             .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
@@ -816,10 +807,7 @@ impl Connection {
         let mut execution = portal_state.lock().await;
         if matches!(*execution, PortalExecutionState::Initial) {
             let mut guard = self.state.lock().await;
-            let state = &mut *guard;
-            if state.session.is_none() {
-                return Err(not_started());
-            }
+            let active = guard.active()?;
             let prepared = &portal.statement.statement;
             let params = if prepared.param_types.is_empty() && portal.parameter_len() == 0 {
                 None
@@ -840,8 +828,8 @@ impl Connection {
                     portal, &inferred,
                 )?)
             };
-            let result = Self::run(state, &prepared.statement, params).await;
-            let session = state.session.as_mut().expect("checked above");
+            let result = Self::run(active, &prepared.statement, params).await;
+            let session = &mut active.session;
             flush_side_channel(client, session).await?;
             match result.map_err(|e| to_pgwire(&e))? {
                 (Output::Rows(rows), limits) => {
@@ -851,7 +839,6 @@ impl Connection {
                         &portal.result_column_format,
                         &style,
                     )?);
-                    let limits = limits.unwrap_or_else(unreachable_limits);
                     let mut response = QueryResponse::new(
                         fields.clone(),
                         row_stream(rows.stream, fields, style, limits),

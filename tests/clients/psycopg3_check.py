@@ -60,6 +60,33 @@ with psycopg.connect(dsn, autocommit=True) as conn:
     except psycopg.errors.UndefinedTable as e:
         assert e.sqlstate == "42P01", e.sqlstate
 
+    # The ParameterStatus set PostgreSQL 15 sends at start-up.
+    expected_status = {
+        "client_encoding": "UTF8",
+        "DateStyle": "ISO, MDY",
+        "default_transaction_read_only": "off",
+        "in_hot_standby": "off",
+        "integer_datetimes": "on",
+        "IntervalStyle": "postgres",
+        "is_superuser": "on",
+        "server_encoding": "UTF8",
+        "session_authorization": "postgres",
+        "standard_conforming_strings": "on",
+        "TimeZone": "UTC",
+    }
+    for name, value in expected_status.items():
+        got = conn.info.parameter_status(name)
+        assert got == value, (name, got)
+    assert conn.info.parameter_status("application_name") is not None
+
+    # A reported setting changed by SET reaches the client as ParameterStatus.
+    conn.execute("set application_name = 'psycopg-check'")
+    assert conn.info.parameter_status("application_name") == "psycopg-check"
+    conn.execute("set timezone = 'Europe/Paris'")
+    assert conn.info.parameter_status("TimeZone") == "Europe/Paris"
+    conn.execute("reset timezone")
+    assert conn.info.parameter_status("TimeZone") == "UTC"
+
     assert conn.info.parameter_status("server_version").startswith("15.")
     assert conn.info.parameter_status("client_encoding") == "UTF8"
 
