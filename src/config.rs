@@ -45,12 +45,15 @@ impl Default for ServerConfig {
 pub struct StorageConfig {
     /// Directory that holds the data.
     pub path: PathBuf,
+    /// fsync data files and log entries before a write is acknowledged.
+    pub sync_writes: bool,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("./data"),
+            sync_writes: true,
         }
     }
 }

@@ -5,14 +5,15 @@ use std::process::ExitCode;
 use clap::Parser;
 use enishi::config::{Cli, Config};
 use enishi_sql::{Engine, EngineConfig};
-use enishi_storage::Storage;
+use enishi_storage::{Storage, StorageOptions};
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new("info,buoyant_kernel=warn,deltalake_core=warn,deltalake=warn")
+        }))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -43,7 +44,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let storage = Storage::open(&config.storage.path)?;
+    let options = StorageOptions {
+        sync_writes: config.storage.sync_writes,
+    };
+    let storage = Arc::new(Storage::open(&config.storage.path, options).await?);
     let engine = Engine::new(storage, EngineConfig::default())?;
     let addr = std::net::SocketAddr::new(config.server.host, config.server.pg_port);
     let listener = tokio::net::TcpListener::bind(addr)

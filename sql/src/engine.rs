@@ -7,8 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::catalog::{CatalogProvider, CatalogProviderList, MemoryCatalogProvider};
-use datafusion::catalog::{MemoryCatalogProviderList, MemorySchemaProvider};
+use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -19,6 +18,7 @@ use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 use crate::catalog::PgCatalog;
 use crate::error::{Error, Result};
 use crate::session::Session;
+use crate::tables::StorageCatalog;
 
 /// The one database every client connects to.
 pub const DATABASE: &str = "postgres";
@@ -39,7 +39,7 @@ pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     catalogs: Arc<dyn CatalogProviderList>,
     pg_catalog: PgCatalog,
-    storage: Storage,
+    storage: Arc<Storage>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -51,18 +51,18 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    pub fn new(storage: Storage, config: EngineConfig) -> Result<Arc<Self>> {
+    pub fn new(storage: Arc<Storage>, config: EngineConfig) -> Result<Arc<Self>> {
         let mut runtime = RuntimeEnvBuilder::new();
         if config.memory_limit_bytes > 0 {
             runtime = runtime.with_memory_limit(config.memory_limit_bytes, 1.0);
         }
         let runtime = Arc::new(runtime.build().map_err(Error::from)?);
+        // Table files are read through the same (fsyncing) store they are written with.
+        let file_url = url::Url::parse("file://").expect("static URL");
+        runtime.register_object_store(&file_url, storage.object_store());
 
         let catalogs: Arc<dyn CatalogProviderList> = Arc::new(MemoryCatalogProviderList::new());
-        let catalog = MemoryCatalogProvider::new();
-        catalog
-            .register_schema(DEFAULT_SCHEMA, Arc::new(MemorySchemaProvider::new()))
-            .map_err(Error::from)?;
+        let catalog = StorageCatalog::new(storage.clone());
         catalogs.register_catalog(DATABASE.to_string(), Arc::new(catalog));
 
         let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default())?;
@@ -100,12 +100,16 @@ impl Engine {
         // Plain Utf8 everywhere: what tables store and what clients are sent.
         options.sql_parser.map_string_types_to_utf8view = false;
         options.execution.time_zone = Some("+00:00".to_string());
+        // Scans return the column types tables declare (Utf8, not Utf8View).
+        options.execution.parquet.schema_force_view_types = false;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(self.catalogs.clone())
             .with_default_features()
             .with_type_planner(Arc::new(PgOidTypePlanner))
+            // Delta's writes plan nodes of their own.
+            .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::ByteaInput))
             .build();
         let ctx = SessionContext::new_with_state(state);
@@ -117,7 +121,7 @@ impl Engine {
         &self.pg_catalog
     }
 
-    pub fn storage(&self) -> &Storage {
+    pub fn storage(&self) -> &Arc<Storage> {
         &self.storage
     }
 }

@@ -13,6 +13,7 @@ pub mod session;
 pub mod settings;
 pub mod statement;
 pub mod system_tables;
+pub mod tables;
 pub mod types;
 
 pub use engine::{Engine, EngineConfig};

@@ -63,21 +63,32 @@ impl AnalyzerRule for ByteaInput {
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
             node.map_expressions(|expr| {
                 expr.transform_up(|e| match e {
-                    Expr::Cast(Cast { expr, field }) if field.data_type() == &DataType::Binary => {
+                    Expr::Cast(Cast { expr, field })
+                        if matches!(
+                            field.data_type(),
+                            DataType::Binary | DataType::BinaryView | DataType::LargeBinary
+                        ) =>
+                    {
                         let source = inputs_schema.as_ref().unwrap_or(&schema);
                         let is_text = matches!(
                             expr.get_type(source),
                             Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
                         );
-                        if is_text {
-                            let call = Expr::ScalarFunction(ScalarFunction::new_udf(
-                                udf.clone(),
-                                vec![*expr],
-                            ));
-                            Ok(Transformed::yes(call))
-                        } else {
-                            Ok(Transformed::no(Expr::Cast(Cast { expr, field })))
+                        if !is_text {
+                            return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                         }
+                        let call =
+                            Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*expr]));
+                        // byteain yields Binary; tables may expose BinaryView.
+                        let call = if field.data_type() == &DataType::Binary {
+                            call
+                        } else {
+                            Expr::Cast(Cast {
+                                expr: Box::new(call),
+                                field,
+                            })
+                        };
+                        Ok(Transformed::yes(call))
                     }
                     other => Ok(Transformed::no(other)),
                 })

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::{DFSchema, ParamValues, ScalarValue};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{
     ColumnarValue, DdlStatement, LogicalPlan, ScalarUDF, Volatility, WriteOp, create_udf,
@@ -329,9 +329,25 @@ impl Session {
                 name, direction, ..
             } => self.fetch(name, direction).await,
             Statement::Close { cursor } => self.close(cursor),
-            Statement::CreateTable(create) if create.query.is_none() => {
-                self.create_table(stmt, create).await
-            }
+            Statement::CreateTable(create) => self.create_table(create).await,
+            Statement::Drop {
+                object_type: ast::ObjectType::Table,
+                if_exists,
+                names,
+                ..
+            } => self.drop_tables(names, *if_exists).await,
+            Statement::Drop {
+                object_type: ast::ObjectType::Schema,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.drop_schemas(names, *if_exists, *cascade).await,
+            Statement::CreateSchema {
+                schema_name,
+                if_not_exists,
+                ..
+            } => self.create_schema(schema_name, *if_not_exists).await,
             _ => self.run_plan(stmt, params).await,
         }
     }
@@ -474,53 +490,203 @@ impl Session {
 
     /// CREATE TABLE with column types: DataFusion plans defaults and constraints;
     /// the schema is replaced by one that records the declared PostgreSQL types.
-    async fn create_table(
-        &mut self,
-        stmt: &DFStatement,
-        create: &ast::CreateTable,
-    ) -> Result<Output> {
+    /// Resolves a table name to (schema, table): unqualified names go to the
+    /// first schema of search_path that exists (else `public`).
+    fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
+        let parts: Vec<String> = object_name(name).split('.').map(str::to_string).collect();
+        match parts.as_slice() {
+            [table] => {
+                let existing = self.engine.storage().schema_names();
+                let schema = self
+                    .settings()
+                    .search_path()
+                    .into_iter()
+                    .find(|s| existing.contains(s))
+                    .unwrap_or_else(|| crate::engine::DEFAULT_SCHEMA.to_string());
+                Ok((schema, table.clone()))
+            }
+            [schema, table] => Ok((schema.clone(), table.clone())),
+            [database, schema, table] if *database == self.database => {
+                Ok((schema.clone(), table.clone()))
+            }
+            [database, ..] if parts.len() == 3 => Err(Error::unsupported(format!(
+                "cross-database references are not implemented: {database}"
+            ))),
+            _ => Err(Error::syntax(format!("improper qualified name: {name}"))),
+        }
+    }
+
+    /// CREATE TABLE: the declared column types (with their PostgreSQL identity in
+    /// field metadata), stored as a new Delta table; or CREATE TABLE AS, whose
+    /// columns come from the query.
+    async fn create_table(&mut self, create: &ast::CreateTable) -> Result<Output> {
+        let (schema, name) = self.resolve(&create.name)?;
+        let storage = self.engine.storage().clone();
+        if let Some(query) = &create.query {
+            let select = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
+            let plan = self.plan(&select).await?;
+            let columns = self.result_schema(&plan).await;
+            let fields: Vec<Field> = columns
+                .fields()
+                .iter()
+                .map(|f| {
+                    let mut metadata = f.metadata().clone();
+                    metadata.remove(types::PG_TABLE_OID_KEY);
+                    metadata.remove(types::PG_ATTNUM_KEY);
+                    f.as_ref()
+                        .clone()
+                        .with_nullable(true)
+                        .with_metadata(metadata)
+                })
+                .collect();
+            let table_schema = Arc::new(Schema::new(fields));
+            if !storage
+                .create_table(&schema, &name, &table_schema, create.if_not_exists)
+                .await?
+            {
+                self.already_exists(&name);
+                return Ok(Output::Command(CommandTag::new("CREATE TABLE AS")));
+            }
+            let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+            let batches = batches
+                .into_iter()
+                .map(|b| RecordBatch::try_new(table_schema.clone(), b.columns().to_vec()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let table = storage
+                .table(&schema, &name)
+                .await?
+                .ok_or_else(|| Error::Internal("table vanished after CREATE TABLE AS".into()))?;
+            let rows = table.append(batches, Arc::new(self.ctx.state())).await?;
+            return Ok(Output::Command(
+                CommandTag::new("SELECT").with_rows(rows as usize),
+            ));
+        }
         let mut fields = Vec::with_capacity(create.columns.len());
         for column in &create.columns {
             let ty = types::column_type(&column.data_type)?;
-            let not_null = column.options.iter().any(|o| {
-                matches!(
-                    o.option,
-                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_)
-                )
-            });
+            let mut not_null = false;
+            for option in &column.options {
+                match &option.option {
+                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
+                        not_null = true
+                    }
+                    ast::ColumnOption::Null => {}
+                    ast::ColumnOption::Default(Expr::Value(v))
+                        if matches!(v.value, Value::Null) => {}
+                    ast::ColumnOption::Default(_) => {
+                        return Err(Error::unsupported(
+                            "column DEFAULT values are not supported yet",
+                        ));
+                    }
+                    _ => {}
+                }
+            }
             let name = if column.name.quote_style.is_some() {
                 column.name.value.clone()
             } else {
                 column.name.value.to_lowercase()
             };
+            if fields.iter().any(|f: &Field| f.name() == &name) {
+                return Err(Error::DuplicateColumn(format!(
+                    "column \"{name}\" specified more than once"
+                )));
+            }
             fields.push(ty.field(&name, !not_null));
         }
-        let plan = self.plan(stmt).await?;
-        let LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(mut cmd)) = plan else {
-            return self.run_logical(plan).await;
+        if !storage
+            .create_table(&schema, &name, &Schema::new(fields), create.if_not_exists)
+            .await?
+        {
+            self.already_exists(&name);
+        }
+        Ok(Output::Command(CommandTag::new("CREATE TABLE")))
+    }
+
+    fn already_exists(&mut self, name: &str) {
+        self.notices.push(Notice {
+            severity: "NOTICE",
+            code: "42P07",
+            message: format!("relation \"{name}\" already exists, skipping"),
+        });
+    }
+
+    async fn drop_tables(&mut self, names: &[ObjectName], if_exists: bool) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        let resolved = names
+            .iter()
+            .map(|n| self.resolve(n))
+            .collect::<Result<Vec<_>>>()?;
+        // PostgreSQL checks every name before dropping any.
+        for (schema, name) in &resolved {
+            if !if_exists && storage.catalog().table(schema, name).is_none() {
+                return Err(Error::UndefinedTable(name.clone()));
+            }
+        }
+        for (schema, name) in &resolved {
+            if !storage.drop_table(schema, name, if_exists).await? {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("table \"{name}\" does not exist, skipping"),
+                });
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DROP TABLE")))
+    }
+
+    async fn create_schema(
+        &mut self,
+        name: &ast::SchemaName,
+        if_not_exists: bool,
+    ) -> Result<Output> {
+        let ast::SchemaName::Simple(name) = name else {
+            return Err(Error::unsupported(
+                "CREATE SCHEMA AUTHORIZATION is not supported",
+            ));
         };
-        let schema = Schema::new(fields);
-        let df_schema = DFSchema::try_from(schema)?;
-        cmd.input = Arc::new(LogicalPlan::EmptyRelation(
-            datafusion::logical_expr::EmptyRelation {
-                produce_one_row: false,
-                schema: Arc::new(df_schema),
-            },
-        ));
-        let exists = self.ctx.table_exist(cmd.name.clone())?;
-        if exists && cmd.if_not_exists {
+        let name = object_name(name);
+        if !self
+            .engine
+            .storage()
+            .create_schema(&name, if_not_exists)
+            .await?
+        {
             self.notices.push(Notice {
                 severity: "NOTICE",
-                code: "42P07",
-                message: format!("relation \"{}\" already exists, skipping", cmd.name.table()),
+                code: "42P06",
+                message: format!("schema \"{name}\" already exists, skipping"),
             });
-            return Ok(Output::Command(CommandTag::new("CREATE TABLE")));
         }
-        if exists {
-            return Err(Error::DuplicateTable(cmd.name.table().to_string()));
+        Ok(Output::Command(CommandTag::new("CREATE SCHEMA")))
+    }
+
+    async fn drop_schemas(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<Output> {
+        for name in names {
+            let name = object_name(name);
+            if name == "pg_catalog" || name == "information_schema" {
+                return Err(Error::unsupported(format!(
+                    "cannot drop schema {name} because it is required by the database system"
+                )));
+            }
+            if !self
+                .engine
+                .storage()
+                .drop_schema(&name, if_exists, cascade)
+                .await?
+            {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("schema \"{name}\" does not exist, skipping"),
+                });
+            }
         }
-        self.run_logical(LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(cmd)))
-            .await
+        Ok(Output::Command(CommandTag::new("DROP SCHEMA")))
     }
 
     // ---- settings ----

@@ -1,14 +1,33 @@
-//! Enishi's storage layer: where tables live.
+//! Enishi's storage layer: the catalog and the tables, on an object store.
 //!
-//! The storage root is a directory on local disk (the embedded default). Tables are
-//! held by the engine's in-memory catalog for now; this crate owns the root and checks
-//! that it is usable before the server accepts a single client, so that a
-//! misconfigured path fails at start-up rather than at the first write.
+//! Each table is a Delta Lake table (Parquet data files plus a transaction log) in
+//! its own directory `tables/<id>/` under the storage root; the catalog
+//! (`catalog.rs`) maps schema and table names to those directories and is itself
+//! committed atomically in the store. On local disk, writes are fsynced before they
+//! are acknowledged (`store.rs`).
 //!
-//! Invariant: nothing in this crate depends on the SQL engine or the server.
+//! Invariant: nothing in this crate depends on the SQL engine or the server. It
+//! speaks DataFusion (a library) so the engine can scan and write tables directly.
 
-use std::io;
+pub mod catalog;
+pub mod provider;
+pub mod store;
+pub mod table;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use deltalake::DeltaTableError;
+use deltalake::arrow::datatypes::Schema;
+use deltalake::kernel::transaction::TransactionError;
+use object_store::ObjectStore;
+use object_store::prefix::PrefixStore;
+use url::Url;
+
+pub use catalog::{CatalogState, TableEntry, ViewEntry};
+pub use provider::TableHandle;
+pub use table::Table;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -16,59 +35,454 @@ pub enum StorageError {
     #[error("cannot use storage path {path}: {source}")]
     Root {
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        source: std::io::Error,
     },
+    #[error("schema \"{0}\" does not exist")]
+    SchemaNotFound(String),
+    #[error("schema \"{0}\" already exists")]
+    SchemaExists(String),
+    #[error("cannot drop schema \"{0}\" because other objects depend on it")]
+    SchemaNotEmpty(String),
+    #[error("relation \"{0}\" does not exist")]
+    TableNotFound(String),
+    #[error("relation \"{0}\" already exists")]
+    TableExists(String),
+    /// Another writer changed the same thing first; retrying the statement may work.
+    #[error("could not serialize access due to concurrent update: {0}")]
+    Conflict(String),
+    /// A NULL reached a NOT NULL column.
+    #[error("null value violates not-null constraint: {0}")]
+    NotNull(String),
+    #[error("storage is damaged: {0}")]
+    Corrupt(String),
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    #[error("delta: {0}")]
+    Delta(String),
 }
 
-/// The storage root, opened and checked.
+impl From<DeltaTableError> for StorageError {
+    fn from(err: DeltaTableError) -> Self {
+        match &err {
+            DeltaTableError::Transaction { source } => match source {
+                TransactionError::CommitConflict(c) => {
+                    return StorageError::Conflict(c.to_string());
+                }
+                TransactionError::MaxCommitAttempts(_) => {
+                    return StorageError::Conflict(source.to_string());
+                }
+                _ => {}
+            },
+            DeltaTableError::VersionAlreadyExists(v) => {
+                return StorageError::Conflict(format!("table version {v} already exists"));
+            }
+            _ => {}
+        }
+        let text = err.to_string();
+        if text.contains("Invalid data found") {
+            return StorageError::NotNull(text);
+        }
+        StorageError::Delta(text)
+    }
+}
+
+impl From<deltalake::datafusion::error::DataFusionError> for StorageError {
+    fn from(err: deltalake::datafusion::error::DataFusionError) -> Self {
+        StorageError::Delta(err.to_string())
+    }
+}
+
+impl From<object_store::path::Error> for StorageError {
+    fn from(err: object_store::path::Error) -> Self {
+        StorageError::Corrupt(err.to_string())
+    }
+}
+
+impl From<deltalake::arrow::error::ArrowError> for StorageError {
+    fn from(err: deltalake::arrow::error::ArrowError) -> Self {
+        StorageError::Delta(err.to_string())
+    }
+}
+
+impl From<deltalake::kernel::Error> for StorageError {
+    fn from(err: deltalake::kernel::Error) -> Self {
+        StorageError::Delta(err.to_string())
+    }
+}
+
+/// Storage settings (from the server's configuration).
 #[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// fsync data files and log entries before a commit is acknowledged.
+    pub sync_writes: bool,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        Self { sync_writes: true }
+    }
+}
+
+/// The storage root, its catalog and its open tables.
 pub struct Storage {
     root: PathBuf,
+    root_url: Url,
+    /// The whole local filesystem (absolute paths), fsyncing when configured.
+    store: Arc<dyn ObjectStore>,
+    /// The same store seen from the storage root, for the catalog.
+    catalog_store: Arc<dyn ObjectStore>,
+    catalog: RwLock<CatalogState>,
+    /// Serializes catalog changes made by this process.
+    changes: tokio::sync::Mutex<()>,
+    tables: tokio::sync::Mutex<HashMap<u64, Arc<Table>>>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Storage {
-    /// Opens (creating if needed) the storage root and proves it is writable.
-    pub fn open(root: impl AsRef<Path>) -> Result<Self, StorageError> {
+    /// Opens (creating if needed) the storage root and loads its catalog.
+    pub async fn open(
+        root: impl AsRef<Path>,
+        options: StorageOptions,
+    ) -> Result<Self, StorageError> {
         let root = root.as_ref().to_path_buf();
         let err = |source| StorageError::Root {
             path: root.clone(),
             source,
         };
         std::fs::create_dir_all(&root).map_err(err)?;
+        let root = root.canonicalize().map_err(err)?;
         // A probe write catches read-only mounts and wrong ownership up front.
         let probe = root.join(".enishi-write-probe");
         std::fs::write(&probe, b"ok").map_err(err)?;
         std::fs::remove_file(&probe).map_err(err)?;
-        tracing::info!(path = %root.display(), "storage root ready");
-        Ok(Self { root })
+
+        let root_url = Url::from_directory_path(&root)
+            .map_err(|_| err(std::io::Error::other("not an absolute directory path")))?;
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(store::SyncedLocalStore::new(options.sync_writes));
+        let prefix = object_store::path::Path::from_filesystem_path(&root)?;
+        let catalog_store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store.clone(), prefix));
+
+        let state = match CatalogState::load(catalog_store.as_ref()).await? {
+            Some(state) => state,
+            None => {
+                let mut state = CatalogState::initial();
+                state.version = 1;
+                state.commit(catalog_store.as_ref()).await?;
+                state
+            }
+        };
+        tracing::info!(path = %root.display(), catalog_version = state.version, "storage ready");
+        Ok(Self {
+            root,
+            root_url,
+            store,
+            catalog_store,
+            catalog: RwLock::new(state),
+            changes: tokio::sync::Mutex::new(()),
+            tables: tokio::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     /// The directory that holds every table.
     pub fn root(&self) -> &Path {
         &self.root
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn open_creates_missing_root() {
-        let dir = std::env::temp_dir().join(format!("enishi-storage-{}", std::process::id()));
-        let nested = dir.join("a/b");
-        let storage = Storage::open(&nested).expect("open");
-        assert!(storage.root().is_dir());
-        std::fs::remove_dir_all(&dir).ok();
+    /// The object store tables live in, for `file://` URLs.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
     }
 
-    #[test]
-    fn open_rejects_a_file_as_root() {
-        let file = std::env::temp_dir().join(format!("enishi-storage-file-{}", std::process::id()));
-        std::fs::write(&file, b"x").unwrap();
-        let err = Storage::open(&file).expect_err("a file is not a directory");
-        assert!(err.to_string().contains("cannot use storage path"));
-        std::fs::remove_file(&file).ok();
+    /// The catalog as of now (a copy).
+    pub fn catalog(&self) -> CatalogState {
+        self.catalog.read().expect("catalog lock").clone()
+    }
+
+    pub fn schema_names(&self) -> Vec<String> {
+        self.catalog
+            .read()
+            .expect("catalog lock")
+            .schemas
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    pub fn table_names(&self, schema: &str) -> Vec<String> {
+        let catalog = self.catalog.read().expect("catalog lock");
+        match catalog.schema(schema) {
+            Some(s) => s.tables.keys().chain(s.views.keys()).cloned().collect(),
+            None => vec![],
+        }
+    }
+
+    pub fn view(&self, schema: &str, name: &str) -> Option<ViewEntry> {
+        self.catalog
+            .read()
+            .expect("catalog lock")
+            .schema(schema)?
+            .views
+            .get(name)
+            .cloned()
+    }
+
+    fn table_url(&self, entry: &TableEntry) -> Result<Url, StorageError> {
+        self.root_url
+            .join(&format!("{}/", entry.location))
+            .map_err(|e| StorageError::Corrupt(format!("table location {}: {e}", entry.location)))
+    }
+
+    /// Applies a change to a copy of the catalog and commits it as the next version.
+    async fn change<T>(
+        &self,
+        apply: impl FnOnce(&mut CatalogState) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let _guard = self.changes.lock().await;
+        let mut next = self.catalog();
+        let out = apply(&mut next)?;
+        next.version += 1;
+        next.commit(self.catalog_store.as_ref()).await?;
+        *self.catalog.write().expect("catalog lock") = next;
+        Ok(out)
+    }
+
+    pub async fn create_schema(
+        &self,
+        name: &str,
+        if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.catalog().schemas.contains_key(name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::SchemaExists(name.into()))
+            };
+        }
+        self.change(|c| {
+            if c.schemas.contains_key(name) {
+                return Err(StorageError::SchemaExists(name.into()));
+            }
+            c.schemas.insert(name.to_string(), Default::default());
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Drops a schema; with `cascade`, its tables and views too.
+    pub async fn drop_schema(
+        &self,
+        name: &str,
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<bool, StorageError> {
+        if !self.catalog().schemas.contains_key(name) {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::SchemaNotFound(name.into()))
+            };
+        }
+        let dropped = self
+            .change(|c| {
+                let entry = c
+                    .schemas
+                    .get(name)
+                    .ok_or_else(|| StorageError::SchemaNotFound(name.into()))?;
+                if !cascade && !(entry.tables.is_empty() && entry.views.is_empty()) {
+                    return Err(StorageError::SchemaNotEmpty(name.into()));
+                }
+                let entry = c.schemas.remove(name).expect("checked");
+                Ok(entry.tables.into_values().collect::<Vec<_>>())
+            })
+            .await?;
+        for table in dropped {
+            self.remove_files(&table).await;
+        }
+        Ok(true)
+    }
+
+    /// Creates a table. Its files are written first; it becomes visible when the
+    /// catalog commit succeeds, so a crash in between leaves nothing half-made.
+    pub async fn create_table(
+        &self,
+        schema: &str,
+        name: &str,
+        columns: &Schema,
+        if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        {
+            let catalog = self.catalog();
+            if catalog.schema(schema).is_none() {
+                return Err(StorageError::SchemaNotFound(schema.into()));
+            }
+            if catalog.relation_exists(schema, name) {
+                return if if_not_exists {
+                    Ok(false)
+                } else {
+                    Err(StorageError::TableExists(name.into()))
+                };
+            }
+        }
+        let _guard = self.changes.lock().await;
+        let mut next = self.catalog();
+        let id = next.next_table_id;
+        let entry = TableEntry {
+            id,
+            location: format!("tables/{id}"),
+        };
+        let url = self.table_url(&entry)?;
+        std::fs::create_dir_all(self.root.join(&entry.location)).map_err(|source| {
+            StorageError::Root {
+                path: self.root.join(&entry.location),
+                source,
+            }
+        })?;
+        let table = Table::create(id, url, &self.store, columns).await?;
+        next.next_table_id += 1;
+        next.schemas
+            .get_mut(schema)
+            .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?
+            .tables
+            .insert(name.to_string(), entry);
+        next.version += 1;
+        next.commit(self.catalog_store.as_ref()).await?;
+        *self.catalog.write().expect("catalog lock") = next;
+        self.tables.lock().await.insert(id, Arc::new(table));
+        Ok(true)
+    }
+
+    /// Drops a table: it disappears with the catalog commit; its files go after.
+    pub async fn drop_table(
+        &self,
+        schema: &str,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.catalog().table(schema, name).is_none() {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::TableNotFound(name.into()))
+            };
+        }
+        let entry = self
+            .change(|c| {
+                c.schemas
+                    .get_mut(schema)
+                    .and_then(|s| s.tables.remove(name))
+                    .ok_or_else(|| StorageError::TableNotFound(name.into()))
+            })
+            .await?;
+        self.tables.lock().await.remove(&entry.id);
+        self.remove_files(&entry).await;
+        Ok(true)
+    }
+
+    pub async fn rename_table(
+        &self,
+        schema: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            if s.tables.contains_key(to) || s.views.contains_key(to) {
+                return Err(StorageError::TableExists(to.into()));
+            }
+            let entry = s
+                .tables
+                .remove(from)
+                .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
+            s.tables.insert(to.to_string(), entry);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_view(
+        &self,
+        schema: &str,
+        name: &str,
+        sql: &str,
+        or_replace: bool,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            if s.tables.contains_key(name) || (!or_replace && s.views.contains_key(name)) {
+                return Err(StorageError::TableExists(name.into()));
+            }
+            s.views.insert(
+                name.to_string(),
+                ViewEntry {
+                    sql: sql.to_string(),
+                },
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn drop_view(
+        &self,
+        schema: &str,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.view(schema, name).is_none() {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::TableNotFound(name.into()))
+            };
+        }
+        self.change(|c| {
+            c.schemas
+                .get_mut(schema)
+                .and_then(|s| s.views.remove(name))
+                .map(|_| true)
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))
+        })
+        .await
+    }
+
+    /// The open table `schema.name`, loading it on first use.
+    pub async fn table(
+        &self,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Arc<Table>>, StorageError> {
+        let Some(entry) = self.catalog().table(schema, name).cloned() else {
+            return Ok(None);
+        };
+        let mut tables = self.tables.lock().await;
+        if let Some(table) = tables.get(&entry.id) {
+            return Ok(Some(table.clone()));
+        }
+        let table = Arc::new(Table::open(entry.id, self.table_url(&entry)?, &self.store).await?);
+        tables.insert(entry.id, table.clone());
+        Ok(Some(table))
+    }
+
+    /// Removes a dropped table's directory. Best effort: a failure leaves unreferenced
+    /// files, which are harmless (no catalog entry points at them).
+    async fn remove_files(&self, entry: &TableEntry) {
+        let dir = self.root.join(&entry.location);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not remove a dropped table's files");
+        }
     }
 }

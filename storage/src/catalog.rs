@@ -1,0 +1,130 @@
+//! The catalog: which schemas, tables and views exist, and where each table lives.
+//!
+//! It is kept in the object store itself, as numbered snapshots
+//! `_catalog/00000000000000000007.json`. A change writes the next number with
+//! create-if-absent (a hard link on local disk, a conditional PUT on S3), so a
+//! change is either wholly visible or not at all, and two writers can never both
+//! win the same number. A crash between creating a table's files and committing
+//! the catalog leaves only unreferenced files, never a half-created table.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::StorageError;
+
+const CATALOG_DIR: &str = "_catalog";
+
+/// One version of the catalog.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogState {
+    pub version: u64,
+    /// Source of table ids; ids are never reused, so a dropped table's files can
+    /// never be mistaken for a new table's.
+    pub next_table_id: u64,
+    pub schemas: BTreeMap<String, SchemaEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SchemaEntry {
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableEntry>,
+    #[serde(default)]
+    pub views: BTreeMap<String, ViewEntry>,
+}
+
+/// A table: its Delta table directory, relative to the storage root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub id: u64,
+    pub location: String,
+}
+
+/// A view: the SQL text of its query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewEntry {
+    pub sql: String,
+}
+
+fn snapshot_path(version: u64) -> Path {
+    Path::from(format!("{CATALOG_DIR}/{version:020}.json"))
+}
+
+impl CatalogState {
+    /// The catalog of a new storage root: schema `public`, nothing else.
+    pub fn initial() -> Self {
+        let mut schemas = BTreeMap::new();
+        schemas.insert("public".to_string(), SchemaEntry::default());
+        Self {
+            version: 0,
+            next_table_id: 1,
+            schemas,
+        }
+    }
+
+    /// Reads the newest committed catalog, or None for an empty storage root.
+    pub async fn load(store: &dyn ObjectStore) -> Result<Option<Self>, StorageError> {
+        let prefix = Path::from(CATALOG_DIR);
+        let entries: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
+        let newest = entries
+            .iter()
+            .filter_map(|meta| {
+                let name = meta.location.filename()?;
+                name.strip_suffix(".json")?.parse::<u64>().ok()
+            })
+            .max();
+        let Some(version) = newest else {
+            return Ok(None);
+        };
+        let bytes = store.get(&snapshot_path(version)).await?.bytes().await?;
+        let state: Self = serde_json::from_slice(&bytes)
+            .map_err(|e| StorageError::Corrupt(format!("catalog version {version}: {e}")))?;
+        if state.version != version {
+            return Err(StorageError::Corrupt(format!(
+                "catalog file {version} says it is version {}",
+                state.version
+            )));
+        }
+        Ok(Some(state))
+    }
+
+    /// Commits `self` as the version after `self.version - 1`. Fails with
+    /// [`StorageError::Conflict`] when another writer committed that version first.
+    pub async fn commit(&self, store: &dyn ObjectStore) -> Result<(), StorageError> {
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match store
+            .put_opts(&snapshot_path(self.version), PutPayload::from(json), opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(StorageError::Conflict(format!(
+                "catalog version {} was committed by another writer",
+                self.version
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn schema(&self, name: &str) -> Option<&SchemaEntry> {
+        self.schemas.get(name)
+    }
+
+    pub fn table(&self, schema: &str, name: &str) -> Option<&TableEntry> {
+        self.schemas.get(schema)?.tables.get(name)
+    }
+
+    /// Whether `schema.name` is taken by a table or a view.
+    pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
+        self.schemas
+            .get(schema)
+            .is_some_and(|s| s.tables.contains_key(name) || s.views.contains_key(name))
+    }
+}

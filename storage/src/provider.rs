@@ -1,0 +1,240 @@
+//! The DataFusion face of a table: scans read the cached Delta snapshot; INSERT,
+//! UPDATE, DELETE and TRUNCATE commit through [`Table`].
+//!
+//! DataFusion plans DML into these hooks; each returns a plan that does the write
+//! when executed (never while planning, so EXPLAIN or Describe cannot write) and
+//! yields the one-row `count` DataFusion expects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafusion::catalog::{Session, TableProvider};
+use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
+use deltalake::datafusion::common::{Column, DataFusionError, Result};
+use deltalake::datafusion::datasource::TableType;
+use deltalake::datafusion::datasource::sink::{DataSink, DataSinkExec};
+use deltalake::datafusion::execution::context::SessionState;
+use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use deltalake::datafusion::logical_expr::dml::InsertOp;
+use deltalake::datafusion::logical_expr::utils::conjunction;
+use deltalake::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use deltalake::datafusion::physical_plan::empty::EmptyExec;
+use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use futures::TryStreamExt;
+
+use crate::table::Table;
+
+/// A table as DataFusion sees it, pinned to the snapshot loaded when it was built.
+pub struct TableHandle {
+    table: Arc<Table>,
+    snapshot: Arc<dyn TableProvider>,
+}
+
+impl fmt::Debug for TableHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableHandle")
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+impl TableHandle {
+    pub async fn new(table: Arc<Table>) -> std::result::Result<Self, crate::StorageError> {
+        let snapshot = table.provider().await?;
+        Ok(Self { table, snapshot })
+    }
+
+    fn session(state: &dyn Session) -> Result<Arc<dyn Session>> {
+        let state = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| DataFusionError::Internal("writes need a SessionState".into()))?;
+        Ok(Arc::new(state.clone()))
+    }
+
+    fn write_plan(
+        &self,
+        input: Arc<dyn ExecutionPlan>,
+        write: Write,
+        state: &dyn Session,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let sink = WriteSink {
+            table: self.table.clone(),
+            write,
+            session: Self::session(state)?,
+            schema: self.snapshot.schema(),
+        };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    fn nothing(&self) -> Arc<dyn ExecutionPlan> {
+        Arc::new(EmptyExec::new(self.snapshot.schema()))
+    }
+}
+
+/// Column references in DML filters may carry the table's name; Delta resolves
+/// them against its own unqualified schema.
+fn unqualified(expr: Expr) -> Result<Expr> {
+    expr.transform_up(|e| match e {
+        Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
+            Column::new_unqualified(c.name),
+        ))),
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+}
+
+fn predicate(filters: Vec<Expr>) -> Result<Option<Expr>> {
+    let filters = filters
+        .into_iter()
+        .map(unqualified)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(conjunction(filters))
+}
+
+#[async_trait]
+impl TableProvider for TableHandle {
+    fn schema(&self) -> SchemaRef {
+        self.snapshot.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.snapshot.scan(state, projection, filters, limit).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.snapshot.supports_filters_pushdown(filters)
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        match op {
+            InsertOp::Append => self.write_plan(input, Write::Append, state),
+            other => Err(DataFusionError::NotImplemented(format!(
+                "INSERT {other} is not supported"
+            ))),
+        }
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.write_plan(self.nothing(), Write::Delete(predicate(filters)?), state)
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut changed = Vec::new();
+        for (column, value) in assignments {
+            let value = unqualified(value)?;
+            // DataFusion lists every column; those set to themselves are unchanged.
+            if matches!(&value, Expr::Column(c) if c.name == column) {
+                continue;
+            }
+            changed.push((column, value));
+        }
+        self.write_plan(
+            self.nothing(),
+            Write::Update(changed, predicate(filters)?),
+            state,
+        )
+    }
+
+    async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
+        self.write_plan(self.nothing(), Write::Delete(None), state)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Write {
+    Append,
+    Delete(Option<Expr>),
+    Update(Vec<(String, Expr)>, Option<Expr>),
+}
+
+/// Performs one write when DataFusion executes the DML plan.
+struct WriteSink {
+    table: Arc<Table>,
+    write: Write,
+    session: Arc<dyn Session>,
+    schema: SchemaRef,
+}
+
+impl fmt::Debug for WriteSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteSink")
+            .field("table", &self.table)
+            .field("write", &self.write)
+            .finish()
+    }
+}
+
+impl DisplayAs for WriteSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.write {
+            Write::Append => "append",
+            Write::Delete(_) => "delete",
+            Write::Update(..) => "update",
+        };
+        write!(f, "DeltaWrite: {what} table {}", self.table.id)
+    }
+}
+
+#[async_trait]
+impl DataSink for WriteSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(
+        &self,
+        data: SendableRecordBatchStream,
+        _context: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
+        match &self.write {
+            Write::Append => {
+                let batches: Vec<_> = data.try_collect().await?;
+                self.table
+                    .append(batches, self.session.clone())
+                    .await
+                    .map_err(to_df)
+            }
+            Write::Delete(predicate) => self
+                .table
+                .delete(predicate.clone(), self.session.clone())
+                .await
+                .map_err(to_df),
+            Write::Update(assignments, predicate) => self
+                .table
+                .update(assignments.clone(), predicate.clone(), self.session.clone())
+                .await
+                .map_err(to_df),
+        }
+    }
+}
