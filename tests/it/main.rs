@@ -5,6 +5,7 @@
 mod server;
 
 mod clients;
+mod durability;
 mod oracle;
 mod packaging;
 mod protocol;

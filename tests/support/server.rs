@@ -12,6 +12,8 @@ pub struct TestServer {
     child: Child,
     pub port: u16,
     pub data_dir: PathBuf,
+    /// Remove the data directory when dropped (not for restart tests).
+    owns_data: bool,
 }
 
 fn free_port() -> u16 {
@@ -27,12 +29,24 @@ impl TestServer {
         Self::start_with(&[])
     }
 
-    /// Starts a server with extra environment variables.
+    /// Starts a server with extra environment variables, on a data directory of
+    /// its own that is removed when the server is dropped.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let data_dir =
-            std::env::temp_dir().join(format!("enishi-test-{}-{port}", std::process::id()));
+        let data_dir = std::env::temp_dir().join(format!(
+            "enishi-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
         let _ = std::fs::remove_dir_all(&data_dir);
+        let mut server = Self::start_in(&data_dir, env);
+        server.owns_data = true;
+        server
+    }
+
+    /// Starts a server over an existing (or new) data directory, which outlives it.
+    pub fn start_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let data_dir = data_dir.to_path_buf();
         let mut command = Command::new(env!("CARGO_BIN_EXE_enishi"));
         command
             .env("ENISHI_PG_PORT", port.to_string())
@@ -52,6 +66,7 @@ impl TestServer {
             child,
             port,
             data_dir,
+            owns_data: false,
         };
         server.wait_ready();
         server
@@ -101,10 +116,19 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
+impl TestServer {
+    /// Stops the server with SIGKILL: no chance to flush or clean up.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+        if self.owns_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
