@@ -204,3 +204,28 @@ async fn acknowledged_writes_survive_sigkill() {
         "the test must have written in most rounds"
     );
 }
+
+#[tokio::test]
+async fn an_independent_delta_reader_reads_our_tables() {
+    let dir = TempDir::new("interop");
+    {
+        let server = TestServer::start_in(&dir.0, &[]);
+        let client = server.connect().await;
+        client
+            .batch_execute(
+                "create table interop (id integer, name varchar(10), price numeric(6,2));
+                 insert into interop values (1, 'one', 1.50), (2, 'two', null);
+                 insert into interop values (3, 'three', 3.25);",
+            )
+            .await
+            .unwrap();
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/delta_reader_check.py");
+    let output = std::process::Command::new("python3").arg(script).arg(&dir.0).output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "delta_reader_check.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
