@@ -198,6 +198,9 @@ impl Error {
     fn from_arrow(err: &ArrowError) -> Self {
         match err {
             ArrowError::DivideByZero => Error::DivisionByZero,
+            ArrowError::InvalidArgumentError(msg) if msg.contains("non-nullable") => {
+                Error::NotNullViolation("null value in column violates not-null constraint".into())
+            }
             ArrowError::ArithmeticOverflow(_) => {
                 Error::NumericValueOutOfRange("value out of range".into())
             }

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::settings::{Reported, Settings};
 use crate::statement::NAME_SUFFIX_MARK;
 use crate::types;
+use enishi_storage::TransactionSlot;
 
 /// Transaction state, as the ReadyForQuery status byte reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,7 +303,7 @@ impl Session {
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => self.reset(&reset.reset),
             Statement::StartTransaction { modes, .. } => self.begin(modes),
-            Statement::Commit { .. } => Ok(self.commit()),
+            Statement::Commit { .. } => self.commit().await,
             Statement::Rollback {
                 savepoint: None, ..
             } => Ok(self.rollback()),
@@ -840,10 +841,22 @@ impl Session {
             self.set_setting(name, value)?;
         }
         self.tx = TxState::Block;
+        self.transaction_slot().begin();
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
+    /// Where this session's uncommitted writes are kept (see storage's transaction).
+    fn transaction_slot(&self) -> Arc<TransactionSlot> {
+        self.ctx
+            .state()
+            .config()
+            .get_extension::<TransactionSlot>()
+            .expect("every session context has a transaction slot")
+    }
+
+    /// Ends the block; its uncommitted writes are dropped unless committed first.
     fn end_transaction(&mut self, keep_settings: bool) {
+        self.transaction_slot().take();
         let at_begin = self.settings_at_begin.take();
         if !keep_settings {
             if let Some(old) = at_begin {
@@ -872,7 +885,7 @@ impl Session {
         self.reported.extend(changed);
     }
 
-    fn commit(&mut self) -> Output {
+    async fn commit(&mut self) -> Result<Output> {
         match self.tx {
             TxState::Idle => {
                 self.notices.push(Notice {
@@ -880,15 +893,22 @@ impl Session {
                     code: "25P01",
                     message: "there is no transaction in progress".into(),
                 });
-                Output::Command(CommandTag::new("COMMIT"))
+                Ok(Output::Command(CommandTag::new("COMMIT")))
             }
             TxState::Block => {
-                self.end_transaction(true);
-                Output::Command(CommandTag::new("COMMIT"))
+                let pending = self.transaction_slot().take();
+                let applied = match pending {
+                    Some(tx) => tx.commit(Arc::new(self.ctx.state())).await,
+                    None => Ok(()),
+                };
+                // A failed COMMIT ends the block too: its writes are rolled back.
+                self.end_transaction(applied.is_ok());
+                applied?;
+                Ok(Output::Command(CommandTag::new("COMMIT")))
             }
             TxState::Failed => {
                 self.end_transaction(false);
-                Output::Command(CommandTag::new("ROLLBACK"))
+                Ok(Output::Command(CommandTag::new("ROLLBACK")))
             }
         }
     }

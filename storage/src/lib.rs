@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod provider;
 pub mod store;
 pub mod table;
+pub mod transaction;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use url::Url;
 pub use catalog::{CatalogState, TableEntry, ViewEntry};
 pub use provider::TableHandle;
 pub use table::Table;
+pub use transaction::{Transaction, TransactionSlot};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -21,10 +21,30 @@ use deltalake::datafusion::logical_expr::dml::InsertOp;
 use deltalake::datafusion::logical_expr::utils::conjunction;
 use deltalake::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use deltalake::datafusion::physical_plan::empty::EmptyExec;
+use deltalake::datafusion::physical_plan::union::UnionExec;
 use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::TryStreamExt;
 
+use crate::StorageError;
 use crate::table::Table;
+use crate::transaction::{Transaction, TransactionSlot};
+
+/// NOT NULL, checked for rows a transaction keeps (Delta checks committed writes).
+fn check_not_null(
+    schema: &SchemaRef,
+    batches: &[deltalake::arrow::array::RecordBatch],
+) -> Result<()> {
+    for batch in batches {
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(DataFusionError::External(Box::new(StorageError::NotNull(
+                    format!("null value in column \"{}\"", field.name()),
+                ))));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A table as DataFusion sees it, pinned to the snapshot loaded when it was built.
 pub struct TableHandle {
@@ -111,6 +131,20 @@ impl TableProvider for TableHandle {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Inside a transaction, the session sees its own uncommitted changes.
+        if let Some(tx) = TransactionSlot::of(state) {
+            if let Some(copy) = tx.rewritten(self.table.id).await {
+                return copy.scan(state, projection, filters, limit).await;
+            }
+            if let Some(appended) = tx.appended(self.table.id).await {
+                let stored = self
+                    .snapshot
+                    .scan(state, projection, filters, limit)
+                    .await?;
+                let mine = appended.scan(state, projection, filters, limit).await?;
+                return UnionExec::try_new(vec![stored, mine]);
+            }
+        }
         self.snapshot.scan(state, projection, filters, limit).await
     }
 
@@ -128,7 +162,10 @@ impl TableProvider for TableHandle {
         op: InsertOp,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match op {
-            InsertOp::Append => self.write_plan(input, Write::Append, state),
+            InsertOp::Append => match TransactionSlot::of(state) {
+                Some(tx) => self.write_plan(input, Write::TxAppend(tx), state),
+                None => self.write_plan(input, Write::Append, state),
+            },
             other => Err(DataFusionError::NotImplemented(format!(
                 "INSERT {other} is not supported"
             ))),
@@ -140,6 +177,10 @@ impl TableProvider for TableHandle {
         state: &dyn Session,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(tx) = TransactionSlot::of(state) {
+            let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
+            return copy.delete_from(state, filters).await;
+        }
         self.write_plan(self.nothing(), Write::Delete(predicate(filters)?), state)
     }
 
@@ -149,6 +190,10 @@ impl TableProvider for TableHandle {
         assignments: Vec<(String, Expr)>,
         filters: Vec<Expr>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(tx) = TransactionSlot::of(state) {
+            let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
+            return copy.update(state, assignments, filters).await;
+        }
         let mut changed = Vec::new();
         for (column, value) in assignments {
             let value = unqualified(value)?;
@@ -166,6 +211,10 @@ impl TableProvider for TableHandle {
     }
 
     async fn truncate(&self, state: &dyn Session) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(tx) = TransactionSlot::of(state) {
+            let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
+            return copy.delete_from(state, vec![]).await;
+        }
         self.write_plan(self.nothing(), Write::Delete(None), state)
     }
 }
@@ -173,6 +222,8 @@ impl TableProvider for TableHandle {
 #[derive(Debug, Clone)]
 enum Write {
     Append,
+    /// Rows appended inside a transaction: kept by it until COMMIT.
+    TxAppend(Arc<Transaction>),
     Delete(Option<Expr>),
     Update(Vec<(String, Expr)>, Option<Expr>),
 }
@@ -198,6 +249,7 @@ impl DisplayAs for WriteSink {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.write {
             Write::Append => "append",
+            Write::TxAppend(_) => "append (transaction)",
             Write::Delete(_) => "delete",
             Write::Update(..) => "update",
         };
@@ -222,6 +274,13 @@ impl DataSink for WriteSink {
                 let batches: Vec<_> = data.try_collect().await?;
                 self.table
                     .append(batches, self.session.clone())
+                    .await
+                    .map_err(to_df)
+            }
+            Write::TxAppend(tx) => {
+                let batches: Vec<_> = data.try_collect().await?;
+                check_not_null(&self.schema, &batches)?;
+                tx.append(&self.table, self.schema.clone(), batches)
                     .await
                     .map_err(to_df)
             }

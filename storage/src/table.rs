@@ -137,6 +137,38 @@ impl Table {
         Ok(rows as u64)
     }
 
+    /// Replaces the table's rows in one commit, provided no one committed since
+    /// `base_version` (else a serialization failure).
+    pub async fn overwrite(
+        &self,
+        batches: Vec<RecordBatch>,
+        base_version: Option<u64>,
+        session: Arc<dyn Session>,
+    ) -> Result<u64, StorageError> {
+        let _writer = self.writer.lock().await;
+        self.state.write().await.update_state().await?;
+        let current = self.state.read().await.clone();
+        if current.version() != base_version {
+            return Err(StorageError::Conflict(format!(
+                "table changed by another transaction (version {:?}, expected {:?})",
+                current.version(),
+                base_version
+            )));
+        }
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let next = if rows == 0 {
+            current.delete().with_session_state(session).await?.0
+        } else {
+            current
+                .write(batches)
+                .with_save_mode(SaveMode::Overwrite)
+                .with_session_state(session)
+                .await?
+        };
+        *self.state.write().await = next;
+        Ok(rows as u64)
+    }
+
     /// Deletes the rows matching `predicate` (all rows when None); returns how many.
     pub async fn delete(
         &self,

@@ -220,8 +220,13 @@ async fn an_independent_delta_reader_reads_our_tables() {
             .await
             .unwrap();
     }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/delta_reader_check.py");
-    let output = std::process::Command::new("python3").arg(script).arg(&dir.0).output().expect("python3 runs");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients/delta_reader_check.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir.0)
+        .output()
+        .expect("python3 runs");
     assert!(
         output.status.success(),
         "delta_reader_check.py failed:\n{}\n{}",

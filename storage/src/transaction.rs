@@ -1,0 +1,207 @@
+//! Writes inside `BEGIN … COMMIT`: invisible to others until COMMIT, gone on
+//! ROLLBACK, visible to the session that made them.
+//!
+//! A session's open transaction holds, per table it wrote:
+//! - rows it appended, which its own scans read together with the table's
+//!   snapshot (appends are the common case and need no copy of the table); or,
+//!   once it updated or deleted, a private copy of the table's rows (a MemTable)
+//!   that its scans and further DML use.
+//!
+//! COMMIT applies each table's changes in one Delta commit: an append, or, for a
+//! rewritten table, an overwrite — refused with a serialization failure (40001)
+//! if another writer committed to that table since the copy was taken. Each table
+//! commits atomically; a transaction that wrote several tables commits them one
+//! after another, so a crash during COMMIT can apply some tables and not others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafusion::catalog::{Session, TableProvider};
+use deltalake::datafusion::common::{DataFusionError, Result as DfResult};
+use deltalake::datafusion::datasource::MemTable;
+use deltalake::datafusion::physical_plan::{ExecutionPlan, collect};
+
+use crate::{StorageError, Table};
+
+/// The transaction slot of one session, kept in its DataFusion config so table
+/// providers (shared by all sessions) can find the session's own changes.
+#[derive(Debug, Default)]
+pub struct TransactionSlot {
+    current: Mutex<Option<Arc<Transaction>>>,
+}
+
+impl TransactionSlot {
+    pub fn begin(&self) {
+        *self.current.lock().expect("tx lock") = Some(Arc::new(Transaction::default()));
+    }
+
+    /// Ends the transaction, returning it (to commit) or dropping it (rollback).
+    pub fn take(&self) -> Option<Arc<Transaction>> {
+        self.current.lock().expect("tx lock").take()
+    }
+
+    pub fn current(&self) -> Option<Arc<Transaction>> {
+        self.current.lock().expect("tx lock").clone()
+    }
+
+    /// The open transaction of the session running `state`, if any.
+    pub fn of(state: &dyn Session) -> Option<Arc<Transaction>> {
+        state.config().get_extension::<TransactionSlot>()?.current()
+    }
+}
+
+/// One table's uncommitted changes.
+#[derive(Debug)]
+struct Pending {
+    table: Arc<Table>,
+    schema: SchemaRef,
+    /// The snapshot version the changes were made against.
+    base_version: Option<u64>,
+    appended: Vec<RecordBatch>,
+    /// Set once the transaction updated or deleted: the table's rows as this
+    /// transaction sees them.
+    rewritten: Option<Arc<MemTable>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Transaction {
+    tables: tokio::sync::Mutex<HashMap<u64, Pending>>,
+}
+
+impl Transaction {
+    /// Records appended rows (already checked against the table's constraints).
+    pub async fn append(
+        &self,
+        table: &Arc<Table>,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<u64, StorageError> {
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let mut tables = self.tables.lock().await;
+        let pending = match tables.get_mut(&table.id) {
+            Some(p) => p,
+            None => {
+                let base_version = table.version().await;
+                tables.entry(table.id).or_insert(Pending {
+                    table: table.clone(),
+                    schema: schema.clone(),
+                    base_version,
+                    appended: Vec::new(),
+                    rewritten: None,
+                })
+            }
+        };
+        match &pending.rewritten {
+            Some(copy) => {
+                let mut partitions = partitions_of(copy).await;
+                partitions.push(batches);
+                pending.rewritten = Some(Arc::new(MemTable::try_new(schema, partitions)?));
+            }
+            None => pending.appended.extend(batches),
+        }
+        Ok(rows as u64)
+    }
+
+    /// Rows this transaction appended to a table it has not rewritten, for scans.
+    pub async fn appended(&self, table_id: u64) -> Option<Arc<MemTable>> {
+        let tables = self.tables.lock().await;
+        let pending = tables.get(&table_id)?;
+        if pending.rewritten.is_some() || pending.appended.is_empty() {
+            return None;
+        }
+        MemTable::try_new(pending.schema.clone(), vec![pending.appended.clone()])
+            .ok()
+            .map(Arc::new)
+    }
+
+    /// The private copy of a rewritten table, for scans and DML.
+    pub async fn rewritten(&self, table_id: u64) -> Option<Arc<MemTable>> {
+        self.tables.lock().await.get(&table_id)?.rewritten.clone()
+    }
+
+    /// Takes a private copy of the table (snapshot rows plus appended rows) so
+    /// UPDATE and DELETE can run on it; returns the copy.
+    pub async fn rewrite(
+        &self,
+        table: &Arc<Table>,
+        snapshot: &Arc<dyn TableProvider>,
+        state: &dyn Session,
+    ) -> DfResult<Arc<MemTable>> {
+        let mut tables = self.tables.lock().await;
+        if let Some(copy) = tables.get(&table.id).and_then(|p| p.rewritten.clone()) {
+            return Ok(copy);
+        }
+        let schema = snapshot.schema();
+        let base_version = match tables.get(&table.id) {
+            Some(p) => p.base_version,
+            None => table.version().await,
+        };
+        let plan = snapshot.scan(state, None, &[], None).await?;
+        let mut batches = collect(plan, state.task_ctx()).await?;
+        if let Some(p) = tables.get(&table.id) {
+            batches.extend(p.appended.iter().cloned());
+        }
+        let copy = Arc::new(MemTable::try_new(schema.clone(), vec![batches])?);
+        tables.insert(
+            table.id,
+            Pending {
+                table: table.clone(),
+                schema,
+                base_version,
+                appended: Vec::new(),
+                rewritten: Some(copy.clone()),
+            },
+        );
+        Ok(copy)
+    }
+
+    /// Applies every table's changes.
+    pub async fn commit(&self, session: Arc<dyn Session>) -> Result<(), StorageError> {
+        let tables = std::mem::take(&mut *self.tables.lock().await);
+        for (_, pending) in tables {
+            match pending.rewritten {
+                Some(copy) => {
+                    let batches: Vec<RecordBatch> =
+                        partitions_of(&copy).await.into_iter().flatten().collect();
+                    pending
+                        .table
+                        .overwrite(batches, pending.base_version, session.clone())
+                        .await?;
+                }
+                None => {
+                    pending
+                        .table
+                        .append(pending.appended, session.clone())
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The current rows of a MemTable, partition by partition.
+async fn partitions_of(table: &MemTable) -> Vec<Vec<RecordBatch>> {
+    let mut out = Vec::with_capacity(table.batches.len());
+    for partition in &table.batches {
+        out.push(partition.read().await.clone());
+    }
+    out
+}
+
+/// Runs a DML plan on a private copy and returns its row count.
+pub async fn run_count(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<u64> {
+    let batches = collect(plan, state.task_ctx()).await?;
+    let count = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<deltalake::arrow::array::UInt64Array>()
+                .map(|a| a.value(0))
+        })
+        .ok_or_else(|| DataFusionError::Internal("DML plan returned no count".into()))?;
+    Ok(count)
+}
