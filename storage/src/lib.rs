@@ -488,3 +488,65 @@ impl Storage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("enishi-storage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[tokio::test]
+    async fn catalog_changes_survive_reopening() {
+        let root = temp_root("reopen");
+        {
+            let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+            assert_eq!(storage.schema_names(), vec!["public".to_string()]);
+            storage.create_schema("s", false).await.unwrap();
+            let schema = Schema::new(vec![deltalake::arrow::datatypes::Field::new(
+                "x",
+                deltalake::arrow::datatypes::DataType::Int32,
+                true,
+            )]);
+            assert!(storage.create_table("s", "t", &schema, false).await.unwrap());
+            assert!(!storage.create_table("s", "t", &schema, true).await.unwrap());
+            assert!(matches!(
+                storage.create_table("s", "t", &schema, false).await,
+                Err(StorageError::TableExists(_))
+            ));
+        }
+        let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+        assert_eq!(storage.table_names("s"), vec!["t".to_string()]);
+        assert!(storage.table("s", "t").await.unwrap().is_some());
+        assert!(matches!(storage.drop_schema("s", false, false).await, Err(StorageError::SchemaNotEmpty(_))));
+        storage.drop_schema("s", false, true).await.unwrap();
+        assert!(storage.table("s", "t").await.unwrap().is_none());
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[tokio::test]
+    async fn a_catalog_version_is_committed_once() {
+        let root = temp_root("conflict");
+        let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+        let mut stale = storage.catalog();
+        storage.create_schema("first", false).await.unwrap();
+        // A second writer that loaded the same version loses.
+        stale.version += 1;
+        stale.schemas.insert("second".into(), Default::default());
+        let result = stale.commit(storage.catalog_store.as_ref()).await;
+        assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[tokio::test]
+    async fn a_file_is_not_a_storage_root() {
+        let file = temp_root("file");
+        std::fs::write(&file, b"x").unwrap();
+        let err = Storage::open(&file, StorageOptions::default()).await.unwrap_err();
+        assert!(err.to_string().contains("cannot use storage path"), "{err}");
+        std::fs::remove_file(&file).ok();
+    }
+}
