@@ -47,6 +47,14 @@ pub struct StorageConfig {
     pub path: PathBuf,
     /// fsync data files and log entries before a write is acknowledged.
     pub sync_writes: bool,
+    /// Seconds between background maintenance passes (0 disables them).
+    pub maintenance_interval_secs: u64,
+    /// Compact a table's small files once it has this many data files.
+    pub compact_min_files: usize,
+    /// Checkpoint a table's log after this many commits.
+    pub checkpoint_interval_commits: u64,
+    /// Remove files no table version needs once they are this old.
+    pub vacuum_retention_hours: u64,
 }
 
 impl Default for StorageConfig {
@@ -54,6 +62,10 @@ impl Default for StorageConfig {
         Self {
             path: PathBuf::from("./data"),
             sync_writes: true,
+            maintenance_interval_secs: 30,
+            compact_min_files: 16,
+            checkpoint_interval_commits: 10,
+            vacuum_retention_hours: 168,
         }
     }
 }

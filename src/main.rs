@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use enishi::config::{Cli, Config};
 use enishi_sql::{Engine, EngineConfig};
-use enishi_storage::{Storage, StorageOptions};
+use enishi_storage::{MaintenancePolicy, Storage, StorageOptions};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
@@ -48,7 +48,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sync_writes: config.storage.sync_writes,
     };
     let storage = Arc::new(Storage::open(&config.storage.path, options).await?);
-    let engine = Engine::new(storage, EngineConfig::default())?;
+    let engine = Engine::new(storage.clone(), EngineConfig::default())?;
+    spawn_maintenance(storage, &config);
     let addr = std::net::SocketAddr::new(config.server.host, config.server.pg_port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -62,6 +63,27 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let _ = shutdown_tx.send(true);
     let _ = server.await;
     Ok(())
+}
+
+/// Background maintenance of every table, on its own schedule.
+fn spawn_maintenance(storage: Arc<Storage>, config: &Config) {
+    let interval = config.storage.maintenance_interval_secs;
+    if interval == 0 {
+        return;
+    }
+    let policy = MaintenancePolicy {
+        compact_min_files: config.storage.compact_min_files.max(2),
+        checkpoint_interval_commits: config.storage.checkpoint_interval_commits.max(1),
+        vacuum_retention_hours: config.storage.vacuum_retention_hours,
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval));
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            storage.maintain_all(&policy).await;
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -28,7 +28,7 @@ use url::Url;
 
 pub use catalog::{CatalogState, TableEntry, ViewEntry};
 pub use provider::TableHandle;
-pub use table::Table;
+pub use table::{MaintenancePolicy, MaintenanceReport, Table};
 pub use transaction::{Transaction, TransactionSlot};
 
 /// Errors of the storage layer.
@@ -479,6 +479,39 @@ impl Storage {
         Ok(Some(table))
     }
 
+    /// One background maintenance pass over every table. Failures are logged and
+    /// retried on the next pass; they never affect clients.
+    pub async fn maintain_all(&self, policy: &MaintenancePolicy) {
+        let catalog = self.catalog();
+        for (schema, entry) in &catalog.schemas {
+            for name in entry.tables.keys() {
+                let table = match self.table(schema, name).await {
+                    Ok(Some(table)) => table,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(%schema, table = %name, error = %e, "maintenance: cannot open table");
+                        continue;
+                    }
+                };
+                match table.maintain(policy).await {
+                    Ok(report) if report != MaintenanceReport::default() => tracing::info!(
+                        %schema,
+                        table = %name,
+                        files_compacted = report.files_compacted,
+                        files_written = report.files_written,
+                        checkpoint_version = ?report.checkpoint_version,
+                        files_vacuumed = report.files_vacuumed,
+                        "maintenance"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(%schema, table = %name, error = %e, "maintenance failed")
+                    }
+                }
+            }
+        }
+    }
+
     /// Removes a dropped table's directory. Best effort: a failure leaves unreferenced
     /// files, which are harmless (no catalog entry points at them).
     async fn remove_files(&self, entry: &TableEntry) {
@@ -494,7 +527,8 @@ mod tests {
     use super::*;
 
     fn temp_root(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("enishi-storage-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("enishi-storage-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
     }
@@ -503,7 +537,9 @@ mod tests {
     async fn catalog_changes_survive_reopening() {
         let root = temp_root("reopen");
         {
-            let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+            let storage = Storage::open(&root, StorageOptions::default())
+                .await
+                .unwrap();
             assert_eq!(storage.schema_names(), vec!["public".to_string()]);
             storage.create_schema("s", false).await.unwrap();
             let schema = Schema::new(vec![deltalake::arrow::datatypes::Field::new(
@@ -511,17 +547,27 @@ mod tests {
                 deltalake::arrow::datatypes::DataType::Int32,
                 true,
             )]);
-            assert!(storage.create_table("s", "t", &schema, false).await.unwrap());
+            assert!(
+                storage
+                    .create_table("s", "t", &schema, false)
+                    .await
+                    .unwrap()
+            );
             assert!(!storage.create_table("s", "t", &schema, true).await.unwrap());
             assert!(matches!(
                 storage.create_table("s", "t", &schema, false).await,
                 Err(StorageError::TableExists(_))
             ));
         }
-        let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+        let storage = Storage::open(&root, StorageOptions::default())
+            .await
+            .unwrap();
         assert_eq!(storage.table_names("s"), vec!["t".to_string()]);
         assert!(storage.table("s", "t").await.unwrap().is_some());
-        assert!(matches!(storage.drop_schema("s", false, false).await, Err(StorageError::SchemaNotEmpty(_))));
+        assert!(matches!(
+            storage.drop_schema("s", false, false).await,
+            Err(StorageError::SchemaNotEmpty(_))
+        ));
         storage.drop_schema("s", false, true).await.unwrap();
         assert!(storage.table("s", "t").await.unwrap().is_none());
         std::fs::remove_dir_all(&root).ok();
@@ -530,14 +576,19 @@ mod tests {
     #[tokio::test]
     async fn a_catalog_version_is_committed_once() {
         let root = temp_root("conflict");
-        let storage = Storage::open(&root, StorageOptions::default()).await.unwrap();
+        let storage = Storage::open(&root, StorageOptions::default())
+            .await
+            .unwrap();
         let mut stale = storage.catalog();
         storage.create_schema("first", false).await.unwrap();
         // A second writer that loaded the same version loses.
         stale.version += 1;
         stale.schemas.insert("second".into(), Default::default());
         let result = stale.commit(storage.catalog_store.as_ref()).await;
-        assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
+        assert!(
+            matches!(result, Err(StorageError::Conflict(_))),
+            "{result:?}"
+        );
         std::fs::remove_dir_all(&root).ok();
     }
 
@@ -545,7 +596,9 @@ mod tests {
     async fn a_file_is_not_a_storage_root() {
         let file = temp_root("file");
         std::fs::write(&file, b"x").unwrap();
-        let err = Storage::open(&file, StorageOptions::default()).await.unwrap_err();
+        let err = Storage::open(&file, StorageOptions::default())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("cannot use storage path"), "{err}");
         std::fs::remove_file(&file).ok();
     }

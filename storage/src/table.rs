@@ -17,6 +17,10 @@ use deltalake::kernel::{StructField, StructType};
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, TableProperty};
 use object_store::ObjectStore;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use deltalake::kernel::transaction::CommitProperties;
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
@@ -26,8 +30,48 @@ pub struct Table {
     pub id: u64,
     url: Url,
     state: RwLock<DeltaTable>,
-    /// Serializes this process's writers to the table.
+    /// Serializes this process's writers to the table (maintenance included).
     writer: Mutex<()>,
+    /// The version last checkpointed by this process.
+    checkpointed: AtomicU64,
+}
+
+/// Commit settings for writes made on behalf of a client: checkpoints and log
+/// cleanup are left to background maintenance, never done inside a statement.
+fn client_commit() -> CommitProperties {
+    CommitProperties::default()
+        .with_create_checkpoint(false)
+        .with_cleanup_expired_logs(Some(false))
+}
+
+/// When background maintenance acts on a table.
+#[derive(Debug, Clone)]
+pub struct MaintenancePolicy {
+    /// Compact when a table has at least this many data files.
+    pub compact_min_files: usize,
+    /// Write a checkpoint after this many commits since the last one.
+    pub checkpoint_interval_commits: u64,
+    /// Delete files no version references once they are this old.
+    pub vacuum_retention_hours: u64,
+}
+
+impl Default for MaintenancePolicy {
+    fn default() -> Self {
+        Self {
+            compact_min_files: 16,
+            checkpoint_interval_commits: 10,
+            vacuum_retention_hours: 168,
+        }
+    }
+}
+
+/// What one maintenance pass did to a table.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MaintenanceReport {
+    pub files_compacted: u64,
+    pub files_written: u64,
+    pub checkpoint_version: Option<u64>,
+    pub files_vacuumed: usize,
 }
 
 impl std::fmt::Debug for Table {
@@ -68,6 +112,7 @@ impl Table {
             url,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
+            checkpointed: AtomicU64::new(0),
         })
     }
 
@@ -78,11 +123,13 @@ impl Table {
         store: &Arc<dyn ObjectStore>,
     ) -> Result<Self, StorageError> {
         let delta = builder(&url, store)?.load().await?;
+        let checkpointed = AtomicU64::new(delta.version().unwrap_or(0));
         Ok(Self {
             id,
             url,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
+            checkpointed,
         })
     }
 
@@ -132,6 +179,7 @@ impl Table {
             .write(batches)
             .with_save_mode(SaveMode::Append)
             .with_session_state(session)
+            .with_commit_properties(client_commit())
             .await?;
         *self.state.write().await = next;
         Ok(rows as u64)
@@ -157,12 +205,18 @@ impl Table {
         }
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let next = if rows == 0 {
-            current.delete().with_session_state(session).await?.0
+            current
+                .delete()
+                .with_session_state(session)
+                .with_commit_properties(client_commit())
+                .await?
+                .0
         } else {
             current
                 .write(batches)
                 .with_save_mode(SaveMode::Overwrite)
                 .with_session_state(session)
+                .with_commit_properties(client_commit())
                 .await?
         };
         *self.state.write().await = next;
@@ -177,7 +231,10 @@ impl Table {
     ) -> Result<u64, StorageError> {
         let _writer = self.writer.lock().await;
         let current = self.state.read().await.clone();
-        let mut builder = current.delete().with_session_state(session);
+        let mut builder = current
+            .delete()
+            .with_session_state(session)
+            .with_commit_properties(client_commit());
         if let Some(predicate) = predicate {
             builder = builder.with_predicate(predicate);
         }
@@ -195,7 +252,10 @@ impl Table {
     ) -> Result<u64, StorageError> {
         let _writer = self.writer.lock().await;
         let current = self.state.read().await.clone();
-        let mut builder = current.update().with_session_state(session);
+        let mut builder = current
+            .update()
+            .with_session_state(session)
+            .with_commit_properties(client_commit());
         if let Some(predicate) = predicate {
             builder = builder.with_predicate(predicate);
         }
@@ -206,4 +266,52 @@ impl Table {
         *self.state.write().await = next;
         Ok(metrics.num_updated_rows as u64)
     }
+
+    /// One pass of background maintenance: compact small files, checkpoint the
+    /// log, and vacuum files no version needs. Holds the table's writer lock, so
+    /// it never interleaves with this process's writes.
+    pub async fn maintain(
+        &self,
+        policy: &MaintenancePolicy,
+    ) -> Result<MaintenanceReport, StorageError> {
+        let _writer = self.writer.lock().await;
+        let mut report = MaintenanceReport::default();
+        self.state.write().await.update_state().await?;
+        let current = self.state.read().await.clone();
+        let files = current.snapshot()?.log_data().num_files();
+        if files >= policy.compact_min_files {
+            let (next, metrics) = current
+                .optimize()
+                .with_commit_properties(client_commit())
+                .await?;
+            report.files_compacted = metrics.num_files_removed;
+            report.files_written = metrics.num_files_added;
+            *self.state.write().await = next;
+        }
+        let current = self.state.read().await.clone();
+        let version = current.version().unwrap_or(0);
+        if version >= self.checkpointed.load(Ordering::Relaxed) + policy.checkpoint_interval_commits
+        {
+            deltalake::checkpoints::create_checkpoint(&current, None).await?;
+            deltalake::checkpoints::cleanup_metadata(&current, None).await?;
+            self.checkpointed.store(version, Ordering::Relaxed);
+            report.checkpoint_version = Some(version);
+        }
+        if report.files_compacted > 0 {
+            let retention = Duration::from_secs(policy.vacuum_retention_hours * 3600);
+            let (next, metrics) = current
+                .vacuum()
+                .with_retention_period(chrono_duration(retention))
+                .with_enforce_retention_duration(false)
+                .with_commit_properties(client_commit())
+                .await?;
+            report.files_vacuumed = metrics.files_deleted.len();
+            *self.state.write().await = next;
+        }
+        Ok(report)
+    }
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }

@@ -234,3 +234,59 @@ async fn an_independent_delta_reader_reads_our_tables() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn background_maintenance_compacts_and_checkpoints() {
+    let dir = TempDir::new("maintenance");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let config = dir.0.join("enishi.toml");
+    std::fs::write(
+        &config,
+        "[storage]\nmaintenance_interval_secs = 1\ncompact_min_files = 4\ncheckpoint_interval_commits = 5\n",
+    )
+    .unwrap();
+    let data = dir.0.join("data");
+    let server = TestServer::start_in(&data, &[("ENISHI_CONFIG", config.to_str().unwrap())]);
+    let client = server.connect().await;
+    client
+        .batch_execute("create table small (n int)")
+        .await
+        .unwrap();
+    for n in 0..12 {
+        client
+            .batch_execute(&format!("insert into small values ({n})"))
+            .await
+            .unwrap();
+    }
+    let log = data.join("tables/1/_delta_log");
+    let mut compacted = false;
+    let mut checkpointed = false;
+    for _ in 0..100 {
+        for entry in std::fs::read_dir(&log).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".checkpoint.parquet") {
+                checkpointed = true;
+            }
+            if name.ends_with(".json")
+                && std::fs::read_to_string(entry.path())
+                    .unwrap_or_default()
+                    .contains("\"OPTIMIZE\"")
+            {
+                compacted = true;
+            }
+        }
+        if compacted && checkpointed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(compacted, "no OPTIMIZE commit appeared");
+    assert!(checkpointed, "no checkpoint appeared");
+    let sum = rows(
+        &client
+            .simple_query("select count(*), sum(n) from small")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(sum[0], vec![Some("12".to_string()), Some("66".to_string())]);
+}
