@@ -23,8 +23,8 @@ use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
-    self, CloseCursor, DiscardObject, Expr, FetchDirection, ObjectName, Reset, Set, Statement,
-    TransactionAccessMode, TransactionIsolationLevel, TransactionMode, Value,
+    self, CloseCursor, DiscardObject, Expr, FetchDirection, ObjectName, Reset, Set, SetExpr,
+    Statement, TransactionAccessMode, TransactionIsolationLevel, TransactionMode, Value,
 };
 use futures::StreamExt;
 
@@ -272,7 +272,14 @@ impl Session {
             DFStatement::Explain(_) => {}
             _ => return Ok((vec![], None)),
         }
-        let plan = self.plan(stmt).await?;
+        let rewritten = match stmt {
+            DFStatement::Statement(s) => match s.as_ref() {
+                Statement::Insert(insert) => self.insert_defaults(insert).await?,
+                _ => None,
+            },
+            _ => None,
+        };
+        let plan = self.plan(rewritten.as_ref().unwrap_or(stmt)).await?;
         let types = parameter_types(&plan, param_hints)?;
         let schema = match &plan {
             LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => None,
@@ -331,6 +338,10 @@ impl Session {
             } => self.fetch(name, direction).await,
             Statement::Close { cursor } => self.close(cursor),
             Statement::CreateTable(create) => self.create_table(create).await,
+            Statement::Insert(insert) => match self.insert_defaults(insert).await? {
+                Some(rewritten) => self.run_plan(&rewritten, params).await,
+                None => self.run_plan(stmt, params).await,
+            },
             Statement::Drop {
                 object_type: ast::ObjectType::Table,
                 if_exists,
@@ -566,6 +577,7 @@ impl Session {
         for column in &create.columns {
             let ty = types::column_type(&column.data_type)?;
             let mut not_null = false;
+            let mut default = None;
             for option in &column.options {
                 match &option.option {
                     ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
@@ -574,10 +586,9 @@ impl Session {
                     ast::ColumnOption::Null => {}
                     ast::ColumnOption::Default(Expr::Value(v))
                         if matches!(v.value, Value::Null) => {}
-                    ast::ColumnOption::Default(_) => {
-                        return Err(Error::unsupported(
-                            "column DEFAULT values are not supported yet",
-                        ));
+                    ast::ColumnOption::Default(expr) => {
+                        self.check_default(expr, &ty.arrow).await?;
+                        default = Some(expr.to_string());
                     }
                     _ => {}
                 }
@@ -592,7 +603,13 @@ impl Session {
                     "column \"{name}\" specified more than once"
                 )));
             }
-            fields.push(ty.field(&name, !not_null));
+            let mut field = ty.field(&name, !not_null);
+            if let Some(default) = default {
+                let mut metadata = field.metadata().clone();
+                metadata.insert(types::PG_DEFAULT_KEY.to_string(), default);
+                field = field.with_metadata(metadata);
+            }
+            fields.push(field);
         }
         if !storage
             .create_table(&schema, &name, &Schema::new(fields), create.if_not_exists)
@@ -601,6 +618,133 @@ impl Session {
             self.already_exists(&name);
         }
         Ok(Output::Command(CommandTag::new("CREATE TABLE")))
+    }
+
+    /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
+    async fn check_default(&self, expr: &Expr, column: &DataType) -> Result<()> {
+        let plan = self
+            .ctx
+            .state()
+            .create_logical_plan(&format!("SELECT {expr}"))
+            .await?;
+        let produced = plan.schema().field(0).data_type().clone();
+        if !datafusion::arrow::compute::can_cast_types(&produced, column) {
+            return Err(Error::DatatypeMismatch(format!(
+                "column is of type {column} but default expression is of type {produced}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fills in stored DEFAULT expressions for an INSERT: for columns it leaves
+    /// out and for `DEFAULT` in VALUES. Returns the rewritten statement, if any.
+    async fn insert_defaults(&self, insert: &ast::Insert) -> Result<Option<DFStatement>> {
+        let ast::TableObject::TableName(name) = &insert.table else {
+            return Ok(None);
+        };
+        let (schema, table) = self.resolve(name)?;
+        let Some(stored) = self.engine.storage().table(&schema, &table).await? else {
+            return Ok(None);
+        };
+        let columns = stored.schema().await?;
+        let default_of = |column: &str| -> Result<Expr> {
+            let field = columns.field_with_name(column).map_err(|_| {
+                Error::UndefinedColumn(format!(
+                    "column \"{column}\" of relation \"{table}\" does not exist"
+                ))
+            })?;
+            match types::default_sql(field) {
+                Some(sql) => parse_expr(sql),
+                None => Ok(Expr::value(Value::Null)),
+            }
+        };
+        let is_default_keyword = |e: &Expr| {
+            matches!(e, Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+        };
+        let has_defaults = columns
+            .fields()
+            .iter()
+            .any(|f| types::default_sql(f).is_some());
+        let mut insert = insert.clone();
+        let Some(source) = insert.source.as_mut() else {
+            return Ok(None);
+        };
+        let uses_keyword = matches!(source.body.as_ref(), SetExpr::Values(v)
+            if v.rows.iter().any(|r| r.content.iter().any(is_default_keyword)));
+        if !has_defaults && !uses_keyword {
+            return Ok(None);
+        }
+        let listed: Vec<String> = if insert.columns.is_empty() {
+            let width = match source.body.as_ref() {
+                SetExpr::Values(v) => v.rows.first().map(|r| r.content.len()).unwrap_or(0),
+                _ => columns.fields().len(),
+            };
+            columns
+                .fields()
+                .iter()
+                .take(width)
+                .map(|f| f.name().clone())
+                .collect()
+        } else {
+            insert.columns.iter().map(object_name).collect()
+        };
+        let missing: Vec<String> = columns
+            .fields()
+            .iter()
+            .filter(|f| !listed.contains(f.name()) && types::default_sql(f).is_some())
+            .map(|f| f.name().clone())
+            .collect();
+        match source.body.as_mut() {
+            SetExpr::Values(values) => {
+                for row in &mut values.rows {
+                    for (i, value) in row.content.iter_mut().enumerate() {
+                        if is_default_keyword(value) {
+                            let column = listed.get(i).ok_or_else(|| {
+                                Error::syntax("INSERT has more expressions than target columns")
+                            })?;
+                            *value = default_of(column)?;
+                        }
+                    }
+                    for column in &missing {
+                        row.content.push(default_of(column)?);
+                    }
+                }
+            }
+            _ if missing.is_empty() => {}
+            _ => {
+                let defaults = missing
+                    .iter()
+                    .map(|c| default_of(c).map(|e| e.to_string()))
+                    .collect::<Result<Vec<_>>>()?;
+                let wrapped = format!(
+                    "SELECT __source.*, {} FROM ({source}) AS __source",
+                    defaults.join(", ")
+                );
+                let Some(DFStatement::Statement(stmt)) =
+                    crate::statement::parse(&wrapped)?.into_iter().next()
+                else {
+                    return Err(Error::Internal(
+                        "rewritten INSERT source did not parse".into(),
+                    ));
+                };
+                let Statement::Query(query) = *stmt else {
+                    return Err(Error::Internal(
+                        "rewritten INSERT source is not a query".into(),
+                    ));
+                };
+                *source = query;
+            }
+        }
+        let mut all = listed;
+        all.extend(missing);
+        insert.columns = all
+            .iter()
+            .map(|c| ObjectName::from(vec![ast::Ident::with_quote('"', c)]))
+            .collect();
+        Ok(Some(DFStatement::Statement(Box::new(Statement::Insert(
+            insert,
+        )))))
     }
 
     fn already_exists(&mut self, name: &str) {
@@ -1217,6 +1361,16 @@ fn ends_transaction(stmt: &DFStatement) -> bool {
         stmt,
         DFStatement::Statement(s) if matches!(s.as_ref(), Statement::Commit { .. } | Statement::Rollback { .. })
     )
+}
+
+/// Parses one SQL expression (a stored DEFAULT).
+fn parse_expr(sql: &str) -> Result<Expr> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::from_parser(&e, sql))
 }
 
 fn object_name(name: &ObjectName) -> String {

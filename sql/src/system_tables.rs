@@ -363,7 +363,8 @@ async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             let (type_oid, typmod) = column_pg_type(field);
             let (len, byval, align, storage) = type_traits(type_oid);
-            let has_default = rel.provider.get_column_default(field.name()).is_some();
+            let has_default = types::default_sql(field).is_some()
+                || rel.provider.get_column_default(field.name()).is_some();
             let dims = matches!(field.data_type(), DataType::List(_)) as i32;
             let collation = if is_collatable(type_oid) { 100 } else { 0 };
             rows.push(Row::from([
@@ -393,13 +394,15 @@ async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
-            let Some(default) = rel.provider.get_column_default(field.name()) else {
-                continue;
-            };
             // pg_get_expr returns adbin as is, so store the expression's SQL text.
-            let sql = datafusion::sql::unparser::expr_to_sql(default)
-                .map(|e| e.to_string())
-                .unwrap_or_else(|_| default.to_string());
+            let stored = types::default_sql(field).map(str::to_string);
+            let sql = match (stored, rel.provider.get_column_default(field.name())) {
+                (Some(stored), _) => stored,
+                (None, Some(default)) => datafusion::sql::unparser::expr_to_sql(default)
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|_| default.to_string()),
+                (None, None) => continue,
+            };
             let key = format!("{}.{}", rel.oid, i + 1);
             rows.push(Row::from([
                 ("oid", int32(r.oids.get(OidKind::Default, &key))),

@@ -17,6 +17,14 @@ pub const PG_TYPE_OID_KEY: &str = "enishi.pg_type_oid";
 /// Field metadata key: the declared type modifier (PostgreSQL's `atttypmod`).
 pub const PG_TYPMOD_KEY: &str = "enishi.pg_typmod";
 
+/// Field metadata key: a column's DEFAULT expression, as SQL text.
+pub const PG_DEFAULT_KEY: &str = "enishi.pg_default";
+
+/// The DEFAULT expression of a stored column, if it has one.
+pub fn default_sql(field: &Field) -> Option<&str> {
+    field.metadata().get(PG_DEFAULT_KEY).map(String::as_str)
+}
+
 /// Field metadata key on result columns: OID of the table the column comes from.
 pub const PG_TABLE_OID_KEY: &str = "enishi.pg_table_oid";
 /// Field metadata key on result columns: its column number in that table.

@@ -51,7 +51,7 @@ async fn tables_and_declared_types_survive_a_restart() {
             .batch_execute(
                 "create schema sales;
                  create table kept (id integer not null, name varchar(20), price numeric(10,2),
-                                    at timestamptz, ok boolean);
+                                    at timestamptz, ok boolean default true);
                  insert into kept values (1, 'one', 1.50, '2024-01-01 00:00:00+00', true),
                                          (2, 'two', 2.25, null, false),
                                          (3, 'three', null, '2024-03-01 12:00:00+00', null);
@@ -100,6 +100,18 @@ async fn tables_and_declared_types_survive_a_restart() {
             .unwrap(),
     );
     assert_eq!(count[0][0].as_deref(), Some("3"));
+    // Column defaults are stored with the table.
+    client
+        .batch_execute("insert into kept (id) values (5)")
+        .await
+        .unwrap();
+    let ok = rows(
+        &client
+            .simple_query("select ok from kept where id = 5")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(ok[0][0].as_deref(), Some("t"));
 }
 
 #[tokio::test]
