@@ -338,6 +338,7 @@ impl Session {
             } => self.fetch(name, direction).await,
             Statement::Close { cursor } => self.close(cursor),
             Statement::CreateTable(create) => self.create_table(create).await,
+            Statement::AlterTable(alter) => self.alter_table(alter).await,
             Statement::Insert(insert) => match self.insert_defaults(insert).await? {
                 Some(rewritten) => self.run_plan(&rewritten, params).await,
                 None => self.run_plan(stmt, params).await,
@@ -745,6 +746,72 @@ impl Session {
         Ok(Some(DFStatement::Statement(Box::new(Statement::Insert(
             insert,
         )))))
+    }
+
+    /// ALTER TABLE … RENAME TO, ADD COLUMN (nullable, without DEFAULT).
+    async fn alter_table(&mut self, alter: &ast::AlterTable) -> Result<Output> {
+        let (schema, name) = self.resolve(&alter.name)?;
+        let storage = self.engine.storage().clone();
+        let Some(table) = storage.table(&schema, &name).await? else {
+            if alter.if_exists {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("relation \"{name}\" does not exist, skipping"),
+                });
+                return Ok(Output::Command(CommandTag::new("ALTER TABLE")));
+            }
+            return Err(Error::UndefinedTable(name));
+        };
+        for operation in &alter.operations {
+            match operation {
+                ast::AlterTableOperation::RenameTable { table_name } => {
+                    let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) =
+                        table_name;
+                    let (_, new_name) = self.resolve(to)?;
+                    storage.rename_table(&schema, &name, &new_name).await?;
+                }
+                ast::AlterTableOperation::AddColumn {
+                    if_not_exists,
+                    column_def,
+                    ..
+                } => {
+                    let column = if column_def.name.quote_style.is_some() {
+                        column_def.name.value.clone()
+                    } else {
+                        column_def.name.value.to_lowercase()
+                    };
+                    if table.schema().await?.field_with_name(&column).is_ok() {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{column}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    for option in &column_def.options {
+                        match &option.option {
+                            ast::ColumnOption::Null => {}
+                            ast::ColumnOption::Default(Expr::Value(v))
+                                if matches!(v.value, Value::Null) => {}
+                            other => {
+                                return Err(Error::unsupported(format!(
+                                    "ADD COLUMN with {other} is not supported yet"
+                                )));
+                            }
+                        }
+                    }
+                    let ty = types::column_type(&column_def.data_type)?;
+                    table.add_column(ty.field(&column, true)).await?;
+                }
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "ALTER TABLE {other} is not supported yet"
+                    )));
+                }
+            }
+        }
+        Ok(Output::Command(CommandTag::new("ALTER TABLE")))
     }
 
     fn already_exists(&mut self, name: &str) {

@@ -223,6 +223,24 @@ impl Table {
         Ok(rows as u64)
     }
 
+    /// Adds a nullable column (existing rows read NULL for it).
+    pub async fn add_column(
+        &self,
+        field: deltalake::arrow::datatypes::Field,
+    ) -> Result<(), StorageError> {
+        let _writer = self.writer.lock().await;
+        let one = Schema::new(vec![field]);
+        let kernel: StructType = (&one).try_into_kernel()?;
+        let current = self.state.read().await.clone();
+        let next = current
+            .add_columns()
+            .with_fields(kernel.fields().cloned().collect::<Vec<_>>())
+            .with_commit_properties(client_commit())
+            .await?;
+        *self.state.write().await = next;
+        Ok(())
+    }
+
     /// Deletes the rows matching `predicate` (all rows when None); returns how many.
     pub async fn delete(
         &self,
