@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -62,16 +63,32 @@ impl Engine {
         runtime.register_object_store(&file_url, storage.object_store());
 
         let catalogs: Arc<dyn CatalogProviderList> = Arc::new(MemoryCatalogProviderList::new());
-        let catalog = StorageCatalog::new(storage.clone());
-        catalogs.register_catalog(DATABASE.to_string(), Arc::new(catalog));
+        let catalog = Arc::new(StorageCatalog::new(storage.clone()));
+        catalogs.register_catalog(DATABASE.to_string(), catalog.clone());
 
         let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default())?;
-        Ok(Arc::new(Self {
+        let engine = Arc::new(Self {
             runtime,
             catalogs,
             pg_catalog,
             storage,
-        }))
+        });
+        // Stored views are planned in a context of their own when a query reads
+        // them. The engine is held weakly: the catalog lives inside it.
+        let weak = Arc::downgrade(&engine);
+        catalog.set_view_planner(Arc::new(move |sql: String| {
+            let engine = weak.clone();
+            Box::pin(async move {
+                let engine = engine
+                    .upgrade()
+                    .ok_or_else(|| DataFusionError::Internal("engine is shutting down".into()))?;
+                let ctx = engine
+                    .new_context(DATABASE)
+                    .map_err(DataFusionError::from)?;
+                ctx.state().create_logical_plan(&sql).await
+            })
+        }));
+        Ok(engine)
     }
 
     /// Whether a client may connect to `database`.

@@ -339,6 +339,13 @@ impl Session {
             Statement::Close { cursor } => self.close(cursor),
             Statement::CreateTable(create) => self.create_table(create).await,
             Statement::AlterTable(alter) => self.alter_table(alter).await,
+            Statement::CreateView(view) => self.create_view(view).await,
+            Statement::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                ..
+            } => self.drop_views(names, *if_exists).await,
             Statement::Insert(insert) => match self.insert_defaults(insert).await? {
                 Some(rewritten) => self.run_plan(&rewritten, params).await,
                 None => self.run_plan(stmt, params).await,
@@ -812,6 +819,50 @@ impl Session {
             }
         }
         Ok(Output::Command(CommandTag::new("ALTER TABLE")))
+    }
+
+    /// CREATE [OR REPLACE] VIEW: checked by planning it, stored as SQL text.
+    async fn create_view(&mut self, view: &ast::CreateView) -> Result<Output> {
+        if view.materialized || view.temporary {
+            return Err(Error::unsupported(
+                "materialized and temporary views are not supported",
+            ));
+        }
+        let (schema, name) = self.resolve(&view.name)?;
+        let mut sql = view.query.to_string();
+        if !view.columns.is_empty() {
+            let columns: Vec<String> = view.columns.iter().map(|c| c.name.to_string()).collect();
+            sql = format!("SELECT * FROM ({sql}) AS __view({})", columns.join(", "));
+        }
+        let check = crate::statement::parse(&sql)?;
+        let Some(query) = check.first() else {
+            return Err(Error::syntax("CREATE VIEW needs a query"));
+        };
+        self.plan(query).await?;
+        let storage = self.engine.storage().clone();
+        if view.if_not_exists && storage.catalog().relation_exists(&schema, &name) {
+            self.already_exists(&name);
+            return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
+        }
+        storage
+            .create_view(&schema, &name, &sql, view.or_replace)
+            .await?;
+        Ok(Output::Command(CommandTag::new("CREATE VIEW")))
+    }
+
+    async fn drop_views(&mut self, names: &[ObjectName], if_exists: bool) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        for name in names {
+            let (schema, view) = self.resolve(name)?;
+            if !storage.drop_view(&schema, &view, if_exists).await? {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("view \"{view}\" does not exist, skipping"),
+                });
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DROP VIEW")))
     }
 
     fn already_exists(&mut self, name: &str) {

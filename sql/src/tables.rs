@@ -2,23 +2,37 @@
 //! one SchemaProvider per schema, tables opened from storage on demand.
 //!
 //! DDL does not come through here: the session calls storage directly (it is
-//! async and must be committed before the statement completes). Views are kept in
-//! memory for now (DataFusion's CREATE VIEW registers them here).
+//! async and must be committed before the statement completes). Views are stored
+//! as SQL text and planned when a query reads them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_trait::async_trait;
+use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::LogicalPlan;
 use enishi_storage::{Storage, TableHandle};
+use futures::future::BoxFuture;
+
+/// Plans a stored view's SQL text.
+pub type ViewPlanner =
+    Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
 
 /// The database: its stored schemas plus system schemas registered by the engine.
-#[derive(Debug)]
 pub struct StorageCatalog {
     storage: Arc<Storage>,
     system: RwLock<HashMap<String, Arc<dyn SchemaProvider>>>,
-    views: Arc<RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>>,
+    views: Arc<OnceLock<ViewPlanner>>,
+}
+
+impl std::fmt::Debug for StorageCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageCatalog")
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StorageCatalog {
@@ -28,6 +42,11 @@ impl StorageCatalog {
             system: RwLock::default(),
             views: Arc::default(),
         }
+    }
+
+    /// Sets how views are planned (the engine does this once it exists).
+    pub fn set_view_planner(&self, planner: ViewPlanner) {
+        let _ = self.views.set(planner);
     }
 }
 
@@ -67,35 +86,34 @@ impl CatalogProvider for StorageCatalog {
 }
 
 /// One stored schema.
-#[derive(Debug)]
 pub struct StorageSchema {
     storage: Arc<Storage>,
     name: String,
-    views: Arc<RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>>,
+    views: Arc<OnceLock<ViewPlanner>>,
+}
+
+impl std::fmt::Debug for StorageSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageSchema")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 #[async_trait]
 impl SchemaProvider for StorageSchema {
     fn table_names(&self) -> Vec<String> {
-        let mut names = self.storage.table_names(&self.name);
-        let views = self.views.read().expect("views lock");
-        names.extend(
-            views
-                .keys()
-                .filter(|(s, _)| *s == self.name)
-                .map(|(_, t)| t.clone()),
-        );
-        names
+        self.storage.table_names(&self.name)
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if let Some(view) = self
-            .views
-            .read()
-            .expect("views lock")
-            .get(&(self.name.clone(), name.to_string()))
-        {
-            return Ok(Some(view.clone()));
+        if let Some(view) = self.storage.view(&self.name, name) {
+            let planner = self
+                .views
+                .get()
+                .ok_or_else(|| DataFusionError::Internal("views are not available yet".into()))?;
+            let plan = planner(view.sql.clone()).await?;
+            return Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql)))));
         }
         let external = |e: enishi_storage::StorageError| DataFusionError::External(Box::new(e));
         match self
@@ -113,37 +131,5 @@ impl SchemaProvider for StorageSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         self.storage.catalog().relation_exists(&self.name, name)
-            || self
-                .views
-                .read()
-                .expect("views lock")
-                .contains_key(&(self.name.clone(), name.to_string()))
-    }
-
-    /// DataFusion's CREATE VIEW lands here.
-    fn register_table(
-        &self,
-        name: String,
-        table: Arc<dyn TableProvider>,
-    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if self.storage.catalog().relation_exists(&self.name, &name) {
-            return Err(DataFusionError::Execution(format!(
-                "Table '{name}' already exists"
-            )));
-        }
-        Ok(self
-            .views
-            .write()
-            .expect("views lock")
-            .insert((self.name.clone(), name), table))
-    }
-
-    /// DataFusion's DROP VIEW lands here.
-    fn deregister_table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        Ok(self
-            .views
-            .write()
-            .expect("views lock")
-            .remove(&(self.name.clone(), name.to_string())))
     }
 }

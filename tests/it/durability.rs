@@ -57,7 +57,8 @@ async fn tables_and_declared_types_survive_a_restart() {
                                          (3, 'three', null, '2024-03-01 12:00:00+00', null);
                  update kept set name = 'TWO' where id = 2;
                  delete from kept where id = 3;
-                 create table sales.orders as select id, price from kept;",
+                 create table sales.orders as select id, price from kept;
+                 create view sales.cheap as select id from sales.orders where price < 2;",
             )
             .await
             .unwrap();
@@ -88,6 +89,17 @@ async fn tables_and_declared_types_survive_a_restart() {
             .unwrap(),
     );
     assert_eq!(orders[0][0].as_deref(), Some("2"));
+    let cheap = rows(
+        &client
+            .simple_query("select id from sales.cheap")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        cheap,
+        vec![vec![Some("1".to_string())]],
+        "views survive a restart"
+    );
     // And it keeps working: writes after the restart.
     client
         .batch_execute("insert into kept values (4, 'four', 4, null, true)")
