@@ -177,11 +177,7 @@ impl Error {
             DataFusionError::Plan(msg) => classify_plan(msg),
             DataFusionError::Execution(msg) => classify_execution(msg),
             DataFusionError::External(e) if e.is::<enishi_storage::StorageError>() => {
-                let storage = e
-                    .downcast_ref::<enishi_storage::StorageError>()
-                    .expect("checked");
-                // StorageError is not Clone; rebuild the classification from its text.
-                Error::from(storage_copy(storage))
+                Error::from_storage(e.downcast_ref().expect("checked"))
             }
             DataFusionError::External(e) => match e.downcast_ref::<Error>() {
                 Some(ours) => ours.clone(),
@@ -192,6 +188,25 @@ impl Error {
             },
             DataFusionError::Configuration(msg) => Error::InvalidParameterValue(msg.clone()),
             other => Error::Internal(other.to_string()),
+        }
+    }
+
+    /// Classifies a storage error.
+    pub fn from_storage(err: &enishi_storage::StorageError) -> Self {
+        use enishi_storage::StorageError as S;
+        match err {
+            S::SchemaNotFound(name) => Error::UndefinedSchema(name.clone()),
+            S::SchemaExists(name) => Error::DuplicateSchema(name.clone()),
+            S::SchemaNotEmpty(_) => Error::DependentObjects(err.to_string()),
+            S::TableNotFound(name) => Error::UndefinedTable(name.clone()),
+            S::TableExists(name) => Error::DuplicateTable(name.clone()),
+            S::Conflict(_) => Error::SerializationFailure(err.to_string()),
+            S::NotNull(_) => {
+                Error::NotNullViolation("null value in column violates not-null constraint".into())
+            }
+            S::Root { .. } | S::Corrupt(_) | S::ObjectStore(_) | S::Delta(_) => {
+                Error::Internal(err.to_string())
+            }
         }
     }
 
@@ -219,21 +234,7 @@ impl Error {
 
 impl From<enishi_storage::StorageError> for Error {
     fn from(err: enishi_storage::StorageError) -> Self {
-        use enishi_storage::StorageError as S;
-        match err {
-            S::SchemaNotFound(name) => Error::UndefinedSchema(name),
-            S::SchemaExists(name) => Error::DuplicateSchema(name),
-            S::SchemaNotEmpty(_) => Error::DependentObjects(err.to_string()),
-            S::TableNotFound(name) => Error::UndefinedTable(name),
-            S::TableExists(name) => Error::DuplicateTable(name),
-            S::Conflict(_) => Error::SerializationFailure(err.to_string()),
-            S::NotNull(_) => {
-                Error::NotNullViolation("null value in column violates not-null constraint".into())
-            }
-            S::Root { .. } | S::Corrupt(_) | S::ObjectStore(_) | S::Delta(_) => {
-                Error::Internal(err.to_string())
-            }
-        }
+        Error::from_storage(&err)
     }
 }
 
@@ -254,21 +255,6 @@ impl From<DataFusionError> for Error {
 impl From<Error> for DataFusionError {
     fn from(err: Error) -> Self {
         DataFusionError::External(Box::new(err))
-    }
-}
-
-/// A copy of a storage error, good enough for classification (kind and text).
-fn storage_copy(err: &enishi_storage::StorageError) -> enishi_storage::StorageError {
-    use enishi_storage::StorageError as S;
-    match err {
-        S::SchemaNotFound(s) => S::SchemaNotFound(s.clone()),
-        S::SchemaExists(s) => S::SchemaExists(s.clone()),
-        S::SchemaNotEmpty(s) => S::SchemaNotEmpty(s.clone()),
-        S::TableNotFound(s) => S::TableNotFound(s.clone()),
-        S::TableExists(s) => S::TableExists(s.clone()),
-        S::Conflict(s) => S::Conflict(s.clone()),
-        S::NotNull(s) => S::NotNull(s.clone()),
-        other => S::Corrupt(other.to_string()),
     }
 }
 
