@@ -58,6 +58,37 @@ pub mod oid {
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
     pub const NUMERIC: u32 = 1700;
+    pub const BOOL_ARRAY: u32 = 1000;
+    pub const INT2_ARRAY: u32 = 1005;
+    pub const INT4_ARRAY: u32 = 1007;
+    pub const TEXT_ARRAY: u32 = 1009;
+    pub const VARCHAR_ARRAY: u32 = 1015;
+    pub const INT8_ARRAY: u32 = 1016;
+    pub const FLOAT4_ARRAY: u32 = 1021;
+    pub const FLOAT8_ARRAY: u32 = 1022;
+    pub const TIMESTAMP_ARRAY: u32 = 1115;
+    pub const DATE_ARRAY: u32 = 1182;
+    pub const TIMESTAMPTZ_ARRAY: u32 = 1185;
+    pub const NUMERIC_ARRAY: u32 = 1231;
+
+    /// The array type whose elements are `element`.
+    pub fn array_of(element: u32) -> Option<u32> {
+        Some(match element {
+            BOOL => BOOL_ARRAY,
+            INT2 => INT2_ARRAY,
+            INT4 => INT4_ARRAY,
+            TEXT => TEXT_ARRAY,
+            VARCHAR => VARCHAR_ARRAY,
+            INT8 => INT8_ARRAY,
+            FLOAT4 => FLOAT4_ARRAY,
+            FLOAT8 => FLOAT8_ARRAY,
+            TIMESTAMP => TIMESTAMP_ARRAY,
+            DATE => DATE_ARRAY,
+            TIMESTAMPTZ => TIMESTAMPTZ_ARRAY,
+            NUMERIC => NUMERIC_ARRAY,
+            _ => return None,
+        })
+    }
 }
 
 /// A column type as declared in SQL, resolved to its storage and its pg identity.
@@ -119,6 +150,9 @@ pub fn pg_oid_for_arrow(ty: &DataType) -> u32 {
         DataType::Date32 | DataType::Date64 => oid::DATE,
         DataType::Timestamp(_, None) => oid::TIMESTAMP,
         DataType::Timestamp(_, Some(_)) => oid::TIMESTAMPTZ,
+        DataType::List(item) | DataType::LargeList(item) => {
+            oid::array_of(pg_oid_for_arrow(item.data_type())).unwrap_or(oid::TEXT_ARRAY)
+        }
         _ => oid::TEXT,
     }
 }
@@ -173,6 +207,28 @@ pub fn column_type(ty: &ast::DataType) -> Result<ColumnType> {
             t
         }
         T::Bytea => ColumnType::new(DataType::Binary, oid::BYTEA),
+        // One-dimensional arrays: a list of the element type; the typmod is the
+        // element's (PostgreSQL keeps varchar(n)[]'s n the same way).
+        T::Array(
+            ast::ArrayElemTypeDef::SquareBracket(element, _)
+            | ast::ArrayElemTypeDef::AngleBracket(element),
+        ) => {
+            let element = column_type(element)?;
+            if matches!(element.arrow, DataType::List(_)) {
+                return Err(Error::FeatureNotSupported(
+                    "multidimensional arrays are not supported".into(),
+                ));
+            }
+            let pg_oid = oid::array_of(element.pg_oid).ok_or_else(|| {
+                Error::FeatureNotSupported(format!("arrays of type {ty} are not supported yet"))
+            })?;
+            let item = Field::new("element", element.arrow, true);
+            ColumnType {
+                arrow: DataType::List(std::sync::Arc::new(item)),
+                pg_oid,
+                typmod: element.typmod,
+            }
+        }
         T::Custom(name, modifiers) => custom(name, modifiers)?,
         other => {
             return Err(Error::FeatureNotSupported(format!(
@@ -292,6 +348,16 @@ mod tests {
         );
         assert_eq!(parse("double precision").unwrap().pg_oid, oid::FLOAT8);
         assert_eq!(parse("int8").unwrap().arrow, DataType::Int64);
+    }
+
+    #[test]
+    fn arrays_are_lists_of_their_element() {
+        let a = parse("integer[]").unwrap();
+        assert_eq!(a.pg_oid, oid::INT4_ARRAY);
+        assert!(matches!(a.arrow, DataType::List(ref f) if f.data_type() == &DataType::Int32));
+        let v = parse("varchar(10)[]").unwrap();
+        assert_eq!((v.pg_oid, v.typmod), (oid::VARCHAR_ARRAY, 14));
+        assert!(parse("integer[][]").is_err());
     }
 
     #[test]
