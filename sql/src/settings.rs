@@ -264,7 +264,12 @@ fn invalid(name: &str, value: &str) -> Error {
 }
 
 fn canonical(param: &Param, value: &str) -> Result<String> {
+    // Start-up packets may carry quoted values (asyncpg sends 'utf-8').
     let v = value.trim();
+    let v = v
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap_or(v);
     match param.kind {
         Kind::Text => Ok(v.to_string()),
         Kind::ReadOnly => {
@@ -419,6 +424,8 @@ mod tests {
             Err(Error::UndefinedObject(_))
         ));
         assert!(s.set("myapp.flag", "x").is_ok());
+        assert_eq!(s.set("client_encoding", "'utf-8'").unwrap(), None);
+        assert_eq!(s.get("client_encoding").unwrap(), "UTF8");
         assert_eq!(s.get("myapp.flag").unwrap(), "x");
     }
 
