@@ -469,14 +469,14 @@ impl Session {
                     .schema()
                     .unwrap_or(crate::engine::DEFAULT_SCHEMA)
                     .to_string();
-                if let Ok(provider) = self.ctx.table_provider(table.clone()).await {
-                    if let Ok(index) = provider.schema().index_of(field.name()) {
-                        let mut metadata = field.metadata().clone();
-                        let oid = oids.relation(&schema_name, table.table());
-                        metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
-                        metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
-                        field = field.with_metadata(metadata);
-                    }
+                if let Ok(provider) = self.ctx.table_provider(table.clone()).await
+                    && let Ok(index) = provider.schema().index_of(field.name())
+                {
+                    let mut metadata = field.metadata().clone();
+                    let oid = oids.relation(&schema_name, table.table());
+                    metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
+                    metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
+                    field = field.with_metadata(metadata);
                 }
             }
             fields.push(field);
@@ -489,10 +489,10 @@ impl Session {
         let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
         let mut total = 0usize;
         for batch in &batches {
-            if let Some(col) = batch.columns().first() {
-                if let Some(counts) = col.as_any().downcast_ref::<UInt64Array>() {
-                    total += counts.iter().flatten().sum::<u64>() as usize;
-                }
+            if let Some(col) = batch.columns().first()
+                && let Some(counts) = col.as_any().downcast_ref::<UInt64Array>()
+            {
+                total += counts.iter().flatten().sum::<u64>() as usize;
             }
         }
         Ok(total)
@@ -1120,10 +1120,8 @@ impl Session {
     fn end_transaction(&mut self, keep_settings: bool) {
         self.transaction_slot().take();
         let at_begin = self.settings_at_begin.take();
-        if !keep_settings {
-            if let Some(old) = at_begin {
-                self.restore_settings(old);
-            }
+        if !keep_settings && let Some(old) = at_begin {
+            self.restore_settings(old);
         }
         // Transaction-scoped settings end with the transaction.
         for name in ["transaction_isolation", "transaction_read_only"] {
@@ -1441,7 +1439,7 @@ fn cast_params(plan: &LogicalPlan, params: ParamValues) -> Result<ParamValues> {
         let want = expected.get(&format!("${}", i + 1)).cloned().flatten();
         let value = match want {
             Some(ty) if value.value.data_type() != ty && !value.value.is_null() => {
-                ScalarValue::from(value.value.cast_to(&ty)?).into()
+                value.value.cast_to(&ty)?.into()
             }
             Some(ty) if value.value.is_null() => ScalarValue::try_from(&ty)?.into(),
             _ => value,

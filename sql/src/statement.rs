@@ -115,10 +115,10 @@ fn float_literals_stay_exact(stmt: &mut Statement) {
                     | ast::DataType::Double(_)
                     | ast::DataType::DoublePrecision
             );
-            if let (true, Expr::Value(v)) = (float, inner.as_mut()) {
-                if let Value::Number(n, _) = &v.value {
-                    v.value = Value::SingleQuotedString(n.clone());
-                }
+            if let (true, Expr::Value(v)) = (float, inner.as_mut())
+                && let Value::Number(n, _) = &v.value
+            {
+                v.value = Value::SingleQuotedString(n.clone());
             }
         }
         ControlFlow::<()>::Continue(())

@@ -167,10 +167,10 @@ fn apply_options(session: &mut Session, options: &str) {
             "-c" => words.next(),
             w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
         };
-        if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
-            if let Err(e) = session.set_startup_parameter(&name.replace('-', "_"), value) {
-                tracing::warn!(%name, error = %e, "ignoring start-up option");
-            }
+        if let Some((name, value)) = setting.and_then(|s| s.split_once('='))
+            && let Err(e) = session.set_startup_parameter(&name.replace('-', "_"), value)
+        {
+            tracing::warn!(%name, error = %e, "ignoring start-up option");
         }
     }
 }

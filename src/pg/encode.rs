@@ -63,13 +63,14 @@ impl TextStyle {
 pub fn fields(schema: &Schema, format: &Format, style: &TextStyle) -> PgWireResult<Vec<FieldInfo>> {
     let columns = schema.fields().len();
     // A format list shorter than the columns would make pgwire index past its end.
-    if let Format::Individual(codes) = format {
-        if codes.len() != columns && codes.len() > 1 {
-            return Err(protocol_error(format!(
-                "bind message has {} result formats but query has {columns} columns",
-                codes.len()
-            )));
-        }
+    if let Format::Individual(codes) = format
+        && codes.len() != columns
+        && codes.len() > 1
+    {
+        return Err(protocol_error(format!(
+            "bind message has {} result formats but query has {columns} columns",
+            codes.len()
+        )));
     }
     let base = arrow_schema_to_pg_fields(schema, format, Some(style.options.clone()))?;
     Ok(base

@@ -5,6 +5,7 @@ The table is found through Enishi's catalog file only to learn its directory;
 everything else comes from the Delta log and the Parquet files."""
 
 import json
+import os
 import pathlib
 import sys
 
@@ -25,4 +26,8 @@ assert data == [
 
 fields = {f.name: f for f in table.schema().to_arrow()}
 assert fields["name"].metadata[b"enishi.pg_type_oid"] == b"1043", fields["name"].metadata
-print("delta reader ok")
+print("delta reader ok", flush=True)
+# Under load, the deltalake package's background threads can abort the
+# interpreter's teardown ("terminate called without an active exception") after
+# the check has passed; leave without tearing down.
+os._exit(0)
