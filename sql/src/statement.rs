@@ -289,27 +289,6 @@ fn type_name(ty: &ast::DataType) -> String {
     .to_string()
 }
 
-/// The statement's first keyword(s), for logs and command tags.
-pub fn verb(stmt: &DFStatement) -> &'static str {
-    match stmt {
-        DFStatement::Statement(s) => match s.as_ref() {
-            Statement::Query(_) => "SELECT",
-            Statement::Insert(_) => "INSERT",
-            Statement::Update(_) => "UPDATE",
-            Statement::Delete(_) => "DELETE",
-            Statement::CreateTable(_) => "CREATE TABLE",
-            Statement::CreateView(_) => "CREATE VIEW",
-            Statement::CreateSchema { .. } => "CREATE SCHEMA",
-            Statement::Drop { .. } => "DROP",
-            _ => "UTILITY",
-        },
-        DFStatement::CreateExternalTable(_) => "CREATE EXTERNAL TABLE",
-        DFStatement::CopyTo(_) => "COPY",
-        DFStatement::Explain(_) => "EXPLAIN",
-        DFStatement::Reset(_) => "RESET",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

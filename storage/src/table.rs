@@ -156,13 +156,6 @@ impl Table {
         Ok(state.table_provider().await?)
     }
 
-    /// Reads the log for versions committed by other writers.
-    pub async fn refresh(&self) -> Result<(), StorageError> {
-        let mut state = self.state.write().await;
-        state.update_state().await?;
-        Ok(())
-    }
-
     /// Appends rows in one commit; returns how many.
     pub async fn append(
         &self,

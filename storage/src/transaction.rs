@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::catalog::{Session, TableProvider};
-use deltalake::datafusion::common::{DataFusionError, Result as DfResult};
+use deltalake::datafusion::common::Result as DfResult;
 use deltalake::datafusion::datasource::MemTable;
-use deltalake::datafusion::physical_plan::{ExecutionPlan, collect};
+use deltalake::datafusion::physical_plan::collect;
 
 use crate::{StorageError, Table};
 
@@ -189,19 +189,4 @@ async fn partitions_of(table: &MemTable) -> Vec<Vec<RecordBatch>> {
         out.push(partition.read().await.clone());
     }
     out
-}
-
-/// Runs a DML plan on a private copy and returns its row count.
-pub async fn run_count(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<u64> {
-    let batches = collect(plan, state.task_ctx()).await?;
-    let count = batches
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<deltalake::arrow::array::UInt64Array>()
-                .map(|a| a.value(0))
-        })
-        .ok_or_else(|| DataFusionError::Internal("DML plan returned no count".into()))?;
-    Ok(count)
 }

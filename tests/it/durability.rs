@@ -5,21 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tokio_postgres::SimpleQueryMessage;
-
-use crate::server::TestServer;
-
-fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
+use crate::server::{TestServer, rows};
 
 struct TempDir(std::path::PathBuf);
 

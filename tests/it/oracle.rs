@@ -101,11 +101,7 @@ impl Postgres {
             .port(self.port)
             .user("postgres")
             .dbname("postgres");
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
+        crate::server::connect(&config).await
     }
 }
 

@@ -9,26 +9,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{SimpleQueryMessage, error::DbError};
 
-use crate::server::TestServer;
+use crate::server::{TestServer, rows as simple_rows};
 
 fn code(err: &tokio_postgres::Error) -> String {
     err.as_db_error()
         .map(|e: &DbError| e.code().code().to_string())
         .unwrap_or_else(|| format!("no db error: {err}"))
-}
-
-fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_string))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -16,6 +16,33 @@ pub struct TestServer {
     owns_data: bool,
 }
 
+/// Connects with tokio-postgres, driving the connection on a task.
+pub async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// The rows of a simple-query result, as text (None for NULL).
+pub fn rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -94,25 +121,9 @@ impl TestServer {
         config
     }
 
-    /// A libpq-style connection string, for psql and Python drivers.
-    pub fn dsn(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            self.port
-        )
-    }
-
     /// Connects with tokio-postgres, driving the connection on a task.
     pub async fn connect(&self) -> tokio_postgres::Client {
-        let (client, connection) = self
-            .config()
-            .connect(tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
+        connect(&self.config()).await
     }
 }
 
