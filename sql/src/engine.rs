@@ -14,8 +14,6 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use enishi_storage::Storage;
 
-use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
-
 use crate::catalog::PgCatalog;
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -125,10 +123,10 @@ impl Engine {
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(self.catalogs.clone())
             .with_default_features()
-            .with_type_planner(Arc::new(PgOidTypePlanner))
+            .with_type_planner(Arc::new(crate::types::PgTypePlanner::default()))
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
-            .with_analyzer_rule(Arc::new(crate::rewrite::ByteaInput))
+            .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;

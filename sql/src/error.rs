@@ -56,6 +56,12 @@ pub enum Error {
     /// 22003
     #[error("{0}")]
     NumericValueOutOfRange(String),
+    /// 22001
+    #[error("{0}")]
+    StringDataRightTruncation(String),
+    /// 53100
+    #[error("{0}")]
+    DiskFull(String),
     /// 22007 / 22008: a malformed or out-of-range date or time.
     #[error("{0}")]
     InvalidDatetime(String),
@@ -204,6 +210,8 @@ impl Error {
             S::NotNull(_) => {
                 Error::NotNullViolation("null value in column violates not-null constraint".into())
             }
+            S::InvalidText(m) => Error::InvalidTextRepresentation(m.clone()),
+            S::TooLong(m) => Error::StringDataRightTruncation(m.clone()),
             S::Root { .. } | S::Corrupt(_) | S::ObjectStore(_) | S::Delta(_) => {
                 Error::Internal(err.to_string())
             }
@@ -225,7 +233,10 @@ impl Error {
             }
             ArrowError::ExternalError(e) => match e.downcast_ref::<Error>() {
                 Some(ours) => ours.clone(),
-                None => Error::Internal(err.to_string()),
+                None => match e.downcast_ref::<enishi_storage::StorageError>() {
+                    Some(storage) => Error::from_storage(storage),
+                    None => Error::Internal(err.to_string()),
+                },
             },
             other => Error::Internal(other.to_string()),
         }

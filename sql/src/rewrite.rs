@@ -2,15 +2,18 @@
 //!
 //! - [`infer_placeholder_casts`]: `$1::integer` types `$1` as integer, as PostgreSQL
 //!   infers it, so drivers are told to send an integer.
-//! - [`ByteaInput`]: text cast to bytea reads PostgreSQL's bytea input syntax
-//!   (`'\x00ff'` is two bytes, not six), wherever the cast comes from: an explicit
-//!   `::bytea`, or an INSERT of a string literal into a bytea column.
+//! - [`TextInput`]: text cast to bytea or interval reads PostgreSQL's input syntax
+//!   (`'\x00ff'` is two bytes, not six; `'1 day 02:00:00'` is an interval),
+//!   wherever the cast comes from: an explicit `::bytea`, or an INSERT of a string
+//!   literal into a bytea column.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BinaryBuilder, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryBuilder, IntervalMonthDayNanoArray, StringArray,
+};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -51,46 +54,52 @@ pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     .map(|t| t.data)
 }
 
-/// Replaces casts from text to bytea with [`BYTEA_IN`].
+/// Replaces casts from text to bytea and to interval with PostgreSQL's input
+/// functions ([`BYTEA_IN`], [`INTERVAL_IN`]): Arrow's casts read other syntaxes.
 #[derive(Debug, Default)]
-pub struct ByteaInput;
+pub struct TextInput;
 
-impl AnalyzerRule for ByteaInput {
+impl AnalyzerRule for TextInput {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        let udf = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
+        let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
+        let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
             node.map_expressions(|expr| {
-                expr.transform_up(|e| match e {
-                    Expr::Cast(Cast { expr, field })
-                        if matches!(
-                            field.data_type(),
-                            DataType::Binary | DataType::BinaryView | DataType::LargeBinary
-                        ) =>
-                    {
-                        let source = inputs_schema.as_ref().unwrap_or(&schema);
-                        let is_text = matches!(
-                            expr.get_type(source),
-                            Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-                        );
-                        if !is_text {
-                            return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
+                expr.transform_up(|e| {
+                    let Expr::Cast(Cast { expr, field }) = e else {
+                        return Ok(Transformed::no(e));
+                    };
+                    let (udf, output) = match field.data_type() {
+                        DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
+                            (&bytea, DataType::Binary)
                         }
-                        let call =
-                            Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*expr]));
-                        // byteain yields Binary; tables may expose BinaryView.
-                        let call = if field.data_type() == &DataType::Binary {
-                            call
-                        } else {
-                            Expr::Cast(Cast {
-                                expr: Box::new(call),
-                                field,
-                            })
-                        };
-                        Ok(Transformed::yes(call))
+                        DataType::Interval(IntervalUnit::MonthDayNano) => {
+                            (&interval, field.data_type().clone())
+                        }
+                        _ => return Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
+                    };
+                    let source = inputs_schema.as_ref().unwrap_or(&schema);
+                    let is_text = matches!(
+                        expr.get_type(source),
+                        Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+                    );
+                    if !is_text {
+                        return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                     }
-                    other => Ok(Transformed::no(other)),
+                    let call =
+                        Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*expr]));
+                    // byteain yields Binary; tables may expose BinaryView.
+                    let call = if field.data_type() == &output {
+                        call
+                    } else {
+                        Expr::Cast(Cast {
+                            expr: Box::new(call),
+                            field,
+                        })
+                    };
+                    Ok(Transformed::yes(call))
                 })
             })
         })
@@ -98,7 +107,7 @@ impl AnalyzerRule for ByteaInput {
     }
 
     fn name(&self) -> &str {
-        "enishi_bytea_input"
+        "enishi_text_input"
     }
 }
 
@@ -148,6 +157,154 @@ impl ScalarUDFImpl for PgByteaIn {
         let array: ArrayRef = Arc::new(out.finish());
         Ok(ColumnarValue::Array(array))
     }
+}
+
+/// The name of the interval input function.
+pub const INTERVAL_IN: &str = "interval_in";
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgIntervalIn {
+    signature: Signature,
+}
+
+impl Default for PgIntervalIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgIntervalIn {
+    fn name(&self) -> &str {
+        INTERVAL_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let out = input
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(parse_interval).transpose())
+            .collect::<Result<IntervalMonthDayNanoArray, Error>>()
+            .map_err(DataFusionError::from)?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// PostgreSQL's interval input (the `postgres` style): quantities with units
+/// (`1 year 2 mons`, `1.5 days`, `3 hours ago`), a `[-]hh:mm[:ss.ffffff]` time
+/// part, a bare number meaning seconds. Fractions spill into the smaller fields
+/// as PostgreSQL's do (a month is 30 days, a day 24 hours).
+pub fn parse_interval(text: &str) -> Result<IntervalMonthDayNano, Error> {
+    let invalid = || {
+        Error::InvalidDatetime(format!(
+            "invalid input syntax for type interval: \"{text}\""
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let (mut months, mut days, mut micros) = (0f64, 0f64, 0f64);
+    let mut tokens = lower.split_whitespace().peekable();
+    let mut ago = false;
+    let mut seen = false;
+    while let Some(token) = tokens.next() {
+        if ago {
+            return Err(invalid());
+        }
+        if token == "ago" && seen {
+            ago = true;
+            continue;
+        }
+        seen = true;
+        if token.contains(':') {
+            micros += time_micros(token).ok_or_else(invalid)?;
+            continue;
+        }
+        let split = token
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
+            .unwrap_or(token.len());
+        let value: f64 = token[..split].parse().map_err(|_| invalid())?;
+        let unit = if split < token.len() {
+            &token[split..]
+        } else {
+            match tokens.peek() {
+                Some(next)
+                    if !next.contains(':') && next.parse::<f64>().is_err() && *next != "ago" =>
+                {
+                    tokens.next().expect("peeked")
+                }
+                _ => "s",
+            }
+        };
+        let (m, d, us) = match unit.trim_end_matches('s') {
+            "microsecond" | "usec" | "u" | "us" => (0.0, 0.0, 1.0),
+            "millisecond" | "msec" | "m" if unit.starts_with("ms") || unit.starts_with("milli") => {
+                (0.0, 0.0, 1e3)
+            }
+            "second" | "sec" | "" => (0.0, 0.0, 1e6),
+            "minute" | "min" | "m" => (0.0, 0.0, 60e6),
+            "hour" | "hr" | "h" => (0.0, 0.0, 3600e6),
+            "day" | "d" => (0.0, 1.0, 0.0),
+            "week" | "w" => (0.0, 7.0, 0.0),
+            "month" | "mon" => (1.0, 0.0, 0.0),
+            "year" | "yr" | "y" => (12.0, 0.0, 0.0),
+            "decade" | "dec" => (120.0, 0.0, 0.0),
+            "century" | "centurie" | "cent" | "c" => (1200.0, 0.0, 0.0),
+            "millennium" | "millennia" | "mil" => (12000.0, 0.0, 0.0),
+            _ => return Err(invalid()),
+        };
+        months += value * m;
+        days += value * d;
+        micros += value * us;
+    }
+    if !seen {
+        return Err(invalid());
+    }
+    // Fractional months become days, fractional days become time.
+    let whole_months = months.trunc();
+    days += (months - whole_months) * 30.0;
+    let whole_days = days.trunc();
+    micros += (days - whole_days) * 86_400e6;
+    let sign = if ago { -1.0 } else { 1.0 };
+    let fits = |v: f64| v.abs() <= i32::MAX as f64;
+    if !fits(whole_months) || !fits(whole_days) || micros.abs() > 9.2e18 {
+        return Err(Error::InvalidDatetime(format!(
+            "interval out of range: \"{text}\""
+        )));
+    }
+    Ok(IntervalMonthDayNano::new(
+        (sign * whole_months) as i32,
+        (sign * whole_days) as i32,
+        (sign * micros.round()) as i64 * 1_000,
+    ))
+}
+
+/// `[-]hh:mm[:ss[.ffffff]]` in microseconds.
+fn time_micros(token: &str) -> Option<f64> {
+    let (sign, rest) = match token.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, token.strip_prefix('+').unwrap_or(token)),
+    };
+    let mut parts = rest.split(':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = match parts.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0.0,
+    };
+    if parts.next().is_some() || minutes >= 60.0 || seconds >= 60.0 {
+        return None;
+    }
+    Some(sign * ((hours * 60.0 + minutes) * 60.0 + seconds) * 1e6)
 }
 
 /// PostgreSQL's bytea input: hex (`\x00ff`) or escape format (`a\\b\001`).

@@ -456,14 +456,23 @@ impl Session {
     /// from a table, the table's OID and the column's number (RowDescription).
     async fn result_schema(&self, plan: &LogicalPlan) -> SchemaRef {
         let oids = self.engine.pg_catalog().oids();
+        let outputs = output_exprs(plan);
         let mut fields = Vec::with_capacity(plan.schema().fields().len());
-        for (qualifier, field) in plan.schema().iter() {
+        for (i, (qualifier, field)) in plan.schema().iter().enumerate() {
             let name = field
                 .name()
                 .split(NAME_SUFFIX_MARK)
                 .next()
                 .unwrap_or(field.name());
             let mut field = field.as_ref().clone().with_name(name);
+            // DataFusion keeps a cast's source metadata: `u::text` of a uuid
+            // column would still claim to be uuid.
+            if outputs.is_some_and(|exprs| exprs.get(i).is_some_and(is_cast)) {
+                let mut metadata = field.metadata().clone();
+                metadata.remove(types::PG_TYPE_OID_KEY);
+                metadata.remove(types::PG_TYPMOD_KEY);
+                field = field.with_metadata(metadata);
+            }
             if let Some(table) = qualifier {
                 let schema_name = table
                     .schema()
@@ -1638,4 +1647,23 @@ fn set_config_udf(settings: Arc<RwLock<Settings>>) -> ScalarUDF {
             Ok(crate::catalog::strings(out))
         }),
     )
+}
+
+/// The expressions of a query's final projection (under ORDER BY / LIMIT).
+fn output_exprs(plan: &LogicalPlan) -> Option<&[datafusion::logical_expr::Expr]> {
+    match plan {
+        LogicalPlan::Projection(p) => Some(&p.expr),
+        LogicalPlan::Sort(s) => output_exprs(&s.input),
+        LogicalPlan::Limit(l) => output_exprs(&l.input),
+        _ => None,
+    }
+}
+
+fn is_cast(expr: &datafusion::logical_expr::Expr) -> bool {
+    use datafusion::logical_expr::Expr as E;
+    match expr {
+        E::Alias(alias) => is_cast(&alias.expr),
+        E::Cast(_) | E::TryCast(_) => true,
+        _ => false,
+    }
 }

@@ -88,6 +88,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            interval_literals_read_like_postgres(&mut s);
             DFStatement::Statement(s)
         }
         other => other,
@@ -120,6 +121,36 @@ fn float_literals_stay_exact(stmt: &mut Statement) {
             {
                 v.value = Value::SingleQuotedString(n.clone());
             }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `interval '1 day 02:00:00'` (no field qualifier) becomes a cast of the string,
+/// which reads PostgreSQL's interval syntax (see `rewrite::TextInput`); DataFusion's
+/// own interval literals accept fewer forms.
+fn interval_literals_read_like_postgres(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Interval(ast::Interval {
+            value,
+            leading_field: None,
+            leading_precision: None,
+            last_field: None,
+            fractional_seconds_precision: None,
+        }) = expr
+            && matches!(value.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)))
+        {
+            *expr = Expr::Cast {
+                kind: ast::CastKind::DoubleColon,
+                expr: value.clone(),
+                data_type: ast::DataType::Interval {
+                    fields: None,
+                    precision: None,
+                },
+                array: false,
+                format: None,
+            };
         }
         ControlFlow::<()>::Continue(())
     });

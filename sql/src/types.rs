@@ -7,15 +7,19 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
 use datafusion::sql::sqlparser::ast::{self, CharacterLength, ExactNumberInfo, TimezoneInfo};
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::common::Result as DfResult;
+use datafusion::logical_expr::planner::TypePlanner;
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 
 use crate::error::{Error, Result};
 
-/// Field metadata key: the declared PostgreSQL type OID.
-pub const PG_TYPE_OID_KEY: &str = "enishi.pg_type_oid";
-/// Field metadata key: the declared type modifier (PostgreSQL's `atttypmod`).
-pub const PG_TYPMOD_KEY: &str = "enishi.pg_typmod";
+pub use enishi_storage::codec::{PG_TYPE_OID_KEY, PG_TYPMOD_KEY, declared};
 
 /// Field metadata key: a column's DEFAULT expression, as SQL text.
 pub const PG_DEFAULT_KEY: &str = "enishi.pg_default";
@@ -45,6 +49,11 @@ pub const DEFAULT_NUMERIC_SCALE: i8 = 10;
 /// PostgreSQL type OIDs Enishi stores.
 pub mod oid {
     pub const BOOL: u32 = 16;
+    pub const JSON: u32 = 114;
+    pub const TIME: u32 = 1083;
+    pub const INTERVAL: u32 = 1186;
+    pub const UUID: u32 = 2950;
+    pub const JSONB: u32 = 3802;
     pub const BYTEA: u32 = 17;
     pub const INT8: u32 = 20;
     pub const INT2: u32 = 21;
@@ -123,17 +132,6 @@ impl ColumnType {
     }
 }
 
-/// The declared pg type of a field, if it carries one.
-pub fn declared(field: &Field) -> Option<(u32, i32)> {
-    let oid = field.metadata().get(PG_TYPE_OID_KEY)?.parse().ok()?;
-    let typmod = field
-        .metadata()
-        .get(PG_TYPMOD_KEY)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(-1);
-    Some((oid, typmod))
-}
-
 /// The pg type OID PostgreSQL clients are told for an Arrow type with no declared
 /// type (computed columns, tables made by CREATE TABLE AS).
 pub fn pg_oid_for_arrow(ty: &DataType) -> u32 {
@@ -150,10 +148,41 @@ pub fn pg_oid_for_arrow(ty: &DataType) -> u32 {
         DataType::Date32 | DataType::Date64 => oid::DATE,
         DataType::Timestamp(_, None) => oid::TIMESTAMP,
         DataType::Timestamp(_, Some(_)) => oid::TIMESTAMPTZ,
+        DataType::Time32(_) | DataType::Time64(_) => oid::TIME,
+        DataType::Interval(_) | DataType::Duration(_) => oid::INTERVAL,
         DataType::List(item) | DataType::LargeList(item) => {
             oid::array_of(pg_oid_for_arrow(item.data_type())).unwrap_or(oid::TEXT_ARRAY)
         }
         _ => oid::TEXT,
+    }
+}
+
+/// Teaches the SQL planner the PostgreSQL type names DataFusion rejects (`uuid`,
+/// `json`, `time(3)`, `bpchar`, `regclass`, …), so casts to them plan; column
+/// declarations use [`column_type`].
+#[derive(Debug, Default)]
+pub struct PgTypePlanner {
+    catalog: PgOidTypePlanner,
+}
+
+impl TypePlanner for PgTypePlanner {
+    fn plan_type_field(&self, sql_type: &ast::DataType) -> DfResult<Option<FieldRef>> {
+        use ast::DataType as T;
+        let planned = match sql_type {
+            T::Uuid | T::JSON | T::JSONB | T::Time(Some(_), _) => column_type(sql_type).ok(),
+            T::Custom(name, _) if name.0.len() == 1 => {
+                let last = name.0[0].to_string().to_ascii_lowercase();
+                match last.as_str() {
+                    "bpchar" | "time" => column_type(sql_type).ok(),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match planned {
+            Some(t) => Ok(Some(Arc::new(Field::new("", t.arrow, true)))),
+            None => self.catalog.plan_type_field(sql_type),
+        }
     }
 }
 
@@ -185,7 +214,35 @@ pub fn column_type(ty: &ast::DataType) -> Result<ColumnType> {
             }
             t
         }
+        // char(n): blank-padded to n when stored (see enishi_storage::codec).
+        T::Char(len) | T::Character(len) => {
+            let mut t = ColumnType::new(DataType::Utf8, oid::BPCHAR);
+            t.typmod = length(len)?.unwrap_or(1) + 4;
+            t
+        }
         T::Boolean | T::Bool => ColumnType::new(DataType::Boolean, oid::BOOL),
+        T::Time(precision, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => {
+            let mut t = ColumnType::new(DataType::Time64(TimeUnit::Microsecond), oid::TIME);
+            if let Some(p) = precision {
+                if *p > 6 {
+                    return Err(Error::InvalidParameterValue(format!(
+                        "time precision {p} is out of range (0 .. 6)"
+                    )));
+                }
+                t.typmod = *p as i32;
+            }
+            t
+        }
+        T::Interval {
+            fields: None,
+            precision: None,
+        } => ColumnType::new(
+            DataType::Interval(IntervalUnit::MonthDayNano),
+            oid::INTERVAL,
+        ),
+        T::Uuid => ColumnType::new(DataType::Utf8, oid::UUID),
+        T::JSON => ColumnType::new(DataType::Utf8, oid::JSON),
+        T::JSONB => ColumnType::new(DataType::Utf8, oid::JSONB),
         T::Date => ColumnType::new(DataType::Date32, oid::DATE),
         T::Timestamp(precision, tz) => {
             let (arrow, pg) = match tz {
@@ -253,6 +310,16 @@ fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
         "float4" => ColumnType::new(DataType::Float32, oid::FLOAT4),
         "float8" => ColumnType::new(DataType::Float64, oid::FLOAT8),
         "bool" => ColumnType::new(DataType::Boolean, oid::BOOL),
+        "bpchar" => column_type(&ast::DataType::Char(
+            modifiers
+                .first()
+                .and_then(|m| m.parse().ok())
+                .map(|length| CharacterLength::IntegerLength { length, unit: None }),
+        ))?,
+        "time" => column_type(&ast::DataType::Time(
+            modifiers.first().and_then(|m| m.parse().ok()),
+            TimezoneInfo::None,
+        ))?,
         _ => {
             return Err(Error::UndefinedObject(format!(
                 "type \"{last}\" does not exist"

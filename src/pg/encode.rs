@@ -16,11 +16,11 @@ use chrono::{
     DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
 };
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Field, Float32Type, Float64Type, Schema, Time32MillisecondType,
-    Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    DataType, Date32Type, Field, Float32Type, Float64Type, IntervalMonthDayNanoType, IntervalUnit,
+    Schema, Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
+    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
 use enishi_sql::types;
@@ -167,16 +167,16 @@ fn render_text_columns(
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     let mut schema_fields: Vec<Field> = Vec::with_capacity(batch.num_columns());
     for (i, column) in batch.columns().iter().enumerate() {
-        let text = fields
-            .get(i)
-            .map(|f| f.format() == FieldFormat::Text)
-            .unwrap_or(false);
-        let rendered = if text { render(column, style) } else { None };
+        let rendered = match fields.get(i) {
+            Some(f) if f.format() == FieldFormat::Text => render(column, style),
+            Some(f) => binary(column, f.datatype()),
+            None => None,
+        };
         let field = batch.schema().field(i).clone();
         match rendered {
             Some(array) => {
                 changed = true;
-                schema_fields.push(field.with_data_type(DataType::Utf8));
+                schema_fields.push(field.with_data_type(array.data_type().clone()));
                 columns.push(array);
             }
             None => {
@@ -258,8 +258,78 @@ fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
             let a = column.as_primitive::<Time32MillisecondType>();
             strings(&|i| format_time(a.value(i) as i128 * 1_000_000))
         }
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let a = column.as_primitive::<IntervalMonthDayNanoType>();
+            strings(&|i| {
+                let v = a.value(i);
+                format_interval(v.months, v.days, v.nanoseconds / 1_000)
+            })
+        }
         _ => return None,
     })
+}
+
+/// The binary wire form of types Enishi keeps as text: uuid's 16 bytes, jsonb's
+/// version byte before the text.
+fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
+    let strings = column.as_string_opt::<i32>()?;
+    let convert: fn(&str) -> Vec<u8> = match *ty {
+        Type::UUID => |v| {
+            let hex: String = v.chars().filter(|c| *c != '-').collect();
+            (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        },
+        Type::JSONB => |v| [&[1u8][..], v.as_bytes()].concat(),
+        _ => return None,
+    };
+    let out: BinaryArray = strings.iter().map(|v| v.map(convert)).collect();
+    Some(Arc::new(out))
+}
+
+/// PostgreSQL's interval output (IntervalStyle `postgres`): `1 year 2 mons
+/// -3 days +04:05:06.5`. A part after a negative one carries an explicit sign.
+fn format_interval(months: i32, days: i32, micros: i64) -> String {
+    let mut out = String::new();
+    let mut before_negative = false;
+    for (value, unit) in [(months / 12, "year"), (months % 12, "mon"), (days, "day")] {
+        if value == 0 {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let sign = if before_negative && value > 0 {
+            "+"
+        } else {
+            ""
+        };
+        let plural = if value == 1 { "" } else { "s" };
+        out.push_str(&format!("{sign}{value} {unit}{plural}"));
+        before_negative = value < 0;
+    }
+    if out.is_empty() || micros != 0 {
+        let sign = if micros < 0 {
+            "-"
+        } else if before_negative {
+            "+"
+        } else {
+            ""
+        };
+        let abs = micros.unsigned_abs();
+        let (secs, frac) = (abs / 1_000_000, (abs % 1_000_000) as u32);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!(
+            "{sign}{:02}:{:02}:{:02}{}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            fraction(frac * 1_000)
+        ));
+    }
+    out
 }
 
 /// PostgreSQL's float output. With `extra_float_digits > 0` (the default) the
@@ -420,6 +490,22 @@ mod tests {
         assert_eq!(format_float(0.1f32 as f64, true, 1), "0.1");
         assert_eq!(format_float(1e6, true, 1), "1e+06");
         assert_eq!(format_float(1.0 / 3.0, false, 0), "0.333333333333333");
+    }
+
+    #[test]
+    fn intervals_print_like_postgres() {
+        assert_eq!(format_interval(0, 0, 0), "00:00:00");
+        assert_eq!(
+            format_interval(14, 3, 4_500_000),
+            "1 year 2 mons 3 days 00:00:04.5"
+        );
+        assert_eq!(format_interval(0, -1, 7_200_000_000), "-1 days +02:00:00");
+        assert_eq!(
+            format_interval(-13, 0, -1),
+            "-1 years -1 mons -00:00:00.000001"
+        );
+        assert_eq!(format_interval(0, 1, 0), "1 day");
+        assert_eq!(format_interval(0, 0, 90_000_000_000 * 40), "1000:00:00");
     }
 
     #[test]

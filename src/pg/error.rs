@@ -23,6 +23,8 @@ pub fn sqlstate(err: &Error) -> &'static str {
         Error::DivisionByZero => "22012",
         Error::InvalidTextRepresentation(_) => "22P02",
         Error::NumericValueOutOfRange(_) => "22003",
+        Error::StringDataRightTruncation(_) => "22001",
+        Error::DiskFull(_) => "53100",
         Error::InvalidDatetime(_) => "22007",
         Error::InvalidParameterValue(_) => "22023",
         Error::NotNullViolation(_) => "23502",

@@ -10,6 +10,7 @@
 //! speaks DataFusion (a library) so the engine can scan and write tables directly.
 
 pub mod catalog;
+pub mod codec;
 pub mod provider;
 pub mod store;
 pub mod table;
@@ -55,6 +56,12 @@ pub enum StorageError {
     /// A NULL reached a NOT NULL column.
     #[error("null value violates not-null constraint: {0}")]
     NotNull(String),
+    /// A value is not valid input for its column's type (22P02).
+    #[error("{0}")]
+    InvalidText(String),
+    /// A string is longer than its column allows (22001).
+    #[error("{0}")]
+    TooLong(String),
     #[error("storage is damaged: {0}")]
     Corrupt(String),
     #[error("object store: {0}")]
@@ -75,6 +82,13 @@ impl From<DeltaTableError> for StorageError {
                 }
                 _ => {}
             },
+            DeltaTableError::Arrow {
+                source: deltalake::arrow::error::ArrowError::ExternalError(inner),
+            } => {
+                if let Some(ours) = inner.downcast_ref::<StorageError>() {
+                    return ours.clone_kind();
+                }
+            }
             DeltaTableError::VersionAlreadyExists(v) => {
                 return StorageError::Conflict(format!("table version {v} already exists"));
             }
@@ -85,6 +99,18 @@ impl From<DeltaTableError> for StorageError {
             return StorageError::NotNull(text);
         }
         StorageError::Delta(text)
+    }
+}
+
+impl StorageError {
+    /// A copy of an error about values (these carry only a message).
+    fn clone_kind(&self) -> StorageError {
+        match self {
+            StorageError::InvalidText(m) => StorageError::InvalidText(m.clone()),
+            StorageError::TooLong(m) => StorageError::TooLong(m.clone()),
+            StorageError::NotNull(m) => StorageError::NotNull(m.clone()),
+            other => StorageError::Delta(other.to_string()),
+        }
     }
 }
 

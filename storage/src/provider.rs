@@ -9,10 +9,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::array::AsArray;
+use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef, UInt64Type};
 use deltalake::datafusion::catalog::{Session, TableProvider};
 use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
 use deltalake::datafusion::common::{Column, DataFusionError, Result};
+use deltalake::datafusion::datasource::MemTable;
 use deltalake::datafusion::datasource::TableType;
 use deltalake::datafusion::datasource::sink::{DataSink, DataSinkExec};
 use deltalake::datafusion::execution::context::SessionState;
@@ -20,12 +22,18 @@ use deltalake::datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use deltalake::datafusion::logical_expr::dml::InsertOp;
 use deltalake::datafusion::logical_expr::utils::conjunction;
 use deltalake::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use deltalake::datafusion::physical_plan::collect;
 use deltalake::datafusion::physical_plan::empty::EmptyExec;
 use deltalake::datafusion::physical_plan::union::UnionExec;
 use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::TryStreamExt;
 
+use deltalake::datafusion::physical_expr::PhysicalExpr;
+use deltalake::datafusion::physical_expr::expressions::{CastExpr, Column as PhysicalColumn};
+use deltalake::datafusion::physical_plan::projection::ProjectionExec;
+
 use crate::StorageError;
+use crate::codec::Layout;
 use crate::table::Table;
 use crate::transaction::{Transaction, TransactionSlot};
 
@@ -50,6 +58,7 @@ fn check_not_null(
 pub struct TableHandle {
     table: Arc<Table>,
     snapshot: Arc<dyn TableProvider>,
+    layout: Layout,
 }
 
 impl fmt::Debug for TableHandle {
@@ -63,7 +72,56 @@ impl fmt::Debug for TableHandle {
 impl TableHandle {
     pub async fn new(table: Arc<Table>) -> std::result::Result<Self, crate::StorageError> {
         let snapshot = table.provider().await?;
-        Ok(Self { table, snapshot })
+        let layout = table.layout().await?;
+        Ok(Self {
+            table,
+            snapshot,
+            layout,
+        })
+    }
+
+    /// Whether Delta cannot run a DELETE/UPDATE with these expressions itself:
+    /// it records the predicate as text and cannot print `time` or `interval`
+    /// constants, which reading a `time` or `interval` column brings in.
+    fn needs_rewrite<'a>(&self, exprs: impl IntoIterator<Item = &'a Expr>) -> bool {
+        let unprintable = |e: &Expr| match e {
+            Expr::Column(c) => self.layout.codec_of(&c.name).is_some_and(|c| c.converts()),
+            Expr::Literal(v, _) => matches!(
+                v.data_type(),
+                DataType::Time32(_)
+                    | DataType::Time64(_)
+                    | DataType::Interval(_)
+                    | DataType::Duration(_)
+            ),
+            Expr::Cast(cast) => matches!(
+                cast.field.data_type(),
+                DataType::Time32(_)
+                    | DataType::Time64(_)
+                    | DataType::Interval(_)
+                    | DataType::Duration(_)
+            ),
+            _ => false,
+        };
+        exprs
+            .into_iter()
+            .any(|e| e.exists(|e| Ok(unprintable(e))).unwrap_or(true))
+    }
+
+    /// Runs `dml` (a DELETE or UPDATE planned by `change`) on a private copy
+    /// of the table and replaces the table with the result in one commit,
+    /// provided no one committed in between.
+    async fn rewrite_plan<F>(
+        &self,
+        state: &dyn Session,
+        change: F,
+    ) -> Result<Arc<dyn ExecutionPlan>>
+    where
+        F: AsyncFnOnce(Arc<MemTable>) -> Result<Arc<dyn ExecutionPlan>>,
+    {
+        let tx = Arc::new(Transaction::default());
+        let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
+        let dml = change(copy).await?;
+        self.write_plan(self.nothing(), Write::Rewrite(tx, dml), state)
     }
 
     fn session(state: &dyn Session) -> Result<Arc<dyn Session>> {
@@ -91,6 +149,105 @@ impl TableHandle {
 
     fn nothing(&self) -> Arc<dyn ExecutionPlan> {
         Arc::new(EmptyExec::new(self.snapshot.schema()))
+    }
+}
+
+/// A Delta snapshot seen through its [`Layout`]: columns Delta stores in another
+/// type are converted on the way out of the scan.
+#[derive(Debug)]
+pub struct Decoded {
+    stored: Arc<dyn TableProvider>,
+    layout: Layout,
+    /// The stored provider's schema with converted columns in their logical type.
+    schema: SchemaRef,
+}
+
+impl Decoded {
+    pub fn new(stored: Arc<dyn TableProvider>, layout: Layout) -> Self {
+        let fields: Vec<_> = stored
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match layout.codec(i) {
+                Some(codec) if codec.converts() => {
+                    Arc::new(f.as_ref().clone().with_data_type(codec.logical_type()))
+                }
+                _ => f.clone(),
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            stored.schema().metadata().clone(),
+        ));
+        Self {
+            stored,
+            layout,
+            schema,
+        }
+    }
+
+    /// Whether `filter` reads a column whose stored type differs.
+    fn reads_converted(&self, filter: &Expr) -> bool {
+        filter.column_refs().iter().any(|c| {
+            self.layout
+                .codec_of(&c.name)
+                .is_some_and(|codec| codec.converts())
+        })
+    }
+}
+
+#[async_trait]
+impl TableProvider for Decoded {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Filters on converted columns are evaluated above the scan (see
+        // supports_filters_pushdown); the rest may prune files.
+        let pushed: Vec<Expr> = filters
+            .iter()
+            .filter(|f| !self.reads_converted(f))
+            .cloned()
+            .collect();
+        let input = self.stored.scan(state, projection, &pushed, limit).await?;
+        let columns: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let logical = self.schema.project(&columns)?;
+        let exprs = columns.iter().enumerate().map(|(out, &i)| {
+            let name = logical.field(out).name().clone();
+            let column: Arc<dyn PhysicalExpr> = Arc::new(PhysicalColumn::new(&name, out));
+            let expr: Arc<dyn PhysicalExpr> = match self.layout.codec(i) {
+                Some(codec) if codec.converts() => {
+                    Arc::new(CastExpr::new(column, codec.logical_type(), None))
+                }
+                _ => column,
+            };
+            (expr, name)
+        });
+        Ok(Arc::new(ProjectionExec::try_new_with_schema_metadata(
+            exprs, input, &logical,
+        )?))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 }
 
@@ -181,6 +338,11 @@ impl TableProvider for TableHandle {
             let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
             return copy.delete_from(state, filters).await;
         }
+        if self.needs_rewrite(&filters) {
+            return self
+                .rewrite_plan(state, async |copy| copy.delete_from(state, filters).await)
+                .await;
+        }
         self.write_plan(self.nothing(), Write::Delete(predicate(filters)?), state)
     }
 
@@ -193,6 +355,13 @@ impl TableProvider for TableHandle {
         if let Some(tx) = TransactionSlot::of(state) {
             let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
             return copy.update(state, assignments, filters).await;
+        }
+        if self.needs_rewrite(filters.iter().chain(assignments.iter().map(|(_, v)| v))) {
+            return self
+                .rewrite_plan(state, async |copy| {
+                    copy.update(state, assignments, filters).await
+                })
+                .await;
         }
         let mut changed = Vec::new();
         for (column, value) in assignments {
@@ -226,6 +395,8 @@ enum Write {
     TxAppend(Arc<Transaction>),
     Delete(Option<Expr>),
     Update(Vec<(String, Expr)>, Option<Expr>),
+    /// A DELETE/UPDATE run on a private copy, committed as an overwrite.
+    Rewrite(Arc<Transaction>, Arc<dyn ExecutionPlan>),
 }
 
 /// Performs one write when DataFusion executes the DML plan.
@@ -252,6 +423,7 @@ impl DisplayAs for WriteSink {
             Write::TxAppend(_) => "append (transaction)",
             Write::Delete(_) => "delete",
             Write::Update(..) => "update",
+            Write::Rewrite(..) => "rewrite",
         };
         write!(f, "DeltaWrite: {what} table {}", self.table.id)
     }
@@ -266,7 +438,7 @@ impl DataSink for WriteSink {
     async fn write_all(
         &self,
         data: SendableRecordBatchStream,
-        _context: &Arc<TaskContext>,
+        context: &Arc<TaskContext>,
     ) -> Result<u64> {
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
         match &self.write {
@@ -280,6 +452,12 @@ impl DataSink for WriteSink {
             Write::TxAppend(tx) => {
                 let batches: Vec<_> = data.try_collect().await?;
                 check_not_null(&self.schema, &batches)?;
+                let layout = Layout::from_logical(self.schema.clone());
+                let batches = batches
+                    .iter()
+                    .map(|b| layout.check(b))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(to_df)?;
                 tx.append(&self.table, self.schema.clone(), batches)
                     .await
                     .map_err(to_df)
@@ -289,6 +467,15 @@ impl DataSink for WriteSink {
                 .delete(predicate.clone(), self.session.clone())
                 .await
                 .map_err(to_df),
+            Write::Rewrite(tx, dml) => {
+                let counts = collect(dml.clone(), context.clone()).await?;
+                let changed = counts
+                    .first()
+                    .and_then(|b| b.column(0).as_primitive_opt::<UInt64Type>())
+                    .map_or(0, |c| c.value(0));
+                tx.commit(self.session.clone()).await.map_err(to_df)?;
+                Ok(changed)
+            }
             Write::Update(assignments, predicate) => self
                 .table
                 .update(assignments.clone(), predicate.clone(), self.session.clone())

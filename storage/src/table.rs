@@ -25,6 +25,8 @@ use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use crate::StorageError;
+use crate::codec::Layout;
+use crate::provider::Decoded;
 
 pub struct Table {
     pub id: u64,
@@ -96,7 +98,8 @@ impl Table {
         store: &Arc<dyn ObjectStore>,
         schema: &Schema,
     ) -> Result<Self, StorageError> {
-        let kernel: StructType = schema.try_into_kernel()?;
+        let layout = Layout::from_logical(Arc::new(schema.clone()));
+        let kernel: StructType = layout.stored().as_ref().try_into_kernel()?;
         let columns: Vec<StructField> = kernel.fields().cloned().collect();
         let delta = builder(&url, store)?
             .build()?
@@ -142,18 +145,35 @@ impl Table {
         self.state.read().await.version()
     }
 
-    /// The table's columns, with their stored metadata.
+    /// The table's columns as queries see them, with their declared types.
     pub async fn schema(&self) -> Result<SchemaRef, StorageError> {
+        Ok(self.layout().await?.logical().clone())
+    }
+
+    /// How the loaded snapshot stores the table's columns.
+    pub async fn layout(&self) -> Result<Layout, StorageError> {
         let state = self.state.read().await;
         let kernel = state.snapshot()?.schema();
         let arrow: Schema = kernel.as_ref().try_into_arrow()?;
-        Ok(Arc::new(arrow))
+        Ok(Layout::from_stored(Arc::new(arrow)))
     }
 
-    /// A DataFusion provider over the loaded snapshot.
+    /// A DataFusion provider over the loaded snapshot, in the types queries see.
     pub async fn provider(&self) -> Result<Arc<dyn TableProvider>, StorageError> {
+        let layout = self.layout().await?;
         let state = self.state.read().await.clone();
-        Ok(state.table_provider().await?)
+        let stored = state.table_provider().await?;
+        Ok(if layout.converts() {
+            Arc::new(Decoded::new(stored, layout))
+        } else {
+            stored
+        })
+    }
+
+    /// Client rows in the form Delta stores (checked against the declared types).
+    async fn stored(&self, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StorageError> {
+        let layout = self.layout().await?;
+        batches.iter().map(|b| layout.store(b)).collect()
     }
 
     /// Appends rows in one commit; returns how many.
@@ -167,6 +187,7 @@ impl Table {
             return Ok(0);
         }
         let _writer = self.writer.lock().await;
+        let batches = self.stored(batches).await?;
         let current = self.state.read().await.clone();
         let next = current
             .write(batches)
@@ -197,6 +218,7 @@ impl Table {
             )));
         }
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let batches = self.stored(batches).await?;
         let next = if rows == 0 {
             current
                 .delete()
@@ -222,8 +244,8 @@ impl Table {
         field: deltalake::arrow::datatypes::Field,
     ) -> Result<(), StorageError> {
         let _writer = self.writer.lock().await;
-        let one = Schema::new(vec![field]);
-        let kernel: StructType = (&one).try_into_kernel()?;
+        let one = Layout::from_logical(Arc::new(Schema::new(vec![field])));
+        let kernel: StructType = one.stored().as_ref().try_into_kernel()?;
         let current = self.state.read().await.clone();
         let next = current
             .add_columns()
@@ -262,6 +284,7 @@ impl Table {
         session: Arc<dyn Session>,
     ) -> Result<u64, StorageError> {
         let _writer = self.writer.lock().await;
+        let layout = self.layout().await?;
         let current = self.state.read().await.clone();
         let mut builder = current
             .update()
@@ -271,6 +294,7 @@ impl Table {
             builder = builder.with_predicate(predicate);
         }
         for (column, value) in assignments {
+            let value = layout.stored_value(&column, value);
             builder = builder.with_update(column, value);
         }
         let (next, metrics) = builder.await?;

@@ -29,7 +29,8 @@ async fn tables_and_declared_types_survive_a_restart() {
     let describe = "select a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull \
                     from pg_catalog.pg_attribute a join pg_catalog.pg_class c on a.attrelid = c.oid \
                     where c.relname = 'kept' order by a.attnum";
-    let query = "select id, name, price, at, ok from kept order by id";
+    let query =
+        "select id, name, price, at, ok, code, span, during, tag, doc from kept order by id";
     let (before_rows, before_types) = {
         let server = TestServer::start_in(&dir.0, &[]);
         let client = server.connect().await;
@@ -37,10 +38,14 @@ async fn tables_and_declared_types_survive_a_restart() {
             .batch_execute(
                 "create schema sales;
                  create table kept (id integer not null, name varchar(20), price numeric(10,2),
-                                    at timestamptz, ok boolean default true);
-                 insert into kept values (1, 'one', 1.50, '2024-01-01 00:00:00+00', true),
-                                         (2, 'two', 2.25, null, false),
-                                         (3, 'three', null, '2024-03-01 12:00:00+00', null);
+                                    at timestamptz, ok boolean default true, code char(3),
+                                    span time, during interval, tag uuid, doc jsonb);
+                 insert into kept values (1, 'one', 1.50, '2024-01-01 00:00:00+00', true, 'x',
+                                          '12:30:00.25', '1 mon 2 days 03:00:00',
+                                          'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"b\":1,\"a\":2}'),
+                                         (2, 'two', 2.25, null, false, null, null, null, null, null),
+                                         (3, 'three', null, '2024-03-01 12:00:00+00', null,
+                                          null, null, null, null, null);
                  update kept set name = 'TWO' where id = 2;
                  delete from kept where id = 3;
                  create table sales.orders as select id, price from kept;
@@ -68,6 +73,34 @@ async fn tables_and_declared_types_survive_a_restart() {
     assert_eq!(before_types[1][1].as_deref(), Some("character varying(20)"));
     assert_eq!(before_types[2][1].as_deref(), Some("numeric(10,2)"));
     assert_eq!(before_types[0][2].as_deref(), Some("t"));
+    let declared: Vec<_> = before_types[5..]
+        .iter()
+        .map(|r| r[1].clone().unwrap())
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            "character(3)",
+            "time without time zone",
+            "interval",
+            "uuid",
+            "jsonb"
+        ]
+    );
+    let first: Vec<_> = before_rows[0][5..]
+        .iter()
+        .map(|v| v.clone().unwrap())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "x  ",
+            "12:30:00.25",
+            "1 mon 2 days 03:00:00",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            r#"{"a": 2, "b": 1}"#
+        ]
+    );
     let orders = rows(
         &client
             .simple_query("select count(*) from sales.orders")
@@ -88,7 +121,7 @@ async fn tables_and_declared_types_survive_a_restart() {
     );
     // And it keeps working: writes after the restart.
     client
-        .batch_execute("insert into kept values (4, 'four', 4, null, true)")
+        .batch_execute("insert into kept values (4, 'four', 4, null, true, 'abc', '01:00', '1 day', null, '[]')")
         .await
         .unwrap();
     let count = rows(

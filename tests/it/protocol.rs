@@ -115,7 +115,7 @@ async fn errors_carry_postgres_sqlstates() {
     let server = TestServer::start();
     let client = server.connect().await;
     client
-        .batch_execute("create table e (a int, b text)")
+        .batch_execute("create table e (a int, b text); create table v (c varchar(3))")
         .await
         .unwrap();
     let cases = [
@@ -128,7 +128,8 @@ async fn errors_carry_postgres_sqlstates() {
         ("select 1/0", "22012"),
         ("select 'abc'::integer", "22P02"),
         ("select 99999999999::integer", "22003"),
-        ("create table u (id uuid)", "0A000"),
+        ("create table u (t time with time zone)", "0A000"),
+        ("insert into v values ('abcd')", "22001"),
         ("set no_such_setting = 1", "42704"),
     ];
     for (sql, expected) in cases {
