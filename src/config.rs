@@ -43,8 +43,8 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// Directory that holds the data.
-    pub path: PathBuf,
+    /// Directory that holds the data, or an `s3://bucket/prefix` URL.
+    pub path: String,
     /// fsync data files and log entries before a write is acknowledged.
     pub sync_writes: bool,
     /// Seconds between background maintenance passes (0 disables them).
@@ -55,17 +55,31 @@ pub struct StorageConfig {
     pub checkpoint_interval_commits: u64,
     /// Remove files no table version needs once they are this old.
     pub vacuum_retention_hours: u64,
+    /// How to reach S3 when `path` is an `s3://` URL.
+    pub s3: S3Config,
+}
+
+/// S3 connection settings; unset keys come from the `AWS_*` environment variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: Option<bool>,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
-            path: PathBuf::from("./data"),
+            path: "./data".into(),
             sync_writes: true,
             maintenance_interval_secs: 30,
             compact_min_files: 16,
             checkpoint_interval_commits: 10,
             vacuum_retention_hours: 168,
+            s3: S3Config::default(),
         }
     }
 }
@@ -87,9 +101,9 @@ pub struct Cli {
     /// Port for PostgreSQL clients.
     #[arg(long, env = "ENISHI_PG_PORT")]
     pub pg_port: Option<u16>,
-    /// Directory that holds the data.
-    #[arg(long, value_name = "DIR", env = "ENISHI_STORAGE_PATH")]
-    pub storage_path: Option<PathBuf>,
+    /// Directory that holds the data, or an s3://bucket/prefix URL.
+    #[arg(long, value_name = "DIR|URL", env = "ENISHI_STORAGE_PATH")]
+    pub storage_path: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +160,7 @@ impl Config {
 
     /// Cross-field and range rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.storage.path.as_os_str().is_empty() {
+        if self.storage.path.is_empty() {
             return Err(ConfigError::Invalid(
                 "storage.path must not be empty".into(),
             ));

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use enishi::config::{Cli, Config};
 use enishi_sql::{Engine, EngineConfig};
-use enishi_storage::{MaintenancePolicy, Storage, StorageOptions};
+use enishi_storage::{Location, MaintenancePolicy, S3Options, Storage, StorageOptions};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
@@ -44,10 +44,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let s3 = &config.storage.s3;
     let options = StorageOptions {
         sync_writes: config.storage.sync_writes,
+        s3: S3Options {
+            endpoint: s3.endpoint.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            allow_http: s3.allow_http,
+        },
     };
-    let storage = Arc::new(Storage::open(&config.storage.path, options).await?);
+    let location = Location::parse(&config.storage.path)?;
+    let storage = Arc::new(Storage::open(&location, options).await?);
     let engine = Engine::new(storage.clone(), EngineConfig::default())?;
     spawn_maintenance(storage, &config);
     let addr = std::net::SocketAddr::new(config.server.host, config.server.pg_port);

@@ -6,6 +6,8 @@
 //! FILTER. Records can be limited to one protocol with `onlyif simple` /
 //! `onlyif extended` (e.g. types the extended test client cannot decode).
 
+#[path = "support/s3.rs"]
+mod s3;
 #[path = "support/server.rs"]
 mod server;
 
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use sqllogictest::{DefaultColumnType, Record, Runner};
 use sqllogictest_engines::postgres::{PostgresExtended, PostgresSimple};
 
+use s3::S3Server;
 use server::TestServer;
 
 fn slt_files(root: &Path, out: &mut Vec<PathBuf>) {
@@ -55,6 +58,31 @@ where
     failures
 }
 
+fn relative(root: &Path, file: &Path) -> String {
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .display()
+        .to_string()
+}
+
+/// Runs one file against `server` over the protocol `label` names.
+async fn run_on(server: &TestServer, file: &Path, label: &str) -> Vec<String> {
+    let config = server.config();
+    if label == "simple" {
+        let runner = Runner::new(move || {
+            let config = config.clone();
+            async move { PostgresSimple::connect(config).await }
+        });
+        run_file(file, runner, label).await
+    } else {
+        let runner = Runner::new(move || {
+            let config = config.clone();
+            async move { PostgresExtended::connect(config).await }
+        });
+        run_file(file, runner, label).await
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -67,37 +95,46 @@ async fn main() {
             .is_none_or(|needle| f.to_string_lossy().contains(needle))
     });
 
+    // The storage suite runs a second time with its data in S3 (moto).
+    let on_s3 = |name: &str| name.starts_with("storage/") || name.starts_with("types/");
+    let s3 = files
+        .iter()
+        .any(|f| on_s3(&relative(&root, f)))
+        .then(|| S3Server::start("enishi-slt"));
+
     let (mut passed, mut failed) = (0usize, 0usize);
+    let mut run = 0;
     for file in &files {
-        let name = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .display()
-            .to_string();
-        for label in ["simple", "extended"] {
-            let server = TestServer::start();
-            let config = server.config();
-            let failures = if label == "simple" {
-                let runner = Runner::new(move || {
-                    let config = config.clone();
-                    async move { PostgresSimple::connect(config).await }
-                });
-                run_file(file, runner, label).await
-            } else {
-                let runner = Runner::new(move || {
-                    let config = config.clone();
-                    async move { PostgresExtended::connect(config).await }
-                });
-                run_file(file, runner, label).await
-            };
-            if failures.is_empty() {
-                passed += 1;
-                println!("ok     {name} [{label}]");
-            } else {
-                failed += 1;
-                println!("FAILED {name} [{label}]: {} record(s)", failures.len());
-                for failure in failures {
-                    println!("{failure}\n");
+        let name = relative(&root, file);
+        let mut backends = vec![None];
+        if on_s3(&name) {
+            backends.push(s3.as_ref());
+        }
+        for backend in backends {
+            for label in ["simple", "extended"] {
+                run += 1;
+                let (server, place) = match backend {
+                    None => (TestServer::start(), ""),
+                    Some(s3) => {
+                        let env = s3.env(&format!("run-{}-{run}", std::process::id()));
+                        let env: Vec<(&str, &str)> =
+                            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                        (TestServer::start_with(&env), ", s3")
+                    }
+                };
+                let failures = run_on(&server, file, label).await;
+                if failures.is_empty() {
+                    passed += 1;
+                    println!("ok     {name} [{label}{place}]");
+                } else {
+                    failed += 1;
+                    println!(
+                        "FAILED {name} [{label}{place}]: {} record(s)",
+                        failures.len()
+                    );
+                    for failure in failures {
+                        println!("{failure}\n");
+                    }
                 }
             }
         }

@@ -57,8 +57,7 @@ impl Engine {
         }
         let runtime = Arc::new(runtime.build().map_err(Error::from)?);
         // Table files are read through the same (fsyncing) store they are written with.
-        let file_url = url::Url::parse("file://").expect("static URL");
-        runtime.register_object_store(&file_url, storage.object_store());
+        runtime.register_object_store(&storage.object_store_url(), storage.object_store());
 
         let catalogs: Arc<dyn CatalogProviderList> = Arc::new(MemoryCatalogProviderList::new());
         let catalog = Arc::new(StorageCatalog::new(storage.clone()));

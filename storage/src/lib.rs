@@ -23,6 +23,7 @@ use std::sync::{Arc, RwLock};
 use deltalake::DeltaTableError;
 use deltalake::arrow::datatypes::Schema;
 use deltalake::kernel::transaction::TransactionError;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use object_store::prefix::PrefixStore;
 use url::Url;
@@ -143,19 +144,84 @@ impl From<deltalake::kernel::Error> for StorageError {
 pub struct StorageOptions {
     /// fsync data files and log entries before a commit is acknowledged.
     pub sync_writes: bool,
+    /// How to reach S3 when the root is an `s3://` URL (unset fields come from
+    /// the usual `AWS_*` environment variables).
+    pub s3: S3Options,
 }
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        Self { sync_writes: true }
+        Self {
+            sync_writes: true,
+            s3: S3Options::default(),
+        }
+    }
+}
+
+/// Connection settings for S3 and S3-compatible stores.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// e.g. `http://127.0.0.1:9000` for MinIO; unset means AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Allow a plain-http endpoint.
+    pub allow_http: Option<bool>,
+}
+
+/// Where the storage root is: a local directory, or a prefix in an object store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    Local(PathBuf),
+    /// `s3://bucket/prefix`
+    S3(Url),
+}
+
+impl Location {
+    /// Reads `storage.path`: an `s3://` or `file://` URL, or a directory path.
+    pub fn parse(text: &str) -> Result<Self, StorageError> {
+        let bad = |why: &str| StorageError::Root {
+            path: PathBuf::from(text),
+            source: std::io::Error::other(why.to_string()),
+        };
+        match Url::parse(text) {
+            Ok(url) if url.scheme() == "s3" => {
+                if url.host_str().is_none_or(str::is_empty) {
+                    return Err(bad("an s3:// URL needs a bucket"));
+                }
+                Ok(Location::S3(url))
+            }
+            Ok(url) if url.scheme() == "file" => url
+                .to_file_path()
+                .map(Location::Local)
+                .map_err(|_| bad("not a local file URL")),
+            Ok(url) if url.scheme().len() > 1 => Err(bad(&format!(
+                "unsupported storage URL scheme \"{}\" (use a directory or s3://)",
+                url.scheme()
+            ))),
+            _ => Ok(Location::Local(PathBuf::from(text))),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Local(path) => write!(f, "{}", path.display()),
+            Location::S3(url) => write!(f, "{url}"),
+        }
     }
 }
 
 /// The storage root, its catalog and its open tables.
 pub struct Storage {
-    root: PathBuf,
+    /// The root directory, when storage is on local disk.
+    local_root: Option<PathBuf>,
+    /// The root as a URL (`file:///…/` or `s3://bucket/prefix/`).
     root_url: Url,
-    /// The whole local filesystem (absolute paths), fsyncing when configured.
+    /// The store tables live in: the whole local filesystem (absolute paths,
+    /// fsyncing when configured), or the S3 bucket.
     store: Arc<dyn ObjectStore>,
     /// The same store seen from the storage root, for the catalog.
     catalog_store: Arc<dyn ObjectStore>,
@@ -168,18 +234,58 @@ pub struct Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
-            .field("root", &self.root)
+            .field("root", &self.root_url.as_str())
             .finish_non_exhaustive()
     }
 }
 
 impl Storage {
     /// Opens (creating if needed) the storage root and loads its catalog.
-    pub async fn open(
-        root: impl AsRef<Path>,
-        options: StorageOptions,
-    ) -> Result<Self, StorageError> {
-        let root = root.as_ref().to_path_buf();
+    pub async fn open(location: &Location, options: StorageOptions) -> Result<Self, StorageError> {
+        let (local_root, root_url, store, prefix) = match location {
+            Location::Local(path) => {
+                let (root, url) = Self::local_root(path)?;
+                let store: Arc<dyn ObjectStore> =
+                    Arc::new(store::SyncedLocalStore::new(options.sync_writes));
+                let prefix = object_store::path::Path::from_filesystem_path(&root)?;
+                (Some(root), url, store, prefix)
+            }
+            Location::S3(url) => {
+                let store = store::s3(url, &options.s3)?;
+                let mut root_url = url.clone();
+                if !root_url.path().ends_with('/') {
+                    root_url.set_path(&format!("{}/", root_url.path()));
+                }
+                let prefix = object_store::path::Path::from_url_path(root_url.path())?;
+                (None, root_url, store, prefix)
+            }
+        };
+        let catalog_store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store.clone(), prefix));
+
+        let state = match CatalogState::load(catalog_store.as_ref()).await? {
+            Some(state) => state,
+            None => {
+                let mut state = CatalogState::initial();
+                state.version = 1;
+                state.commit(catalog_store.as_ref()).await?;
+                state
+            }
+        };
+        tracing::info!(%location, catalog_version = state.version, "storage ready");
+        Ok(Self {
+            local_root,
+            root_url,
+            store,
+            catalog_store,
+            catalog: RwLock::new(state),
+            changes: tokio::sync::Mutex::new(()),
+            tables: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Creates and checks a local root directory; returns it and its URL.
+    fn local_root(path: &Path) -> Result<(PathBuf, Url), StorageError> {
+        let root = path.to_path_buf();
         let err = |source| StorageError::Root {
             path: root.clone(),
             source,
@@ -193,40 +299,20 @@ impl Storage {
 
         let root_url = Url::from_directory_path(&root)
             .map_err(|_| err(std::io::Error::other("not an absolute directory path")))?;
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(store::SyncedLocalStore::new(options.sync_writes));
-        let prefix = object_store::path::Path::from_filesystem_path(&root)?;
-        let catalog_store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store.clone(), prefix));
-
-        let state = match CatalogState::load(catalog_store.as_ref()).await? {
-            Some(state) => state,
-            None => {
-                let mut state = CatalogState::initial();
-                state.version = 1;
-                state.commit(catalog_store.as_ref()).await?;
-                state
-            }
-        };
-        tracing::info!(path = %root.display(), catalog_version = state.version, "storage ready");
-        Ok(Self {
-            root,
-            root_url,
-            store,
-            catalog_store,
-            catalog: RwLock::new(state),
-            changes: tokio::sync::Mutex::new(()),
-            tables: tokio::sync::Mutex::new(HashMap::new()),
-        })
+        Ok((root, root_url))
     }
 
-    /// The directory that holds every table.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The object store tables live in, for `file://` URLs.
+    /// The object store tables live in.
     pub fn object_store(&self) -> Arc<dyn ObjectStore> {
         self.store.clone()
+    }
+
+    /// The URL the object store answers for (`file:///` or `s3://bucket`), for
+    /// registering it with a query engine.
+    pub fn object_store_url(&self) -> Url {
+        let mut url = self.root_url.clone();
+        url.set_path("/");
+        url
     }
 
     /// The catalog as of now (a copy).
@@ -367,12 +453,11 @@ impl Storage {
             location: format!("tables/{id}"),
         };
         let url = self.table_url(&entry)?;
-        std::fs::create_dir_all(self.root.join(&entry.location)).map_err(|source| {
-            StorageError::Root {
-                path: self.root.join(&entry.location),
-                source,
-            }
-        })?;
+        if let Some(root) = &self.local_root {
+            let dir = root.join(&entry.location);
+            std::fs::create_dir_all(&dir)
+                .map_err(|source| StorageError::Root { path: dir, source })?;
+        }
         let table = Table::create(id, url, &self.store, columns).await?;
         next.next_table_id += 1;
         next.schemas
@@ -541,9 +626,25 @@ impl Storage {
     /// Removes a dropped table's directory. Best effort: a failure leaves unreferenced
     /// files, which are harmless (no catalog entry points at them).
     async fn remove_files(&self, entry: &TableEntry) {
-        let dir = self.root.join(&entry.location);
-        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
-            tracing::warn!(dir = %dir.display(), error = %e, "could not remove a dropped table's files");
+        if let Some(root) = &self.local_root {
+            let dir = root.join(&entry.location);
+            if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove a dropped table's files");
+            }
+            return;
+        }
+        let prefix = object_store::path::Path::from(entry.location.as_str());
+        let paths = self
+            .catalog_store
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location)
+            .boxed();
+        let mut deleted = self.catalog_store.delete_stream(paths);
+        while let Some(result) = deleted.next().await {
+            if let Err(e) = result {
+                tracing::warn!(table = %entry.location, error = %e, "could not remove a dropped table's files");
+                return;
+            }
         }
     }
 }
@@ -563,7 +664,7 @@ mod tests {
     async fn catalog_changes_survive_reopening() {
         let root = temp_root("reopen");
         {
-            let storage = Storage::open(&root, StorageOptions::default())
+            let storage = Storage::open(&Location::Local(root.clone()), StorageOptions::default())
                 .await
                 .unwrap();
             assert_eq!(storage.schema_names(), vec!["public".to_string()]);
@@ -585,7 +686,7 @@ mod tests {
                 Err(StorageError::TableExists(_))
             ));
         }
-        let storage = Storage::open(&root, StorageOptions::default())
+        let storage = Storage::open(&Location::Local(root.clone()), StorageOptions::default())
             .await
             .unwrap();
         assert_eq!(storage.table_names("s"), vec!["t".to_string()]);
@@ -602,7 +703,7 @@ mod tests {
     #[tokio::test]
     async fn a_catalog_version_is_committed_once() {
         let root = temp_root("conflict");
-        let storage = Storage::open(&root, StorageOptions::default())
+        let storage = Storage::open(&Location::Local(root.clone()), StorageOptions::default())
             .await
             .unwrap();
         let mut stale = storage.catalog();
@@ -622,7 +723,7 @@ mod tests {
     async fn a_file_is_not_a_storage_root() {
         let file = temp_root("file");
         std::fs::write(&file, b"x").unwrap();
-        let err = Storage::open(&file, StorageOptions::default())
+        let err = Storage::open(&Location::Local(file.clone()), StorageOptions::default())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("cannot use storage path"), "{err}");

@@ -12,13 +12,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use deltalake::logstore::{
+    LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
+};
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, Result, UploadPart,
 };
+use url::Url;
+
+use crate::{S3Options, StorageError};
 
 /// `LocalFileSystem` that fsyncs what it writes.
 #[derive(Debug, Clone)]
@@ -171,5 +178,67 @@ impl MultipartUpload for SyncedUpload {
 
     async fn abort(&mut self) -> Result<()> {
         self.inner.abort().await
+    }
+}
+
+/// The S3 bucket of an `s3://bucket/prefix` root. Settings left unset in `options`
+/// come from the `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, …).
+///
+/// Commits rely on conditional PUT (`If-None-Match: *`), which S3, MinIO and
+/// most compatible stores support: two writers racing for one log version
+/// cannot both win.
+pub fn s3(url: &Url, options: &S3Options) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    let bucket = url.host_str().unwrap_or_default();
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if let Some(region) = &options.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(key) = &options.access_key_id {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = &options.secret_access_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    if let Some(allow) = options.allow_http {
+        builder = builder.with_allow_http(allow);
+    }
+    let store = builder.build().map_err(StorageError::ObjectStore)?;
+    register_s3_log_store();
+    Ok(Arc::new(store))
+}
+
+/// Delta keeps a log-store factory per URL scheme and knows only `file://` and
+/// `memory://` unless its AWS integration is compiled in. Enishi hands Delta
+/// the S3 store itself, so the default log store (commits by conditional PUT)
+/// is all it needs.
+fn register_s3_log_store() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let scheme = Url::parse("s3://").expect("static URL");
+        logstore_factories().insert(scheme, Arc::new(DefaultLogStores));
+    });
+}
+
+#[derive(Debug)]
+struct DefaultLogStores;
+
+impl LogStoreFactory for DefaultLogStores {
+    fn with_options(
+        &self,
+        prefixed_store: ObjectStoreRef,
+        root_store: ObjectStoreRef,
+        location: &Url,
+        options: &StorageConfig,
+    ) -> deltalake::DeltaResult<Arc<dyn LogStore>> {
+        Ok(default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
     }
 }

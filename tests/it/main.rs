@@ -1,6 +1,8 @@
 //! Integration tests: a spawned `enishi` server driven by real clients.
 //! One test binary (each extra binary costs a DataFusion-sized link).
 
+#[path = "../support/s3.rs"]
+mod s3;
 #[path = "../support/server.rs"]
 mod server;
 
@@ -10,3 +12,4 @@ mod oracle;
 mod packaging;
 mod protocol;
 mod psql;
+mod s3_storage;
