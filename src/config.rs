@@ -20,6 +20,14 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/enishi/config.toml";
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    pub performance: PerformanceConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerformanceConfig {
+    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
+    pub bloom_filter_size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +55,10 @@ pub struct StorageConfig {
     pub path: String,
     /// fsync data files and log entries before a write is acknowledged.
     pub sync_writes: bool,
+    /// ZSTD-compress data files (false: uncompressed).
+    pub compression: bool,
+    /// Writes that would take the stored data past this many GiB fail (0: no limit).
+    pub max_size_gb: f64,
     /// Seconds between background maintenance passes (0 disables them).
     pub maintenance_interval_secs: u64,
     /// Compact a table's small files once it has this many data files.
@@ -75,6 +87,8 @@ impl Default for StorageConfig {
         Self {
             path: "./data".into(),
             sync_writes: true,
+            compression: true,
+            max_size_gb: 0.0,
             maintenance_interval_secs: 30,
             compact_min_files: 16,
             checkpoint_interval_commits: 10,
@@ -104,6 +118,15 @@ pub struct Cli {
     /// Directory that holds the data, or an s3://bucket/prefix URL.
     #[arg(long, value_name = "DIR|URL", env = "ENISHI_STORAGE_PATH")]
     pub storage_path: Option<String>,
+    /// ZSTD-compress data files (true/false).
+    #[arg(long, value_name = "BOOL", env = "ENISHI_COMPRESSION")]
+    pub compression: Option<bool>,
+    /// Refuse writes past this many GiB of data (0: no limit).
+    #[arg(long, value_name = "GB", env = "ENISHI_MAX_SIZE_GB")]
+    pub max_size_gb: Option<f64>,
+    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
+    #[arg(long, value_name = "BITS", env = "ENISHI_BLOOM_SIZE")]
+    pub bloom_filter_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +140,13 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+}
+
+impl StorageConfig {
+    /// `max_size_gb` in bytes, if there is a limit.
+    pub fn max_size_bytes(&self) -> Option<u64> {
+        (self.max_size_gb > 0.0).then(|| (self.max_size_gb * (1u64 << 30) as f64) as u64)
+    }
 }
 
 impl Config {
@@ -154,6 +184,15 @@ impl Config {
         if let Some(path) = &cli.storage_path {
             config.storage.path = path.clone();
         }
+        if let Some(compression) = cli.compression {
+            config.storage.compression = compression;
+        }
+        if let Some(gb) = cli.max_size_gb {
+            config.storage.max_size_gb = gb;
+        }
+        if let Some(bits) = cli.bloom_filter_size {
+            config.performance.bloom_filter_size = bits;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -164,6 +203,12 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "storage.path must not be empty".into(),
             ));
+        }
+        if !(self.storage.max_size_gb >= 0.0 && self.storage.max_size_gb.is_finite()) {
+            return Err(ConfigError::Invalid(format!(
+                "storage.max_size_gb must be 0 (no limit) or a positive number, not {}",
+                self.storage.max_size_gb
+            )));
         }
         Ok(())
     }

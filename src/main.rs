@@ -54,6 +54,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             secret_access_key: s3.secret_access_key.clone(),
             allow_http: s3.allow_http,
         },
+        compression: config.storage.compression,
+        bloom_filter_bits: config.performance.bloom_filter_size,
+        max_size_bytes: config.storage.max_size_bytes(),
     };
     let location = Location::parse(&config.storage.path)?;
     let storage = Arc::new(Storage::open(&location, options).await?);

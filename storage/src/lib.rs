@@ -30,7 +30,7 @@ use url::Url;
 
 pub use catalog::{CatalogState, TableEntry, ViewEntry};
 pub use provider::TableHandle;
-pub use table::{MaintenancePolicy, MaintenanceReport, Table};
+pub use table::{MaintenancePolicy, MaintenanceReport, Table, WriteSettings};
 pub use transaction::{Transaction, TransactionSlot};
 
 /// Errors of the storage layer.
@@ -63,6 +63,9 @@ pub enum StorageError {
     /// A string is longer than its column allows (22001).
     #[error("{0}")]
     TooLong(String),
+    /// A write would take storage past `storage.max_size_gb` (53100).
+    #[error("{0}")]
+    DiskFull(String),
     #[error("storage is damaged: {0}")]
     Corrupt(String),
     #[error("object store: {0}")]
@@ -147,6 +150,12 @@ pub struct StorageOptions {
     /// How to reach S3 when the root is an `s3://` URL (unset fields come from
     /// the usual `AWS_*` environment variables).
     pub s3: S3Options,
+    /// ZSTD-compress data files (else uncompressed).
+    pub compression: bool,
+    /// Bits of each Parquet bloom filter (per column and row group); 0: none.
+    pub bloom_filter_bits: u64,
+    /// Refuse writes that would take the stored data past this size.
+    pub max_size_bytes: Option<u64>,
 }
 
 impl Default for StorageOptions {
@@ -154,6 +163,9 @@ impl Default for StorageOptions {
         Self {
             sync_writes: true,
             s3: S3Options::default(),
+            compression: true,
+            bloom_filter_bits: 0,
+            max_size_bytes: None,
         }
     }
 }
@@ -226,6 +238,7 @@ pub struct Storage {
     /// The same store seen from the storage root, for the catalog.
     catalog_store: Arc<dyn ObjectStore>,
     catalog: RwLock<CatalogState>,
+    writing: Arc<WriteSettings>,
     /// Serializes catalog changes made by this process.
     changes: tokio::sync::Mutex<()>,
     tables: tokio::sync::Mutex<HashMap<u64, Arc<Table>>>,
@@ -272,15 +285,30 @@ impl Storage {
             }
         };
         tracing::info!(%location, catalog_version = state.version, "storage ready");
-        Ok(Self {
+        let storage = Self {
             local_root,
             root_url,
             store,
             catalog_store,
             catalog: RwLock::new(state),
+            writing: Arc::new(WriteSettings::new(
+                options.compression,
+                options.bloom_filter_bits,
+                options.max_size_bytes,
+            )),
             changes: tokio::sync::Mutex::new(()),
             tables: tokio::sync::Mutex::new(HashMap::new()),
-        })
+        };
+        // The size limit counts every table: load them all now.
+        if storage.writing.max_size_bytes.is_some() {
+            for (schema, entry) in storage.catalog().schemas {
+                for name in entry.tables.keys() {
+                    storage.table(&schema, name).await?;
+                }
+            }
+            tracing::info!(bytes = storage.writing.used_bytes(), "storage size");
+        }
+        Ok(storage)
     }
 
     /// Creates and checks a local root directory; returns it and its URL.
@@ -458,7 +486,7 @@ impl Storage {
             std::fs::create_dir_all(&dir)
                 .map_err(|source| StorageError::Root { path: dir, source })?;
         }
-        let table = Table::create(id, url, &self.store, columns).await?;
+        let table = Table::create(id, url, &self.store, columns, self.writing.clone()).await?;
         next.next_table_id += 1;
         next.schemas
             .get_mut(schema)
@@ -585,7 +613,15 @@ impl Storage {
         if let Some(table) = tables.get(&entry.id) {
             return Ok(Some(table.clone()));
         }
-        let table = Arc::new(Table::open(entry.id, self.table_url(&entry)?, &self.store).await?);
+        let table = Arc::new(
+            Table::open(
+                entry.id,
+                self.table_url(&entry)?,
+                &self.store,
+                self.writing.clone(),
+            )
+            .await?,
+        );
         tables.insert(entry.id, table.clone());
         Ok(Some(table))
     }
@@ -626,6 +662,7 @@ impl Storage {
     /// Removes a dropped table's directory. Best effort: a failure leaves unreferenced
     /// files, which are harmless (no catalog entry points at them).
     async fn remove_files(&self, entry: &TableEntry) {
+        self.writing.forget(entry.id);
         if let Some(root) = &self.local_root {
             let dir = root.join(&entry.location);
             if let Err(e) = tokio::fs::remove_dir_all(&dir).await {

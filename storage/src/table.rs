@@ -24,6 +24,11 @@ use deltalake::kernel::transaction::CommitProperties;
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
+use std::collections::HashMap;
+
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+
 use crate::StorageError;
 use crate::codec::Layout;
 use crate::provider::Decoded;
@@ -31,6 +36,7 @@ use crate::provider::Decoded;
 pub struct Table {
     pub id: u64,
     url: Url,
+    writing: Arc<WriteSettings>,
     state: RwLock<DeltaTable>,
     /// Serializes this process's writers to the table (maintenance included).
     writer: Mutex<()>,
@@ -44,6 +50,84 @@ fn client_commit() -> CommitProperties {
     CommitProperties::default()
         .with_create_checkpoint(false)
         .with_cleanup_expired_logs(Some(false))
+}
+
+/// How data files are written, and how much storage may hold.
+#[derive(Debug)]
+pub struct WriteSettings {
+    pub properties: WriterProperties,
+    /// Writes that would take the stored data past this many bytes fail.
+    pub max_size_bytes: Option<u64>,
+    /// The data size of each open table, by id.
+    usage: std::sync::Mutex<HashMap<u64, u64>>,
+}
+
+impl WriteSettings {
+    /// `compression`: ZSTD when true, none when false. `bloom_filter_bits`: the
+    /// largest bloom filter written for each column of each row group (0: none;
+    /// Parquet folds a filter down to what its values need), used by scans to
+    /// skip row groups that cannot hold a value.
+    pub fn new(compression: bool, bloom_filter_bits: u64, max_size_bytes: Option<u64>) -> Self {
+        let mut properties = WriterProperties::builder().set_compression(if compression {
+            Compression::ZSTD(ZstdLevel::default())
+        } else {
+            Compression::UNCOMPRESSED
+        });
+        if bloom_filter_bits > 0 {
+            properties = properties
+                .set_bloom_filter_enabled(true)
+                .set_bloom_filter_fpp(BLOOM_FPP)
+                .set_bloom_filter_max_ndv(bloom_ndv(bloom_filter_bits));
+        }
+        Self {
+            properties: properties.build(),
+            max_size_bytes,
+            usage: Default::default(),
+        }
+    }
+
+    /// Bytes of data in the tables this process has open.
+    pub fn used_bytes(&self) -> u64 {
+        self.usage.lock().expect("usage lock").values().sum()
+    }
+
+    fn record(&self, table: u64, bytes: u64) {
+        self.usage.lock().expect("usage lock").insert(table, bytes);
+    }
+
+    pub(crate) fn forget(&self, table: u64) {
+        self.usage.lock().expect("usage lock").remove(&table);
+    }
+
+    /// Refuses a write of `bytes` more when it would exceed the limit.
+    fn admit(&self, bytes: u64) -> Result<(), StorageError> {
+        let Some(limit) = self.max_size_bytes else {
+            return Ok(());
+        };
+        let used = self.used_bytes();
+        if used.saturating_add(bytes) > limit {
+            return Err(StorageError::DiskFull(format!(
+                "could not write {bytes} bytes: storage holds {used} of its {limit}-byte limit (storage.max_size_gb)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for WriteSettings {
+    fn default() -> Self {
+        Self::new(true, 0, None)
+    }
+}
+
+/// False-positive rate of the bloom filters Enishi writes.
+const BLOOM_FPP: f64 = 0.01;
+
+/// The number of distinct values a bloom filter of `bits` bits holds at
+/// [`BLOOM_FPP`] (inverting Parquet's sizing rule for split-block filters).
+fn bloom_ndv(bits: u64) -> u64 {
+    let per_value = -8.0 / (1.0 - BLOOM_FPP.powf(1.0 / 8.0)).ln();
+    ((bits as f64 / per_value) as u64).max(1)
 }
 
 /// When background maintenance acts on a table.
@@ -97,6 +181,7 @@ impl Table {
         url: Url,
         store: &Arc<dyn ObjectStore>,
         schema: &Schema,
+        writing: Arc<WriteSettings>,
     ) -> Result<Self, StorageError> {
         let layout = Layout::from_logical(Arc::new(schema.clone()));
         let kernel: StructType = layout.stored().as_ref().try_into_kernel()?;
@@ -110,9 +195,11 @@ impl Table {
             .with_configuration_property(TableProperty::IsolationLevel, Some("writeSerializable"))
             .with_save_mode(SaveMode::ErrorIfExists)
             .await?;
+        writing.record(id, 0);
         Ok(Self {
             id,
             url,
+            writing,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
             checkpointed: AtomicU64::new(0),
@@ -124,16 +211,43 @@ impl Table {
         id: u64,
         url: Url,
         store: &Arc<dyn ObjectStore>,
+        writing: Arc<WriteSettings>,
     ) -> Result<Self, StorageError> {
         let delta = builder(&url, store)?.load().await?;
         let checkpointed = AtomicU64::new(delta.version().unwrap_or(0));
-        Ok(Self {
+        let table = Self {
             id,
             url,
+            writing,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
             checkpointed,
-        })
+        };
+        table.replace(None).await?;
+        Ok(table)
+    }
+
+    /// Installs a newly committed state (None: keeps the current one) and
+    /// records the table's size.
+    async fn replace(&self, next: Option<DeltaTable>) -> Result<(), StorageError> {
+        let mut state = self.state.write().await;
+        if let Some(next) = next {
+            *state = next;
+        }
+        let bytes: i64 = state.snapshot()?.log_data().iter().map(|f| f.size()).sum();
+        self.writing.record(self.id, bytes.max(0) as u64);
+        Ok(())
+    }
+
+    /// Bytes of data in the current version.
+    pub fn size_bytes(&self) -> u64 {
+        self.writing
+            .usage
+            .lock()
+            .expect("usage lock")
+            .get(&self.id)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn url(&self) -> &Url {
@@ -188,14 +302,16 @@ impl Table {
         }
         let _writer = self.writer.lock().await;
         let batches = self.stored(batches).await?;
+        self.writing.admit(in_memory_bytes(&batches))?;
         let current = self.state.read().await.clone();
         let next = current
             .write(batches)
             .with_save_mode(SaveMode::Append)
+            .with_writer_properties(self.writing.properties.clone())
             .with_session_state(session)
             .with_commit_properties(client_commit())
             .await?;
-        *self.state.write().await = next;
+        self.replace(Some(next)).await?;
         Ok(rows as u64)
     }
 
@@ -219,6 +335,9 @@ impl Table {
         }
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let batches = self.stored(batches).await?;
+        // The old files stay referenced by older versions until vacuumed, so
+        // the new rows count in full.
+        self.writing.admit(in_memory_bytes(&batches))?;
         let next = if rows == 0 {
             current
                 .delete()
@@ -230,11 +349,12 @@ impl Table {
             current
                 .write(batches)
                 .with_save_mode(SaveMode::Overwrite)
+                .with_writer_properties(self.writing.properties.clone())
                 .with_session_state(session)
                 .with_commit_properties(client_commit())
                 .await?
         };
-        *self.state.write().await = next;
+        self.replace(Some(next)).await?;
         Ok(rows as u64)
     }
 
@@ -252,7 +372,7 @@ impl Table {
             .with_fields(kernel.fields().cloned().collect::<Vec<_>>())
             .with_commit_properties(client_commit())
             .await?;
-        *self.state.write().await = next;
+        self.replace(Some(next)).await?;
         Ok(())
     }
 
@@ -266,13 +386,14 @@ impl Table {
         let current = self.state.read().await.clone();
         let mut builder = current
             .delete()
+            .with_writer_properties(self.writing.properties.clone())
             .with_session_state(session)
             .with_commit_properties(client_commit());
         if let Some(predicate) = predicate {
             builder = builder.with_predicate(predicate);
         }
         let (next, metrics) = builder.await?;
-        *self.state.write().await = next;
+        self.replace(Some(next)).await?;
         Ok(metrics.num_deleted_rows.unwrap_or(0) as u64)
     }
 
@@ -288,6 +409,7 @@ impl Table {
         let current = self.state.read().await.clone();
         let mut builder = current
             .update()
+            .with_writer_properties(self.writing.properties.clone())
             .with_session_state(session)
             .with_commit_properties(client_commit());
         if let Some(predicate) = predicate {
@@ -298,7 +420,7 @@ impl Table {
             builder = builder.with_update(column, value);
         }
         let (next, metrics) = builder.await?;
-        *self.state.write().await = next;
+        self.replace(Some(next)).await?;
         Ok(metrics.num_updated_rows as u64)
     }
 
@@ -317,11 +439,12 @@ impl Table {
         if files >= policy.compact_min_files {
             let (next, metrics) = current
                 .optimize()
+                .with_writer_properties(self.writing.properties.clone())
                 .with_commit_properties(client_commit())
                 .await?;
             report.files_compacted = metrics.num_files_removed;
             report.files_written = metrics.num_files_added;
-            *self.state.write().await = next;
+            self.replace(Some(next)).await?;
         }
         let current = self.state.read().await.clone();
         let version = current.version().unwrap_or(0);
@@ -341,10 +464,19 @@ impl Table {
                 .with_commit_properties(client_commit())
                 .await?;
             report.files_vacuumed = metrics.files_deleted.len();
-            *self.state.write().await = next;
+            self.replace(Some(next)).await?;
         }
         Ok(report)
     }
+}
+
+/// What rows take in memory: more than their compressed Parquet files, so a
+/// size check against it never lets a write past the limit.
+fn in_memory_bytes(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .map(|b| b.get_array_memory_size() as u64)
+        .sum()
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

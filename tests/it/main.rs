@@ -13,3 +13,4 @@ mod packaging;
 mod protocol;
 mod psql;
 mod s3_storage;
+mod storage_settings;
