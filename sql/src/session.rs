@@ -820,6 +820,29 @@ impl Session {
                     let ty = types::column_type(&column_def.data_type)?;
                     table.add_column(ty.field(&column, true)).await?;
                 }
+                ast::AlterTableOperation::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                } => {
+                    let ident = |i: &ast::Ident| match i.quote_style {
+                        Some(_) => i.value.clone(),
+                        None => i.value.to_lowercase(),
+                    };
+                    let (from, to) = (ident(old_column_name), ident(new_column_name));
+                    let columns = table.schema().await?;
+                    if columns.field_with_name(&from).is_err() {
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{from}\" does not exist"
+                        )));
+                    }
+                    if columns.field_with_name(&to).is_ok() {
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{to}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    let session: Arc<dyn datafusion::catalog::Session> = Arc::new(self.ctx.state());
+                    table.rename_column(&from, &to, session).await?;
+                }
                 other => {
                     return Err(Error::unsupported(format!(
                         "ALTER TABLE {other} is not supported yet"

@@ -14,6 +14,7 @@ use deltalake::datafusion::catalog::{Session, TableProvider};
 use deltalake::datafusion::logical_expr::Expr;
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::{StructField, StructType};
+use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, TableProperty};
 use object_store::ObjectStore;
@@ -374,6 +375,62 @@ impl Table {
             .await?;
         self.replace(Some(next)).await?;
         Ok(())
+    }
+
+    /// Renames a column. Without Delta's column mapping the data files name
+    /// their columns, so the table is rewritten under the new schema in one
+    /// commit (readers see the old or the new table, never a mix).
+    pub async fn rename_column(
+        &self,
+        from: &str,
+        to: &str,
+        session: Arc<dyn Session>,
+    ) -> Result<(), StorageError> {
+        let _writer = self.writer.lock().await;
+        self.state.write().await.update_state().await?;
+        let current = self.state.read().await.clone();
+        let stored = self.layout().await?.stored().clone();
+        let renamed = Arc::new(Schema::new_with_metadata(
+            stored
+                .fields()
+                .iter()
+                .map(|f| match f.name() == from {
+                    true => f.as_ref().clone().with_name(to),
+                    false => f.as_ref().clone(),
+                })
+                .collect::<Vec<_>>(),
+            stored.metadata().clone(),
+        ));
+        let plan = current
+            .table_provider()
+            .await?
+            .scan(session.as_ref(), None, &[], None)
+            .await?;
+        let batches =
+            deltalake::datafusion::physical_plan::collect(plan, session.task_ctx()).await?;
+        let mut renamed_batches = Vec::with_capacity(batches.len().max(1));
+        for batch in batches {
+            // Scans may produce view types; write what the schema declares.
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(renamed.fields())
+                .map(|(c, f)| deltalake::arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            renamed_batches.push(RecordBatch::try_new(renamed.clone(), columns)?);
+        }
+        if renamed_batches.is_empty() {
+            renamed_batches.push(RecordBatch::new_empty(renamed.clone()));
+        }
+        let next = current
+            .write(renamed_batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_writer_properties(self.writing.properties.clone())
+            .with_session_state(session)
+            .with_commit_properties(client_commit())
+            .await?;
+        self.replace(Some(next)).await
     }
 
     /// Deletes the rows matching `predicate` (all rows when None); returns how many.
