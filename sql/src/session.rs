@@ -14,11 +14,18 @@ use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
+    MemorySchemaProvider, SchemaProvider,
+};
 use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, DdlStatement, LogicalPlan, ScalarUDF, Volatility, WriteOp, create_udf,
 };
+use datafusion::logical_expr::{DmlStatement, LogicalPlanBuilder};
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
@@ -256,6 +263,12 @@ impl Session {
                     let cursor = self.cursors.get(&key).ok_or(Error::UndefinedCursor(key))?;
                     return Ok((vec![], Some(cursor.lock().await.schema.clone())));
                 }
+                Statement::Update(ast::Update {
+                    returning: Some(_), ..
+                })
+                | Statement::Delete(ast::Delete {
+                    returning: Some(_), ..
+                }) => return Err(returning_unsupported()),
                 Statement::Query(_)
                 | Statement::Insert(_)
                 | Statement::Update(_)
@@ -271,6 +284,16 @@ impl Session {
             },
             DFStatement::Explain(_) => {}
             _ => return Ok((vec![], None)),
+        }
+        if let DFStatement::Statement(s) = stmt
+            && let Statement::Insert(insert) = s.as_ref()
+            && insert.returning.is_some()
+        {
+            let (dml, items) = self.plan_insert_returning(insert).await?;
+            let types = parameter_types(&LogicalPlan::Dml(dml.clone()), param_hints)?;
+            let (ctx, plan) = self.returning_plan(&dml, &items, vec![]).await?;
+            drop(ctx);
+            return Ok((types, Some(self.result_schema(&plan).await)));
         }
         let rewritten = match stmt {
             DFStatement::Statement(s) => match s.as_ref() {
@@ -346,10 +369,19 @@ impl Session {
                 names,
                 ..
             } => self.drop_views(names, *if_exists).await,
+            Statement::Insert(insert) if insert.returning.is_some() => {
+                self.insert_returning(insert, params).await
+            }
             Statement::Insert(insert) => match self.insert_defaults(insert).await? {
                 Some(rewritten) => self.run_plan(&rewritten, params).await,
                 None => self.run_plan(stmt, params).await,
             },
+            Statement::Update(ast::Update {
+                returning: Some(_), ..
+            })
+            | Statement::Delete(ast::Delete {
+                returning: Some(_), ..
+            }) => Err(returning_unsupported()),
             Statement::Drop {
                 object_type: ast::ObjectType::Table,
                 if_exists,
@@ -370,6 +402,109 @@ impl Session {
             } => self.create_schema(schema_name, *if_not_exists).await,
             _ => self.run_plan(stmt, params).await,
         }
+    }
+
+    // ---- INSERT … RETURNING ----
+
+    /// The INSERT without its RETURNING list, planned; and the list.
+    async fn plan_insert_returning(
+        &self,
+        insert: &ast::Insert,
+    ) -> Result<(DmlStatement, Vec<ast::SelectItem>)> {
+        let mut plain = insert.clone();
+        let items = plain.returning.take().unwrap_or_default();
+        let stmt = match self.insert_defaults(&plain).await? {
+            Some(rewritten) => rewritten,
+            None => DFStatement::Statement(Box::new(Statement::Insert(plain))),
+        };
+        match self.plan(&stmt).await? {
+            LogicalPlan::Dml(dml) => Ok((dml, items)),
+            other => Err(Error::Internal(format!(
+                "INSERT planned as {}",
+                other.display()
+            ))),
+        }
+    }
+
+    /// Inserts the rows first (they are computed once), then evaluates the
+    /// RETURNING list over exactly those rows.
+    async fn insert_returning(
+        &mut self,
+        insert: &ast::Insert,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let (mut dml, items) = self.plan_insert_returning(insert).await?;
+        let mut input = dml.input.as_ref().clone();
+        if let Some(params) = params {
+            let params = cast_params(&LogicalPlan::Dml(dml.clone()), params)?;
+            input = input.with_param_values(params)?;
+        }
+        let rows = self
+            .ctx
+            .execute_logical_plan(input)
+            .await?
+            .collect()
+            .await?;
+        let stored = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows.clone()])?;
+        dml.input = Arc::new(
+            LogicalPlanBuilder::scan(
+                dml.table_name.clone(),
+                provider_as_source(Arc::new(stored)),
+                None,
+            )?
+            .build()?,
+        );
+        self.count(LogicalPlan::Dml(dml.clone())).await?;
+        let (ctx, plan) = self.returning_plan(&dml, &items, rows).await?;
+        let schema = self.result_schema(&plan).await;
+        let stream = ctx
+            .execute_logical_plan(plan)
+            .await?
+            .execute_stream()
+            .await?;
+        Ok(Output::Rows(Rows {
+            schema,
+            stream,
+            tag: "INSERT 0",
+        }))
+    }
+
+    /// `SELECT <items> FROM <table>` where the table holds only `rows` (the
+    /// inserted ones), planned in a context of its own.
+    async fn returning_plan(
+        &self,
+        dml: &DmlStatement,
+        items: &[ast::SelectItem],
+        rows: Vec<RecordBatch>,
+    ) -> Result<(SessionContext, LogicalPlan)> {
+        let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
+        let schema_name = dml
+            .table_name
+            .schema()
+            .unwrap_or(crate::engine::DEFAULT_SCHEMA)
+            .to_string();
+        let schema = MemorySchemaProvider::new();
+        schema.register_table(dml.table_name.table().to_string(), Arc::new(rows))?;
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema(&schema_name, Arc::new(schema))?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs.register_catalog(crate::engine::DATABASE.to_string(), Arc::new(catalog));
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(Arc::new(catalogs))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let list: Vec<String> = items.iter().map(ToString::to_string).collect();
+        let sql = format!(
+            "SELECT {} FROM {}.{}",
+            list.join(", "),
+            ast::Ident::with_quote('"', &schema_name),
+            ast::Ident::with_quote('"', dml.table_name.table())
+        );
+        let stmt = crate::statement::parse(&sql)?
+            .pop()
+            .ok_or_else(|| Error::syntax("empty RETURNING list"))?;
+        let plan = ctx.state().statement_to_plan(stmt).await?;
+        Ok((ctx, plan))
     }
 
     // ---- planning and running through DataFusion ----
@@ -1689,4 +1824,8 @@ fn is_cast(expr: &datafusion::logical_expr::Expr) -> bool {
         E::Cast(_) | E::TryCast(_) => true,
         _ => false,
     }
+}
+
+fn returning_unsupported() -> Error {
+    Error::unsupported("RETURNING is supported for INSERT only, not yet for UPDATE or DELETE")
 }

@@ -430,3 +430,39 @@ async fn sql_prepare_execute_and_cursors() {
     client.batch_execute("close cur; commit").await.unwrap();
     client.batch_execute("discard all").await.unwrap();
 }
+
+#[tokio::test]
+async fn insert_returning_with_parameters_and_its_command_tag() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("create table r (id int not null, note text default 'none')")
+        .await
+        .unwrap();
+    let statement = client
+        .prepare("insert into r (id) values ($1) returning id, note")
+        .await
+        .unwrap();
+    // Described before execution: the RETURNING columns and the parameter type.
+    assert_eq!(statement.params(), &[tokio_postgres::types::Type::INT4]);
+    let names: Vec<_> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["id", "note"]);
+    let rows = client.query(&statement, &[&7i32]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].get::<_, i32>(0), rows[0].get::<_, String>(1)),
+        (7, "none".to_string())
+    );
+    // The simple protocol reports PostgreSQL's tag for it.
+    let messages = client
+        .simple_query("insert into r values (8, 'x'), (9, 'y') returning id")
+        .await
+        .unwrap();
+    let complete = messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+        _ => None,
+    });
+    assert_eq!(complete, Some(2));
+    let count = simple_rows(&client.simple_query("select count(*) from r").await.unwrap());
+    assert_eq!(count, vec![vec![Some("3".into())]]);
+}
