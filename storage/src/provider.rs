@@ -71,6 +71,7 @@ impl fmt::Debug for TableHandle {
 
 impl TableHandle {
     pub async fn new(table: Arc<Table>) -> std::result::Result<Self, crate::StorageError> {
+        table.refresh().await?;
         let snapshot = table.provider().await?;
         let layout = table.layout().await?;
         Ok(Self {

@@ -240,6 +240,29 @@ impl Table {
         Ok(())
     }
 
+    /// Catches up with commits made by other servers sharing the storage: one
+    /// probe for the next log entry (a stat on disk, a HEAD on S3); the log is
+    /// read only when there is something new. Returns whether it moved.
+    pub async fn refresh(&self) -> Result<bool, StorageError> {
+        let (store, next) = {
+            let state = self.state.read().await;
+            let Some(version) = state.version() else {
+                return Ok(false);
+            };
+            let next =
+                object_store::path::Path::from(format!("_delta_log/{:020}.json", version + 1));
+            (state.object_store(), next)
+        };
+        match object_store::ObjectStoreExt::head(store.as_ref(), &next).await {
+            Ok(_) => {}
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        self.state.write().await.update_state().await?;
+        self.replace(None).await?;
+        Ok(true)
+    }
+
     /// Bytes of data in the current version.
     pub fn size_bytes(&self) -> u64 {
         self.writing

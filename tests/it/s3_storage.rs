@@ -1,6 +1,7 @@
 //! Storage on an S3-compatible server (moto, a real process): tables survive a
 //! restart, and two servers writing one table lose nothing, because commits are
-//! conditional PUTs that only one writer per log version can win.
+//! conditional PUTs that only one writer per log version can win; each sees
+//! the other's commits at its next query.
 
 use crate::s3::S3Server;
 use crate::server::{TestServer, rows};
@@ -90,6 +91,9 @@ async fn two_servers_appending_to_one_table_lose_nothing() {
     // Interleaved commits: each server's cached snapshot is regularly behind, so
     // its commit PUT for "the next version" finds that version taken and retries.
     tokio::join!(write(ca, "a", 0), write(cb, "b", 1000));
+    // Each server sees the other's commits on its next query.
+    assert_eq!(count(&a, "shared").await, "50/50");
+    assert_eq!(count(&b, "shared").await, "50/50");
     drop((a, b));
     let fresh = start(&env);
     assert_eq!(count(&fresh, "shared").await, "50/50");
