@@ -23,11 +23,28 @@ pub struct Config {
     pub performance: PerformanceConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PerformanceConfig {
+    /// Most results kept by the result cache (0 turns it off).
+    pub query_cache_size: u64,
+    /// Most bytes of results kept by the result cache.
+    pub query_cache_max_bytes: u64,
+    /// Results larger than this are streamed and not cached.
+    pub query_cache_entry_max_bytes: u64,
     /// Largest Parquet bloom filter per column and row group, in bits (0: none).
     pub bloom_filter_size: u64,
+}
+
+impl Default for PerformanceConfig {
+    fn default() -> Self {
+        Self {
+            query_cache_size: 10_000,
+            query_cache_max_bytes: 256 << 20,
+            query_cache_entry_max_bytes: 16 << 20,
+            bloom_filter_size: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +52,8 @@ pub struct PerformanceConfig {
 pub struct ServerConfig {
     /// Address the listeners bind to.
     pub host: IpAddr,
+    /// Port of the HTTP API (health, readiness, status, metrics).
+    pub port: u16,
     /// Port of the PostgreSQL wire protocol.
     pub pg_port: u16,
 }
@@ -43,6 +62,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
             pg_port: 5432,
         }
     }
@@ -59,6 +79,9 @@ pub struct StorageConfig {
     pub compression: bool,
     /// Writes that would take the stored data past this many GiB fail (0: no limit).
     pub max_size_gb: f64,
+    /// How often (ms) a table looks for commits made by other servers sharing
+    /// the storage (0: before every query that reads it).
+    pub probe_interval_ms: u64,
     /// Seconds between background maintenance passes (0 disables them).
     pub maintenance_interval_secs: u64,
     /// Compact a table's small files once it has this many data files.
@@ -89,6 +112,7 @@ impl Default for StorageConfig {
             sync_writes: true,
             compression: true,
             max_size_gb: 0.0,
+            probe_interval_ms: 1000,
             maintenance_interval_secs: 30,
             compact_min_files: 16,
             checkpoint_interval_commits: 10,
@@ -115,6 +139,9 @@ pub struct Cli {
     /// Port for PostgreSQL clients.
     #[arg(long, env = "ENISHI_PG_PORT")]
     pub pg_port: Option<u16>,
+    /// Port of the HTTP API (/health, /ready, /status, /metrics).
+    #[arg(long, env = "ENISHI_PORT")]
+    pub port: Option<u16>,
     /// Directory that holds the data, or an s3://bucket/prefix URL.
     #[arg(long, value_name = "DIR|URL", env = "ENISHI_STORAGE_PATH")]
     pub storage_path: Option<String>,
@@ -127,6 +154,12 @@ pub struct Cli {
     /// Largest Parquet bloom filter per column and row group, in bits (0: none).
     #[arg(long, value_name = "BITS", env = "ENISHI_BLOOM_SIZE")]
     pub bloom_filter_size: Option<u64>,
+    /// Most results kept by the result cache (0 turns it off).
+    #[arg(long, value_name = "ENTRIES", env = "ENISHI_CACHE_SIZE")]
+    pub query_cache_size: Option<u64>,
+    /// How often (ms) tables look for other servers' commits.
+    #[arg(long, value_name = "MS", env = "ENISHI_PROBE_INTERVAL_MS")]
+    pub probe_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +214,9 @@ impl Config {
         if let Some(port) = cli.pg_port {
             config.server.pg_port = port;
         }
+        if let Some(port) = cli.port {
+            config.server.port = port;
+        }
         if let Some(path) = &cli.storage_path {
             config.storage.path = path.clone();
         }
@@ -192,6 +228,12 @@ impl Config {
         }
         if let Some(bits) = cli.bloom_filter_size {
             config.performance.bloom_filter_size = bits;
+        }
+        if let Some(entries) = cli.query_cache_size {
+            config.performance.query_cache_size = entries;
+        }
+        if let Some(ms) = cli.probe_interval_ms {
+            config.storage.probe_interval_ms = ms;
         }
         config.validate()?;
         Ok(config)

@@ -6,4 +6,5 @@
 //! back and [`pg::encode`] turns them into PostgreSQL rows.
 
 pub mod config;
+pub mod http;
 pub mod pg;

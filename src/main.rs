@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use enishi::config::{Cli, Config};
-use enishi_sql::{Engine, EngineConfig};
+use enishi_sql::{CacheConfig, Engine, EngineConfig};
 use enishi_storage::{Location, MaintenancePolicy, S3Options, Storage, StorageOptions};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -57,10 +57,20 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         compression: config.storage.compression,
         bloom_filter_bits: config.performance.bloom_filter_size,
         max_size_bytes: config.storage.max_size_bytes(),
+        probe_interval: std::time::Duration::from_millis(config.storage.probe_interval_ms),
     };
     let location = Location::parse(&config.storage.path)?;
     let storage = Arc::new(Storage::open(&location, options).await?);
-    let engine = Engine::new(storage.clone(), EngineConfig::default())?;
+    let performance = &config.performance;
+    let engine_config = EngineConfig {
+        cache: CacheConfig {
+            max_entries: performance.query_cache_size,
+            max_bytes: performance.query_cache_max_bytes,
+            max_entry_bytes: performance.query_cache_entry_max_bytes,
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(storage.clone(), engine_config)?;
     spawn_maintenance(storage, &config);
     let addr = std::net::SocketAddr::new(config.server.host, config.server.pg_port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -68,12 +78,29 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "accepting PostgreSQL clients");
 
+    let http_addr = std::net::SocketAddr::new(config.server.host, config.server.port);
+    let http_listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {http_addr}: {e}"))?;
+    tracing::info!(addr = %http_addr, "serving the HTTP API");
+
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let http_state = Arc::new(enishi::http::HttpState {
+        engine: engine.clone(),
+        metrics: enishi::http::metrics::Metrics::new()?,
+        started: std::time::Instant::now(),
+    });
+    let http = tokio::spawn(enishi::http::serve(
+        http_listener,
+        http_state,
+        shutdown_rx.clone(),
+    ));
     let server = tokio::spawn(enishi::pg::serve(listener, engine, shutdown_rx));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = server.await;
+    let _ = http.await;
     Ok(())
 }
 

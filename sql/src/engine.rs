@@ -31,6 +31,7 @@ pub const SUPERUSER: &str = "postgres";
 pub struct EngineConfig {
     /// Memory pool limit for query execution in bytes; 0 means unbounded.
     pub memory_limit_bytes: usize,
+    pub cache: crate::cache::CacheConfig,
 }
 
 /// Shared state behind every session.
@@ -39,6 +40,7 @@ pub struct Engine {
     catalogs: Arc<dyn CatalogProviderList>,
     pg_catalog: PgCatalog,
     storage: Arc<Storage>,
+    cache: Arc<crate::cache::ResultCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -69,6 +71,7 @@ impl Engine {
             catalogs,
             pg_catalog,
             storage,
+            cache: Arc::new(crate::cache::ResultCache::new(config.cache.clone())),
         });
         // Stored views are planned in a context of their own when a query reads
         // them. The engine is held weakly: the catalog lives inside it.
@@ -138,5 +141,10 @@ impl Engine {
 
     pub fn storage(&self) -> &Arc<Storage> {
         &self.storage
+    }
+
+    /// The result cache every session shares.
+    pub fn cache(&self) -> &Arc<crate::cache::ResultCache> {
+        &self.cache
     }
 }

@@ -5,6 +5,7 @@
 //! in Apache DataFusion over the shared catalog, answers session statements itself,
 //! and serves `pg_catalog` to clients. It knows nothing of the wire protocol.
 
+pub mod cache;
 pub mod catalog;
 pub mod engine;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod system_tables;
 pub mod tables;
 pub mod types;
 
+pub use cache::{CacheConfig, CacheStats, ResultCache};
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, Result};
 pub use session::{CommandTag, Notice, Output, ProtocolEffect, Rows, Session, TxState};

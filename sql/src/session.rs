@@ -35,6 +35,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use futures::StreamExt;
 
+use crate::cache::{CacheKey, ResultCache, Source};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::settings::{Reported, Settings};
@@ -520,6 +521,20 @@ impl Session {
         stmt: &DFStatement,
         params: Option<ParamValues>,
     ) -> Result<Output> {
+        let is_query =
+            matches!(stmt, DFStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)));
+        if is_query {
+            return self.run_query(stmt, params).await;
+        }
+        let plan = self.plan_with(stmt, params).await?;
+        self.run_logical(plan).await
+    }
+
+    async fn plan_with(
+        &self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<LogicalPlan> {
         let mut plan = self.plan(stmt).await?;
         if let Some(params) = params {
             let params = cast_params(&plan, params)?;
@@ -527,7 +542,7 @@ impl Session {
         } else if !plan.get_parameter_types()?.is_empty() {
             return Err(Error::Protocol("there is no parameter $1".into()));
         }
-        self.run_logical(plan).await
+        Ok(plan)
     }
 
     async fn run_logical(&mut self, plan: LogicalPlan) -> Result<Output> {
@@ -576,8 +591,12 @@ impl Session {
             LogicalPlan::Statement(_) => Err(Error::unsupported("this statement is not supported")),
             _ => {
                 let schema = self.result_schema(&plan).await;
-                let df = self.ctx.execute_logical_plan(plan).await?;
-                let stream = df.execute_stream().await?;
+                let stream = self
+                    .ctx
+                    .execute_logical_plan(plan)
+                    .await?
+                    .execute_stream()
+                    .await?;
                 Ok(Output::Rows(Rows {
                     schema,
                     stream,
@@ -585,6 +604,100 @@ impl Session {
                 }))
             }
         }
+    }
+
+    /// Runs a query, through the result cache when its answer may be cached.
+    async fn run_query(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let cache = self.engine.cache().clone();
+        let storage = self.engine.storage().clone();
+        let key = self.cache_context().await.map(|context| {
+            let params = params
+                .as_ref()
+                .map(|p| format!("{p:?}"))
+                .unwrap_or_default();
+            CacheKey::new(stmt.to_string(), params, context)
+        });
+        if let Some(key) = &key
+            && let Some(hit) = cache.lookup(key, &storage).await
+        {
+            tracing::debug!(rows = hit.rows(), "result from the cache");
+            return Ok(Output::Rows(Rows {
+                schema: hit.client_schema.clone(),
+                stream: ResultCache::replay(&hit)?,
+                tag: "SELECT",
+            }));
+        }
+        let catalog_version = storage.catalog_version();
+        let plan = self.plan_with(stmt, params).await?;
+        if matches!(
+            plan,
+            LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
+        ) {
+            return self.run_logical(plan).await;
+        }
+        let schema = self.result_schema(&plan).await;
+        let tables = ResultCache::dependencies(&plan);
+        let stream = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .execute_stream()
+            .await?;
+        let stream = match (key, tables) {
+            (Some(key), Some(tables)) => {
+                cache.missed();
+                let source = Source {
+                    client_schema: schema.clone(),
+                    catalog_version,
+                    tables,
+                };
+                cache.record(key, source, stream)
+            }
+            _ => {
+                if cache.enabled() {
+                    cache.bypassed();
+                }
+                stream
+            }
+        };
+        Ok(Output::Rows(Rows {
+            schema,
+            stream,
+            tag: "SELECT",
+        }))
+    }
+
+    /// What besides the plan determines a result — the settings that change
+    /// values and who asks — or None when this session must not use the cache
+    /// (turned off, or inside a transaction that has written).
+    async fn cache_context(&self) -> Option<String> {
+        if !self.engine.cache().enabled() {
+            return None;
+        }
+        let settings = self.settings();
+        if settings.get("enishi.result_cache").ok()? != "on" {
+            return None;
+        }
+        if let Some(tx) = TransactionSlot::of(&self.ctx.state())
+            && tx.has_changes().await
+        {
+            return None;
+        }
+        let mut context = format!("user={}", self.user);
+        for name in [
+            "TimeZone",
+            "DateStyle",
+            "IntervalStyle",
+            "extra_float_digits",
+            "search_path",
+        ] {
+            context.push_str(&format!("\u{1f}{name}={}", settings.get(name).ok()?));
+        }
+        Some(context)
     }
 
     /// The schema a client sees: PostgreSQL names, and for columns read straight

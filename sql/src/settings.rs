@@ -60,6 +60,8 @@ const PARAMS: &[Param] = &[
     p("client_encoding", "UTF8", Kind::Encoding, true),
     p("client_min_messages", "notice", Kind::Text, false),
     p("DateStyle", "ISO, MDY", Kind::DateStyle, true),
+    // Enishi's own: serve repeated queries from the result cache.
+    p("enishi.result_cache", "on", Kind::Bool, false),
     p(
         "default_transaction_isolation",
         "read committed",

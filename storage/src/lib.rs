@@ -30,7 +30,7 @@ use url::Url;
 
 pub use catalog::{CatalogState, TableEntry, ViewEntry};
 pub use provider::TableHandle;
-pub use table::{MaintenancePolicy, MaintenanceReport, Table, WriteSettings};
+pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
 pub use transaction::{Transaction, TransactionSlot};
 
 /// Errors of the storage layer.
@@ -156,6 +156,8 @@ pub struct StorageOptions {
     pub bloom_filter_bits: u64,
     /// Refuse writes that would take the stored data past this size.
     pub max_size_bytes: Option<u64>,
+    /// How often a table probes for commits by other servers (0: every query).
+    pub probe_interval: std::time::Duration,
 }
 
 impl Default for StorageOptions {
@@ -166,6 +168,7 @@ impl Default for StorageOptions {
             compression: true,
             bloom_filter_bits: 0,
             max_size_bytes: None,
+            probe_interval: std::time::Duration::ZERO,
         }
     }
 }
@@ -238,7 +241,7 @@ pub struct Storage {
     /// The same store seen from the storage root, for the catalog.
     catalog_store: Arc<dyn ObjectStore>,
     catalog: RwLock<CatalogState>,
-    writing: Arc<WriteSettings>,
+    writing: Arc<TableSettings>,
     /// Serializes catalog changes made by this process.
     changes: tokio::sync::Mutex<()>,
     tables: tokio::sync::Mutex<HashMap<u64, Arc<Table>>>,
@@ -291,11 +294,14 @@ impl Storage {
             store,
             catalog_store,
             catalog: RwLock::new(state),
-            writing: Arc::new(WriteSettings::new(
-                options.compression,
-                options.bloom_filter_bits,
-                options.max_size_bytes,
-            )),
+            writing: Arc::new(
+                TableSettings::new(
+                    options.compression,
+                    options.bloom_filter_bits,
+                    options.max_size_bytes,
+                )
+                .with_probe_interval(options.probe_interval),
+            ),
             changes: tokio::sync::Mutex::new(()),
             tables: tokio::sync::Mutex::new(HashMap::new()),
         };
@@ -341,6 +347,16 @@ impl Storage {
         let mut url = self.root_url.clone();
         url.set_path("/");
         url
+    }
+
+    /// The version of the catalog as of now: it moves with every DDL.
+    pub fn catalog_version(&self) -> u64 {
+        self.catalog.read().expect("catalog lock").version
+    }
+
+    /// A table this process has open, by id.
+    pub async fn open_table(&self, id: u64) -> Option<Arc<Table>> {
+        self.tables.lock().await.get(&id).cloned()
     }
 
     /// The catalog as of now (a copy).

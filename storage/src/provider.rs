@@ -59,6 +59,7 @@ pub struct TableHandle {
     table: Arc<Table>,
     snapshot: Arc<dyn TableProvider>,
     layout: Layout,
+    version: Option<u64>,
 }
 
 impl fmt::Debug for TableHandle {
@@ -72,13 +73,23 @@ impl fmt::Debug for TableHandle {
 impl TableHandle {
     pub async fn new(table: Arc<Table>) -> std::result::Result<Self, crate::StorageError> {
         table.refresh().await?;
-        let snapshot = table.provider().await?;
-        let layout = table.layout().await?;
+        let snapshot = table.snapshot().await?;
         Ok(Self {
             table,
-            snapshot,
-            layout,
+            snapshot: snapshot.provider,
+            layout: snapshot.layout,
+            version: snapshot.version,
         })
+    }
+
+    /// The table's id in the catalog.
+    pub fn table_id(&self) -> u64 {
+        self.table.id
+    }
+
+    /// The version of the snapshot this handle reads.
+    pub fn version(&self) -> Option<u64> {
+        self.version
     }
 
     /// Whether Delta cannot run a DELETE/UPDATE with these expressions itself:

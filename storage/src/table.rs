@@ -37,12 +37,14 @@ use crate::provider::Decoded;
 pub struct Table {
     pub id: u64,
     url: Url,
-    writing: Arc<WriteSettings>,
+    writing: Arc<TableSettings>,
     state: RwLock<DeltaTable>,
     /// Serializes this process's writers to the table (maintenance included).
     writer: Mutex<()>,
     /// The version last checkpointed by this process.
     checkpointed: AtomicU64,
+    /// When `refresh` last probed the store.
+    probed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Commit settings for writes made on behalf of a client: checkpoints and log
@@ -53,17 +55,27 @@ fn client_commit() -> CommitProperties {
         .with_cleanup_expired_logs(Some(false))
 }
 
-/// How data files are written, and how much storage may hold.
+/// One version of a table, as queries read it.
+pub struct Snapshot {
+    pub provider: Arc<dyn TableProvider>,
+    pub layout: Layout,
+    pub version: Option<u64>,
+}
+
+/// Settings every table shares: how data files are written, how much storage
+/// may hold, how often to look for other servers' commits.
 #[derive(Debug)]
-pub struct WriteSettings {
+pub struct TableSettings {
     pub properties: WriterProperties,
     /// Writes that would take the stored data past this many bytes fail.
     pub max_size_bytes: Option<u64>,
+    /// Probe for commits by other servers at most this often (per table).
+    pub probe_interval: Duration,
     /// The data size of each open table, by id.
     usage: std::sync::Mutex<HashMap<u64, u64>>,
 }
 
-impl WriteSettings {
+impl TableSettings {
     /// `compression`: ZSTD when true, none when false. `bloom_filter_bits`: the
     /// largest bloom filter written for each column of each row group (0: none;
     /// Parquet folds a filter down to what its values need), used by scans to
@@ -83,8 +95,14 @@ impl WriteSettings {
         Self {
             properties: properties.build(),
             max_size_bytes,
+            probe_interval: Duration::ZERO,
             usage: Default::default(),
         }
+    }
+
+    pub fn with_probe_interval(mut self, interval: Duration) -> Self {
+        self.probe_interval = interval;
+        self
     }
 
     /// Bytes of data in the tables this process has open.
@@ -115,7 +133,7 @@ impl WriteSettings {
     }
 }
 
-impl Default for WriteSettings {
+impl Default for TableSettings {
     fn default() -> Self {
         Self::new(true, 0, None)
     }
@@ -182,7 +200,7 @@ impl Table {
         url: Url,
         store: &Arc<dyn ObjectStore>,
         schema: &Schema,
-        writing: Arc<WriteSettings>,
+        writing: Arc<TableSettings>,
     ) -> Result<Self, StorageError> {
         let layout = Layout::from_logical(Arc::new(schema.clone()));
         let kernel: StructType = layout.stored().as_ref().try_into_kernel()?;
@@ -204,6 +222,7 @@ impl Table {
             state: RwLock::new(delta),
             writer: Mutex::new(()),
             checkpointed: AtomicU64::new(0),
+            probed: Default::default(),
         })
     }
 
@@ -212,7 +231,7 @@ impl Table {
         id: u64,
         url: Url,
         store: &Arc<dyn ObjectStore>,
-        writing: Arc<WriteSettings>,
+        writing: Arc<TableSettings>,
     ) -> Result<Self, StorageError> {
         let delta = builder(&url, store)?.load().await?;
         let checkpointed = AtomicU64::new(delta.version().unwrap_or(0));
@@ -223,6 +242,7 @@ impl Table {
             state: RwLock::new(delta),
             writer: Mutex::new(()),
             checkpointed,
+            probed: Default::default(),
         };
         table.replace(None).await?;
         Ok(table)
@@ -244,6 +264,13 @@ impl Table {
     /// probe for the next log entry (a stat on disk, a HEAD on S3); the log is
     /// read only when there is something new. Returns whether it moved.
     pub async fn refresh(&self) -> Result<bool, StorageError> {
+        {
+            let mut last = self.probed.lock().expect("probe lock");
+            if last.is_some_and(|t| t.elapsed() < self.writing.probe_interval) {
+                return Ok(false);
+            }
+            *last = Some(std::time::Instant::now());
+        }
         let (store, next) = {
             let state = self.state.read().await;
             let Some(version) = state.version() else {
@@ -298,13 +325,25 @@ impl Table {
 
     /// A DataFusion provider over the loaded snapshot, in the types queries see.
     pub async fn provider(&self) -> Result<Arc<dyn TableProvider>, StorageError> {
-        let layout = self.layout().await?;
+        Ok(self.snapshot().await?.provider)
+    }
+
+    /// The loaded snapshot: its provider, layout and version, read together.
+    pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
         let state = self.state.read().await.clone();
+        let kernel = state.snapshot()?.schema();
+        let arrow: Schema = kernel.as_ref().try_into_arrow()?;
+        let layout = Layout::from_stored(Arc::new(arrow));
         let stored = state.table_provider().await?;
-        Ok(if layout.converts() {
-            Arc::new(Decoded::new(stored, layout))
+        let provider: Arc<dyn TableProvider> = if layout.converts() {
+            Arc::new(Decoded::new(stored, layout.clone()))
         } else {
             stored
+        };
+        Ok(Snapshot {
+            provider,
+            layout,
+            version: state.version(),
         })
     }
 

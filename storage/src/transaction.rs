@@ -104,6 +104,11 @@ impl Transaction {
         Ok(rows as u64)
     }
 
+    /// Whether the transaction has changed anything yet.
+    pub async fn has_changes(&self) -> bool {
+        !self.tables.lock().await.is_empty()
+    }
+
     /// Rows this transaction appended to a table it has not rewritten, for scans.
     pub async fn appended(&self, table_id: u64) -> Option<Arc<MemTable>> {
         let tables = self.tables.lock().await;

@@ -6,6 +6,7 @@ mod s3;
 #[path = "../support/server.rs"]
 mod server;
 
+mod cache;
 mod clients;
 mod durability;
 mod oracle;

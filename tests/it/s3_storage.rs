@@ -7,7 +7,10 @@ use crate::s3::S3Server;
 use crate::server::{TestServer, rows};
 
 fn env(s3: &S3Server, prefix: &str) -> Vec<(String, String)> {
-    s3.env(prefix)
+    let mut env = s3.env(prefix);
+    // Look for the other server's commits before every query.
+    env.push(("ENISHI_PROBE_INTERVAL_MS".into(), "0".into()));
+    env
 }
 
 fn start(env: &[(String, String)]) -> TestServer {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct TestServer {
     child: Child,
     pub port: u16,
+    /// The HTTP API's port (/health, /metrics, …).
+    pub http_port: u16,
     pub data_dir: PathBuf,
     /// Remove the data directory when dropped (not for restart tests).
     owns_data: bool,
@@ -73,10 +75,12 @@ impl TestServer {
     /// Starts a server over an existing (or new) data directory, which outlives it.
     pub fn start_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
+        let http_port = free_port();
         let data_dir = data_dir.to_path_buf();
         let mut command = Command::new(env!("CARGO_BIN_EXE_enishi"));
         command
             .env("ENISHI_PG_PORT", port.to_string())
+            .env("ENISHI_PORT", http_port.to_string())
             .env("ENISHI_HOST", "127.0.0.1")
             .env("ENISHI_STORAGE_PATH", &data_dir)
             .env(
@@ -92,6 +96,7 @@ impl TestServer {
         let server = Self {
             child,
             port,
+            http_port,
             data_dir,
             owns_data: false,
         };
@@ -108,6 +113,36 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("enishi did not start listening on port {}", self.port);
+    }
+
+    /// GET `path` from the HTTP API; returns (status code, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).expect("HTTP API");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The value of one metric line (`name` exactly, no labels) from /metrics.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let (_, body) = self.http_get("/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 
     /// Connection settings for tokio-postgres (user postgres, database postgres).
