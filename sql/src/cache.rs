@@ -215,6 +215,12 @@ impl ResultCache {
         found
     }
 
+    /// The current entry for `key`, without counting a hit (for Describe).
+    pub async fn peek(&self, key: &CacheKey, storage: &Storage) -> Option<Arc<CachedResult>> {
+        let entry = self.entries.get(key)?;
+        current(&entry, storage).await.then_some(entry)
+    }
+
     /// Counts a cacheable query that had to run (a miss; see `lookup`).
     pub fn missed(&self) {
         self.stats.misses.fetch_add(1, Ordering::Relaxed);

@@ -296,6 +296,17 @@ impl Session {
             drop(ctx);
             return Ok((types, Some(self.result_schema(&plan).await)));
         }
+        // A query answered from the cache without parameters is described by
+        // the cached answer: no planning (drivers describe before every run).
+        if let DFStatement::Statement(s) = stmt
+            && matches!(s.as_ref(), Statement::Query(_))
+            && let Some(context) = self.cache_context().await
+        {
+            let key = CacheKey::new(stmt.to_string(), String::new(), context);
+            if let Some(entry) = self.engine.cache().peek(&key, self.engine.storage()).await {
+                return Ok((vec![], Some(entry.client_schema.clone())));
+            }
+        }
         let rewritten = match stmt {
             DFStatement::Statement(s) => match s.as_ref() {
                 Statement::Insert(insert) => self.insert_defaults(insert).await?,
@@ -615,10 +626,11 @@ impl Session {
         let cache = self.engine.cache().clone();
         let storage = self.engine.storage().clone();
         let key = self.cache_context().await.map(|context| {
-            let params = params
-                .as_ref()
-                .map(|p| format!("{p:?}"))
-                .unwrap_or_default();
+            let params = match &params {
+                Some(ParamValues::List(values)) if values.is_empty() => String::new(),
+                Some(p) => format!("{p:?}"),
+                None => String::new(),
+            };
             CacheKey::new(stmt.to_string(), params, context)
         });
         if let Some(key) = &key

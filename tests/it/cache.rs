@@ -114,6 +114,19 @@ async fn parameters_make_separate_entries() {
         "two"
     );
     assert_eq!(counts(&server).hits, 2.0);
+
+    // Without parameters the extended protocol's Describe is answered from the
+    // cached result too; the client still gets the right columns and rows.
+    for _ in 0..2 {
+        let rows = client
+            .query("select k, v from p order by k", &[])
+            .await
+            .unwrap();
+        let names: Vec<_> = rows[0].columns().iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["k", "v"]);
+        assert_eq!(rows[1].get::<_, String>(1), "two");
+    }
+    assert_eq!(counts(&server).hits, 3.0);
 }
 
 #[tokio::test]
