@@ -19,8 +19,10 @@ USER enishi
 WORKDIR /app
 ENV ENISHI_HOST=0.0.0.0 \
     ENISHI_PG_PORT=5432 \
+    ENISHI_PORT=8080 \
+    ENISHI_METRICS_PORT=9090 \
     ENISHI_STORAGE_PATH=/app/data \
     RUST_LOG=info
-EXPOSE 5432
+EXPOSE 5432 8080 9090
 VOLUME ["/app/data", "/app/logs"]
 ENTRYPOINT ["/usr/local/bin/enishi"]

@@ -21,6 +21,20 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub performance: PerformanceConfig,
+    pub monitoring: MonitoringConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// A second port serving only /metrics (0, or server.port, for none).
+    pub metrics_port: u16,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self { metrics_port: 9090 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +174,9 @@ pub struct Cli {
     /// How often (ms) tables look for other servers' commits.
     #[arg(long, value_name = "MS", env = "ENISHI_PROBE_INTERVAL_MS")]
     pub probe_interval_ms: Option<u64>,
+    /// A second port serving only /metrics (0: none).
+    #[arg(long, env = "ENISHI_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +200,15 @@ impl StorageConfig {
 }
 
 impl Config {
+    /// The configuration as JSON for operators (`/status`), secrets replaced.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let mut shown = self.clone();
+        if shown.storage.s3.secret_access_key.is_some() {
+            shown.storage.s3.secret_access_key = Some("<redacted>".into());
+        }
+        serde_json::to_value(&shown).unwrap_or_default()
+    }
+
     /// Parses a config file's text. Unknown keys are rejected, naming the key and the
     /// keys that are allowed there.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
@@ -234,6 +260,9 @@ impl Config {
         }
         if let Some(ms) = cli.probe_interval_ms {
             config.storage.probe_interval_ms = ms;
+        }
+        if let Some(port) = cli.metrics_port {
+            config.monitoring.metrics_port = port;
         }
         config.validate()?;
         Ok(config)

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
             EnvFilter::new("info,buoyant_kernel=warn,deltalake_core=warn,deltalake=warn")
         }))
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: journald and log files get plain text
+        // (whose last field on query lines is the duration in milliseconds).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let config = match Config::load(&cli) {
@@ -78,29 +81,50 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "accepting PostgreSQL clients");
 
-    let http_addr = std::net::SocketAddr::new(config.server.host, config.server.port);
-    let http_listener = tokio::net::TcpListener::bind(http_addr)
-        .await
-        .map_err(|e| format!("cannot listen on {http_addr}: {e}"))?;
-    tracing::info!(addr = %http_addr, "serving the HTTP API");
+    let bind = |port: u16| async move {
+        let addr = std::net::SocketAddr::new(config.server.host, port);
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))
+    };
+    let http_listener = bind(config.server.port).await?;
+    tracing::info!(port = config.server.port, "serving the HTTP API");
+    let metrics_listener = match config.monitoring.metrics_port {
+        port if port == 0 || port == config.server.port => None,
+        port => {
+            tracing::info!(port, "serving /metrics");
+            Some(bind(port).await?)
+        }
+    };
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let metrics = Arc::new(enishi::metrics::Metrics::new()?);
     let http_state = Arc::new(enishi::http::HttpState {
         engine: engine.clone(),
-        metrics: enishi::http::metrics::Metrics::new()?,
+        metrics: metrics.clone(),
         started: std::time::Instant::now(),
+        configuration: config.redacted_json(),
     });
-    let http = tokio::spawn(enishi::http::serve(
+    let mut http = vec![tokio::spawn(enishi::http::serve(
         http_listener,
-        http_state,
+        enishi::http::router(http_state.clone()),
         shutdown_rx.clone(),
-    ));
-    let server = tokio::spawn(enishi::pg::serve(listener, engine, shutdown_rx));
+    ))];
+    if let Some(listener) = metrics_listener {
+        http.push(tokio::spawn(enishi::http::serve(
+            listener,
+            enishi::http::metrics_router(http_state),
+            shutdown_rx.clone(),
+        )));
+    }
+    let server = tokio::spawn(enishi::pg::serve(listener, engine, metrics, shutdown_rx));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = server.await;
-    let _ = http.await;
+    for task in http {
+        let _ = task.await;
+    }
     Ok(())
 }
 

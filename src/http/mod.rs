@@ -1,7 +1,5 @@
 //! The HTTP side port for operators: `/health`, `/ready`, `/status` and
-//! Prometheus `/metrics` (see `metrics`).
-
-pub mod metrics;
+//! Prometheus `/metrics` (see `crate::metrics`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,13 +14,15 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// What the handlers read.
 pub struct HttpState {
     pub engine: Arc<Engine>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub started: Instant,
+    /// The effective configuration, secrets redacted, for /status.
+    pub configuration: serde_json::Value,
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
@@ -34,12 +34,15 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_state(state)
 }
 
+/// The metrics port: `/metrics` only.
+pub fn metrics_router(state: Arc<HttpState>) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(state)
+}
+
 /// Serves until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<HttpState>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
     let stop = async move {
         while !*shutdown.borrow() {
             if shutdown.changed().await.is_err() {
@@ -47,7 +50,7 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = axum::serve(listener, router(state))
+    if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(stop)
         .await
     {
@@ -72,6 +75,12 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
         "state": "ready",
+        "connections": state.metrics.connections_active.get(),
+        "storage": {
+            "used_bytes": state.engine.storage().used_bytes(),
+            "tables": state.engine.storage().table_count(),
+        },
+        "configuration": state.configuration,
         "cache": {
             "entries": entries,
             "bytes": bytes,

@@ -49,13 +49,16 @@ use tokio::sync::Mutex;
 
 use super::cancel::{CancelGuard, CancelRegistry, Canceller, StatementLimits};
 use super::encode::{self, TextStyle};
-use super::error::{error_info, to_pgwire};
+use super::error::{error_info, sqlstate, to_pgwire};
+use crate::metrics::Metrics;
+use std::time::Instant;
 
 /// Process-wide state every connection needs.
 pub struct Shared {
     pub engine: Arc<Engine>,
     pub cancel: Arc<CancelRegistry>,
     pub keys: RandomPidSecretKeyGenerator,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Per-connection state: empty until start-up succeeds.
@@ -208,6 +211,7 @@ impl StartupHandler for Connection {
             .cloned()
             .unwrap_or_else(|| user.clone());
         if user != enishi_sql::engine::SUPERUSER {
+            self.shared.metrics.connections_rejected.inc();
             return refuse(
                 client,
                 fatal("28000", format!("role \"{user}\" does not exist")),
@@ -216,7 +220,10 @@ impl StartupHandler for Connection {
         }
         let mut session = match self.shared.engine.session(&user, &database) {
             Ok(s) => s,
-            Err(e) => return refuse(client, error_info(&e, "FATAL")).await,
+            Err(e) => {
+                self.shared.metrics.connections_rejected.inc();
+                return refuse(client, error_info(&e, "FATAL")).await;
+            }
         };
         for (name, value) in &startup.parameters {
             match name.as_str() {
@@ -367,20 +374,105 @@ impl Connection {
     /// Runs one statement under the session's limits (cancel, statement_timeout);
     /// the limits go on to govern streaming its rows.
     async fn run(
+        metrics: &Arc<Metrics>,
         active: &mut Active,
         stmt: &DFStatement,
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<(Output, StatementLimits), Error> {
+        let started = Instant::now();
         let timeout = active.session.settings().statement_timeout_ms();
         let mut limits = active.cancel.statement(timeout);
         let output = limits
             .run(active.session.execute(stmt, params))
             .await
             .and_then(|r| r);
-        if output.is_err() {
-            active.session.statement_failed();
+        metrics.planned(started.elapsed(), output.is_ok());
+        match output {
+            Err(e) => {
+                active.session.statement_failed();
+                metrics.query_failed(sqlstate(&e));
+                Err(e)
+            }
+            Ok(Output::Rows(mut rows)) => {
+                let kind = rows.tag.split(' ').next().unwrap_or("SELECT");
+                rows.stream = Box::pin(Timed {
+                    schema: rows.stream.schema(),
+                    inner: rows.stream,
+                    metrics: metrics.clone(),
+                    kind,
+                    started,
+                    rows: 0,
+                    done: false,
+                });
+                Ok((Output::Rows(rows), limits))
+            }
+            Ok(output) => {
+                if let Output::Command(tag) = &output {
+                    let rows = tag.rows.unwrap_or(0) as u64;
+                    completed(metrics, &tag.command, rows, started.elapsed());
+                }
+                Ok((output, limits))
+            }
         }
-        output.map(|o| (o, limits))
+    }
+}
+
+/// Records a completed statement and writes its log line, whose last field is
+/// the duration in milliseconds (operators average and rank that field).
+fn completed(metrics: &Metrics, kind: &str, rows: u64, elapsed: std::time::Duration) {
+    metrics.query_completed(kind, rows, elapsed);
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    tracing::info!(target: "enishi::query", "query {kind} rows={rows} duration_ms {ms:.3}");
+}
+
+/// A result stream that records its statement when the last row has gone.
+struct Timed {
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    inner: datafusion::execution::SendableRecordBatchStream,
+    metrics: Arc<Metrics>,
+    kind: &'static str,
+    started: Instant,
+    rows: u64,
+    done: bool,
+}
+
+impl futures::Stream for Timed {
+    type Item = datafusion::error::Result<datafusion::arrow::array::RecordBatch>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(batch))) => {
+                this.rows += batch.num_rows() as u64;
+                Poll::Ready(Some(Ok(batch)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                let err = Error::from(e);
+                if !std::mem::replace(&mut this.done, true) {
+                    this.metrics.query_failed(sqlstate(&err));
+                }
+                Poll::Ready(Some(Err(datafusion::error::DataFusionError::External(
+                    Box::new(err),
+                ))))
+            }
+            Poll::Ready(None) => {
+                if !std::mem::replace(&mut this.done, true) {
+                    completed(&this.metrics, this.kind, this.rows, this.started.elapsed());
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl datafusion::execution::RecordBatchStream for Timed {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.schema.clone()
     }
 }
 
@@ -421,7 +513,7 @@ impl SimpleQueryHandler for Connection {
             }
             Ok(statements) => {
                 for stmt in &statements {
-                    let result = Self::run(active, stmt, None).await;
+                    let result = Self::run(&self.shared.metrics, active, stmt, None).await;
                     let session = &mut active.session;
                     flush_side_channel(client, session).await?;
                     let ok = match result {
@@ -828,7 +920,7 @@ impl Connection {
                     portal, &inferred,
                 )?)
             };
-            let result = Self::run(active, &prepared.statement, params).await;
+            let result = Self::run(&self.shared.metrics, active, &prepared.statement, params).await;
             let session = &mut active.session;
             flush_side_channel(client, session).await?;
             match result.map_err(|e| to_pgwire(&e))? {

@@ -13,6 +13,8 @@ pub mod error;
 use std::sync::Arc;
 
 use enishi_sql::Engine;
+
+use crate::metrics::Metrics;
 use pgwire::api::RandomPidSecretKeyGenerator;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -24,12 +26,14 @@ use connection::{Handlers, Shared};
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
+    metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = Arc::new(Shared {
         engine,
         cancel: Arc::default(),
         keys: RandomPidSecretKeyGenerator::default(),
+        metrics: metrics.clone(),
     });
     loop {
         tokio::select! {
@@ -43,10 +47,14 @@ pub async fn serve(
                 };
                 let _ = socket.set_nodelay(true);
                 let handlers = Handlers::new(shared.clone());
+                let metrics = metrics.clone();
+                metrics.connections_total.inc();
+                metrics.connections_active.inc();
                 tokio::spawn(async move {
                     if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
+                    metrics.connections_active.dec();
                 });
             }
             _ = shutdown.changed() => {

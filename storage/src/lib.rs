@@ -349,6 +349,22 @@ impl Storage {
         url
     }
 
+    /// Bytes of table data in the current versions of the open tables.
+    pub fn used_bytes(&self) -> u64 {
+        self.writing.used_bytes()
+    }
+
+    /// The configured size limit, if any.
+    pub fn max_size_bytes(&self) -> Option<u64> {
+        self.writing.max_size_bytes
+    }
+
+    /// Tables in the catalog.
+    pub fn table_count(&self) -> usize {
+        let catalog = self.catalog.read().expect("catalog lock");
+        catalog.schemas.values().map(|s| s.tables.len()).sum()
+    }
+
     /// The version of the catalog as of now: it moves with every DDL.
     pub fn catalog_version(&self) -> u64 {
         self.catalog.read().expect("catalog lock").version

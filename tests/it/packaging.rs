@@ -28,7 +28,9 @@ fn dockerfile_builds_the_server_and_runs_it_unprivileged() {
     for needed in [
         "ENISHI_HOST=0.0.0.0",
         "ENISHI_STORAGE_PATH=/app/data",
-        "EXPOSE 5432",
+        "EXPOSE 5432 8080 9090",
+        "ENISHI_PORT=8080",
+        "ENISHI_METRICS_PORT=9090",
         "/app/logs",
     ] {
         assert!(text.contains(needed), "Dockerfile lacks {needed}");

@@ -13,6 +13,8 @@ pub struct TestServer {
     pub port: u16,
     /// The HTTP API's port (/health, /metrics, …).
     pub http_port: u16,
+    /// The port serving only /metrics.
+    pub metrics_port: u16,
     pub data_dir: PathBuf,
     /// Remove the data directory when dropped (not for restart tests).
     owns_data: bool,
@@ -76,11 +78,13 @@ impl TestServer {
     pub fn start_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let http_port = free_port();
+        let metrics_port = free_port();
         let data_dir = data_dir.to_path_buf();
         let mut command = Command::new(env!("CARGO_BIN_EXE_enishi"));
         command
             .env("ENISHI_PG_PORT", port.to_string())
             .env("ENISHI_PORT", http_port.to_string())
+            .env("ENISHI_METRICS_PORT", metrics_port.to_string())
             .env("ENISHI_HOST", "127.0.0.1")
             .env("ENISHI_STORAGE_PATH", &data_dir)
             .env(
@@ -97,6 +101,7 @@ impl TestServer {
             child,
             port,
             http_port,
+            metrics_port,
             data_dir,
             owns_data: false,
         };
@@ -117,8 +122,13 @@ impl TestServer {
 
     /// GET `path` from the HTTP API; returns (status code, body).
     pub fn http_get(&self, path: &str) -> (u16, String) {
+        self.http_get_on(self.http_port, path)
+    }
+
+    /// GET `path` from one of the server's HTTP ports.
+    pub fn http_get_on(&self, port: u16, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
-        let mut stream = TcpStream::connect(("127.0.0.1", self.http_port)).expect("HTTP API");
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("HTTP API");
         write!(
             stream,
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"

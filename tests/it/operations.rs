@@ -1,0 +1,71 @@
+//! The HTTP API operators use: health, readiness, status with the effective
+//! configuration, and Prometheus metrics under the manual's names on both the
+//! API port and the metrics port, moving when queries run and fail.
+
+use crate::server::TestServer;
+
+const MANUAL_METRICS: &[&str] = &[
+    "enishi_query_duration_seconds_bucket",
+    "enishi_query_duration_seconds_sum",
+    "enishi_query_duration_seconds_count",
+    "enishi_queries_per_second_total",
+    "enishi_cache_hit_ratio",
+    "enishi_memory_usage_bytes",
+    "enishi_cpu_usage_percent",
+    "enishi_storage_used_bytes",
+    "enishi_storage_total_bytes",
+    "enishi_error_count_total",
+    "enishi_last_error_timestamp",
+    "enishi_connections_active",
+    "enishi_plan_duration_seconds",
+];
+
+#[tokio::test]
+async fn health_ready_status_and_metrics() {
+    let server = TestServer::start();
+    let (code, body) = server.http_get("/health");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("healthy"), "{body}");
+    assert_eq!(server.http_get("/ready").0, 200);
+    let (code, body) = server.http_get("/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        status["configuration"]["storage"]["path"].as_str(),
+        server.data_dir.to_str()
+    );
+    assert_eq!(
+        status["configuration"]["server"]["pg_port"].as_u64(),
+        Some(server.port as u64)
+    );
+
+    let client = server.connect().await;
+    let before = server.metric("enishi_queries_per_second_total").unwrap();
+    client
+        .batch_execute("create table m (x int); insert into m values (1), (2)")
+        .await
+        .unwrap();
+    client.simple_query("select * from m").await.unwrap();
+    assert!(client.simple_query("select nope from m").await.is_err());
+
+    for port in [server.http_port, server.metrics_port] {
+        let (code, text) = server.http_get_on(port, "/metrics");
+        assert_eq!(code, 200);
+        for name in MANUAL_METRICS {
+            assert!(text.contains(name), "{name} missing on port {port}");
+        }
+    }
+    let after = server.metric("enishi_queries_per_second_total").unwrap();
+    assert_eq!(after - before, 3.0, "create, insert, select");
+    assert!(server.metric("enishi_connections_active").unwrap() >= 1.0);
+    assert!(server.metric("enishi_rows_returned_total").unwrap() >= 2.0);
+    assert!(server.metric("enishi_last_error_timestamp").unwrap() > 1.7e9);
+    assert!(server.metric("enishi_memory_usage_bytes").unwrap() > 1e6);
+    let (_, text) = server.http_get("/metrics");
+    assert!(
+        text.contains("enishi_error_count_total{class=\"42\"} 1"),
+        "{text}"
+    );
+    // The metrics port serves nothing else.
+    assert_eq!(server.http_get_on(server.metrics_port, "/status").0, 404);
+}
