@@ -377,3 +377,51 @@ impl RecordBatchStream for Recording {
         self.schema.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Output;
+    use crate::{Engine, EngineConfig};
+    use futures::TryStreamExt;
+
+    async fn run(session: &mut crate::Session, sql: &str) -> usize {
+        let stmt = crate::statement::parse(sql).unwrap().remove(0);
+        match session.execute(&stmt, None).await.unwrap() {
+            Output::Rows(rows) => {
+                let batches: Vec<RecordBatch> = rows.stream.try_collect().await.unwrap();
+                batches.iter().map(RecordBatch::num_rows).sum()
+            }
+            _ => 0,
+        }
+    }
+
+    /// Each user has entries of its own: an answer computed for one role is
+    /// never served to another, whatever their privileges.
+    #[tokio::test]
+    async fn users_do_not_share_entries() {
+        let dir = std::env::temp_dir().join(format!("enishi-cache-users-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = Storage::open(
+            &enishi_storage::Location::Local(dir.clone()),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let engine = Engine::new(Arc::new(storage), EngineConfig::default()).unwrap();
+        let mut admin = engine.session("postgres", "postgres").unwrap();
+        let mut analyst = engine.session("analyst", "postgres").unwrap();
+        run(&mut admin, "create table t (x int)").await;
+        run(&mut admin, "insert into t values (1), (2)").await;
+        let stats = engine.cache().stats.clone();
+        let q = "select x from t order by x";
+        assert_eq!(run(&mut admin, q).await, 2);
+        assert_eq!(run(&mut analyst, q).await, 2);
+        assert_eq!(stats.hits.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.misses.load(Ordering::Relaxed), 2);
+        run(&mut admin, q).await;
+        run(&mut analyst, q).await;
+        assert_eq!(stats.hits.load(Ordering::Relaxed), 2);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

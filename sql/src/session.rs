@@ -694,7 +694,9 @@ impl Session {
         if settings.get("enishi.result_cache").ok()? != "on" {
             return None;
         }
-        if let Some(tx) = TransactionSlot::of(&self.ctx.state())
+        // (Without cloning the session state: this runs before every query.)
+        let tx = TransactionSlot::of(&*self.ctx.state_ref().read());
+        if let Some(tx) = tx
             && tx.has_changes().await
         {
             return None;
