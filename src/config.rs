@@ -70,6 +70,8 @@ pub struct ServerConfig {
     pub port: u16,
     /// Port of the PostgreSQL wire protocol.
     pub pg_port: u16,
+    /// On SIGTERM, how long open connections may finish before the server exits.
+    pub drain_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +80,7 @@ impl Default for ServerConfig {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 8080,
             pg_port: 5432,
+            drain_timeout_secs: 30,
         }
     }
 }

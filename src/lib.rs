@@ -7,5 +7,6 @@
 
 pub mod config;
 pub mod http;
+pub mod lifecycle;
 pub mod metrics;
 pub mod pg;

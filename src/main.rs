@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use enishi::config::{Cli, Config};
+use enishi::lifecycle::{Lifecycle, Phase};
 use enishi_sql::{CacheConfig, Engine, EngineConfig};
 use enishi_storage::{Location, MaintenancePolicy, S3Options, Storage, StorageOptions};
 use std::sync::Arc;
@@ -99,8 +100,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let metrics = Arc::new(enishi::metrics::Metrics::new()?);
+    let lifecycle = Arc::new(Lifecycle::default());
     let http_state = Arc::new(enishi::http::HttpState {
         engine: engine.clone(),
+        lifecycle: lifecycle.clone(),
         metrics: metrics.clone(),
         started: std::time::Instant::now(),
         configuration: config.redacted_json(),
@@ -117,9 +120,32 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             shutdown_rx.clone(),
         )));
     }
-    let server = tokio::spawn(enishi::pg::serve(listener, engine, metrics, shutdown_rx));
+    let server = tokio::spawn(enishi::pg::serve(
+        listener,
+        engine,
+        metrics.clone(),
+        lifecycle.clone(),
+        shutdown_rx,
+    ));
+    lifecycle.set(Phase::Ready);
     shutdown_signal().await;
-    tracing::info!("shutting down");
+    // Drain: /ready fails and new clients are refused (57P03) while the open
+    // connections finish, for up to server.drain_timeout_secs.
+    lifecycle.set(Phase::Draining);
+    let timeout = std::time::Duration::from_secs(config.server.drain_timeout_secs);
+    tracing::info!(
+        connections = metrics.connections_active.get(),
+        timeout_secs = timeout.as_secs(),
+        "shutting down: draining connections"
+    );
+    let deadline = std::time::Instant::now() + timeout;
+    while metrics.connections_active.get() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tracing::info!(
+        connections_left = metrics.connections_active.get(),
+        "shutting down"
+    );
     let _ = shutdown_tx.send(true);
     let _ = server.await;
     for task in http {

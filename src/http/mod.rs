@@ -14,11 +14,13 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::lifecycle::{Lifecycle, Phase};
 use crate::metrics::Metrics;
 
 /// What the handlers read.
 pub struct HttpState {
     pub engine: Arc<Engine>,
+    pub lifecycle: Arc<Lifecycle>,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     /// The effective configuration, secrets redacted, for /status.
@@ -63,9 +65,15 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "healthy" }))
 }
 
-/// Readiness: the server accepts queries.
-async fn ready() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ready" }))
+/// Readiness: 200 while the server accepts queries; 503 while starting or
+/// draining.
+async fn ready(State(state): State<Arc<HttpState>>) -> Response {
+    let phase = state.lifecycle.phase();
+    let code = match phase {
+        Phase::Ready => StatusCode::OK,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (code, Json(json!({ "status": phase.name() }))).into_response()
 }
 
 async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
@@ -74,7 +82,7 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
-        "state": "ready",
+        "state": state.lifecycle.phase().name(),
         "connections": state.metrics.connections_active.get(),
         "storage": {
             "used_bytes": state.engine.storage().used_bytes(),

@@ -50,6 +50,7 @@ use tokio::sync::Mutex;
 use super::cancel::{CancelGuard, CancelRegistry, Canceller, StatementLimits};
 use super::encode::{self, TextStyle};
 use super::error::{error_info, sqlstate, to_pgwire};
+use crate::lifecycle::{Lifecycle, Phase};
 use crate::metrics::Metrics;
 use std::time::Instant;
 
@@ -59,6 +60,7 @@ pub struct Shared {
     pub cancel: Arc<CancelRegistry>,
     pub keys: RandomPidSecretKeyGenerator,
     pub metrics: Arc<Metrics>,
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 /// Per-connection state: empty until start-up succeeds.
@@ -195,6 +197,14 @@ impl StartupHandler for Connection {
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
+        if self.shared.lifecycle.phase() == Phase::Draining {
+            self.shared.metrics.connections_rejected.inc();
+            return refuse(
+                client,
+                fatal("57P03", "the database system is shutting down".into()),
+            )
+            .await;
+        }
         let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
             return refuse(
                 client,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use enishi_sql::Engine;
 
+use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
 use pgwire::api::RandomPidSecretKeyGenerator;
 use tokio::net::TcpListener;
@@ -27,6 +28,7 @@ pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
+    lifecycle: Arc<Lifecycle>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = Arc::new(Shared {
@@ -34,6 +36,7 @@ pub async fn serve(
         cancel: Arc::default(),
         keys: RandomPidSecretKeyGenerator::default(),
         metrics: metrics.clone(),
+        lifecycle,
     });
     loop {
         tokio::select! {

@@ -69,3 +69,44 @@ async fn health_ready_status_and_metrics() {
     // The metrics port serves nothing else.
     assert_eq!(server.http_get_on(server.metrics_port, "/status").0, 404);
 }
+
+#[tokio::test]
+async fn sigterm_drains_then_exits() {
+    let mut server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("create table d (x int)")
+        .await
+        .unwrap();
+    server.terminate();
+    // /ready fails first; new clients are told the server is shutting down.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.http_get("/ready").0 != 503 {
+        assert!(std::time::Instant::now() < deadline, "/ready never failed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let refused = server
+        .config()
+        .connect(tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("new connections are refused");
+    assert_eq!(refused.code().map(|c| c.code()), Some("57P03"), "{refused}");
+    // The open connection finishes its work; then the server exits cleanly.
+    client
+        .batch_execute("insert into d values (1)")
+        .await
+        .unwrap();
+    drop(client);
+    // (Let the client's connection task close its socket before blocking.)
+    let mut status = None;
+    for _ in 0..200 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = server.wait_exit(std::time::Duration::ZERO);
+        if status.is_some() {
+            break;
+        }
+    }
+    let status = status.expect("the server exits once drained");
+    assert!(status.success(), "{status}");
+}
