@@ -180,6 +180,10 @@ pub struct Cli {
     /// A second port serving only /metrics (0: none).
     #[arg(long, env = "ENISHI_METRICS_PORT")]
     pub metrics_port: Option<u16>,
+    /// Check the catalog and every table (log, data files, Parquet footers, row
+    /// counts), print a report and exit: 0 when healthy, 1 when damaged.
+    #[arg(long)]
+    pub verify_data: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -173,6 +173,16 @@ impl Default for StorageOptions {
     }
 }
 
+/// What `Storage::verify` found for one table.
+#[derive(Debug)]
+pub struct TableCheck {
+    /// `schema.table`
+    pub name: String,
+    /// Empty when the table is healthy.
+    pub problems: Vec<String>,
+    pub rows: u64,
+}
+
 /// Connection settings for S3 and S3-compatible stores.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
@@ -347,6 +357,34 @@ impl Storage {
         let mut url = self.root_url.clone();
         url.set_path("/");
         url
+    }
+
+    /// Checks every table in the catalog (see [`Table::verify`]). One report
+    /// per table, in catalog order.
+    pub async fn verify(&self) -> Vec<TableCheck> {
+        let mut checks = Vec::new();
+        for (schema, entry) in self.catalog().schemas {
+            for (name, table) in entry.tables {
+                let url = match self.table_url(&table) {
+                    Ok(url) => url,
+                    Err(e) => {
+                        checks.push(TableCheck {
+                            name: format!("{schema}.{name}"),
+                            problems: vec![e.to_string()],
+                            rows: 0,
+                        });
+                        continue;
+                    }
+                };
+                let (problems, rows) = Table::verify(&url, &self.store).await;
+                checks.push(TableCheck {
+                    name: format!("{schema}.{name}"),
+                    problems,
+                    rows,
+                });
+            }
+        }
+        checks
     }
 
     /// Bytes of table data in the current versions of the open tables.

@@ -28,6 +28,7 @@ use url::Url;
 use std::collections::HashMap;
 
 use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::metadata::ParquetMetaDataReader;
 use deltalake::parquet::file::properties::WriterProperties;
 
 use crate::StorageError;
@@ -288,6 +289,67 @@ impl Table {
         self.state.write().await.update_state().await?;
         self.replace(None).await?;
         Ok(true)
+    }
+
+    /// Checks the table as stored, reading it afresh: its log loads, every data
+    /// file the current version references exists with the recorded size, its
+    /// Parquet footer reads, and its row count matches the log's. Returns the
+    /// problems found (empty when healthy) and the number of rows.
+    pub async fn verify(url: &Url, store: &Arc<dyn ObjectStore>) -> (Vec<String>, u64) {
+        let delta = match builder(url, store) {
+            Ok(b) => b.load().await.map_err(StorageError::from),
+            Err(e) => Err(e),
+        };
+        let delta = match delta {
+            Ok(d) => d,
+            Err(e) => return (vec![format!("log unreadable: {e}")], 0),
+        };
+        let files: Vec<(object_store::path::Path, i64, Option<String>)> = match delta.snapshot() {
+            Ok(snapshot) => snapshot
+                .log_data()
+                .iter()
+                .map(|f| (f.object_store_path(), f.size(), f.stats()))
+                .collect(),
+            Err(e) => return (vec![format!("snapshot unreadable: {e}")], 0),
+        };
+        let table_store = delta.object_store();
+        let mut problems = Vec::new();
+        let mut rows = 0u64;
+        for (path, size, stats) in files {
+            let meta = match object_store::ObjectStoreExt::head(table_store.as_ref(), &path).await {
+                Ok(meta) => meta,
+                Err(e) => {
+                    problems.push(format!("{path}: missing ({e})"));
+                    continue;
+                }
+            };
+            if meta.size != size as u64 {
+                problems.push(format!(
+                    "{path}: {} bytes, the log records {size}",
+                    meta.size
+                ));
+                continue;
+            }
+            let footer_rows = match parquet_rows(table_store.as_ref(), &path, meta.size).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    problems.push(format!("{path}: unreadable Parquet footer ({e})"));
+                    continue;
+                }
+            };
+            let logged = stats
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .and_then(|s| s.get("numRecords").and_then(serde_json::Value::as_u64));
+            if let Some(logged) = logged
+                && logged != footer_rows
+            {
+                problems.push(format!(
+                    "{path}: {footer_rows} rows, the log records {logged}"
+                ));
+            }
+            rows += footer_rows;
+        }
+        (problems, rows)
     }
 
     /// Bytes of data in the current version.
@@ -587,6 +649,36 @@ impl Table {
         }
         Ok(report)
     }
+}
+
+/// The row count in a Parquet file's footer: `…metadata, length (4 bytes LE),
+/// "PAR1"` at its end.
+async fn parquet_rows(
+    store: &dyn ObjectStore,
+    path: &object_store::path::Path,
+    size: u64,
+) -> Result<u64, String> {
+    use object_store::ObjectStoreExt;
+    if size < 12 {
+        return Err(format!("{size} bytes is too short"));
+    }
+    let tail = store
+        .get_range(path, size - 8..size)
+        .await
+        .map_err(|e| e.to_string())?;
+    if &tail[4..] != b"PAR1" {
+        return Err("no Parquet magic at the end".into());
+    }
+    let length = u32::from_le_bytes(tail[..4].try_into().expect("4 bytes")) as u64;
+    if length + 12 > size {
+        return Err(format!("footer length {length} exceeds the file"));
+    }
+    let footer = store
+        .get_range(path, size - 8 - length..size - 8)
+        .await
+        .map_err(|e| e.to_string())?;
+    let metadata = ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| e.to_string())?;
+    Ok(metadata.file_metadata().num_rows().max(0) as u64)
 }
 
 /// What rows take in memory: more than their compressed Parquet files, so a

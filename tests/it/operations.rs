@@ -110,3 +110,58 @@ async fn sigterm_drains_then_exits() {
     let status = status.expect("the server exits once drained");
     assert!(status.success(), "{status}");
 }
+
+/// `enishi --verify-data` over a storage directory: its report and exit code.
+fn verify_data(dir: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .arg("--verify-data")
+        .env("ENISHI_STORAGE_PATH", dir)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run enishi --verify-data");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn verify_data_passes_healthy_tables_and_names_a_damaged_one() {
+    let dir = std::env::temp_dir().join(format!("enishi-verify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let server = TestServer::start_in(&dir, &[]);
+        server
+            .connect()
+            .await
+            .batch_execute(
+                "create table good (x int); insert into good values (1), (2), (3);
+                 create table bad (x int); insert into bad values (4), (5);",
+            )
+            .await
+            .unwrap();
+    }
+    let (ok, report) = verify_data(&dir);
+    assert!(ok, "{report}");
+    assert!(report.contains("ok       public.good (3 rows)"), "{report}");
+    assert!(report.contains("ok       public.bad (2 rows)"), "{report}");
+
+    // Damage the end of one of `bad`'s data files (its Parquet footer).
+    let table_dir = dir.join("tables/2");
+    let file = std::fs::read_dir(&table_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .expect("a data file");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let len = bytes.len();
+    bytes[len - 6..].fill(0);
+    std::fs::write(&file, bytes).unwrap();
+
+    let (ok, report) = verify_data(&dir);
+    assert!(!ok, "{report}");
+    assert!(report.contains("DAMAGED  public.bad"), "{report}");
+    assert!(report.contains("ok       public.good"), "{report}");
+    std::fs::remove_dir_all(&dir).ok();
+}
