@@ -202,7 +202,7 @@ pub enum ConfigError {
 impl StorageConfig {
     /// `max_size_gb` in bytes, if there is a limit.
     pub fn max_size_bytes(&self) -> Option<u64> {
-        (self.max_size_gb > 0.0).then(|| (self.max_size_gb * (1u64 << 30) as f64) as u64)
+        (self.max_size_gb > 0.0).then_some((self.max_size_gb * (1u64 << 30) as f64) as u64)
     }
 }
 

@@ -508,7 +508,7 @@ impl Storage {
                     .schemas
                     .get(name)
                     .ok_or_else(|| StorageError::SchemaNotFound(name.into()))?;
-                if !cascade && !(entry.tables.is_empty() && entry.views.is_empty()) {
+                if !(cascade || entry.tables.is_empty() && entry.views.is_empty()) {
                     return Err(StorageError::SchemaNotEmpty(name.into()));
                 }
                 let entry = c.schemas.remove(name).expect("checked");

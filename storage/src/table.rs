@@ -352,17 +352,6 @@ impl Table {
         (problems, rows)
     }
 
-    /// Bytes of data in the current version.
-    pub fn size_bytes(&self) -> u64 {
-        self.writing
-            .usage
-            .lock()
-            .expect("usage lock")
-            .get(&self.id)
-            .copied()
-            .unwrap_or(0)
-    }
-
     pub fn url(&self) -> &Url {
         &self.url
     }
@@ -385,12 +374,8 @@ impl Table {
         Ok(Layout::from_stored(Arc::new(arrow)))
     }
 
-    /// A DataFusion provider over the loaded snapshot, in the types queries see.
-    pub async fn provider(&self) -> Result<Arc<dyn TableProvider>, StorageError> {
-        Ok(self.snapshot().await?.provider)
-    }
-
-    /// The loaded snapshot: its provider, layout and version, read together.
+    /// The loaded snapshot: a DataFusion provider over it (in the types queries
+    /// see), its layout and its version, read together.
     pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
         let state = self.state.read().await.clone();
         let kernel = state.snapshot()?.schema();
