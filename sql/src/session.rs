@@ -469,16 +469,7 @@ impl Session {
         self.count(LogicalPlan::Dml(dml.clone())).await?;
         let (ctx, plan) = self.returning_plan(&dml, &items, rows).await?;
         let schema = self.result_schema(&plan).await;
-        let stream = ctx
-            .execute_logical_plan(plan)
-            .await?
-            .execute_stream()
-            .await?;
-        Ok(Output::Rows(Rows {
-            schema,
-            stream,
-            tag: "INSERT 0",
-        }))
+        rows_of(&ctx, plan, schema, "INSERT 0").await
     }
 
     /// `SELECT <items> FROM <table>` where the table holds only `rows` (the
@@ -602,17 +593,7 @@ impl Session {
             LogicalPlan::Statement(_) => Err(Error::unsupported("this statement is not supported")),
             _ => {
                 let schema = self.result_schema(&plan).await;
-                let stream = self
-                    .ctx
-                    .execute_logical_plan(plan)
-                    .await?
-                    .execute_stream()
-                    .await?;
-                Ok(Output::Rows(Rows {
-                    schema,
-                    stream,
-                    tag: "SELECT",
-                }))
+                rows_of(&self.ctx, plan, schema, "SELECT").await
             }
         }
     }
@@ -1955,4 +1936,23 @@ fn is_cast(expr: &datafusion::logical_expr::Expr) -> bool {
 
 fn returning_unsupported() -> Error {
     Error::unsupported("RETURNING is supported for INSERT only, not yet for UPDATE or DELETE")
+}
+
+/// Starts `plan` in `ctx`; its rows, described to the client by `schema`.
+async fn rows_of(
+    ctx: &SessionContext,
+    plan: LogicalPlan,
+    schema: SchemaRef,
+    tag: &'static str,
+) -> Result<Output> {
+    let stream = ctx
+        .execute_logical_plan(plan)
+        .await?
+        .execute_stream()
+        .await?;
+    Ok(Output::Rows(Rows {
+        schema,
+        stream,
+        tag,
+    }))
 }

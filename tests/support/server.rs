@@ -75,7 +75,20 @@ impl TestServer {
     }
 
     /// Starts a server over an existing (or new) data directory, which outlives it.
+    /// Ports are picked free but may be taken before the server binds them; a
+    /// server that exits at start-up is started again on fresh ports.
     pub fn start_in(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        for _ in 0..5 {
+            let mut server = Self::spawn(data_dir, env);
+            if server.wait_ready() {
+                return server;
+            }
+            server.kill();
+        }
+        panic!("enishi did not start (see its log above)");
+    }
+
+    fn spawn(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let http_port = free_port();
         let metrics_port = free_port();
@@ -97,23 +110,25 @@ impl TestServer {
             command.env(k, v);
         }
         let child = command.spawn().expect("spawn enishi");
-        let server = Self {
+        Self {
             child,
             port,
             http_port,
             metrics_port,
             data_dir,
             owns_data: false,
-        };
-        server.wait_ready();
-        server
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the server accepts connections; false if it exited first.
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return true;
+            }
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
