@@ -140,6 +140,8 @@ async fn main() {
         }
     }
     println!("\nsqllogictest: {passed} passed, {failed} failed");
+    // Stop moto now: process::exit below skips destructors.
+    drop(s3);
     if failed > 0 {
         std::process::exit(1);
     }
