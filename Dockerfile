@@ -22,7 +22,10 @@ ENV ENISHI_HOST=0.0.0.0 \
     ENISHI_PORT=8080 \
     ENISHI_METRICS_PORT=9090 \
     ENISHI_STORAGE_PATH=/app/data \
+    ENISHI_LOG_DIR=/app/logs \
     RUST_LOG=info
 EXPOSE 5432 8080 9090
 VOLUME ["/app/data", "/app/logs"]
+# Healthy while the HTTP API answers /health (the same check as docker-compose.yml).
+HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD curl -f http://localhost:8080/health || exit 1
 ENTRYPOINT ["/usr/local/bin/enishi"]

@@ -3,12 +3,14 @@
 //! Precedence, lowest first: built-in defaults, the config file (`--config FILE`, or
 //! `/etc/enishi/config.toml` when it exists), `ENISHI_*` environment variables, then
 //! command-line flags. clap resolves the last two (a flag beats its variable); this
-//! module layers the result over the file.
+//! module lays the result over the file as TOML values, so every layer is checked by
+//! the same deserializer and each key remembers where its value came from.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
 /// The file read when `--config` is not given, if it exists.
@@ -21,44 +23,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub performance: PerformanceConfig,
+    pub security: SecurityConfig,
     pub monitoring: MonitoringConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MonitoringConfig {
-    /// A second port serving only /metrics (0, or server.port, for none).
-    pub metrics_port: u16,
-}
-
-impl Default for MonitoringConfig {
-    fn default() -> Self {
-        Self { metrics_port: 9090 }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PerformanceConfig {
-    /// Most results kept by the result cache (0 turns it off).
-    pub query_cache_size: u64,
-    /// Most bytes of results kept by the result cache.
-    pub query_cache_max_bytes: u64,
-    /// Results larger than this are streamed and not cached.
-    pub query_cache_entry_max_bytes: u64,
-    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
-    pub bloom_filter_size: u64,
-}
-
-impl Default for PerformanceConfig {
-    fn default() -> Self {
-        Self {
-            query_cache_size: 10_000,
-            query_cache_max_bytes: 256 << 20,
-            query_cache_entry_max_bytes: 16 << 20,
-            bloom_filter_size: 0,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +36,12 @@ pub struct ServerConfig {
     pub port: u16,
     /// Port of the PostgreSQL wire protocol.
     pub pg_port: u16,
+    /// Threads that run connections and queries (0: one per CPU core).
+    pub workers: usize,
+    /// Most PostgreSQL connections open at once; more are refused with 53300.
+    pub max_connections: u32,
+    /// Default `statement_timeout` of every session, in seconds (0: none).
+    pub timeout_secs: u64,
     /// On SIGTERM, how long open connections may finish before the server exits.
     pub drain_timeout_secs: u64,
 }
@@ -80,6 +52,9 @@ impl Default for ServerConfig {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 8080,
             pg_port: 5432,
+            workers: 0,
+            max_connections: 1000,
+            timeout_secs: 0,
             drain_timeout_secs: 30,
         }
     }
@@ -139,7 +114,90 @@ impl Default for StorageConfig {
     }
 }
 
-/// Command-line flags; each also reads its `ENISHI_*` variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerformanceConfig {
+    /// Most results kept by the result cache (0 turns it off).
+    pub query_cache_size: u64,
+    /// Most bytes of results kept by the result cache.
+    pub query_cache_max_bytes: u64,
+    /// Results larger than this are streamed and not cached.
+    pub query_cache_entry_max_bytes: u64,
+    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
+    pub bloom_filter_size: u64,
+    /// Statements executing at once; more wait for a turn (0: no limit).
+    pub max_concurrent_queries: u32,
+    /// Plan with table statistics and narrow scans at run time with filters
+    /// learned from joins and top-k sorts.
+    pub adaptive_optimization: bool,
+}
+
+impl Default for PerformanceConfig {
+    fn default() -> Self {
+        Self {
+            query_cache_size: 10_000,
+            query_cache_max_bytes: 256 << 20,
+            query_cache_entry_max_bytes: 16 << 20,
+            bloom_filter_size: 0,
+            max_concurrent_queries: 0,
+            adaptive_optimization: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Write one audit record per connection and statement.
+    pub enable_audit: bool,
+    /// Where audit records go (empty: `<log_dir>/audit.log`).
+    pub audit_log_path: String,
+    /// Most sessions (logged-in connections) at once; more are refused with 53300.
+    pub max_sessions: u32,
+    /// Close a session idle for this many seconds with 57P05 (0: never).
+    pub session_timeout_secs: u64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            enable_audit: false,
+            audit_log_path: String::new(),
+            max_sessions: 1000,
+            session_timeout_secs: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// A second port serving only /metrics (0, or server.port, for none).
+    pub metrics_port: u16,
+    /// Serve Prometheus metrics at all (on server.port and metrics_port).
+    pub enable_prometheus: bool,
+    /// Log filter when `RUST_LOG` is not set.
+    pub log_level: String,
+    /// Directory for `enishi.log` (empty: log to stderr only).
+    pub log_dir: String,
+    /// Seconds between background probes of the object store; /ready fails
+    /// while the last probe failed.
+    pub health_check_interval_secs: u64,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            metrics_port: 9090,
+            enable_prometheus: true,
+            log_level: "info".into(),
+            log_dir: String::new(),
+            health_check_interval_secs: 30,
+        }
+    }
+}
+
+/// Command-line flags; each setting also reads its `ENISHI_*` variable.
 #[derive(Debug, Parser, Default)]
 #[command(
     name = "enishi",
@@ -148,42 +206,200 @@ impl Default for StorageConfig {
 )]
 pub struct Cli {
     /// Config file (TOML). Default: /etc/enishi/config.toml when it exists.
-    #[arg(long, value_name = "FILE", env = "ENISHI_CONFIG")]
+    #[arg(long, global = true, value_name = "FILE", env = "ENISHI_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on.
-    #[arg(long, env = "ENISHI_HOST")]
+    #[arg(long, global = true, env = "ENISHI_HOST")]
     pub host: Option<IpAddr>,
     /// Port for PostgreSQL clients.
-    #[arg(long, env = "ENISHI_PG_PORT")]
+    #[arg(long, global = true, env = "ENISHI_PG_PORT")]
     pub pg_port: Option<u16>,
     /// Port of the HTTP API (/health, /ready, /status, /metrics).
-    #[arg(long, env = "ENISHI_PORT")]
+    #[arg(long, global = true, env = "ENISHI_PORT")]
     pub port: Option<u16>,
+    /// Threads that run connections and queries (0: one per CPU core).
+    #[arg(long, global = true, value_name = "N", env = "ENISHI_WORKERS")]
+    pub workers: Option<usize>,
+    /// Most PostgreSQL connections open at once.
+    #[arg(long, global = true, value_name = "N", env = "ENISHI_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
     /// Directory that holds the data, or an s3://bucket/prefix URL.
-    #[arg(long, value_name = "DIR|URL", env = "ENISHI_STORAGE_PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR|URL",
+        env = "ENISHI_STORAGE_PATH"
+    )]
     pub storage_path: Option<String>,
     /// ZSTD-compress data files (true/false).
-    #[arg(long, value_name = "BOOL", env = "ENISHI_COMPRESSION")]
+    #[arg(long, global = true, value_name = "BOOL", env = "ENISHI_COMPRESSION")]
     pub compression: Option<bool>,
     /// Refuse writes past this many GiB of data (0: no limit).
-    #[arg(long, value_name = "GB", env = "ENISHI_MAX_SIZE_GB")]
+    #[arg(long, global = true, value_name = "GB", env = "ENISHI_MAX_SIZE_GB")]
     pub max_size_gb: Option<f64>,
-    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
-    #[arg(long, value_name = "BITS", env = "ENISHI_BLOOM_SIZE")]
-    pub bloom_filter_size: Option<u64>,
-    /// Most results kept by the result cache (0 turns it off).
-    #[arg(long, value_name = "ENTRIES", env = "ENISHI_CACHE_SIZE")]
-    pub query_cache_size: Option<u64>,
     /// How often (ms) tables look for other servers' commits.
-    #[arg(long, value_name = "MS", env = "ENISHI_PROBE_INTERVAL_MS")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "ENISHI_PROBE_INTERVAL_MS"
+    )]
     pub probe_interval_ms: Option<u64>,
+    /// Most results kept by the result cache (0 turns it off).
+    #[arg(long, global = true, value_name = "ENTRIES", env = "ENISHI_CACHE_SIZE")]
+    pub query_cache_size: Option<u64>,
+    /// Largest Parquet bloom filter per column and row group, in bits (0: none).
+    #[arg(long, global = true, value_name = "BITS", env = "ENISHI_BLOOM_SIZE")]
+    pub bloom_filter_size: Option<u64>,
+    /// Statements executing at once; more wait (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "ENISHI_MAX_CONCURRENT_QUERIES"
+    )]
+    pub max_concurrent_queries: Option<u32>,
+    /// Plan with statistics and filter scans at run time (true/false).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        env = "ENISHI_ADAPTIVE_OPTIMIZATION"
+    )]
+    pub adaptive_optimization: Option<bool>,
+    /// Write an audit record per connection and statement (true/false).
+    #[arg(long, global = true, value_name = "BOOL", env = "ENISHI_ENABLE_AUDIT")]
+    pub enable_audit: Option<bool>,
+    /// File the audit records go to.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "ENISHI_AUDIT_LOG_PATH"
+    )]
+    pub audit_log_path: Option<String>,
+    /// Close sessions idle for this many seconds (0: never).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "ENISHI_SESSION_TIMEOUT"
+    )]
+    pub session_timeout_secs: Option<u64>,
     /// A second port serving only /metrics (0: none).
-    #[arg(long, env = "ENISHI_METRICS_PORT")]
+    #[arg(long, global = true, env = "ENISHI_METRICS_PORT")]
     pub metrics_port: Option<u16>,
+    /// Directory for enishi.log (empty: stderr only).
+    #[arg(long, global = true, value_name = "DIR", env = "ENISHI_LOG_DIR")]
+    pub log_dir: Option<String>,
     /// Check the catalog and every table (log, data files, Parquet footers, row
     /// counts), print a report and exit: 0 when healthy, 1 when damaged.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub verify_data: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Where each flag's value came from (flag or variable), by argument id.
+    #[arg(skip)]
+    pub sources: BTreeMap<String, Origin>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the server (what `enishi` without a command does).
+    Serve,
+    /// Print the effective configuration, each value with where it came from.
+    Config,
+    /// Copy a consistent snapshot of every table into DIR, while the server runs.
+    /// Restore by starting a server with DIR as its storage path.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// An empty or new directory.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+impl Cli {
+    /// Parses the process's arguments, remembering which came from a variable.
+    pub fn parse_with_sources() -> Self {
+        let command = Self::command();
+        let matches = command.clone().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            let origin = match matches.value_source(id) {
+                Some(clap::parser::ValueSource::EnvVariable) => Origin::Env(
+                    arg.get_env()
+                        .map(|v| v.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                ),
+                Some(clap::parser::ValueSource::CommandLine) => {
+                    Origin::Flag(format!("--{}", arg.get_long().unwrap_or(id)))
+                }
+                _ => continue,
+            };
+            cli.sources.insert(id.to_string(), origin);
+        }
+        cli
+    }
+
+    /// The settings given as flags or variables: (argument id, config key, value).
+    fn overrides(&self) -> Result<Vec<(&'static str, &'static str, toml::Value)>, ConfigError> {
+        let mut out = Vec::new();
+        macro_rules! layer {
+            ($($field:ident => $key:literal),* $(,)?) => {$(
+                if let Some(value) = &self.$field {
+                    let value = toml::Value::try_from(value).map_err(|e| {
+                        ConfigError::Invalid(format!("{}: {e}", $key))
+                    })?;
+                    out.push((stringify!($field), $key, value));
+                }
+            )*};
+        }
+        layer!(
+            host => "server.host",
+            pg_port => "server.pg_port",
+            port => "server.port",
+            workers => "server.workers",
+            max_connections => "server.max_connections",
+            storage_path => "storage.path",
+            compression => "storage.compression",
+            max_size_gb => "storage.max_size_gb",
+            probe_interval_ms => "storage.probe_interval_ms",
+            query_cache_size => "performance.query_cache_size",
+            bloom_filter_size => "performance.bloom_filter_size",
+            max_concurrent_queries => "performance.max_concurrent_queries",
+            adaptive_optimization => "performance.adaptive_optimization",
+            enable_audit => "security.enable_audit",
+            audit_log_path => "security.audit_log_path",
+            session_timeout_secs => "security.session_timeout_secs",
+            metrics_port => "monitoring.metrics_port",
+            log_dir => "monitoring.log_dir",
+        );
+        Ok(out)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,14 +422,29 @@ impl StorageConfig {
     }
 }
 
+/// The effective configuration and where each key's value came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The config file read, if any.
+    pub file: Option<PathBuf>,
+    /// Dotted key (`server.port`) → origin, for every key that has a value.
+    pub origins: BTreeMap<String, Origin>,
+}
+
 impl Config {
-    /// The configuration as JSON for operators (`/status`), secrets replaced.
-    pub fn redacted_json(&self) -> serde_json::Value {
+    /// A copy fit to show operators: secrets replaced.
+    pub fn redacted(&self) -> Self {
         let mut shown = self.clone();
         if shown.storage.s3.secret_access_key.is_some() {
             shown.storage.s3.secret_access_key = Some("<redacted>".into());
         }
-        serde_json::to_value(&shown).unwrap_or_default()
+        shown
+    }
+
+    /// The configuration as JSON for operators (`/status`), secrets replaced.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.redacted()).unwrap_or_default()
     }
 
     /// Parses a config file's text. Unknown keys are rejected, naming the key and the
@@ -227,68 +458,200 @@ impl Config {
 
     /// Builds the effective configuration from the layers above.
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        Ok(Self::load_with_origins(cli)?.config)
+    }
+
+    /// Builds the effective configuration, remembering each value's origin.
+    pub fn load_with_origins(cli: &Cli) -> Result<Loaded, ConfigError> {
         let file = match &cli.config {
             Some(path) => Some(path.clone()),
             None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
         };
-        let mut config = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                Self::from_toml(&text, &path)?
+        let mut origins = BTreeMap::new();
+        let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+        for key in leaf_keys(&defaults) {
+            origins.insert(key, Origin::Default);
+        }
+        let mut table = toml::Table::new();
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            // Parse the file alone first, so its errors name the file.
+            Self::from_toml(&text, path)?;
+            table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            for key in leaf_keys(&table) {
+                origins.insert(key, Origin::File(path.clone()));
             }
-            None => Self::default(),
-        };
-        if let Some(host) = cli.host {
-            config.server.host = host;
         }
-        if let Some(port) = cli.pg_port {
-            config.server.pg_port = port;
+        for (id, key, value) in cli.overrides()? {
+            set_key(&mut table, key, value);
+            let origin = cli
+                .sources
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| Origin::Flag(format!("--{}", id.replace('_', "-"))));
+            origins.insert(key.to_string(), origin);
         }
-        if let Some(port) = cli.port {
-            config.server.port = port;
-        }
-        if let Some(path) = &cli.storage_path {
-            config.storage.path = path.clone();
-        }
-        if let Some(compression) = cli.compression {
-            config.storage.compression = compression;
-        }
-        if let Some(gb) = cli.max_size_gb {
-            config.storage.max_size_gb = gb;
-        }
-        if let Some(bits) = cli.bloom_filter_size {
-            config.performance.bloom_filter_size = bits;
-        }
-        if let Some(entries) = cli.query_cache_size {
-            config.performance.query_cache_size = entries;
-        }
-        if let Some(ms) = cli.probe_interval_ms {
-            config.storage.probe_interval_ms = ms;
-        }
-        if let Some(port) = cli.metrics_port {
-            config.monitoring.metrics_port = port;
-        }
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string().trim().to_string()))?;
         config.validate()?;
-        Ok(config)
+        Ok(Loaded {
+            config,
+            file,
+            origins,
+        })
     }
 
     /// Cross-field and range rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.storage.path.is_empty() {
-            return Err(ConfigError::Invalid(
-                "storage.path must not be empty".into(),
-            ));
+            return invalid("storage.path must not be empty".into());
         }
         if !(self.storage.max_size_gb >= 0.0 && self.storage.max_size_gb.is_finite()) {
-            return Err(ConfigError::Invalid(format!(
+            return invalid(format!(
                 "storage.max_size_gb must be 0 (no limit) or a positive number, not {}",
                 self.storage.max_size_gb
-            )));
+            ));
+        }
+        if self.server.max_connections == 0 || self.security.max_sessions == 0 {
+            return invalid(
+                "server.max_connections and security.max_sessions must be at least 1".into(),
+            );
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.monitoring.log_level) {
+            return invalid(format!(
+                "monitoring.log_level {:?} is not a log filter: {e}",
+                self.monitoring.log_level
+            ));
+        }
+        if self.security.enable_audit && self.audit_log_path().is_none() {
+            return invalid(
+                "security.enable_audit needs security.audit_log_path or monitoring.log_dir".into(),
+            );
         }
         Ok(())
+    }
+
+    /// The audit log's file: `security.audit_log_path`, else `<log_dir>/audit.log`.
+    pub fn audit_log_path(&self) -> Option<PathBuf> {
+        if !self.security.audit_log_path.is_empty() {
+            Some(PathBuf::from(&self.security.audit_log_path))
+        } else if !self.monitoring.log_dir.is_empty() {
+            Some(Path::new(&self.monitoring.log_dir).join("audit.log"))
+        } else {
+            None
+        }
+    }
+}
+
+impl Loaded {
+    /// The effective configuration as TOML, each value followed by its origin
+    /// (`enishi config`). Secrets are redacted.
+    pub fn render(&self) -> String {
+        let table = toml::Table::try_from(self.config.redacted()).expect("config serializes");
+        let mut out = String::new();
+        render_table(&table, "", &self.origins, &mut out);
+        out
+    }
+}
+
+/// The keys whose values differ between two configurations, with the old and
+/// new values (secrets redacted), for logging a reload.
+pub fn differences(old: &Config, new: &Config) -> Vec<(String, String, String)> {
+    let flat = |c: &Config| -> BTreeMap<String, String> {
+        let table = toml::Table::try_from(c.redacted()).expect("config serializes");
+        let mut out = BTreeMap::new();
+        flatten(&table, "", &mut out);
+        out
+    };
+    let (old, new) = (flat(old), flat(new));
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let show = |m: &BTreeMap<String, String>| {
+                m.get(k).cloned().unwrap_or_else(|| "(unset)".into())
+            };
+            (k.clone(), show(&old), show(&new))
+        })
+        .collect()
+}
+
+fn flatten(table: &toml::Table, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => flatten(inner, &key, out),
+            other => {
+                out.insert(key, other.to_string());
+            }
+        }
+    }
+}
+
+fn render_table(
+    table: &toml::Table,
+    prefix: &str,
+    origins: &BTreeMap<String, Origin>,
+    out: &mut String,
+) {
+    if !prefix.is_empty() {
+        out.push_str(&format!("\n[{prefix}]\n"));
+    }
+    let key_of = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    for (k, v) in table {
+        if !v.is_table() {
+            let key = key_of(k);
+            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
+            out.push_str(&format!("{k} = {v}  # {origin}\n"));
+        }
+    }
+    for (k, v) in table {
+        if let toml::Value::Table(inner) = v {
+            render_table(inner, &key_of(k), origins, out);
+        }
+    }
+}
+
+/// Dotted names of the non-table values in `table`.
+fn leaf_keys(table: &toml::Table) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (k, v) in table {
+        match v {
+            toml::Value::Table(inner) => {
+                keys.extend(leaf_keys(inner).into_iter().map(|sub| format!("{k}.{sub}")))
+            }
+            _ => keys.push(k.clone()),
+        }
+    }
+    keys
+}
+
+/// Sets `section.key` in `table`, creating the section.
+fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    let (section, key) = dotted.split_once('.').expect("a section.key name");
+    let entry = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(inner) = entry {
+        inner.insert(key.to_string(), value);
     }
 }
 
@@ -309,6 +672,48 @@ mod tests {
     }
 
     #[test]
+    fn manual_example_file_is_accepted() {
+        // The operations manual's /etc/enishi/config.toml, verbatim.
+        let text = r#"
+[server]
+port = 8080
+host = "0.0.0.0"
+workers = 8
+max_connections = 10000
+timeout_secs = 30
+
+[storage]
+path = "/var/lib/enishi/data"
+max_size_gb = 500
+compression = true
+sync_writes = false
+
+[performance]
+query_cache_size = 10000000
+bloom_filter_size = 100000000
+max_concurrent_queries = 1000
+adaptive_optimization = true
+
+[security]
+enable_audit = true
+audit_log_path = "/var/log/enishi/audit.log"
+max_sessions = 10000
+session_timeout_secs = 3600
+
+[monitoring]
+metrics_port = 9090
+enable_prometheus = true
+log_level = "info"
+health_check_interval_secs = 30
+"#;
+        let config = Config::from_toml(text, Path::new("manual.toml")).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.server.workers, 8);
+        assert_eq!(config.storage.max_size_gb, 500.0);
+        assert_eq!(config.security.session_timeout_secs, 3600);
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_by_name() {
         let err = Config::from_toml("[server]\npg_prot = 1\n", Path::new("x.toml")).unwrap_err();
         let text = err.to_string();
@@ -317,19 +722,59 @@ mod tests {
     }
 
     #[test]
-    fn flags_override_the_file() {
+    fn flags_override_the_file_and_origins_say_so() {
         let dir = std::env::temp_dir().join(format!("enishi-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
         std::fs::write(&file, "[server]\npg_port = 7000\nhost = \"0.0.0.0\"\n").unwrap();
-        let cli = Cli {
+        let mut cli = Cli {
             config: Some(file.clone()),
             pg_port: Some(7001),
+            log_dir: Some("/tmp/logs".into()),
             ..Cli::default()
         };
-        let config = Config::load(&cli).unwrap();
-        assert_eq!(config.server.pg_port, 7001);
-        assert_eq!(config.server.host.to_string(), "0.0.0.0");
+        cli.sources
+            .insert("log_dir".into(), Origin::Env("ENISHI_LOG_DIR".into()));
+        let loaded = Config::load_with_origins(&cli).unwrap();
+        assert_eq!(loaded.config.server.pg_port, 7001);
+        assert_eq!(loaded.config.server.host.to_string(), "0.0.0.0");
+        assert_eq!(loaded.config.monitoring.log_dir, "/tmp/logs");
+        let origin = |k: &str| loaded.origins[k].to_string();
+        assert_eq!(origin("server.pg_port"), "flag --pg-port");
+        assert_eq!(origin("server.host"), format!("file {}", file.display()));
+        assert_eq!(origin("monitoring.log_dir"), "env ENISHI_LOG_DIR");
+        assert_eq!(origin("server.port"), "default");
+        let text = loaded.render();
+        assert!(text.contains("pg_port = 7001  # flag --pg-port"), "{text}");
+        assert!(text.contains("[monitoring]"), "{text}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut config = Config::default();
+        config.storage.s3.secret_access_key = Some("hunter2".into());
+        let loaded = Loaded {
+            config: config.clone(),
+            file: None,
+            origins: BTreeMap::new(),
+        };
+        assert!(!loaded.render().contains("hunter2"));
+        assert!(!config.redacted_json().to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let cli = Cli {
+            max_connections: Some(0),
+            ..Cli::default()
+        };
+        assert!(Config::load(&cli).is_err());
+        let cli = Cli {
+            enable_audit: Some(true),
+            ..Cli::default()
+        };
+        let err = Config::load(&cli).unwrap_err().to_string();
+        assert!(err.contains("audit_log_path"), "{err}");
     }
 }

@@ -5,8 +5,10 @@
 //! executes in DataFusion over tables held by `enishi-storage`; Arrow batches come
 //! back and [`pg::encode`] turns them into PostgreSQL rows.
 
+pub mod audit;
 pub mod config;
 pub mod http;
 pub mod lifecycle;
+pub mod logging;
 pub mod metrics;
 pub mod pg;

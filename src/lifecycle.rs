@@ -1,7 +1,9 @@
 //! The server's phase as operators and clients see it: `/ready` answers 200
 //! only while ready; while draining (after SIGTERM or Ctrl-C), new PostgreSQL
-//! connections are refused with 57P03 and open ones may finish their work.
+//! connections are refused with 57P03 and open ones may finish their work. The
+//! background storage probe records here whether the object store answers.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,8 @@ impl Phase {
 #[derive(Debug, Default)]
 pub struct Lifecycle {
     phase: AtomicU8,
+    /// Why the last storage probe failed (None: it succeeded, or none ran yet).
+    storage_error: Mutex<Option<String>>,
 }
 
 impl Lifecycle {
@@ -33,6 +37,16 @@ impl Lifecycle {
             1 => Phase::Ready,
             _ => Phase::Draining,
         }
+    }
+
+    /// Records the outcome of a storage probe.
+    pub fn set_storage(&self, outcome: Result<(), String>) {
+        *self.storage_error.lock().expect("lifecycle lock") = outcome.err();
+    }
+
+    /// The error of the last storage probe, if it failed.
+    pub fn storage_error(&self) -> Option<String> {
+        self.storage_error.lock().expect("lifecycle lock").clone()
     }
 
     pub fn set(&self, phase: Phase) {

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub connections_active: IntGauge,
     pub connections_total: IntCounter,
     pub connections_rejected: IntCounter,
+    pub connections_max: IntGauge,
+    pub queries_in_flight: IntGauge,
     queries: IntCounter,
     queries_by_kind: IntCounterVec,
     query_duration: Histogram,
@@ -36,6 +38,10 @@ pub struct Metrics {
     storage_used: IntGauge,
     storage_total: IntGauge,
     storage_tables: IntGauge,
+    storage_files: IntGauge,
+    pub storage_up: IntGauge,
+    pub storage_probe_failures: IntCounter,
+    memory_pool: IntGauge,
     cache: CacheMetrics,
     /// Serializes scrapes (counters are advanced by differences; CPU is a rate).
     scrape: Mutex<Scrape>,
@@ -80,7 +86,15 @@ impl Metrics {
             )?),
             connections_rejected: register!(counter(
                 "enishi_connections_rejected_total",
-                "Connections refused at start-up (unknown database or role)"
+                "Connections refused at start-up (unknown database or role, too many clients, shutting down)"
+            )?),
+            connections_max: register!(gauge(
+                "enishi_connections_max",
+                "Most connections accepted at once (server.max_connections)"
+            )?),
+            queries_in_flight: register!(gauge(
+                "enishi_queries_in_flight",
+                "Statements executing now (rows still streaming count)"
             )?),
             queries: register!(counter(
                 "enishi_queries_per_second_total",
@@ -130,13 +144,29 @@ impl Metrics {
             ))?),
             storage_used: register!(gauge(
                 "enishi_storage_used_bytes",
-                "Bytes of table data in the current versions of the open tables"
+                "Bytes of table data in the current versions of the tables (refreshed by the storage probe)"
             )?),
             storage_total: register!(gauge(
                 "enishi_storage_total_bytes",
                 "The storage limit (storage.max_size_gb) in bytes; 0 when unlimited"
             )?),
             storage_tables: register!(gauge("enishi_storage_tables", "Tables in the catalog")?),
+            storage_files: register!(gauge(
+                "enishi_storage_files",
+                "Data files in the current versions of the tables (refreshed by the storage probe)"
+            )?),
+            storage_up: register!(gauge(
+                "enishi_storage_up",
+                "1 when the last background probe of the object store succeeded, else 0"
+            )?),
+            storage_probe_failures: register!(counter(
+                "enishi_storage_probe_failures_total",
+                "Background probes of the object store that failed"
+            )?),
+            memory_pool: register!(gauge(
+                "enishi_memory_pool_reserved_bytes",
+                "Memory reserved by running queries (sorts, joins, aggregations)"
+            )?),
             cache: CacheMetrics {
                 hit_ratio: register!(Gauge::with_opts(Opts::new(
                     "enishi_cache_hit_ratio",
@@ -236,6 +266,8 @@ impl Metrics {
             self.storage_total
                 .set(storage.max_size_bytes().unwrap_or(0) as i64);
             self.storage_tables.set(storage.table_count() as i64);
+            self.storage_files.set(storage.used_files() as i64);
+            self.memory_pool.set(engine.memory_reserved() as i64);
             if let Some(rss) = resident_bytes() {
                 self.memory.set(rss as i64);
             }

@@ -27,11 +27,30 @@ pub const DEFAULT_SCHEMA: &str = "public";
 pub const SUPERUSER: &str = "postgres";
 
 /// Engine-wide settings (from the server's configuration).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Memory pool limit for query execution in bytes; 0 means unbounded.
     pub memory_limit_bytes: usize,
     pub cache: crate::cache::CacheConfig,
+    /// Parallel parts a query's scans and operators split into (0: one per core).
+    pub target_partitions: usize,
+    /// Plan from table statistics and prune scans at run time with dynamic
+    /// filters (from join build sides and top-k sorts).
+    pub adaptive_optimization: bool,
+    /// Session parameters' server-wide defaults, e.g. `statement_timeout`.
+    pub session_defaults: Vec<(String, String)>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_bytes: 0,
+            cache: crate::cache::CacheConfig::default(),
+            target_partitions: 0,
+            adaptive_optimization: true,
+            session_defaults: Vec::new(),
+        }
+    }
 }
 
 /// Shared state behind every session.
@@ -41,6 +60,7 @@ pub struct Engine {
     pg_catalog: PgCatalog,
     storage: Arc<Storage>,
     cache: Arc<crate::cache::ResultCache>,
+    config: EngineConfig,
 }
 
 impl std::fmt::Debug for Engine {
@@ -72,6 +92,7 @@ impl Engine {
             pg_catalog,
             storage,
             cache: Arc::new(crate::cache::ResultCache::new(config.cache.clone())),
+            config,
         });
         // Stored views are planned in a context of their own when a query reads
         // them. The engine is held weakly: the catalog lives inside it.
@@ -120,6 +141,15 @@ impl Engine {
         options.execution.time_zone = Some("+00:00".to_string());
         // Scans return the column types tables declare (Utf8, not Utf8View).
         options.execution.parquet.schema_force_view_types = false;
+        if self.config.target_partitions > 0 {
+            options.execution.target_partitions = self.config.target_partitions;
+        }
+        let adaptive = self.config.adaptive_optimization;
+        options.execution.collect_statistics = adaptive;
+        options.optimizer.join_reordering = adaptive;
+        options.optimizer.enable_dynamic_filter_pushdown = adaptive;
+        options.optimizer.enable_topk_dynamic_filter_pushdown = adaptive;
+        options.optimizer.enable_join_dynamic_filter_pushdown = adaptive;
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
@@ -133,6 +163,16 @@ impl Engine {
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;
         Ok(ctx)
+    }
+
+    /// Bytes the running queries hold in the memory pool.
+    pub fn memory_reserved(&self) -> usize {
+        self.runtime.memory_pool.reserved()
+    }
+
+    /// The configuration the engine was built with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     pub fn pg_catalog(&self) -> &PgCatalog {

@@ -158,7 +158,11 @@ impl std::fmt::Debug for Session {
 impl Session {
     pub(crate) fn new(engine: Arc<Engine>, user: &str, database: &str) -> Result<Self> {
         let ctx = engine.new_context(database)?;
-        let settings = Arc::new(RwLock::new(Settings::new(user, true)));
+        let mut defaults = Settings::new(user, true);
+        for (name, value) in &engine.config().session_defaults {
+            defaults.set_server_default(name, value)?;
+        }
+        let settings = Arc::new(RwLock::new(defaults));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
         Ok(Self {

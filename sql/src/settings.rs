@@ -125,6 +125,9 @@ pub struct Settings {
     /// Keyed by lower-case name; holds only values that differ from the defaults,
     /// plus the per-login ones.
     values: BTreeMap<String, String>,
+    /// Defaults the server's configuration sets (e.g. `statement_timeout` from
+    /// `server.timeout_secs`); `RESET` returns to these.
+    server_defaults: BTreeMap<&'static str, String>,
 }
 
 /// A changed reported parameter, to be sent to the client as ParameterStatus.
@@ -139,7 +142,27 @@ impl Settings {
             "is_superuser".into(),
             if superuser { "on" } else { "off" }.into(),
         );
-        Self { values }
+        Self {
+            values,
+            server_defaults: BTreeMap::new(),
+        }
+    }
+
+    /// Makes `value` the default of `name` for this session: what it starts
+    /// with and what `RESET` restores.
+    pub fn set_server_default(&mut self, name: &str, value: &str) -> Result<()> {
+        let param = find(name).ok_or_else(|| unknown(name))?;
+        let value = canonical(param, value)?;
+        self.server_defaults.insert(param.name, value);
+        Ok(())
+    }
+
+    /// The value a parameter has when no one has set it.
+    fn default_of(&self, param: &Param) -> String {
+        self.server_defaults
+            .get(param.name)
+            .cloned()
+            .unwrap_or_else(|| param.default.to_string())
     }
 
     /// The value `SHOW name` prints, or 42704 for an unknown parameter.
@@ -149,7 +172,7 @@ impl Settings {
             return Ok(v.clone());
         }
         match find(name) {
-            Some(param) => Ok(param.default.to_string()),
+            Some(param) => Ok(self.default_of(param)),
             None => Err(unknown(name)),
         }
     }
@@ -181,7 +204,7 @@ impl Settings {
     pub fn reset(&mut self, name: &str) -> Result<Option<Reported>> {
         match find(name) {
             Some(param) if matches!(param.kind, Kind::ReadOnly) => Err(read_only(param.name)),
-            Some(param) => self.set(param.name, param.default),
+            Some(param) => self.set(param.name, &self.default_of(param)),
             None if name.contains('.') => {
                 self.values.remove(&name.to_ascii_lowercase());
                 Ok(None)
@@ -194,7 +217,7 @@ impl Settings {
     pub fn reset_all(&mut self) -> Vec<Reported> {
         let mut reported = Vec::new();
         for param in PARAMS.iter().filter(|p| !matches!(p.kind, Kind::ReadOnly)) {
-            if let Ok(Some(r)) = self.set(param.name, param.default) {
+            if let Ok(Some(r)) = self.set(param.name, &self.default_of(param)) {
                 reported.push(r);
             }
         }
@@ -441,6 +464,18 @@ mod tests {
         let reported = s.reset_all();
         assert_eq!(reported, vec![("TimeZone", "UTC".to_string())]);
         assert!(s.set("server_version", "1").is_err());
+    }
+
+    #[test]
+    fn server_defaults_are_what_reset_restores() {
+        let mut s = Settings::new("postgres", true);
+        s.set_server_default("statement_timeout", "30s").unwrap();
+        assert_eq!(s.statement_timeout_ms(), 30_000);
+        s.set("statement_timeout", "0").unwrap();
+        assert_eq!(s.statement_timeout_ms(), 0);
+        s.reset("statement_timeout").unwrap();
+        assert_eq!(s.get("statement_timeout").unwrap(), "30s");
+        assert!(s.set_server_default("statement_timeout", "soon").is_err());
     }
 
     #[test]

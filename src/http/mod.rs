@@ -27,13 +27,18 @@ pub struct HttpState {
     pub configuration: serde_json::Value,
 }
 
-pub fn router(state: Arc<HttpState>) -> Router {
-    Router::new()
+/// The HTTP API; `/metrics` only when `prometheus` is on.
+pub fn router(state: Arc<HttpState>, prometheus: bool) -> Router {
+    let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/status", get(status))
-        .route("/metrics", get(render_metrics))
-        .with_state(state)
+        .route("/status", get(status));
+    let router = if prometheus {
+        router.route("/metrics", get(render_metrics))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// The metrics port: `/metrics` only.
@@ -65,15 +70,23 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "healthy" }))
 }
 
-/// Readiness: 200 while the server accepts queries; 503 while starting or
-/// draining.
+/// Readiness: 200 while the server accepts queries; 503 while starting, while
+/// draining, or while the object store fails its background probe.
 async fn ready(State(state): State<Arc<HttpState>>) -> Response {
     let phase = state.lifecycle.phase();
-    let code = match phase {
-        Phase::Ready => StatusCode::OK,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (code, Json(json!({ "status": phase.name() }))).into_response()
+    let storage_error = state.lifecycle.storage_error();
+    match (phase, storage_error) {
+        (Phase::Ready, None) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        (Phase::Ready, Some(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "storage_unavailable", "error": error })),
+        ),
+        (phase, _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": phase.name() })),
+        ),
+    }
+    .into_response()
 }
 
 async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
@@ -84,9 +97,14 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
         "uptime_seconds": state.started.elapsed().as_secs(),
         "state": state.lifecycle.phase().name(),
         "connections": state.metrics.connections_active.get(),
+        "max_connections": state.metrics.connections_max.get(),
+        "queries_in_flight": state.metrics.queries_in_flight.get(),
         "storage": {
             "used_bytes": state.engine.storage().used_bytes(),
+            "files": state.engine.storage().used_files(),
             "tables": state.engine.storage().table_count(),
+            "healthy": state.lifecycle.storage_error().is_none(),
+            "error": state.lifecycle.storage_error(),
         },
         "configuration": state.configuration,
         "cache": {

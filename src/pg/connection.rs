@@ -50,6 +50,7 @@ use tokio::sync::Mutex;
 use super::cancel::{CancelGuard, CancelRegistry, Canceller, StatementLimits};
 use super::encode::{self, TextStyle};
 use super::error::{error_info, sqlstate, to_pgwire};
+use crate::audit::Audit;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::metrics::Metrics;
 use std::time::Instant;
@@ -57,10 +58,119 @@ use std::time::Instant;
 /// Process-wide state every connection needs.
 pub struct Shared {
     pub engine: Arc<Engine>,
+    pub limits: Limits,
+    /// Sessions logged in now (for `security.max_sessions`).
+    pub sessions: std::sync::atomic::AtomicU32,
+    pub audit: Option<Arc<Audit>>,
     pub cancel: Arc<CancelRegistry>,
     pub keys: RandomPidSecretKeyGenerator,
     pub metrics: Arc<Metrics>,
     pub lifecycle: Arc<Lifecycle>,
+}
+
+/// What the configuration limits.
+#[derive(Debug, Default)]
+pub struct Limits {
+    /// Connections past this are refused with 53300 (0: no limit).
+    pub max_connections: u32,
+    /// Logged-in sessions past this are refused with 53300 (0: no limit).
+    pub max_sessions: u32,
+    /// Close a session idle this long with 57P05.
+    pub session_timeout: Option<std::time::Duration>,
+    /// Turns to execute a statement (None: no limit).
+    pub queries: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// When a connection last finished handling a message, and whether it is
+/// handling one now: what the idle-session timeout watches.
+#[derive(Debug)]
+pub struct Activity {
+    busy: std::sync::atomic::AtomicU32,
+    last: std::sync::Mutex<Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self {
+            busy: Default::default(),
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Activity {
+    fn enter(&self) -> ActivityGuard<'_> {
+        self.busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        ActivityGuard(self)
+    }
+
+    /// Resolves once the connection has been idle for `timeout`.
+    pub async fn idle_for(&self, timeout: std::time::Duration) {
+        loop {
+            let idle = *self.last.lock().expect("activity lock");
+            let busy = self.busy.load(std::sync::atomic::Ordering::Acquire) > 0;
+            if !busy && idle.elapsed() >= timeout {
+                return;
+            }
+            let wait = if busy {
+                timeout
+            } else {
+                timeout.saturating_sub(idle.elapsed())
+            };
+            tokio::time::sleep(wait.max(std::time::Duration::from_millis(10))).await;
+        }
+    }
+}
+
+struct ActivityGuard<'a>(&'a Activity);
+
+impl Drop for ActivityGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.last.lock().expect("activity lock") = Instant::now();
+        self.0
+            .busy
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A logged-in session's place under `max_sessions`; audits the logout.
+struct SessionSlot {
+    shared: Arc<Shared>,
+    user: String,
+    peer: String,
+    pid: i32,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.shared
+            .sessions
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        // pid 0: the login was refused after the slot was taken.
+        if let Some(audit) = self.shared.audit.as_ref().filter(|_| self.pid != 0) {
+            audit.record(
+                "logout",
+                &[
+                    ("user_id", &self.user),
+                    ("client", &self.peer),
+                    ("pid", &self.pid.to_string()),
+                ],
+            );
+        }
+    }
+}
+
+/// A statement's turn under `max_concurrent_queries`, held until its last row
+/// is sent; counted in `enishi_queries_in_flight`.
+struct InFlight {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics.queries_in_flight.dec();
+    }
 }
 
 /// Per-connection state: empty until start-up succeeds.
@@ -73,6 +183,7 @@ pub struct ConnectionState {
 struct Active {
     session: Session,
     cancel: CancelGuard,
+    slot: SessionSlot,
 }
 
 impl ConnectionState {
@@ -92,7 +203,7 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(shared: Arc<Shared>, activity: Arc<Activity>) -> Self {
         let state: State = Arc::default();
         let parser = Arc::new(Parser {
             state: state.clone(),
@@ -103,6 +214,7 @@ impl Handlers {
                 shared,
                 state,
                 parser,
+                activity,
             }),
             canceller,
         }
@@ -131,12 +243,15 @@ pub struct Connection {
     shared: Arc<Shared>,
     state: State,
     parser: Arc<Parser>,
+    activity: Arc<Activity>,
 }
 
 /// A statement after Parse: the plan-independent parts the protocol needs.
 #[derive(Clone)]
 pub struct Prepared {
     statement: DFStatement,
+    /// The client's text (for the audit log).
+    sql: String,
     /// Parameter types; metadata may carry the declared pg type (varchar, …).
     param_types: Vec<datafusion::arrow::datatypes::Field>,
     schema: Option<SchemaRef>,
@@ -220,18 +335,65 @@ impl StartupHandler for Connection {
             .get(METADATA_DATABASE)
             .cloned()
             .unwrap_or_else(|| user.clone());
-        if user != enishi_sql::engine::SUPERUSER {
+        let peer = client.socket_addr().to_string();
+        let refused = |code: &str| {
             self.shared.metrics.connections_rejected.inc();
+            if let Some(audit) = &self.shared.audit {
+                audit.record(
+                    "login_refused",
+                    &[
+                        ("user_id", &user),
+                        ("database", &database),
+                        ("client", &peer),
+                        ("sqlstate", code),
+                    ],
+                );
+            }
+        };
+        if user != enishi_sql::engine::SUPERUSER {
+            refused("28000");
             return refuse(
                 client,
                 fatal("28000", format!("role \"{user}\" does not exist")),
             )
             .await;
         }
+        let limits = &self.shared.limits;
+        if limits.max_connections > 0
+            && self.shared.metrics.connections_active.get() > i64::from(limits.max_connections)
+        {
+            refused("53300");
+            return refuse(
+                client,
+                fatal("53300", "sorry, too many clients already".into()),
+            )
+            .await;
+        }
+        let sessions = self
+            .shared
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if limits.max_sessions > 0 && sessions >= limits.max_sessions {
+            self.shared
+                .sessions
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            refused("53300");
+            return refuse(
+                client,
+                fatal("53300", "sorry, too many clients already".into()),
+            )
+            .await;
+        }
+        let mut slot = SessionSlot {
+            shared: self.shared.clone(),
+            user: user.clone(),
+            peer: peer.clone(),
+            pid: 0,
+        };
         let mut session = match self.shared.engine.session(&user, &database) {
             Ok(s) => s,
             Err(e) => {
-                self.shared.metrics.connections_rejected.inc();
+                refused(sqlstate(&e));
                 return refuse(client, error_info(&e, "FATAL")).await;
             }
         };
@@ -273,10 +435,23 @@ impl StartupHandler for Connection {
             )))
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
-        tracing::info!(pid, %user, %database, peer = %client.socket_addr(), "connection authorized");
+        slot.pid = pid;
+        tracing::info!(pid, %user, %database, %peer, "connection authorized");
+        if let Some(audit) = &self.shared.audit {
+            audit.record(
+                "login",
+                &[
+                    ("user_id", &user),
+                    ("database", &database),
+                    ("client", &peer),
+                    ("pid", &pid.to_string()),
+                ],
+            );
+        }
         self.state.lock().await.active = Some(Active {
             session,
             cancel: guard,
+            slot,
         });
         Ok(())
     }
@@ -384,19 +559,54 @@ impl Connection {
     /// Runs one statement under the session's limits (cancel, statement_timeout);
     /// the limits go on to govern streaming its rows.
     async fn run(
-        metrics: &Arc<Metrics>,
+        shared: &Shared,
         active: &mut Active,
         stmt: &DFStatement,
+        sql: &str,
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<(Output, StatementLimits), Error> {
+        let metrics = &shared.metrics;
         let started = Instant::now();
         let timeout = active.session.settings().statement_timeout_ms();
         let mut limits = active.cancel.statement(timeout);
+        let permit = match &shared.limits.queries {
+            Some(turns) => limits
+                .run(async { turns.clone().acquire_owned().await.ok() })
+                .await
+                .map_err(|e| {
+                    metrics.query_failed(sqlstate(&e));
+                    e
+                })?,
+            None => None,
+        };
+        metrics.queries_in_flight.inc();
+        let in_flight = InFlight {
+            _permit: permit,
+            metrics: metrics.clone(),
+        };
         let output = limits
             .run(active.session.execute(stmt, params))
             .await
             .and_then(|r| r);
         metrics.planned(started.elapsed(), output.is_ok());
+        if let Some(audit) = &shared.audit {
+            let code = match &output {
+                Ok(_) => "00000",
+                Err(e) => sqlstate(e),
+            };
+            audit.record(
+                "statement",
+                &[
+                    ("user_id", &active.slot.user),
+                    ("database", active.session.database()),
+                    ("client", &active.slot.peer),
+                    ("pid", &active.slot.pid.to_string()),
+                    ("outcome", if output.is_ok() { "ok" } else { "error" }),
+                    ("sqlstate", code),
+                    ("statement", sql.trim()),
+                ],
+            );
+        }
         match output {
             Err(e) => {
                 active.session.statement_failed();
@@ -408,6 +618,7 @@ impl Connection {
                 rows.stream = Box::pin(Timed {
                     schema: rows.stream.schema(),
                     inner: rows.stream,
+                    _in_flight: in_flight,
                     metrics: metrics.clone(),
                     kind,
                     started,
@@ -439,6 +650,7 @@ fn completed(metrics: &Metrics, kind: &str, rows: u64, elapsed: std::time::Durat
 struct Timed {
     schema: datafusion::arrow::datatypes::SchemaRef,
     inner: datafusion::execution::SendableRecordBatchStream,
+    _in_flight: InFlight,
     metrics: Arc<Metrics>,
     kind: &'static str,
     started: Instant,
@@ -500,6 +712,7 @@ impl SimpleQueryHandler for Connection {
         if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             return Err(PgWireError::NotReadyForQuery);
         }
+        let _busy = self.activity.enter();
         let mut guard = self.state.lock().await;
         let active = guard.active()?;
         client.set_state(PgWireConnectionState::QueryInProgress);
@@ -523,7 +736,7 @@ impl SimpleQueryHandler for Connection {
             }
             Ok(statements) => {
                 for stmt in &statements {
-                    let result = Self::run(&self.shared.metrics, active, stmt, None).await;
+                    let result = Self::run(&self.shared, active, stmt, &query.query, None).await;
                     let session = &mut active.session;
                     flush_side_channel(client, session).await?;
                     let ok = match result {
@@ -666,6 +879,7 @@ impl QueryParser for Parser {
             let (param_types, schema) = session.describe(&statement, &hints).await?;
             Ok(Some(Prepared {
                 statement,
+                sql: sql.to_string(),
                 param_types,
                 schema,
             }))
@@ -789,6 +1003,7 @@ impl ExtendedQueryHandler for Connection {
         if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             return Err(PgWireError::NotReadyForQuery);
         }
+        let _busy = self.activity.enter();
         let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
         let max_rows = message.max_rows.max(0) as usize;
         let portal = match client.portal_store().get_portal(name) {
@@ -825,6 +1040,7 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        let _busy = self.activity.enter();
         client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
         let status = tx_status(self.state.lock().await.active()?.session.tx_state());
         client.set_transaction_status(status);
@@ -930,7 +1146,14 @@ impl Connection {
                     portal, &inferred,
                 )?)
             };
-            let result = Self::run(&self.shared.metrics, active, &prepared.statement, params).await;
+            let result = Self::run(
+                &self.shared,
+                active,
+                &prepared.statement,
+                &prepared.sql,
+                params,
+            )
+            .await;
             let session = &mut active.session;
             flush_side_channel(client, session).await?;
             match result.map_err(|e| to_pgwire(&e))? {

@@ -13,14 +13,19 @@ pub mod error;
 use std::sync::Arc;
 
 use enishi_sql::Engine;
-
-use crate::lifecycle::Lifecycle;
-use crate::metrics::Metrics;
 use pgwire::api::RandomPidSecretKeyGenerator;
-use tokio::net::TcpListener;
+use pgwire::error::ErrorInfo;
+use pgwire::messages::PgWireBackendMessage;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use connection::{Handlers, Shared};
+use crate::audit::Audit;
+use crate::lifecycle::Lifecycle;
+use crate::metrics::Metrics;
+use connection::{Activity, Handlers, Shared};
+
+pub use connection::Limits;
 
 /// Accepts clients until `shutdown` turns true. Each connection runs in its own
 /// task; one client's failure never touches another.
@@ -29,10 +34,15 @@ pub async fn serve(
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
     lifecycle: Arc<Lifecycle>,
+    limits: Limits,
+    audit: Option<Arc<Audit>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = Arc::new(Shared {
         engine,
+        limits,
+        sessions: Default::default(),
+        audit,
         cancel: Arc::default(),
         keys: RandomPidSecretKeyGenerator::default(),
         metrics: metrics.clone(),
@@ -49,12 +59,12 @@ pub async fn serve(
                     }
                 };
                 let _ = socket.set_nodelay(true);
-                let handlers = Handlers::new(shared.clone());
+                let shared = shared.clone();
                 let metrics = metrics.clone();
                 metrics.connections_total.inc();
                 metrics.connections_active.inc();
                 tokio::spawn(async move {
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    if let Err(e) = run_connection(socket, shared).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     metrics.connections_active.dec();
@@ -65,6 +75,39 @@ pub async fn serve(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Serves one client; with `security.session_timeout_secs`, closes it with
+/// FATAL 57P05 once it has been idle that long.
+async fn run_connection(socket: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    let activity = Arc::new(Activity::default());
+    let handlers = Handlers::new(shared.clone(), activity.clone());
+    let Some(timeout) = shared.limits.session_timeout else {
+        return pgwire::tokio::process_socket(socket, None, handlers).await;
+    };
+    // A second handle on the socket, to tell the client why it is closed after
+    // the protocol task (which owns the first) is dropped.
+    let std_socket = socket.into_std()?;
+    let spare = std_socket.try_clone()?;
+    let socket = TcpStream::from_std(std_socket)?;
+    tokio::select! {
+        result = pgwire::tokio::process_socket(socket, None, handlers) => result,
+        _ = activity.idle_for(timeout) => {
+            tracing::info!(timeout_secs = timeout.as_secs(), "closing an idle session");
+            let info = ErrorInfo::new(
+                "FATAL".into(),
+                "57P05".into(),
+                "terminating connection due to idle-session timeout".into(),
+            );
+            let mut bytes = bytes::BytesMut::new();
+            PgWireBackendMessage::ErrorResponse(info.into())
+                .encode(&mut bytes)
+                .map_err(std::io::Error::other)?;
+            let mut spare = TcpStream::from_std(spare)?;
+            spare.write_all(&bytes).await?;
+            spare.shutdown().await
         }
     }
 }

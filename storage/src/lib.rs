@@ -9,6 +9,7 @@
 //! Invariant: nothing in this crate depends on the SQL engine or the server. It
 //! speaks DataFusion (a library) so the engine can scan and write tables directly.
 
+pub mod backup;
 pub mod catalog;
 pub mod codec;
 pub mod provider;
@@ -43,6 +44,9 @@ pub enum StorageError {
     },
     #[error("schema \"{0}\" does not exist")]
     SchemaNotFound(String),
+    /// A backup cannot be written where it was asked to go.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("schema \"{0}\" already exists")]
     SchemaExists(String),
     #[error("cannot drop schema \"{0}\" because other objects depend on it")]
@@ -141,6 +145,14 @@ impl From<deltalake::kernel::Error> for StorageError {
         StorageError::Delta(err.to_string())
     }
 }
+
+/// A storage root opened: local directory, URL, store, path of the root in the store.
+type Root = (
+    Option<PathBuf>,
+    Url,
+    Arc<dyn ObjectStore>,
+    object_store::path::Path,
+);
 
 /// Storage settings (from the server's configuration).
 #[derive(Debug, Clone)]
@@ -268,26 +280,8 @@ impl std::fmt::Debug for Storage {
 impl Storage {
     /// Opens (creating if needed) the storage root and loads its catalog.
     pub async fn open(location: &Location, options: StorageOptions) -> Result<Self, StorageError> {
-        let (local_root, root_url, store, prefix) = match location {
-            Location::Local(path) => {
-                let (root, url) = Self::local_root(path)?;
-                let store: Arc<dyn ObjectStore> =
-                    Arc::new(store::SyncedLocalStore::new(options.sync_writes));
-                let prefix = object_store::path::Path::from_filesystem_path(&root)?;
-                (Some(root), url, store, prefix)
-            }
-            Location::S3(url) => {
-                let store = store::s3(url, &options.s3)?;
-                let mut root_url = url.clone();
-                if !root_url.path().ends_with('/') {
-                    root_url.set_path(&format!("{}/", root_url.path()));
-                }
-                let prefix = object_store::path::Path::from_url_path(root_url.path())?;
-                (None, root_url, store, prefix)
-            }
-        };
+        let (local_root, root_url, store, prefix) = Self::root_store(location, &options)?;
         let catalog_store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store.clone(), prefix));
-
         let state = match CatalogState::load(catalog_store.as_ref()).await? {
             Some(state) => state,
             None => {
@@ -325,6 +319,65 @@ impl Storage {
             tracing::info!(bytes = storage.writing.used_bytes(), "storage size");
         }
         Ok(storage)
+    }
+
+    /// The store behind a location: its local directory (if any), its URL, the
+    /// store, and the root's path inside the store.
+    pub(crate) fn root_store(
+        location: &Location,
+        options: &StorageOptions,
+    ) -> Result<Root, StorageError> {
+        Ok(match location {
+            Location::Local(path) => {
+                let (root, url) = Self::local_root(path)?;
+                let store: Arc<dyn ObjectStore> =
+                    Arc::new(store::SyncedLocalStore::new(options.sync_writes));
+                let prefix = object_store::path::Path::from_filesystem_path(&root)?;
+                (Some(root), url, store, prefix)
+            }
+            Location::S3(url) => {
+                let store = store::s3(url, &options.s3)?;
+                let mut root_url = url.clone();
+                if !root_url.path().ends_with('/') {
+                    root_url.set_path(&format!("{}/", root_url.path()));
+                }
+                let prefix = object_store::path::Path::from_url_path(root_url.path())?;
+                (None, root_url, store, prefix)
+            }
+        })
+    }
+
+    /// The store seen from the storage root (catalog and table paths are
+    /// relative to it).
+    pub(crate) fn root(&self) -> &Arc<dyn ObjectStore> {
+        &self.catalog_store
+    }
+
+    /// One health probe of the object store, as the background check runs it:
+    /// the catalog reads, and every table catches up with its log (which also
+    /// refreshes the sizes `used_bytes` and `used_files` report).
+    pub async fn probe(&self) -> Result<(), StorageError> {
+        if CatalogState::load(self.catalog_store.as_ref())
+            .await?
+            .is_none()
+        {
+            return Err(StorageError::Corrupt(
+                "the catalog is missing from the storage root".into(),
+            ));
+        }
+        for (schema, entry) in self.catalog().schemas {
+            for name in entry.tables.keys() {
+                if let Some(table) = self.table(&schema, name).await? {
+                    table.refresh().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Data files in the current versions of the open tables.
+    pub fn used_files(&self) -> u64 {
+        self.writing.used_files()
     }
 
     /// Creates and checks a local root directory; returns it and its URL.

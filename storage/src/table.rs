@@ -72,8 +72,8 @@ pub struct TableSettings {
     pub max_size_bytes: Option<u64>,
     /// Probe for commits by other servers at most this often (per table).
     pub probe_interval: Duration,
-    /// The data size of each open table, by id.
-    usage: std::sync::Mutex<HashMap<u64, u64>>,
+    /// The data bytes and files of each open table, by id.
+    usage: std::sync::Mutex<HashMap<u64, (u64, u64)>>,
 }
 
 impl TableSettings {
@@ -108,11 +108,29 @@ impl TableSettings {
 
     /// Bytes of data in the tables this process has open.
     pub fn used_bytes(&self) -> u64 {
-        self.usage.lock().expect("usage lock").values().sum()
+        self.usage
+            .lock()
+            .expect("usage lock")
+            .values()
+            .map(|u| u.0)
+            .sum()
     }
 
-    fn record(&self, table: u64, bytes: u64) {
-        self.usage.lock().expect("usage lock").insert(table, bytes);
+    /// Data files in the current versions of the tables this process has open.
+    pub fn used_files(&self) -> u64 {
+        self.usage
+            .lock()
+            .expect("usage lock")
+            .values()
+            .map(|u| u.1)
+            .sum()
+    }
+
+    fn record(&self, table: u64, bytes: u64, files: u64) {
+        self.usage
+            .lock()
+            .expect("usage lock")
+            .insert(table, (bytes, files));
     }
 
     pub(crate) fn forget(&self, table: u64) {
@@ -215,7 +233,7 @@ impl Table {
             .with_configuration_property(TableProperty::IsolationLevel, Some("writeSerializable"))
             .with_save_mode(SaveMode::ErrorIfExists)
             .await?;
-        writing.record(id, 0);
+        writing.record(id, 0, 0);
         Ok(Self {
             id,
             url,
@@ -256,8 +274,12 @@ impl Table {
         if let Some(next) = next {
             *state = next;
         }
-        let bytes: i64 = state.snapshot()?.log_data().iter().map(|f| f.size()).sum();
-        self.writing.record(self.id, bytes.max(0) as u64);
+        let (mut bytes, mut files) = (0i64, 0u64);
+        for file in state.snapshot()?.log_data().iter() {
+            bytes += file.size();
+            files += 1;
+        }
+        self.writing.record(self.id, bytes.max(0) as u64, files);
         Ok(())
     }
 

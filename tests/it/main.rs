@@ -9,6 +9,7 @@ mod server;
 mod cache;
 mod clients;
 mod durability;
+mod manual;
 mod operations;
 mod oracle;
 mod packaging;
