@@ -42,6 +42,8 @@ pub struct Metrics {
     pub storage_up: IntGauge,
     pub storage_probe_failures: IntCounter,
     memory_pool: IntGauge,
+    store_requests: IntCounterVec,
+    store_bytes: IntCounterVec,
     cache: CacheMetrics,
     /// Serializes scrapes (counters are advanced by differences; CPU is a rate).
     scrape: Mutex<Scrape>,
@@ -163,6 +165,20 @@ impl Metrics {
                 "enishi_storage_probe_failures_total",
                 "Background probes of the object store that failed"
             )?),
+            store_requests: register!(IntCounterVec::new(
+                Opts::new(
+                    "enishi_object_store_requests_total",
+                    "Requests to the object store (disk or S3), by operation"
+                ),
+                &["operation"]
+            )?),
+            store_bytes: register!(IntCounterVec::new(
+                Opts::new(
+                    "enishi_object_store_bytes_total",
+                    "Bytes read from and written to the object store"
+                ),
+                &["direction"]
+            )?),
             memory_pool: register!(gauge(
                 "enishi_memory_pool_reserved_bytes",
                 "Memory reserved by running queries (sorts, joins, aggregations)"
@@ -267,6 +283,19 @@ impl Metrics {
                 .set(storage.max_size_bytes().unwrap_or(0) as i64);
             self.storage_tables.set(storage.table_count() as i64);
             self.storage_files.set(storage.used_files() as i64);
+            let store = storage.store_stats();
+            let operations = enishi_storage::counted::OPERATIONS;
+            for (operation, count) in operations.iter().zip(store.requests()) {
+                advance(&self.store_requests.with_label_values(&[operation]), count);
+            }
+            advance(
+                &self.store_bytes.with_label_values(&["read"]),
+                store.bytes_read.load(Ordering::Relaxed),
+            );
+            advance(
+                &self.store_bytes.with_label_values(&["write"]),
+                store.bytes_written.load(Ordering::Relaxed),
+            );
             self.memory_pool.set(engine.memory_reserved() as i64);
             if let Some(rss) = resident_bytes() {
                 self.memory.set(rss as i64);

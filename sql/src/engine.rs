@@ -188,3 +188,46 @@ impl Engine {
         &self.cache
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server's configuration reaches every session: parallelism, adaptive
+    /// planning, and session parameter defaults.
+    #[tokio::test]
+    async fn configuration_reaches_every_context() {
+        let dir = std::env::temp_dir().join(format!("enishi-engine-config-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = Arc::new(
+            Storage::open(
+                &enishi_storage::Location::Local(dir.clone()),
+                Default::default(),
+            )
+            .await
+            .unwrap(),
+        );
+        for adaptive in [true, false] {
+            let engine = Engine::new(
+                storage.clone(),
+                EngineConfig {
+                    target_partitions: 3,
+                    adaptive_optimization: adaptive,
+                    session_defaults: vec![("statement_timeout".into(), "30s".into())],
+                    ..EngineConfig::default()
+                },
+            )
+            .unwrap();
+            let ctx = engine.new_context(DATABASE).unwrap();
+            let state = ctx.state();
+            let options = state.config().options();
+            assert_eq!(options.execution.target_partitions, 3);
+            assert_eq!(options.execution.collect_statistics, adaptive);
+            assert_eq!(options.optimizer.join_reordering, adaptive);
+            assert_eq!(options.optimizer.enable_dynamic_filter_pushdown, adaptive);
+            let session = engine.session(SUPERUSER, DATABASE).unwrap();
+            assert_eq!(session.settings().statement_timeout_ms(), 30_000);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -12,6 +12,7 @@
 pub mod backup;
 pub mod catalog;
 pub mod codec;
+pub mod counted;
 pub mod provider;
 pub mod store;
 pub mod table;
@@ -262,6 +263,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// The same store seen from the storage root, for the catalog.
     catalog_store: Arc<dyn ObjectStore>,
+    /// Requests and bytes through `store`.
+    store_stats: Arc<counted::StoreStats>,
     catalog: RwLock<CatalogState>,
     writing: Arc<TableSettings>,
     /// Serializes catalog changes made by this process.
@@ -281,6 +284,9 @@ impl Storage {
     /// Opens (creating if needed) the storage root and loads its catalog.
     pub async fn open(location: &Location, options: StorageOptions) -> Result<Self, StorageError> {
         let (local_root, root_url, store, prefix) = Self::root_store(location, &options)?;
+        let store_stats = Arc::new(counted::StoreStats::default());
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(counted::CountedStore::new(store, store_stats.clone()));
         let catalog_store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store.clone(), prefix));
         let state = match CatalogState::load(catalog_store.as_ref()).await? {
             Some(state) => state,
@@ -297,6 +303,7 @@ impl Storage {
             root_url,
             store,
             catalog_store,
+            store_stats,
             catalog: RwLock::new(state),
             writing: Arc::new(
                 TableSettings::new(
@@ -373,6 +380,11 @@ impl Storage {
             }
         }
         Ok(())
+    }
+
+    /// Requests and bytes that went to the object store since start.
+    pub fn store_stats(&self) -> &counted::StoreStats {
+        &self.store_stats
     }
 
     /// Data files in the current versions of the open tables.

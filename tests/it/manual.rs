@@ -549,3 +549,58 @@ async fn online_backup_copies_a_consistent_snapshot_while_writes_go_on() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn manual_monitoring_commands_run_verbatim() {
+    let server = TestServer::start();
+    server
+        .connect()
+        .await
+        .batch_execute("create table mon (x int); insert into mon values (1); select * from mon")
+        .await
+        .unwrap();
+    let api = format!("http://localhost:{}", server.http_port);
+    for (command, expect) in [
+        (format!("curl -s {api}/health | jq"), "\"healthy\""),
+        (format!("curl -s {api}/ready | jq"), "\"ready\""),
+        (format!("curl -s {api}/status | jq"), "\"uptime_seconds\""),
+        (
+            format!("curl -s {api}/status | jq .configuration"),
+            "\"query_cache_size\"",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep memory"),
+            "enishi_memory_usage_bytes",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep cache_hit"),
+            "enishi_cache_hit_ratio",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep query_duration"),
+            "enishi_query_duration_seconds_bucket",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep plan"),
+            "enishi_plan_duration_seconds",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep storage"),
+            "enishi_storage_used_bytes",
+        ),
+        (
+            format!("curl -s {api}/metrics | grep connections"),
+            "enishi_connections_active",
+        ),
+        (
+            format!(
+                "curl -s http://localhost:{}/metrics | grep queries_per_second",
+                server.metrics_port
+            ),
+            "enishi_queries_per_second_total",
+        ),
+    ] {
+        let (ok, out) = sh(&command);
+        assert!(ok && out.contains(expect), "{command}:\n{out}");
+    }
+}

@@ -61,7 +61,21 @@ async fn health_ready_status_and_metrics() {
     assert!(server.metric("enishi_rows_returned_total").unwrap() >= 2.0);
     assert!(server.metric("enishi_last_error_timestamp").unwrap() > 1.7e9);
     assert!(server.metric("enishi_memory_usage_bytes").unwrap() > 1e6);
+    // Object-store traffic: the insert wrote a data file and a log entry, the
+    // select read them.
     let (_, text) = server.http_get("/metrics");
+    for line in [
+        "enishi_object_store_requests_total{operation=\"put\"}",
+        "enishi_object_store_requests_total{operation=\"get\"}",
+        "enishi_object_store_bytes_total{direction=\"read\"}",
+        "enishi_object_store_bytes_total{direction=\"write\"}",
+    ] {
+        let value: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{line} missing"));
+        assert!(value > 0.0, "{line} {value}");
+    }
     assert!(
         text.contains("enishi_error_count_total{class=\"42\"} 1"),
         "{text}"
