@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod copy;
 pub mod engine;
 pub mod error;
 pub mod rewrite;
@@ -18,6 +19,7 @@ pub mod tables;
 pub mod types;
 
 pub use cache::{CacheConfig, CacheStats, ResultCache};
+pub use copy::{ConvertError, CopyFormat, CopyIn, CopyOptions, CopyOut};
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, Result};
 pub use session::{CommandTag, Notice, Output, ProtocolEffect, Rows, Session, TxState};

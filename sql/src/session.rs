@@ -65,6 +65,11 @@ pub struct Notice {
 /// What a statement produced.
 pub enum Output {
     Rows(Rows),
+    /// COPY … TO STDOUT: rows to send in COPY's format.
+    CopyOut(crate::copy::CopyOut),
+    /// COPY … FROM STDIN: the front end reads the client's rows and hands them
+    /// to [`Session::copy_write`].
+    CopyIn(crate::copy::CopyIn),
     Command(CommandTag),
     /// The statement text was empty (only comments).
     Empty,
@@ -376,6 +381,14 @@ impl Session {
                 name, direction, ..
             } => self.fetch(name, direction).await,
             Statement::Close { cursor } => self.close(cursor),
+            Statement::Copy {
+                source,
+                to,
+                target: ast::CopyTarget::Stdin | ast::CopyTarget::Stdout,
+                options,
+                legacy_options,
+                ..
+            } => self.copy(source, *to, options, legacy_options).await,
             Statement::CreateTable(create) => self.create_table(create).await,
             Statement::AlterTable(alter) => self.alter_table(alter).await,
             Statement::CreateView(view) => self.create_view(view).await,
@@ -520,6 +533,192 @@ impl Session {
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt.clone()).await?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
+    }
+
+    /// COPY … TO STDOUT runs its query; COPY … FROM STDIN plans the conversion
+    /// of text fields into the table's columns.
+    async fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        options: &[ast::CopyOption],
+        legacy: &[ast::CopyLegacyOption],
+    ) -> Result<Output> {
+        use crate::copy::{CopyIn, CopyOptions, CopyOut, copy_columns};
+        if to {
+            let query = match copy_columns(source) {
+                Some((table, columns)) => {
+                    let list = if columns.is_empty() {
+                        "*".to_string()
+                    } else {
+                        columns
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let mut parsed =
+                        crate::statement::parse(&format!("SELECT {list} FROM {table}"))?;
+                    parsed.remove(0)
+                }
+                None => match source {
+                    ast::CopySource::Query(q) => {
+                        DFStatement::Statement(Box::new(Statement::Query(q.clone())))
+                    }
+                    _ => unreachable!("a table source has columns"),
+                },
+            };
+            let Output::Rows(rows) = self.run_plan(&query, None).await? else {
+                return Err(Error::Internal("COPY's query returned no rows".into()));
+            };
+            let names: Vec<String> = rows
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let options = CopyOptions::parse(options, legacy, &names)?;
+            return Ok(Output::CopyOut(CopyOut { options, rows }));
+        }
+        let Some((table, columns)) = copy_columns(source) else {
+            return Err(Error::syntax("COPY FROM needs a table, not a query"));
+        };
+        let (schema, name) = self.resolve(table)?;
+        let target = datafusion::common::TableReference::full(self.database.clone(), schema, name);
+        let provider = self
+            .ctx
+            .table_provider(target.clone())
+            .await
+            .map_err(|_| Error::UndefinedTable(table.to_string()))?;
+        let table_schema = provider.schema();
+        let mut fields = Vec::new();
+        if columns.is_empty() {
+            fields.extend(table_schema.fields().iter().map(|f| f.as_ref().clone()));
+        } else {
+            for column in columns {
+                let name = match column.quote_style {
+                    Some(_) => column.value.clone(),
+                    None => column.value.to_lowercase(),
+                };
+                let field = table_schema
+                    .field_with_name(&name)
+                    .map_err(|_| {
+                        Error::UndefinedColumn(format!(
+                            "column \"{name}\" of relation \"{table}\" does not exist"
+                        ))
+                    })?
+                    .clone();
+                if fields.iter().any(|f: &Field| f.name() == field.name()) {
+                    return Err(Error::DuplicateColumn(format!(
+                        "column \"{name}\" specified more than once"
+                    )));
+                }
+                fields.push(field);
+            }
+        }
+        let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+        let options = CopyOptions::parse(options, legacy, &names)?;
+        let mut copy = CopyIn {
+            options,
+            table: table.to_string(),
+            columns: fields,
+            table_schema,
+            target,
+            converters: Vec::new(),
+        };
+        copy.converters = self.copy_converters(&copy).await?;
+        Ok(Output::CopyIn(copy))
+    }
+
+    /// For each table column, the expression computing it from the COPY's text
+    /// columns: a cast planned (and analyzed) as `'text'::type` would be.
+    async fn copy_converters(
+        &self,
+        copy: &crate::copy::CopyIn,
+    ) -> Result<Vec<Option<Arc<dyn datafusion::physical_expr::PhysicalExpr>>>> {
+        use datafusion::logical_expr::{cast, col};
+        use datafusion::physical_plan::projection::ProjectionExec;
+        let text_schema = copy.text_schema();
+        let input = MemTable::try_new(text_schema.clone(), vec![vec![]])?;
+        let mut exprs = Vec::new();
+        let mut targets = Vec::new();
+        for (i, field) in copy.table_schema.fields().iter().enumerate() {
+            if copy.columns.iter().any(|c| c.name() == field.name()) {
+                let text = datafusion::common::Column::from_name(field.name());
+                exprs.push(cast(col(text), field.data_type().clone()).alias(format!("c{i}")));
+                targets.push(i);
+            }
+        }
+        let plan =
+            LogicalPlanBuilder::scan("copy_input", provider_as_source(Arc::new(input)), None)?
+                .project(exprs)?
+                .build()?;
+        let physical = self.ctx.state().create_physical_plan(&plan).await?;
+        // Find the projection (it may sit under single-child wrappers).
+        let mut node = physical;
+        let planned: Vec<Arc<dyn datafusion::physical_expr::PhysicalExpr>> = loop {
+            if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
+                break projection.expr().iter().map(|p| p.expr.clone()).collect();
+            }
+            let children = node.children();
+            match children.as_slice() {
+                [only] => node = (*only).clone(),
+                // No projection left: every column was text already.
+                _ => {
+                    break targets
+                        .iter()
+                        .map(|&i| {
+                            let name = copy.table_schema.field(i).name();
+                            let index = text_schema.index_of(name).expect("a COPY column");
+                            Arc::new(datafusion::physical_expr::expressions::Column::new(
+                                name, index,
+                            ))
+                                as Arc<dyn datafusion::physical_expr::PhysicalExpr>
+                        })
+                        .collect();
+                }
+            }
+        };
+        let mut converters = vec![None; copy.table_schema.fields().len()];
+        for (i, expr) in targets.into_iter().zip(planned) {
+            converters[i] = Some(expr);
+        }
+        Ok(converters)
+    }
+
+    /// Writes a COPY's converted rows into its table: one commit at the end
+    /// (or, inside a transaction block, with the transaction). Returns the rows.
+    pub async fn copy_write(
+        &mut self,
+        copy: &crate::copy::CopyIn,
+        batches: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        if self.tx == TxState::Failed {
+            return Err(Error::InFailedTransaction);
+        }
+        let result = async {
+            let source = enishi_storage::stream::once(batches)?;
+            let input =
+                LogicalPlanBuilder::scan("copy_data", provider_as_source(Arc::new(source)), None)?
+                    .build()?;
+            let table = self.ctx.table_provider(copy.target.clone()).await?;
+            let plan = LogicalPlanBuilder::insert_into(
+                input,
+                copy.target.clone(),
+                provider_as_source(table),
+                datafusion::logical_expr::dml::InsertOp::Append,
+            )?
+            .build()?;
+            self.count(plan).await
+        }
+        .await;
+        match result {
+            Ok(rows) => Ok(rows as u64),
+            Err(e) => {
+                self.statement_failed();
+                Err(e)
+            }
+        }
     }
 
     async fn run_plan(

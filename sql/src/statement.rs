@@ -39,6 +39,9 @@ fn reads_catalog(sql: &str) -> bool {
 
 /// Parses SQL text into statements, applying the rewrites described above.
 pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
+    if let Some(copy) = parse_copy_stdio(sql)? {
+        return Ok(vec![copy]);
+    }
     let statements = if reads_catalog(sql) {
         match CATALOG_PARSER.parse(sql) {
             Ok(stmts) => stmts
@@ -53,6 +56,51 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
         parse_plain(sql)?
     };
     Ok(statements.into_iter().map(finish).collect())
+}
+
+/// `COPY … FROM STDIN` and `COPY … TO STDOUT`, which DataFusion's parser does
+/// not read (it knows only `COPY … TO 'file'`). They are parsed alone: data
+/// after `FROM STDIN;` would be read as inline rows.
+fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
+    use datafusion::sql::sqlparser::ast::{CopyTarget, Statement};
+    let words: Vec<String> = sql
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .take(64)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let is_copy = sql
+        .trim_start()
+        .get(..4)
+        .is_some_and(|w| w.eq_ignore_ascii_case("copy"));
+    if !is_copy || !words.iter().any(|w| w == "stdin" || w == "stdout") {
+        return Ok(None);
+    }
+    let mut statements =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .map_err(|e| Error::from_parser(&e, sql))?;
+    match statements.as_slice() {
+        [
+            Statement::Copy {
+                target: CopyTarget::Stdin | CopyTarget::Stdout,
+                values,
+                ..
+            },
+        ] if values.iter().all(Option::is_none) || values.is_empty() => {
+            Ok(Some(DFStatement::Statement(Box::new(statements.remove(0)))))
+        }
+        [
+            Statement::Copy {
+                target: CopyTarget::Stdin,
+                ..
+            },
+        ] => Err(Error::FeatureNotSupported(
+            "COPY FROM STDIN must be the last statement of a query string".into(),
+        )),
+        _ => Err(Error::FeatureNotSupported(
+            "COPY FROM STDIN and COPY TO STDOUT must be sent as a statement of their own".into(),
+        )),
+    }
 }
 
 fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {

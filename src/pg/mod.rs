@@ -7,6 +7,7 @@
 
 pub mod cancel;
 pub mod connection;
+pub mod copy;
 pub mod encode;
 pub mod error;
 

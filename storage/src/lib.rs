@@ -15,6 +15,7 @@ pub mod codec;
 pub mod counted;
 pub mod provider;
 pub mod store;
+pub mod stream;
 pub mod table;
 pub mod transaction;
 

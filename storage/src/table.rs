@@ -11,12 +11,17 @@ use std::sync::Arc;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::datafusion::catalog::{Session, TableProvider};
-use deltalake::datafusion::logical_expr::Expr;
+use deltalake::datafusion::common::DataFusionError;
+use deltalake::datafusion::datasource::provider_as_source;
+use deltalake::datafusion::execution::SendableRecordBatchStream;
+use deltalake::datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::{StructField, StructType};
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, TableProperty};
+use futures::StreamExt;
 use object_store::ObjectStore;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -447,6 +452,55 @@ impl Table {
         Ok(rows as u64)
     }
 
+    /// Appends the rows of a stream in one commit, writing data files as the
+    /// rows arrive (memory stays bounded whatever the stream's length); returns
+    /// how many. A bad row or the size limit fails the whole append, and
+    /// nothing of it becomes visible.
+    pub async fn append_stream(
+        &self,
+        data: SendableRecordBatchStream,
+        session: Arc<dyn Session>,
+    ) -> Result<u64, StorageError> {
+        let _writer = self.writer.lock().await;
+        let layout = self.layout().await?;
+        let rows = Arc::new(AtomicU64::new(0));
+        let schema = layout.stored().clone();
+        let stored = {
+            let rows = rows.clone();
+            let writing = self.writing.clone();
+            let schema = schema.clone();
+            let mut bytes = 0u64;
+            data.map(move |batch| {
+                let to_df = |e: StorageError| DataFusionError::External(Box::new(e));
+                let batch = layout.store(&batch?).map_err(to_df)?;
+                // One type per column for the writer (inputs may carry views).
+                let batch = conform(batch, &schema)?;
+                bytes += in_memory_bytes(std::slice::from_ref(&batch));
+                writing.admit(bytes).map_err(to_df)?;
+                rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                Ok(batch)
+            })
+        };
+        let stored = Box::pin(RecordBatchStreamAdapter::new(schema, stored));
+        let input = LogicalPlanBuilder::scan(
+            "input",
+            provider_as_source(Arc::new(crate::stream::once(stored)?)),
+            None,
+        )?
+        .build()?;
+        let current = self.state.read().await.clone();
+        let next = current
+            .write(Vec::new())
+            .with_input_plan(input)
+            .with_save_mode(SaveMode::Append)
+            .with_writer_properties(self.writing.properties.clone())
+            .with_session_state(session)
+            .with_commit_properties(client_commit())
+            .await?;
+        self.replace(Some(next)).await?;
+        Ok(rows.load(Ordering::Relaxed))
+    }
+
     /// Replaces the table's rows in one commit, provided no one committed since
     /// `base_version` (else a serialization failure).
     pub async fn overwrite(
@@ -690,6 +744,29 @@ async fn parquet_rows(
 
 /// What rows take in memory: more than their compressed Parquet files, so a
 /// size check against it never lets a write past the limit.
+/// `batch` with each column cast to `schema`'s type where they differ.
+fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, DataFusionError> {
+    if batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(schema.fields())
+        .all(|(a, b)| a.data_type() == b.data_type())
+    {
+        return Ok(RecordBatch::try_new(
+            schema.clone(),
+            batch.columns().to_vec(),
+        )?);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| deltalake::arrow::compute::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
 fn in_memory_bytes(batches: &[RecordBatch]) -> u64 {
     batches
         .iter()
