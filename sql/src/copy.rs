@@ -75,6 +75,7 @@ impl CopyOptions {
         options: &[CopyOption],
         legacy: &[CopyLegacyOption],
         columns: &[String],
+        to: bool,
     ) -> Result<Self> {
         let mut w = Written::default();
         for option in options {
@@ -164,9 +165,21 @@ impl CopyOptions {
                 })
                 .collect()
         };
+        if w.force_quote.is_some() && !to {
+            return Err(Error::FeatureNotSupported(
+                "COPY FORCE_QUOTE cannot be used with COPY FROM".into(),
+            ));
+        }
+        if (!w.force_null.is_empty() || !w.force_not_null.is_empty()) && to {
+            return Err(Error::FeatureNotSupported(
+                "COPY FORCE_NULL and FORCE_NOT_NULL cannot be used with COPY TO".into(),
+            ));
+        }
         let force_quote = match &w.force_quote {
-            // FORCE_QUOTE * is parsed as an empty list.
-            Some(cols) if cols.is_empty() => (0..columns.len()).collect(),
+            // FORCE_QUOTE * (the statement parser spells it as a column "*").
+            Some(cols) if cols.is_empty() || (cols.len() == 1 && cols[0].value == "*") => {
+                (0..columns.len()).collect()
+            }
             Some(cols) => index_of(cols)?,
             None => Vec::new(),
         };
@@ -273,6 +286,15 @@ impl CopyIn {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
+        for (field, column) in self.table_schema.fields().iter().zip(&columns) {
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(Error::NotNullViolation(format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    field.name(),
+                    self.table
+                )));
+            }
+        }
         let options =
             datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
         RecordBatch::try_new_with_options(self.table_schema.clone(), columns, &options)
@@ -284,11 +306,17 @@ impl CopyIn {
         for row in 0..text.num_rows() {
             let one = text.slice(row, 1);
             if let Err(error) = self.convert_batch(&one) {
-                let column = self.converters.iter().position(|c| {
-                    c.as_ref().is_some_and(|expr| {
-                        expr.evaluate(&one).and_then(|v| v.into_array(1)).is_err()
-                    })
-                });
+                let column = self
+                    .converters
+                    .iter()
+                    .zip(self.table_schema.fields())
+                    .position(|(c, field)| match c {
+                        Some(expr) => match expr.evaluate(&one).and_then(|v| v.into_array(1)) {
+                            Err(_) => true,
+                            Ok(array) => !field.is_nullable() && array.null_count() > 0,
+                        },
+                        None => !field.is_nullable(),
+                    });
                 let column = column.map(|i| self.table_schema.field(i).name().clone());
                 return Some(ConvertError { row, column, error });
             }

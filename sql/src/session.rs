@@ -577,7 +577,7 @@ impl Session {
                 .iter()
                 .map(|f| f.name().clone())
                 .collect();
-            let options = CopyOptions::parse(options, legacy, &names)?;
+            let options = CopyOptions::parse(options, legacy, &names, true)?;
             return Ok(Output::CopyOut(CopyOut { options, rows }));
         }
         let Some((table, columns)) = copy_columns(source) else {
@@ -617,7 +617,7 @@ impl Session {
             }
         }
         let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
-        let options = CopyOptions::parse(options, legacy, &names)?;
+        let options = CopyOptions::parse(options, legacy, &names, false)?;
         let mut copy = CopyIn {
             options,
             table: table.to_string(),

@@ -76,6 +76,9 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
     if !is_copy || !words.iter().any(|w| w == "stdin" || w == "stdout") {
         return Ok(None);
     }
+    // sqlparser reads FORCE_QUOTE only with a column list; `*` becomes a
+    // column named "*", which COPY's options read as "every column".
+    let sql = &force_quote_all(sql);
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .map_err(|e| Error::from_parser(&e, sql))?;
@@ -101,6 +104,27 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
             "COPY FROM STDIN and COPY TO STDOUT must be sent as a statement of their own".into(),
         )),
     }
+}
+
+/// `FORCE_QUOTE *` → `FORCE_QUOTE ("*")` (outside quoted text).
+fn force_quote_all(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    let mut out = String::with_capacity(sql.len() + 4);
+    let mut rest = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("force_quote") {
+        let keyword_end = search + found + "force_quote".len();
+        let after = &sql[keyword_end..];
+        let star = after.len() - after.trim_start().len();
+        if after.trim_start().starts_with('*') {
+            out.push_str(&sql[rest..keyword_end + star]);
+            out.push_str("(\"*\")");
+            rest = keyword_end + star + 1;
+        }
+        search = keyword_end;
+    }
+    out.push_str(&sql[rest..]);
+    out
 }
 
 fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {

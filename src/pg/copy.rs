@@ -115,7 +115,10 @@ impl Encoder {
 
     fn put_value(&self, out: &mut BytesMut, column: usize, value: &[u8], header: bool) {
         match self.options.format {
-            CopyFormat::Csv => put_csv(out, value, &self.options, column, header),
+            CopyFormat::Csv => {
+                let single = self.names.len() == 1;
+                put_csv(out, value, &self.options, column, header, single)
+            }
             _ => put_text(out, value, self.options.delimiter),
         }
     }
@@ -162,13 +165,20 @@ fn put_text(out: &mut BytesMut, value: &[u8], delimiter: u8) {
 
 /// CSV: a value is quoted when FORCE_QUOTE names its column, when it holds the
 /// delimiter, the quote, a line break, when it equals the NULL string, or is
-/// the end-of-data marker; inside quotes the quote and escape characters are
-/// preceded by the escape character.
-fn put_csv(out: &mut BytesMut, value: &[u8], options: &CopyOptions, column: usize, header: bool) {
+/// the end-of-data marker alone on its line (a single column); inside quotes
+/// the quote and escape characters are preceded by the escape character.
+fn put_csv(
+    out: &mut BytesMut,
+    value: &[u8],
+    options: &CopyOptions,
+    column: usize,
+    header: bool,
+    single: bool,
+) {
     let (quote, escape) = (options.quote, options.escape);
     let quoted = (!header && options.force_quote.contains(&column))
         || value == options.null.as_bytes()
-        || value == b"\\."
+        || (single && value == b"\\.")
         || value
             .iter()
             .any(|&b| b == options.delimiter || b == quote || b == b'\n' || b == b'\r');
@@ -686,11 +696,11 @@ mod tests {
         );
         let o = options(CopyFormat::Csv);
         let mut out = BytesMut::new();
-        put_csv(&mut out, b"", &o, 0, false);
+        put_csv(&mut out, b"", &o, 0, false, false);
         out.put_u8(b'|');
-        put_csv(&mut out, b"a,\"b", &o, 0, false);
+        put_csv(&mut out, b"a,\"b", &o, 0, false, false);
         out.put_u8(b'|');
-        put_csv(&mut out, b"plain", &o, 0, false);
+        put_csv(&mut out, b"plain", &o, 0, false, false);
         assert_eq!(&out[..], b"\"\"|\"a,\"\"b\"|plain");
     }
 

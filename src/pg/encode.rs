@@ -18,10 +18,10 @@ use chrono::{
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Field, Float32Type, Float64Type, IntervalMonthDayNanoType, IntervalUnit,
-    Schema, Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
-    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    DataType, Date32Type, Decimal128Type, Field, Float32Type, Float64Type,
+    IntervalMonthDayNanoType, IntervalUnit, Schema, Time32MillisecondType, Time32SecondType,
+    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use enishi_sql::types;
 use pgwire::api::Type;
@@ -272,6 +272,41 @@ fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
 /// The binary wire form of types Enishi keeps as text: uuid's 16 bytes, jsonb's
 /// version byte before the text.
 fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
+    if *ty == Type::INTERVAL {
+        // PostgreSQL's binary interval: microseconds (i64), days, months (i32);
+        // built here so that NULLs stay NULL.
+        let intervals = column.as_primitive_opt::<IntervalMonthDayNanoType>()?;
+        let out: BinaryArray = intervals
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    let mut bytes = Vec::with_capacity(16);
+                    bytes.extend_from_slice(&(v.nanoseconds / 1000).to_be_bytes());
+                    bytes.extend_from_slice(&v.days.to_be_bytes());
+                    bytes.extend_from_slice(&v.months.to_be_bytes());
+                    bytes
+                })
+            })
+            .collect();
+        return Some(Arc::new(out));
+    }
+    if *ty == Type::NUMERIC {
+        let DataType::Decimal128(_, scale) = column.data_type() else {
+            return None;
+        };
+        let scale = *scale;
+        let decimals = column.as_primitive_opt::<Decimal128Type>()?;
+        let out: BinaryArray = decimals
+            .iter()
+            .map(|v| v.map(|v| numeric_binary(v, scale)))
+            .collect();
+        return Some(Arc::new(out));
+    }
+    if !matches!(*ty, Type::UUID | Type::JSONB) {
+        return None;
+    }
+    // Scans may hand strings over as views.
+    let column = datafusion::arrow::compute::cast(column, &DataType::Utf8).ok()?;
     let strings = column.as_string_opt::<i32>()?;
     let convert: fn(&str) -> Vec<u8> = match *ty {
         Type::UUID => |v| {
@@ -285,6 +320,58 @@ fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
     };
     let out: BinaryArray = strings.iter().map(|v| v.map(convert)).collect();
     Some(Arc::new(out))
+}
+
+/// PostgreSQL's binary numeric: digit count, weight (of the first base-10000
+/// digit), sign and display scale, then the base-10000 digits. The display
+/// scale keeps trailing zeros (`0.00` stays `0.00`).
+fn numeric_binary(value: i128, scale: i8) -> Vec<u8> {
+    let negative = value < 0;
+    let dscale = scale.max(0) as usize;
+    let mut text = value.unsigned_abs().to_string();
+    if scale < 0 {
+        text.push_str(&"0".repeat(usize::from(scale.unsigned_abs())));
+    }
+    if text.len() <= dscale {
+        text = format!("{}{text}", "0".repeat(dscale + 1 - text.len()));
+    }
+    let (int, frac) = text.split_at(text.len() - dscale);
+    // Whole base-10000 digits on both sides of the decimal point.
+    let int = format!("{}{int}", "0".repeat((4 - int.len() % 4) % 4));
+    let frac = format!("{frac}{}", "0".repeat((4 - frac.len() % 4) % 4));
+    let group = |s: &str| -> Vec<i16> {
+        s.as_bytes()
+            .chunks(4)
+            .map(|c| {
+                std::str::from_utf8(c)
+                    .ok()
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let mut digits = group(&int);
+    let mut weight = digits.len() as i16 - 1;
+    digits.extend(group(&frac));
+    while digits.first() == Some(&0) {
+        digits.remove(0);
+        weight -= 1;
+    }
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        weight = 0;
+    }
+    let mut out = Vec::with_capacity(8 + 2 * digits.len());
+    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&(if negative { 0x4000u16 } else { 0 }).to_be_bytes());
+    out.extend_from_slice(&(dscale as i16).to_be_bytes());
+    for digit in digits {
+        out.extend_from_slice(&digit.to_be_bytes());
+    }
+    out
 }
 
 /// PostgreSQL's interval output (IntervalStyle `postgres`): `1 year 2 mons

@@ -391,7 +391,7 @@ impl Layout {
 
 /// Errors about values keep their SQLSTATE through Delta: it keeps an Arrow
 /// error's source.
-fn to_datafusion(err: StorageError) -> DataFusionError {
+pub(crate) fn to_datafusion(err: StorageError) -> DataFusionError {
     DataFusionError::ArrowError(Box::new(ArrowError::ExternalError(Box::new(err))), None)
 }
 

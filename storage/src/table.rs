@@ -471,8 +471,15 @@ impl Table {
             let schema = schema.clone();
             let mut bytes = 0u64;
             data.map(move |batch| {
-                let to_df = |e: StorageError| DataFusionError::External(Box::new(e));
-                let batch = layout.store(&batch?).map_err(to_df)?;
+                // (Errors about values keep their SQLSTATE through Delta.)
+                let to_df = crate::codec::to_datafusion;
+                let batch = batch?;
+                for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                    if !field.is_nullable() && column.null_count() > 0 {
+                        return Err(to_df(StorageError::NotNull(field.name().clone())));
+                    }
+                }
+                let batch = layout.store(&batch).map_err(to_df)?;
                 // One type per column for the writer (inputs may carry views).
                 let batch = conform(batch, &schema)?;
                 bytes += in_memory_bytes(std::slice::from_ref(&batch));

@@ -8,6 +8,7 @@ mod server;
 
 mod cache;
 mod clients;
+mod copy;
 mod durability;
 mod manual;
 mod operations;

@@ -13,9 +13,9 @@ const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// A throwaway PostgreSQL 15 cluster on a loopback port, run as the `postgres`
 /// user when the tests run as root (PostgreSQL refuses to run as root).
-struct Postgres {
+pub struct Postgres {
     dir: PathBuf,
-    port: u16,
+    pub port: u16,
 }
 
 fn as_cluster_owner(program: &str) -> Command {
@@ -38,7 +38,7 @@ fn nix_is_root() -> bool {
 }
 
 impl Postgres {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -94,7 +94,7 @@ impl Postgres {
         Self { dir, port }
     }
 
-    async fn connect(&self) -> tokio_postgres::Client {
+    pub async fn connect(&self) -> tokio_postgres::Client {
         let mut config = tokio_postgres::Config::new();
         config
             .host("127.0.0.1")
