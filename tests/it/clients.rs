@@ -31,6 +31,12 @@ fn psycopg3_binary_results_and_prepared_statements() {
 }
 
 #[test]
+fn psycopg3_copy_in_and_out() {
+    let server = TestServer::start();
+    run_python("psycopg_copy_check.py", &server);
+}
+
+#[test]
 fn asyncpg_binary_io_for_every_type() {
     let server = TestServer::start();
     run_python("asyncpg_check.py", &server);
