@@ -82,6 +82,9 @@ pub struct StorageConfig {
     pub checkpoint_interval_commits: u64,
     /// Remove files no table version needs once they are this old.
     pub vacuum_retention_hours: u64,
+    /// Besides the storage root, where external tables and server-side COPY
+    /// may read and write: directories or `s3://bucket/prefix` URLs.
+    pub external_locations: Vec<String>,
     /// How to reach S3 when `path` is an `s3://` URL.
     pub s3: S3Config,
 }
@@ -109,6 +112,7 @@ impl Default for StorageConfig {
             compact_min_files: 16,
             checkpoint_interval_commits: 10,
             vacuum_retention_hours: 168,
+            external_locations: Vec::new(),
             s3: S3Config::default(),
         }
     }

@@ -41,6 +41,8 @@ fn main() -> ExitCode {
     if config.server.workers > 0 {
         runtime.worker_threads(config.server.workers);
     }
+    // Planning nests deeply (views, external tables, DataFusion's optimizer).
+    runtime.thread_stack_size(8 << 20);
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -167,6 +169,7 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         target_partitions: config.server.workers,
         adaptive_optimization: performance.adaptive_optimization,
         session_defaults,
+        external_locations: config.storage.external_locations.clone(),
         ..EngineConfig::default()
     };
     let engine = Engine::new(storage.clone(), engine_config)?;

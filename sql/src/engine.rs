@@ -26,6 +26,28 @@ pub const DEFAULT_SCHEMA: &str = "public";
 /// The superuser that exists on a fresh server.
 pub const SUPERUSER: &str = "postgres";
 
+/// Opens the table a `CREATE EXTERNAL TABLE` statement describes, with the
+/// factory for its format (Parquet, CSV, JSON, Delta), without registering it.
+pub(crate) async fn open_external(
+    state: &datafusion::execution::SessionState,
+    sql: &str,
+) -> datafusion::error::Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+    let plan = state.create_logical_plan(sql).await?;
+    let LogicalPlan::Ddl(DdlStatement::CreateExternalTable(cmd)) = plan else {
+        return Err(DataFusionError::Internal(format!(
+            "not an external table definition: {sql}"
+        )));
+    };
+    let format = cmd.file_type.to_uppercase();
+    let factory = state.table_factories().get(&format).ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "unknown external table format {format} (use PARQUET, CSV, JSON or DELTATABLE)"
+        ))
+    })?;
+    factory.create(state, &cmd).await
+}
+
 /// Engine-wide settings (from the server's configuration).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -39,6 +61,9 @@ pub struct EngineConfig {
     pub adaptive_optimization: bool,
     /// Session parameters' server-wide defaults, e.g. `statement_timeout`.
     pub session_defaults: Vec<(String, String)>,
+    /// Where external tables and server-side COPY may read and write, besides
+    /// the storage root: directories or `s3://bucket/prefix` URLs.
+    pub external_locations: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +74,7 @@ impl Default for EngineConfig {
             target_partitions: 0,
             adaptive_optimization: true,
             session_defaults: Vec::new(),
+            external_locations: Vec::new(),
         }
     }
 }
@@ -107,6 +133,16 @@ impl Engine {
                     .new_context(DATABASE)
                     .map_err(DataFusionError::from)?;
                 ctx.state().create_logical_plan(&sql).await
+            })
+        }));
+        let weak = Arc::downgrade(&engine);
+        catalog.set_external_opener(Arc::new(move |sql: String| {
+            let engine = weak.clone();
+            Box::pin(async move {
+                let engine = engine
+                    .upgrade()
+                    .ok_or_else(|| DataFusionError::Internal("engine is shutting down".into()))?;
+                open_external(&engine.external_state(), &sql).await
             })
         }));
         Ok(engine)
@@ -168,6 +204,25 @@ impl Engine {
     /// Bytes the running queries hold in the memory pool.
     pub fn memory_reserved(&self) -> usize {
         self.runtime.memory_pool.reserved()
+    }
+
+    /// A bare context for opening external tables: the shared runtime (its
+    /// object stores) and the table factories (with DELTATABLE for existing
+    /// Delta tables), but no catalog. Planning a
+    /// `CREATE EXTERNAL TABLE` looks up the table it names, which here must not
+    /// find the stored definition being opened.
+    pub(crate) fn external_state(&self) -> datafusion::execution::SessionState {
+        let mut config = SessionConfig::new();
+        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_table_factory(
+                "DELTATABLE".into(),
+                Arc::new(deltalake::delta_datafusion::DeltaTableFactory {}),
+            )
+            .build()
     }
 
     /// The configuration the engine was built with.

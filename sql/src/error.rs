@@ -74,6 +74,12 @@ pub enum Error {
     /// 0A000
     #[error("{0}")]
     FeatureNotSupported(String),
+    /// 42501
+    #[error("{0}")]
+    InsufficientPrivilege(String),
+    /// 58P01
+    #[error("{0}")]
+    UndefinedFile(String),
     /// 42701
     #[error("{0}")]
     DuplicateColumn(String),

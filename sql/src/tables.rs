@@ -3,7 +3,8 @@
 //!
 //! DDL does not come through here: the session calls storage directly (it is
 //! async and must be committed before the statement completes). Views are stored
-//! as SQL text and planned when a query reads them.
+//! as SQL text and planned when a query reads them; external tables likewise
+//! keep their `CREATE EXTERNAL TABLE` text and are opened when read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -20,11 +21,16 @@ use futures::future::BoxFuture;
 pub type ViewPlanner =
     Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
 
+/// Opens an external table from its `CREATE EXTERNAL TABLE` text.
+pub type ExternalOpener =
+    Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<Arc<dyn TableProvider>>> + Send + Sync>;
+
 /// The database: its stored schemas plus system schemas registered by the engine.
 pub struct StorageCatalog {
     storage: Arc<Storage>,
     system: RwLock<HashMap<String, Arc<dyn SchemaProvider>>>,
     views: Arc<OnceLock<ViewPlanner>>,
+    externals: Arc<OnceLock<ExternalOpener>>,
 }
 
 impl std::fmt::Debug for StorageCatalog {
@@ -41,7 +47,13 @@ impl StorageCatalog {
             storage,
             system: RwLock::default(),
             views: Arc::default(),
+            externals: Arc::default(),
         }
+    }
+
+    /// Sets how external tables are opened (the engine does this once it exists).
+    pub fn set_external_opener(&self, opener: ExternalOpener) {
+        let _ = self.externals.set(opener);
     }
 
     /// Sets how views are planned (the engine does this once it exists).
@@ -68,6 +80,7 @@ impl CatalogProvider for StorageCatalog {
             storage: self.storage.clone(),
             name: name.to_string(),
             views: self.views.clone(),
+            externals: self.externals.clone(),
         }))
     }
 
@@ -90,6 +103,7 @@ pub struct StorageSchema {
     storage: Arc<Storage>,
     name: String,
     views: Arc<OnceLock<ViewPlanner>>,
+    externals: Arc<OnceLock<ExternalOpener>>,
 }
 
 impl std::fmt::Debug for StorageSchema {
@@ -114,6 +128,12 @@ impl SchemaProvider for StorageSchema {
                 .ok_or_else(|| DataFusionError::Internal("views are not available yet".into()))?;
             let plan = planner(view.sql.clone()).await?;
             return Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql)))));
+        }
+        if let Some(entry) = self.storage.external(&self.name, name) {
+            let opener = self.externals.get().ok_or_else(|| {
+                DataFusionError::Internal("external tables are not available yet".into())
+            })?;
+            return Ok(Some(opener(entry.sql).await?));
         }
         let external = |e: enishi_storage::StorageError| DataFusionError::External(Box::new(e));
         match self

@@ -29,6 +29,8 @@ pub fn sqlstate(err: &Error) -> &'static str {
         Error::InvalidParameterValue(_) => "22023",
         Error::NotNullViolation(_) => "23502",
         Error::FeatureNotSupported(_) => "0A000",
+        Error::InsufficientPrivilege(_) => "42501",
+        Error::UndefinedFile(_) => "58P01",
         Error::DuplicateColumn(_) => "42701",
         Error::DependentObjects(_) => "2BP01",
         Error::SerializationFailure(_) => "40001",

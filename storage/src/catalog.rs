@@ -34,12 +34,24 @@ pub struct SchemaEntry {
     pub tables: BTreeMap<String, TableEntry>,
     #[serde(default)]
     pub views: BTreeMap<String, ViewEntry>,
+    /// Tables over data that lives elsewhere (Parquet, CSV, JSON files or a
+    /// Delta table), read where it lies.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub externals: BTreeMap<String, ExternalEntry>,
 }
 
 /// A table: its Delta table directory, relative to the storage root.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableEntry {
     pub id: u64,
+    pub location: String,
+}
+
+/// An external table: the `CREATE EXTERNAL TABLE` statement that defines it
+/// (format, location, options, declared columns), replanned when read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalEntry {
+    pub sql: String,
     pub location: String,
 }
 
@@ -123,8 +135,10 @@ impl CatalogState {
 
     /// Whether `schema.name` is taken by a table or a view.
     pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
-        self.schemas
-            .get(schema)
-            .is_some_and(|s| s.tables.contains_key(name) || s.views.contains_key(name))
+        self.schemas.get(schema).is_some_and(|s| {
+            s.tables.contains_key(name)
+                || s.views.contains_key(name)
+                || s.externals.contains_key(name)
+        })
     }
 }

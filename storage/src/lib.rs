@@ -31,7 +31,7 @@ use object_store::ObjectStore;
 use object_store::prefix::PrefixStore;
 use url::Url;
 
-pub use catalog::{CatalogState, TableEntry, ViewEntry};
+pub use catalog::{CatalogState, ExternalEntry, TableEntry, ViewEntry};
 pub use provider::TableHandle;
 pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
 pub use transaction::{Transaction, TransactionSlot};
@@ -497,7 +497,13 @@ impl Storage {
     pub fn table_names(&self, schema: &str) -> Vec<String> {
         let catalog = self.catalog.read().expect("catalog lock");
         match catalog.schema(schema) {
-            Some(s) => s.tables.keys().chain(s.views.keys()).cloned().collect(),
+            Some(s) => s
+                .tables
+                .keys()
+                .chain(s.views.keys())
+                .chain(s.externals.keys())
+                .cloned()
+                .collect(),
             None => vec![],
         }
     }
@@ -711,6 +717,55 @@ impl Storage {
             Ok(())
         })
         .await
+    }
+
+    /// Records an external table. Fails when the name is taken.
+    pub async fn create_external(
+        &self,
+        schema: &str,
+        name: &str,
+        entry: ExternalEntry,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            if c.relation_exists(schema, name) {
+                return Err(StorageError::TableExists(name.into()));
+            }
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            s.externals.insert(name.to_string(), entry);
+            Ok(())
+        })
+        .await
+    }
+
+    /// The external table `schema.name`, if there is one.
+    pub fn external(&self, schema: &str, name: &str) -> Option<ExternalEntry> {
+        self.catalog
+            .read()
+            .expect("catalog lock")
+            .schema(schema)?
+            .externals
+            .get(name)
+            .cloned()
+    }
+
+    /// Forgets an external table; its data is not touched.
+    pub async fn drop_external(&self, schema: &str, name: &str) -> Result<(), StorageError> {
+        self.change(|c| {
+            c.schemas
+                .get_mut(schema)
+                .and_then(|s| s.externals.remove(name))
+                .map(|_| ())
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))
+        })
+        .await
+    }
+
+    /// The storage root as a URL (`file:///…/` or `s3://bucket/prefix/`).
+    pub fn root_url(&self) -> &Url {
+        &self.root_url
     }
 
     pub async fn drop_view(

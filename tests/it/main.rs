@@ -10,6 +10,7 @@ mod cache;
 mod clients;
 mod copy;
 mod durability;
+mod external;
 mod manual;
 mod operations;
 mod oracle;
