@@ -454,11 +454,7 @@ impl DataSink for WriteSink {
     ) -> Result<u64> {
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
         match &self.write {
-            Write::Append => self
-                .table
-                .append_stream(data, self.session.clone())
-                .await
-                .map_err(to_df),
+            Write::Append => self.table.append_stream(data, self.session.clone()).await,
             Write::TxAppend(tx) => {
                 let batches: Vec<_> = data.try_collect().await?;
                 check_not_null(&self.schema, &batches)?;

@@ -460,32 +460,42 @@ impl Table {
         &self,
         data: SendableRecordBatchStream,
         session: Arc<dyn Session>,
-    ) -> Result<u64, StorageError> {
+    ) -> Result<u64, DataFusionError> {
+        let storage_error = |e: StorageError| DataFusionError::External(Box::new(e));
         let _writer = self.writer.lock().await;
-        let layout = self.layout().await?;
+        let layout = self.layout().await.map_err(storage_error)?;
         let rows = Arc::new(AtomicU64::new(0));
+        // The first error of the input, as it was: Delta reports errors from
+        // its input as text, which would lose their SQLSTATE.
+        let failure: Arc<std::sync::Mutex<Option<DataFusionError>>> = Arc::default();
         let schema = layout.stored().clone();
         let stored = {
             let rows = rows.clone();
             let writing = self.writing.clone();
             let schema = schema.clone();
+            let failure = failure.clone();
             let mut bytes = 0u64;
             data.map(move |batch| {
-                // (Errors about values keep their SQLSTATE through Delta.)
                 let to_df = crate::codec::to_datafusion;
-                let batch = batch?;
-                for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                    if !field.is_nullable() && column.null_count() > 0 {
-                        return Err(to_df(StorageError::NotNull(field.name().clone())));
+                let stored = batch.and_then(|batch| {
+                    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                        if !field.is_nullable() && column.null_count() > 0 {
+                            return Err(to_df(StorageError::NotNull(field.name().clone())));
+                        }
                     }
-                }
-                let batch = layout.store(&batch).map_err(to_df)?;
-                // One type per column for the writer (inputs may carry views).
-                let batch = conform(batch, &schema)?;
-                bytes += in_memory_bytes(std::slice::from_ref(&batch));
-                writing.admit(bytes).map_err(to_df)?;
-                rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                Ok(batch)
+                    let batch = layout.store(&batch).map_err(to_df)?;
+                    // One type per column for the writer (inputs may carry views).
+                    let batch = conform(batch, &schema)?;
+                    bytes += in_memory_bytes(std::slice::from_ref(&batch));
+                    writing.admit(bytes).map_err(to_df)?;
+                    rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    Ok(batch)
+                });
+                stored.map_err(|e| {
+                    let text = e.to_string();
+                    failure.lock().expect("failure lock").get_or_insert(e);
+                    DataFusionError::Execution(text)
+                })
             })
         };
         let stored = Box::pin(RecordBatchStreamAdapter::new(schema, stored));
@@ -496,15 +506,24 @@ impl Table {
         )?
         .build()?;
         let current = self.state.read().await.clone();
-        let next = current
+        let written = current
             .write(Vec::new())
             .with_input_plan(input)
             .with_save_mode(SaveMode::Append)
             .with_writer_properties(self.writing.properties.clone())
             .with_session_state(session)
             .with_commit_properties(client_commit())
-            .await?;
-        self.replace(Some(next)).await?;
+            .await;
+        let next = match written {
+            Ok(next) => next,
+            Err(e) => {
+                return Err(match failure.lock().expect("failure lock").take() {
+                    Some(original) => original,
+                    None => storage_error(e.into()),
+                });
+            }
+        };
+        self.replace(Some(next)).await.map_err(storage_error)?;
         Ok(rows.load(Ordering::Relaxed))
     }
 
