@@ -829,27 +829,19 @@ impl Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         use pgwire::messages::copy::CopyInResponse;
-        if copy.options.format == enishi_sql::CopyFormat::Binary {
-            let e = Error::FeatureNotSupported(
-                "COPY FROM STDIN in binary format is not supported yet; use text or csv".into(),
-            );
-            guard.active()?.session.statement_failed();
-            if extended {
-                return Err(to_pgwire(&e));
-            }
-            client
-                .feed(PgWireBackendMessage::ErrorResponse(
-                    error_info(&e, "ERROR").into(),
-                ))
-                .await?;
-            return Ok(false);
-        }
         let Some(mut active) = guard.active.take() else {
             return Err(not_started());
         };
         let copy = Arc::new(copy);
         let names = copy.columns.iter().map(|f| f.name().clone()).collect();
-        let decoder = super::copy::Decoder::new(copy.options.clone(), names);
+        // Binary input is read by each column's PostgreSQL type.
+        let style = TextStyle::from_settings(&active.session.settings());
+        let columns = datafusion::arrow::datatypes::Schema::new(copy.columns.clone());
+        let types = encode::fields(&columns, &Format::UnifiedBinary, &style)?
+            .iter()
+            .map(|f| f.datatype().clone())
+            .collect();
+        let decoder = super::copy::Decoder::new(copy.options.clone(), names, types);
         let (sender, receiver) = tokio::sync::mpsc::channel::<CopyItem>(2);
         let batches = stream::unfold(Some(receiver), |receiver| async move {
             let mut receiver = receiver?;

@@ -11,6 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use enishi_sql::{CopyFormat, CopyOptions};
+use pgwire::api::Type;
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::error::{ErrorInfo, PgWireResult};
@@ -231,14 +232,20 @@ pub struct Decoder {
     /// The end-of-data marker `\.` was seen; the rest is ignored.
     ended: bool,
     builders: Vec<StringBuilder>,
-    /// The line each buffered row started on.
+    /// The line each buffered row started on (binary: the tuple's number).
     lines: Vec<u64>,
+    /// Binary format: each column's type, and whether the header was read.
+    types: Vec<Type>,
+    binary_header_read: bool,
 }
 
 impl Decoder {
-    pub fn new(options: CopyOptions, names: Vec<String>) -> Self {
+    /// `types`: the columns' PostgreSQL types (binary input needs them).
+    pub fn new(options: CopyOptions, names: Vec<String>, types: Vec<Type>) -> Self {
         let builders = names.iter().map(|_| StringBuilder::new()).collect();
         Self {
+            types,
+            binary_header_read: false,
             header_pending: options.header,
             options,
             names,
@@ -292,8 +299,95 @@ impl Decoder {
     pub fn finish(&mut self) -> Result<(), DataError> {
         if !self.ended {
             self.parse(true)?;
+            if self.options.format == CopyFormat::Binary && !self.buffer.is_empty() {
+                return Err(self.error("22P04", "unexpected EOF in COPY data".into(), None));
+            }
         }
         Ok(())
+    }
+
+    /// One binary tuple (or the header, or the trailer) from `buffer[start..]`;
+    /// returns the bytes it took, 0 when more data is needed.
+    fn binary(&mut self, start: usize, at_end: bool) -> Result<usize, DataError> {
+        let data = &self.buffer[start..];
+        if !self.binary_header_read {
+            if data.len() < 19 {
+                return if at_end && !data.is_empty() {
+                    Err(self.error("22P04", "COPY file signature not recognized".into(), None))
+                } else {
+                    Ok(0)
+                };
+            }
+            if data[..11] != BINARY_HEADER[..11] {
+                return Err(self.error("22P04", "COPY file signature not recognized".into(), None));
+            }
+            let flags = u32::from_be_bytes([data[11], data[12], data[13], data[14]]);
+            if flags & 0xffff_0000 != 0 {
+                return Err(self.error(
+                    "22P04",
+                    "invalid COPY file header (unrecognized critical flags)".into(),
+                    None,
+                ));
+            }
+            let extension = u32::from_be_bytes([data[15], data[16], data[17], data[18]]) as usize;
+            if data.len() < 19 + extension {
+                return Ok(0);
+            }
+            self.binary_header_read = true;
+            return Ok(19 + extension);
+        }
+        if data.len() < 2 {
+            return Ok(0);
+        }
+        let count = i16::from_be_bytes([data[0], data[1]]);
+        if count == -1 {
+            self.ended = true;
+            return Ok(2);
+        }
+        if count as usize != self.names.len() {
+            return Err(self.error(
+                "22P04",
+                format!("row field count is {count}, expected {}", self.names.len()),
+                None,
+            ));
+        }
+        let mut offset = 2;
+        let mut fields = Vec::with_capacity(self.names.len());
+        for _ in 0..count {
+            let Some(header) = data.get(offset..offset + 4) else {
+                return Ok(0);
+            };
+            let len = i32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+            offset += 4;
+            if len < 0 {
+                fields.push(None);
+                continue;
+            }
+            let Some(value) = data.get(offset..offset + len as usize) else {
+                return Ok(0);
+            };
+            fields.push(Some(value));
+            offset += len as usize;
+        }
+        let mut texts = Vec::with_capacity(fields.len());
+        for (i, field) in fields.into_iter().enumerate() {
+            texts.push(match field {
+                None => None,
+                Some(bytes) => Some(binary_to_text(&self.types[i], bytes).map_err(|m| {
+                    self.error(
+                        "22P03",
+                        format!("incorrect binary data format: {m}"),
+                        Some(format!(", column {}", self.names[i])),
+                    )
+                })?),
+            });
+        }
+        for (builder, text) in self.builders.iter_mut().zip(texts) {
+            builder.append_option(text);
+        }
+        self.lines.push(self.line + 1);
+        self.line += 1;
+        Ok(offset)
     }
 
     fn error(&self, code: &'static str, message: String, detail: Option<String>) -> DataError {
@@ -318,12 +412,12 @@ impl Decoder {
                 CopyFormat::Csv => next_csv_record(rest, &self.options, at_end)
                     .map_err(|m| self.error("22P04", m, None))?,
                 CopyFormat::Binary => {
-                    return Err(DataError {
-                        code: "0A000",
-                        message: "COPY FROM STDIN in binary format is not supported yet".into(),
-                        line: 1,
-                        detail: None,
-                    });
+                    let consumed = self.binary(start, at_end)?;
+                    if consumed == 0 {
+                        break;
+                    }
+                    start += consumed;
+                    continue;
                 }
             };
             let Some(record) = parsed else { break };
@@ -387,6 +481,152 @@ impl Decoder {
         self.line += record.lines;
         Ok(())
     }
+}
+
+/// A value in PostgreSQL's binary format, as the text its type's input reads.
+fn binary_to_text(ty: &Type, b: &[u8]) -> Result<String, String> {
+    use chrono::{Duration, NaiveDate};
+    let fixed = |n: usize| -> Result<&[u8], String> {
+        (b.len() == n)
+            .then_some(b)
+            .ok_or_else(|| format!("{} bytes for {}", b.len(), ty.name()))
+    };
+    let i64_at = |b: &[u8]| i64::from_be_bytes(b[..8].try_into().expect("8 bytes"));
+    let epoch = NaiveDate::from_ymd_opt(2000, 1, 1)
+        .expect("a date")
+        .and_hms_opt(0, 0, 0)
+        .expect("a time");
+    let float = |v: f64| -> String {
+        if v.is_nan() {
+            "NaN".into()
+        } else if v.is_infinite() {
+            if v > 0.0 { "inf".into() } else { "-inf".into() }
+        } else {
+            format!("{v:?}")
+        }
+    };
+    Ok(match *ty {
+        Type::BOOL => if fixed(1)?[0] != 0 { "t" } else { "f" }.into(),
+        Type::INT2 => i16::from_be_bytes(fixed(2)?.try_into().expect("2 bytes")).to_string(),
+        Type::INT4 => i32::from_be_bytes(fixed(4)?.try_into().expect("4 bytes")).to_string(),
+        Type::INT8 => i64_at(fixed(8)?).to_string(),
+        Type::FLOAT4 => float(f32::from_be_bytes(fixed(4)?.try_into().expect("4 bytes")) as f64),
+        Type::FLOAT8 => float(f64::from_be_bytes(fixed(8)?.try_into().expect("8 bytes"))),
+        Type::NUMERIC => numeric_text(b)?,
+        Type::DATE => {
+            let days = i32::from_be_bytes(fixed(4)?.try_into().expect("4 bytes"));
+            (epoch.date() + Duration::days(days.into())).to_string()
+        }
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let at = epoch + Duration::microseconds(i64_at(fixed(8)?));
+            let text = at.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+            if *ty == Type::TIMESTAMPTZ {
+                format!("{text}+00")
+            } else {
+                text
+            }
+        }
+        Type::TIME => {
+            let micros = i64_at(fixed(8)?);
+            let secs = micros / 1_000_000;
+            format!(
+                "{:02}:{:02}:{:02}.{:06}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                micros % 1_000_000
+            )
+        }
+        Type::INTERVAL => {
+            let b = fixed(16)?;
+            let micros = i64_at(b);
+            let days = i32::from_be_bytes(b[8..12].try_into().expect("4 bytes"));
+            let months = i32::from_be_bytes(b[12..16].try_into().expect("4 bytes"));
+            let sign = if micros < 0 { "-" } else { "" };
+            let abs = micros.unsigned_abs();
+            let secs = abs / 1_000_000;
+            format!(
+                "{months} mons {days} days {sign}{:02}:{:02}:{:02}.{:06}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                abs % 1_000_000
+            )
+        }
+        Type::UUID => {
+            let h = hex(fixed(16)?);
+            format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }
+        Type::BYTEA => format!("\\x{}", hex(b)),
+        Type::JSONB => match b.split_first() {
+            Some((1, rest)) => String::from_utf8(rest.to_vec()).map_err(|e| e.to_string())?,
+            _ => return Err("unsupported jsonb version number".into()),
+        },
+        _ => String::from_utf8(b.to_vec()).map_err(|e| e.to_string())?,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// PostgreSQL's binary numeric (digit count, weight, sign, display scale,
+/// base-10000 digits) as decimal text.
+fn numeric_text(b: &[u8]) -> Result<String, String> {
+    if b.len() < 8 {
+        return Err("numeric too short".into());
+    }
+    let word = |i: usize| i16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+    let (ndigits, weight, sign, dscale) = (word(0), word(1), word(2) as u16, word(3));
+    if sign == 0xC000 {
+        return Ok("NaN".into());
+    }
+    if b.len() != 8 + 2 * ndigits.max(0) as usize {
+        return Err("numeric length".into());
+    }
+    let digits: Vec<i16> = (0..ndigits as usize).map(|i| word(4 + i)).collect();
+    let mut int = String::new();
+    for w in 0..=weight.max(-1) {
+        let d = digits.get(w as usize).copied().unwrap_or(0);
+        if int.is_empty() {
+            int = d.to_string();
+        } else {
+            int.push_str(&format!("{d:04}"));
+        }
+    }
+    if int.is_empty() {
+        int.push('0');
+    }
+    let mut frac = String::new();
+    let mut position = weight + 1;
+    while (frac.len() as i16) < dscale {
+        let d = if position < 0 {
+            0
+        } else {
+            digits.get(position as usize).copied().unwrap_or(0)
+        };
+        if position < 0 {
+            // Leading fraction groups before the first digit.
+            frac.push_str("0000");
+        } else {
+            frac.push_str(&format!("{d:04}"));
+        }
+        position += 1;
+    }
+    frac.truncate(dscale.max(0) as usize);
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    Ok(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
 }
 
 /// One input record: its raw bytes (text: the line without its break), its
@@ -628,7 +868,7 @@ mod tests {
 
     fn decode(format: CopyFormat, chunks: &[&[u8]], columns: usize) -> Vec<Vec<Option<String>>> {
         let names = (0..columns).map(|i| format!("c{i}")).collect();
-        let mut decoder = Decoder::new(options(format), names);
+        let mut decoder = Decoder::new(options(format), names, vec![]);
         for chunk in chunks {
             decoder.push(chunk).unwrap();
         }
@@ -707,9 +947,9 @@ mod tests {
     #[test]
     fn wrong_field_counts_name_the_line() {
         let names = vec!["a".to_string(), "b".to_string()];
-        let mut decoder = Decoder::new(options(CopyFormat::Text), names);
+        let mut decoder = Decoder::new(options(CopyFormat::Text), names, vec![]);
         decoder.push(b"1\t2\n3\n").unwrap_err();
-        let mut decoder = Decoder::new(options(CopyFormat::Text), vec!["a".into()]);
+        let mut decoder = Decoder::new(options(CopyFormat::Text), vec!["a".into()], vec![]);
         let err = decoder.push(b"1\n2\t3\n").unwrap_err();
         assert_eq!((err.code, err.line), ("22P04", 2));
     }

@@ -44,6 +44,18 @@ with psycopg.connect(dsn, autocommit=True) as conn:
             got = list(copy.rows())
         assert got == ROWS, (statement, got)
 
+    # Binary COPY FROM: psycopg encodes each value in PostgreSQL's binary format.
+    cur.execute(
+        "create table pcb (id int, name text, amount numeric(10,2), ratio float8,"
+        " ok boolean, day date, at timestamp, raw bytea)"
+    )
+    with cur.copy("COPY pcb FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(TYPES)
+        for row in ROWS:
+            copy.write_row(row)
+    cur.execute("select * from pcb order by id")
+    assert cur.fetchall() == ROWS, "binary COPY FROM"
+
     # Raw CSV, in blocks that split rows.
     with cur.copy("COPY pc (id, name) FROM STDIN WITH (FORMAT csv, HEADER)") as copy:
         copy.write(b'id,name\n10,"a, b"\n11,')
