@@ -392,6 +392,13 @@ impl Session {
                 legacy_options,
                 ..
             } => self.copy(source, *to, options, legacy_options).await,
+            Statement::Copy {
+                source,
+                to,
+                target: ast::CopyTarget::File { filename },
+                options,
+                ..
+            } => self.copy_file(source, *to, filename, options).await,
             Statement::CreateTable(create) => self.create_table(create).await,
             Statement::AlterTable(alter) => self.alter_table(alter).await,
             Statement::CreateView(view) => self.create_view(view).await,
@@ -563,7 +570,7 @@ impl Session {
             return Err(Error::DuplicateTable(table));
         }
         for location in &create.locations {
-            self.check_location(location)?;
+            self.check_location(location, true)?;
         }
         let locations = create.locations.join(", ");
         let sql = stmt.to_string();
@@ -585,7 +592,8 @@ impl Session {
 
     /// Whether the server may read or write `location`: inside the storage
     /// root or under one of `storage.external_locations`, never elsewhere.
-    fn check_location(&self, location: &str) -> Result<()> {
+    /// `must_exist` false (writing): the location's directory must exist.
+    fn check_location(&self, location: &str, must_exist: bool) -> Result<()> {
         let refuse = || {
             Error::InsufficientPrivilege(format!(
                 "location \"{location}\" is outside the storage root and the configured external locations (storage.external_locations)"
@@ -615,7 +623,12 @@ impl Session {
                 "location \"{location}\" must be an absolute path or an s3:// URL"
             )));
         }
-        let real = std::fs::canonicalize(path)
+        let existing = if must_exist || path.exists() {
+            path
+        } else {
+            path.parent().unwrap_or(path)
+        };
+        let real = std::fs::canonicalize(existing)
             .map_err(|e| Error::UndefinedFile(format!("could not open \"{location}\": {e}")))?;
         let real = real.to_string_lossy().to_string();
         let ok = allowed.iter().any(|root| {
@@ -630,54 +643,13 @@ impl Session {
         ok.then_some(()).ok_or_else(refuse)
     }
 
-    /// COPY … TO STDOUT runs its query; COPY … FROM STDIN plans the conversion
-    /// of text fields into the table's columns.
-    async fn copy(
-        &mut self,
-        source: &ast::CopySource,
-        to: bool,
-        options: &[ast::CopyOption],
-        legacy: &[ast::CopyLegacyOption],
-    ) -> Result<Output> {
-        use crate::copy::{CopyIn, CopyOptions, CopyOut, copy_columns};
-        if to {
-            let query = match copy_columns(source) {
-                Some((table, columns)) => {
-                    let list = if columns.is_empty() {
-                        "*".to_string()
-                    } else {
-                        columns
-                            .iter()
-                            .map(|c| c.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    let mut parsed =
-                        crate::statement::parse(&format!("SELECT {list} FROM {table}"))?;
-                    parsed.remove(0)
-                }
-                None => match source {
-                    ast::CopySource::Query(q) => {
-                        DFStatement::Statement(Box::new(Statement::Query(q.clone())))
-                    }
-                    _ => unreachable!("a table source has columns"),
-                },
-            };
-            let Output::Rows(rows) = self.run_plan(&query, None).await? else {
-                return Err(Error::Internal("COPY's query returned no rows".into()));
-            };
-            let names: Vec<String> = rows
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            let options = CopyOptions::parse(options, legacy, &names, true)?;
-            return Ok(Output::CopyOut(CopyOut { options, rows }));
-        }
-        let Some((table, columns)) = copy_columns(source) else {
-            return Err(Error::syntax("COPY FROM needs a table, not a query"));
-        };
+    /// The table a COPY FROM writes: its reference, all its columns, and the
+    /// columns the COPY lists (all of them when it lists none).
+    async fn copy_target(
+        &self,
+        table: &ObjectName,
+        columns: &[ast::Ident],
+    ) -> Result<(datafusion::common::TableReference, SchemaRef, Vec<Field>)> {
         let (schema, name) = self.resolve(table)?;
         let target = datafusion::common::TableReference::full(self.database.clone(), schema, name);
         let provider = self
@@ -711,6 +683,187 @@ impl Session {
                 fields.push(field);
             }
         }
+        Ok((target, table_schema, fields))
+    }
+
+    /// COPY to or from a file or object-store URL the server reads itself, in
+    /// FORMAT parquet, csv or json (else by the name's extension). Only places
+    /// `check_location` permits.
+    async fn copy_file(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        location: &str,
+        options: &[ast::CopyOption],
+    ) -> Result<Output> {
+        use datafusion::logical_expr::{cast, col, lit};
+        let mut format = None;
+        let mut header = None;
+        for option in options {
+            match option {
+                ast::CopyOption::Format(f) => format = Some(f.value.to_ascii_lowercase()),
+                ast::CopyOption::Header(h) => header = Some(*h),
+                other => {
+                    return Err(Error::FeatureNotSupported(format!(
+                        "COPY option {other} is not supported with a file"
+                    )));
+                }
+            }
+        }
+        let format = format
+            .or_else(|| {
+                let ext = location.rsplit('.').next()?.to_ascii_lowercase();
+                ["parquet", "csv", "json"]
+                    .contains(&ext.as_str())
+                    .then_some(ext)
+            })
+            .ok_or_else(|| {
+                Error::InvalidParameterValue(
+                    "COPY with a file needs FORMAT parquet, csv or json".into(),
+                )
+            })?;
+        if !["parquet", "csv", "json"].contains(&format.as_str()) {
+            return Err(Error::FeatureNotSupported(format!(
+                "COPY to or from a file supports FORMAT parquet, csv or json, not {format}"
+            )));
+        }
+        let header = header.unwrap_or(false);
+        if to {
+            self.check_location(location, false)?;
+            let query = self.copy_query(source)?;
+            let input = self.plan_with(&query, None).await?;
+            let state = self.ctx.state();
+            let factory = state
+                .get_file_format_factory(&format)
+                .ok_or_else(|| Error::FeatureNotSupported(format!("no writer for {format}")))?;
+            let mut file_options = std::collections::HashMap::new();
+            if format == "csv" {
+                file_options.insert("format.has_header".to_string(), header.to_string());
+            }
+            let plan = LogicalPlanBuilder::copy_to(
+                input,
+                location.to_string(),
+                datafusion::datasource::file_format::format_as_file_type(factory),
+                file_options,
+                vec![],
+            )?
+            .build()?;
+            let rows = self.count(plan).await?;
+            return Ok(Output::Command(CommandTag::new("COPY").with_rows(rows)));
+        }
+        self.check_location(location, true)?;
+        let Some((table, columns)) = crate::copy::copy_columns(source) else {
+            return Err(Error::syntax("COPY FROM needs a table, not a query"));
+        };
+        let (target, table_schema, fields) = self.copy_target(table, columns).await?;
+        let escaped = location.replace('\'', "''");
+        let stored_as = format.to_uppercase();
+        let csv_options = if format == "csv" {
+            format!(" OPTIONS ('format.has_header' '{header}')")
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "CREATE EXTERNAL TABLE copy_source STORED AS {stored_as} LOCATION '{escaped}'{csv_options}"
+        );
+        let source = crate::engine::open_external(&self.engine.external_state(), &sql)
+            .await
+            .map_err(|e| Error::UndefinedFile(format!("could not read \"{location}\": {e}")))?;
+        let source_schema = source.schema();
+        // Columns are matched by name when the file names them all (Parquet,
+        // JSON, CSV with a header), else by position.
+        let by_name = fields
+            .iter()
+            .all(|f| source_schema.index_of(f.name()).is_ok());
+        if !by_name && source_schema.fields().len() != fields.len() {
+            return Err(Error::InvalidParameterValue(format!(
+                "\"{location}\" has {} columns, COPY expects {}",
+                source_schema.fields().len(),
+                fields.len()
+            )));
+        }
+        // Each listed column gets its file column, cast to the column's type.
+        let exprs = table_schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let value = match fields.iter().position(|f| f.name() == field.name()) {
+                    Some(_) if by_name => col(datafusion::common::Column::from_name(field.name())),
+                    Some(i) => col(datafusion::common::Column::from_name(
+                        source_schema.field(i).name(),
+                    )),
+                    None => lit(ScalarValue::Null),
+                };
+                cast(value, field.data_type().clone()).alias(field.name())
+            })
+            .collect::<Vec<_>>();
+        let input = LogicalPlanBuilder::scan("copy_source", provider_as_source(source), None)?
+            .project(exprs)?
+            .build()?;
+        let table = self.ctx.table_provider(target.clone()).await?;
+        let plan = LogicalPlanBuilder::insert_into(
+            input,
+            target,
+            provider_as_source(table),
+            datafusion::logical_expr::dml::InsertOp::Append,
+        )?
+        .build()?;
+        let rows = self.count(plan).await?;
+        Ok(Output::Command(CommandTag::new("COPY").with_rows(rows)))
+    }
+
+    /// The query a COPY … TO reads: the table (its listed columns) or the query.
+    fn copy_query(&self, source: &ast::CopySource) -> Result<DFStatement> {
+        Ok(match source {
+            ast::CopySource::Table {
+                table_name,
+                columns,
+            } => {
+                let list = if columns.is_empty() {
+                    "*".to_string()
+                } else {
+                    columns
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                crate::statement::parse(&format!("SELECT {list} FROM {table_name}"))?.remove(0)
+            }
+            ast::CopySource::Query(q) => {
+                DFStatement::Statement(Box::new(Statement::Query(q.clone())))
+            }
+        })
+    }
+
+    /// COPY … TO STDOUT runs its query; COPY … FROM STDIN plans the conversion
+    /// of text fields into the table's columns.
+    async fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        options: &[ast::CopyOption],
+        legacy: &[ast::CopyLegacyOption],
+    ) -> Result<Output> {
+        use crate::copy::{CopyIn, CopyOptions, CopyOut, copy_columns};
+        if to {
+            let query = self.copy_query(source)?;
+            let Output::Rows(rows) = self.run_plan(&query, None).await? else {
+                return Err(Error::Internal("COPY's query returned no rows".into()));
+            };
+            let names: Vec<String> = rows
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let options = CopyOptions::parse(options, legacy, &names, true)?;
+            return Ok(Output::CopyOut(CopyOut { options, rows }));
+        }
+        let Some((table, columns)) = copy_columns(source) else {
+            return Err(Error::syntax("COPY FROM needs a table, not a query"));
+        };
+        let (target, table_schema, fields) = self.copy_target(table, columns).await?;
         let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
         let options = CopyOptions::parse(options, legacy, &names, false)?;
         let mut copy = CopyIn {

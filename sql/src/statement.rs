@@ -73,15 +73,32 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
         .trim_start()
         .get(..4)
         .is_some_and(|w| w.eq_ignore_ascii_case("copy"));
-    if !is_copy || !words.iter().any(|w| w == "stdin" || w == "stdout") {
+    if !is_copy {
         return Ok(None);
     }
+    let stdio = words.iter().any(|w| w == "stdin" || w == "stdout");
     // sqlparser reads FORCE_QUOTE only with a column list; `*` becomes a
     // column named "*", which COPY's options read as "every column".
     let sql = &force_quote_all(sql);
     let mut statements =
-        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .map_err(|e| Error::from_parser(&e, sql))?;
+        match datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+            Ok(statements) => statements,
+            Err(e) if stdio => return Err(Error::from_parser(&e, sql)),
+            // Not PostgreSQL's COPY: DataFusion's (COPY … TO 'file' STORED AS …).
+            Err(_) => return Ok(None),
+        };
+    if let [
+        Statement::Copy {
+            target: CopyTarget::File { .. },
+            ..
+        },
+    ] = statements.as_slice()
+    {
+        return Ok(Some(DFStatement::Statement(Box::new(statements.remove(0)))));
+    }
+    if !stdio {
+        return Ok(None);
+    }
     match statements.as_slice() {
         [
             Statement::Copy {

@@ -197,3 +197,70 @@ async fn external_tables_are_queryable_joinable_listed_and_persistent() {
     drop(server);
     std::fs::remove_dir_all(&base).ok();
 }
+
+#[tokio::test]
+async fn server_side_copy_writes_and_reads_permitted_files_only() {
+    let server = TestServer::start();
+    let exports = server.data_dir.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "create table src (id int, name text, amount numeric(10,2));
+             insert into src values (1, 'a', 1.50), (2, 'b, c', null), (3, null, 3.25);
+             create table dst (id int, name text, amount numeric(10,2))",
+        )
+        .await
+        .unwrap();
+    let original = rows(
+        &client
+            .simple_query("select * from src order by id")
+            .await
+            .unwrap(),
+    );
+    for (file, options) in [
+        ("out.parquet", "(format parquet)"),
+        ("out.csv", "(format csv, header true)"),
+        ("out.json", ""),
+    ] {
+        let path = exports.join(file);
+        let done = client
+            .simple_query(&format!(
+                "copy (select * from src order by id) to '{}' {options}",
+                path.display()
+            ))
+            .await
+            .unwrap();
+        assert!(
+            done.iter()
+                .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::CommandComplete(3))),
+            "{file}"
+        );
+        assert!(path.exists(), "{file} written");
+        client.batch_execute("delete from dst").await.unwrap();
+        client
+            .batch_execute(&format!("copy dst from '{}' {options}", path.display()))
+            .await
+            .unwrap();
+        let copied = rows(
+            &client
+                .simple_query("select * from dst order by id")
+                .await
+                .unwrap(),
+        );
+        assert_eq!(copied, original, "{file}");
+    }
+    // Never a file outside the storage root and the configured locations.
+    for statement in [
+        "copy dst from '/etc/passwd' (format csv)",
+        "copy src to '/tmp/enishi-leak.csv' (format csv)",
+    ] {
+        let err = client.batch_execute(statement).await.unwrap_err();
+        assert_eq!(
+            err.code().map(|c| c.code()),
+            Some("42501"),
+            "{statement}: {err}"
+        );
+    }
+    assert!(!Path::new("/tmp/enishi-leak.csv").exists());
+}
