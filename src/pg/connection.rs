@@ -814,15 +814,14 @@ where
 
 impl Connection {
     /// COPY … FROM STDIN: sends CopyInResponse and hands the session to a task
-    /// that writes what the client sends. Returns false (after sending the
-    /// error) when the COPY cannot start.
+    /// that writes what the client sends; the copy handler takes it from there.
     async fn start_copy_in<C>(
         &self,
         client: &mut C,
         guard: &mut ConnectionState,
         copy: enishi_sql::CopyIn,
         extended: bool,
-    ) -> PgWireResult<bool>
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
@@ -885,7 +884,7 @@ impl Connection {
             extended,
         });
         client.set_state(PgWireConnectionState::CopyInProgress(extended));
-        Ok(true)
+        Ok(())
     }
 
     /// Ends the COPY in progress (the writer gets `end`), waits for the writer
@@ -1208,10 +1207,7 @@ impl SimpleQueryHandler for Connection {
         if let Some(copy) = copy_in {
             let status = tx_status(active.session.tx_state());
             client.set_transaction_status(status);
-            match self.start_copy_in(client, &mut guard, copy, false).await? {
-                true => return Ok(()),
-                false => {}
-            }
+            return self.start_copy_in(client, &mut guard, copy, false).await;
         }
         let active = guard.active()?;
         let status = tx_status(active.session.tx_state());
