@@ -597,10 +597,7 @@ impl Connection {
             Some(turns) => limits
                 .run(async { turns.clone().acquire_owned().await.ok() })
                 .await
-                .map_err(|e| {
-                    metrics.query_failed(sqlstate(&e));
-                    e
-                })?,
+                .inspect_err(|e| metrics.query_failed(sqlstate(e)))?,
             None => None,
         };
         metrics.queries_in_flight.inc();
