@@ -604,3 +604,68 @@ async fn manual_monitoring_commands_run_verbatim() {
         assert!(ok && out.contains(expect), "{command}:\n{out}");
     }
 }
+
+#[tokio::test]
+async fn sighup_applies_a_new_log_level_and_names_what_needs_a_restart() {
+    let dir = temp_dir("reload");
+    let config = dir.join("enishi.toml");
+    let write_config = |level: &str, cache: u32| {
+        std::fs::write(
+            &config,
+            format!(
+                "[monitoring]\nlog_level = \"{level}\"\n[performance]\nquery_cache_size = {cache}\n"
+            ),
+        )
+        .unwrap()
+    };
+    write_config("warn", 100);
+    let logs = dir.join("logs");
+    let server = TestServer::start_with(&[
+        ("ENISHI_CONFIG", config.to_str().unwrap()),
+        ("ENISHI_LOG_DIR", logs.to_str().unwrap()),
+        // No RUST_LOG: monitoring.log_level decides.
+        ("RUST_LOG", ""),
+    ]);
+    let log = logs.join("enishi.log");
+    let client = server.connect().await;
+    client.simple_query("select 1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !read(&log).contains("query SELECT"),
+        "INFO lines at warn: {}",
+        read(&log)
+    );
+
+    write_config("info", 200);
+    server.signal("HUP");
+    eventually(10, "the reload to be logged", || {
+        let text = read(&log);
+        text.contains("log level changed") && text.contains("performance.query_cache_size")
+    })
+    .await;
+    assert!(
+        read(&log).contains("takes effect after a restart"),
+        "{}",
+        read(&log)
+    );
+    client.simple_query("select 2").await.unwrap();
+    eventually(10, "query lines at info", || {
+        read(&log).contains("query SELECT")
+    })
+    .await;
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn prometheus_off_serves_no_metrics() {
+    let dir = temp_dir("no-prometheus");
+    let config = dir.join("enishi.toml");
+    std::fs::write(&config, "[monitoring]\nenable_prometheus = false\n").unwrap();
+    let server = TestServer::start_with(&[("ENISHI_CONFIG", config.to_str().unwrap())]);
+    assert_eq!(server.http_get("/health").0, 200);
+    assert_eq!(server.http_get("/metrics").0, 404);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.metrics_port)).is_err());
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
+}
