@@ -2,8 +2,9 @@
 //!
 //! - [`infer_placeholder_casts`]: `$1::integer` types `$1` as integer, as PostgreSQL
 //!   infers it, so drivers are told to send an integer.
-//! - [`TextInput`]: text cast to bytea or interval reads PostgreSQL's input syntax
-//!   (`'\x00ff'` is two bytes, not six; `'1 day 02:00:00'` is an interval),
+//! - [`TextInput`]: text cast to bytea, interval or timestamp reads PostgreSQL's
+//!   input syntax (`'\x00ff'` is two bytes, not six; `'1 day 02:00:00'` is an
+//!   interval; `'2026-01-01 10:00'` is a timestamp),
 //!   wherever the cast comes from: an explicit `::bytea`, or an INSERT of a string
 //!   literal into a bytea column.
 
@@ -14,6 +15,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit};
+use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -54,7 +56,7 @@ pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     .map(|t| t.data)
 }
 
-/// Replaces casts from text to bytea and to interval with PostgreSQL's input
+/// Replaces casts from text to bytea, interval and timestamp with PostgreSQL's input
 /// functions ([`BYTEA_IN`], [`INTERVAL_IN`]): Arrow's casts read other syntaxes.
 #[derive(Debug, Default)]
 pub struct TextInput;
@@ -63,6 +65,7 @@ impl AnalyzerRule for TextInput {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
         let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
         let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
+        let timestamp = Arc::new(ScalarUDF::new_from_impl(PgTimestampIn::default()));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
@@ -75,6 +78,7 @@ impl AnalyzerRule for TextInput {
                         DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
                             (&bytea, DataType::Binary)
                         }
+                        DataType::Timestamp(_, _) => (&timestamp, field.data_type().clone()),
                         DataType::Interval(IntervalUnit::MonthDayNano) => {
                             (&interval, field.data_type().clone())
                         }
@@ -88,8 +92,17 @@ impl AnalyzerRule for TextInput {
                     if !is_text {
                         return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                     }
-                    let call =
-                        Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*expr]));
+                    // timestamp_in learns its result type from a typed NULL.
+                    let args = if Arc::ptr_eq(udf, &timestamp) {
+                        let target = Expr::Cast(Cast {
+                            expr: Box::new(Expr::Literal(ScalarValue::Null, None)),
+                            field: field.clone(),
+                        });
+                        vec![*expr, target]
+                    } else {
+                        vec![*expr]
+                    };
+                    let call = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), args));
                     // byteain yields Binary; tables may expose BinaryView.
                     let call = if field.data_type() == &output {
                         call
@@ -157,6 +170,93 @@ impl ScalarUDFImpl for PgByteaIn {
         let array: ArrayRef = Arc::new(out.finish());
         Ok(ColumnarValue::Array(array))
     }
+}
+
+/// The name of the timestamp input function.
+pub const TIMESTAMP_IN: &str = "timestamp_in";
+
+/// Text to timestamp: Arrow's reading, plus PostgreSQL's forms it lacks (a
+/// time without seconds, `2026-01-01 10:00`). The second argument, a typed
+/// NULL, gives the result type (unit and time zone).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgTimestampIn {
+    signature: Signature,
+}
+
+impl Default for PgTimestampIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgTimestampIn {
+    fn name(&self) -> &str {
+        TIMESTAMP_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[1].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let target = args.return_field.data_type().clone();
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let text = input.as_string::<i32>();
+        // Most values read as they are; only the others are rewritten.
+        let needs_help = text
+            .iter()
+            .any(|v| v.is_some_and(|v| without_seconds(v).is_some()));
+        let input: ArrayRef = if needs_help {
+            Arc::new(
+                text.iter()
+                    .map(|v| v.map(|v| without_seconds(v).unwrap_or_else(|| v.to_string())))
+                    .collect::<StringArray>(),
+            )
+        } else {
+            input
+        };
+        let strict = datafusion::arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        Ok(ColumnarValue::Array(
+            datafusion::arrow::compute::cast_with_options(&input, &target, &strict)?,
+        ))
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (or with `T`), optionally followed by a zone, with
+/// `:00` seconds added; None for anything else.
+fn without_seconds(text: &str) -> Option<String> {
+    let t = text.trim();
+    let bytes = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        bytes
+            .get(r)
+            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    };
+    let shape = bytes.len() >= 16
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && (bytes[10] == b' ' || bytes[10] == b'T')
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16);
+    let after = bytes.get(16).copied();
+    if !shape || matches!(after, Some(b':') | Some(b'0'..=b'9')) {
+        return None;
+    }
+    Some(format!("{}:00{}", &t[..16], &t[16..]))
 }
 
 /// The name of the interval input function.
