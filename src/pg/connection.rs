@@ -980,6 +980,28 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Gives the decoder what arrived (`step`), then passes the complete
+    /// batches (all rows, with `force`) to the writer. Bad data abandons the COPY.
+    async fn advance_copy(
+        guard: &mut ConnectionState,
+        step: impl FnOnce(&mut super::copy::Decoder) -> Result<(), super::copy::DataError>,
+        force: bool,
+    ) -> PgWireResult<()> {
+        let Some(state) = guard.copy.as_mut() else {
+            return Ok(());
+        };
+        if let Err(bad) = step(&mut state.decoder) {
+            let info = bad.into_error_info(&state.copy.table);
+            return Err(Self::abort_copy(guard, info).await);
+        }
+        if let Err(info) = Self::feed_copy(guard, force).await {
+            return Err(Self::abort_copy(guard, info).await);
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl pgwire::api::copy::CopyHandler for Connection {
     async fn on_copy_data<C>(
@@ -994,17 +1016,7 @@ impl pgwire::api::copy::CopyHandler for Connection {
     {
         let _busy = self.activity.enter();
         let mut guard = self.state.lock().await;
-        let Some(state) = guard.copy.as_mut() else {
-            return Ok(());
-        };
-        let table = state.copy.table.clone();
-        if let Err(bad) = state.decoder.push(&data.data) {
-            return Err(Self::abort_copy(&mut guard, bad.into_error_info(&table)).await);
-        }
-        if let Err(info) = Self::feed_copy(&mut guard, false).await {
-            return Err(Self::abort_copy(&mut guard, info).await);
-        }
-        Ok(())
+        Self::advance_copy(&mut guard, |decoder| decoder.push(&data.data), false).await
     }
 
     async fn on_copy_done<C>(
@@ -1019,16 +1031,7 @@ impl pgwire::api::copy::CopyHandler for Connection {
     {
         let _busy = self.activity.enter();
         let mut guard = self.state.lock().await;
-        let Some(state) = guard.copy.as_mut() else {
-            return Ok(());
-        };
-        let table = state.copy.table.clone();
-        if let Err(bad) = state.decoder.finish() {
-            return Err(Self::abort_copy(&mut guard, bad.into_error_info(&table)).await);
-        }
-        if let Err(info) = Self::feed_copy(&mut guard, true).await {
-            return Err(Self::abort_copy(&mut guard, info).await);
-        }
+        Self::advance_copy(&mut guard, super::copy::Decoder::finish, true).await?;
         let Some((started, extended, result)) = Self::end_copy_in(&mut guard, CopyItem::Done).await
         else {
             return Ok(());

@@ -112,40 +112,14 @@ async fn external_tables_are_queryable_joinable_listed_and_persistent() {
         assert_eq!(kv, vec![vec![Some("one".into())], vec![Some("two".into())]]);
 
         // psql lists them with the native tables.
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &server.port.to_string(),
-                "-U",
-                "postgres",
-                "-X",
-            ])
-            .args(["-c", "\\d"])
-            .output()
-            .unwrap();
-        let listing = String::from_utf8_lossy(&out.stdout);
+        let listing = crate::psql::psql(&server, &["-c", "\\d"]);
         for name in ["cities", "trips", "people", "events", "kv"] {
             assert!(
                 listing.contains(name),
                 "{name} missing from \\d:\n{listing}"
             );
         }
-        let columns = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &server.port.to_string(),
-                "-U",
-                "postgres",
-                "-X",
-            ])
-            .args(["-c", "\\d trips"])
-            .output()
-            .unwrap();
-        let columns = String::from_utf8_lossy(&columns.stdout);
+        let columns = crate::psql::psql(&server, &["-c", "\\d trips"]);
         assert!(
             columns.contains("city_id") && columns.contains("bigint"),
             "{columns}"

@@ -5,7 +5,8 @@ use std::process::Command;
 
 use crate::server::TestServer;
 
-fn psql(server: &TestServer, args: &[&str]) -> String {
+/// Runs psql against `server` with `args`; its stdout (it must succeed).
+pub fn psql(server: &TestServer, args: &[&str]) -> String {
     let output = Command::new("psql")
         .args([
             "-X",
