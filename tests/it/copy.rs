@@ -230,6 +230,34 @@ async fn driver_copy_in_and_out_over_the_extended_protocol() {
         "1\tone\n2\ttwo, and\\nmore\n3\t\\N\n"
     );
 
+    // A table of text columns only (no conversion needed), columns reordered.
+    client
+        .batch_execute("create table words (a text, b text)")
+        .await
+        .unwrap();
+    let sink = client
+        .copy_in("COPY words (b, a) FROM STDIN")
+        .await
+        .unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"second\tfirst\n\\N\tonly a\n"))
+        .await
+        .unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+    let words = rows(
+        &client
+            .simple_query("select a, b from words order by a")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        words,
+        vec![
+            vec![Some("first".into()), Some("second".into())],
+            vec![Some("only a".into()), None],
+        ]
+    );
+
     // A client that gives up (CopyFail) leaves nothing behind.
     {
         let sink = client.copy_in("COPY d FROM STDIN").await.unwrap();
