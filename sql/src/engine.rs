@@ -153,12 +153,22 @@ impl Engine {
         self.catalogs.catalog(database).is_some()
     }
 
-    /// Opens a session for `user` connected to `database`.
+    /// Opens a superuser session for `user` connected to `database`.
     pub fn session(self: &Arc<Self>, user: &str, database: &str) -> Result<Session> {
+        self.session_as(user, database, crate::privileges::Principal::Superuser)
+    }
+
+    /// Opens a session whose statements are checked against `principal`'s privileges.
+    pub fn session_as(
+        self: &Arc<Self>,
+        user: &str,
+        database: &str,
+        principal: crate::privileges::Principal,
+    ) -> Result<Session> {
         if !self.database_exists(database) {
             return Err(Error::UndefinedDatabase(database.to_string()));
         }
-        Session::new(self.clone(), user, database)
+        Session::new(self.clone(), user, database, principal)
     }
 
     /// A fresh DataFusion context over the shared runtime and catalog.

@@ -80,6 +80,18 @@ pub enum Error {
     /// 58P01
     #[error("{0}")]
     UndefinedFile(String),
+    /// 28000
+    #[error("{0}")]
+    InvalidAuthorization(String),
+    /// 55006
+    #[error("{0}")]
+    ObjectInUse(String),
+    /// 0LP01
+    #[error("{0}")]
+    InvalidGrantOperation(String),
+    /// 42710: e.g. a role that already exists.
+    #[error("{0}")]
+    DuplicateObject(String),
     /// 42701
     #[error("{0}")]
     DuplicateColumn(String),

@@ -35,9 +35,14 @@ use datafusion::sql::sqlparser::ast::{
 };
 use futures::StreamExt;
 
+mod access;
+
+pub use access::now;
+
 use crate::cache::{CacheKey, ResultCache, Source};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::privileges::{Principal, Privilege};
 use crate::settings::{Reported, Settings};
 use crate::statement::NAME_SUFFIX_MARK;
 use crate::types;
@@ -137,6 +142,8 @@ pub struct Session {
     ctx: SessionContext,
     database: String,
     user: String,
+    /// Whose privileges the session's statements are checked against.
+    principal: Principal,
     settings: Arc<RwLock<Settings>>,
     tx: TxState,
     /// Settings as they were at BEGIN, restored by ROLLBACK.
@@ -161,9 +168,15 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(engine: Arc<Engine>, user: &str, database: &str) -> Result<Self> {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        user: &str,
+        database: &str,
+        principal: Principal,
+    ) -> Result<Self> {
         let ctx = engine.new_context(database)?;
-        let mut defaults = Settings::new(user, true);
+        let superuser = principal.is_superuser();
+        let mut defaults = Settings::new(user, superuser);
         for (name, value) in &engine.config().session_defaults {
             defaults.set_server_default(name, value)?;
         }
@@ -175,6 +188,7 @@ impl Session {
             ctx,
             database: database.to_string(),
             user: user.to_string(),
+            principal,
             settings,
             tx: TxState::Idle,
             settings_at_begin: None,
@@ -245,6 +259,7 @@ impl Session {
         if self.tx == TxState::Failed && !ends_transaction(stmt) {
             return Err(Error::InFailedTransaction);
         }
+        self.check_principal()?;
         let result = self.dispatch(stmt, params).await;
         if result.is_err() {
             self.statement_failed();
@@ -439,6 +454,16 @@ impl Session {
                 if_not_exists,
                 ..
             } => self.create_schema(schema_name, *if_not_exists).await,
+            Statement::CreateRole(create) => self.create_role(create).await,
+            Statement::AlterRole { name, operation } => self.alter_role(name, operation).await,
+            Statement::Drop {
+                object_type: ast::ObjectType::Role | ast::ObjectType::User,
+                if_exists,
+                names,
+                ..
+            } => self.drop_roles(names, *if_exists).await,
+            Statement::Grant(grant) => self.grant(grant).await,
+            Statement::Revoke(revoke) => self.revoke(revoke).await,
             _ => self.run_plan(stmt, params).await,
         }
     }
@@ -539,9 +564,12 @@ impl Session {
 
     // ---- planning and running through DataFusion ----
 
+    /// Plans a statement and checks the caller may read and write every
+    /// relation it names.
     async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt.clone()).await?;
+        self.authorize(&plan)?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 
@@ -561,6 +589,7 @@ impl Session {
                 .filter_map(|p| p.as_ident().cloned())
                 .collect::<Vec<_>>(),
         );
+        self.require_superuser("create an external table")?;
         let (schema, table) = self.resolve(&name)?;
         let storage = self.engine.storage().clone();
         if storage.catalog().relation_exists(&schema, &table) {
@@ -651,6 +680,7 @@ impl Session {
         columns: &[ast::Ident],
     ) -> Result<(datafusion::common::TableReference, SchemaRef, Vec<Field>)> {
         let (schema, name) = self.resolve(table)?;
+        self.require_table(&schema, &name, Privilege::Insert)?;
         let target = datafusion::common::TableReference::full(self.database.clone(), schema, name);
         let provider = self
             .ctx
@@ -697,6 +727,7 @@ impl Session {
         options: &[ast::CopyOption],
     ) -> Result<Output> {
         use datafusion::logical_expr::{cast, col, lit};
+        self.require_superuser("COPY to or from a file")?;
         let mut format = None;
         let mut header = None;
         for option in options {
@@ -1133,7 +1164,7 @@ impl Session {
         {
             return None;
         }
-        let mut context = format!("user={}", self.user);
+        let mut context = format!("user={}\u{1f}scope={}", self.user, self.principal.scope());
         for name in [
             "TimeZone",
             "DateStyle",
@@ -1244,6 +1275,7 @@ impl Session {
     /// columns come from the query.
     async fn create_table(&mut self, create: &ast::CreateTable) -> Result<Output> {
         let (schema, name) = self.resolve(&create.name)?;
+        self.require_schema(&schema, Privilege::Create)?;
         let storage = self.engine.storage().clone();
         if let Some(query) = &create.query {
             let select = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
@@ -1270,6 +1302,8 @@ impl Session {
                 self.already_exists(&name);
                 return Ok(Output::Command(CommandTag::new("CREATE TABLE AS")));
             }
+            self.record_owner(enishi_storage::table_key(&schema, &name))
+                .await?;
             let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
             let batches = batches
                 .into_iter()
@@ -1322,10 +1356,13 @@ impl Session {
             }
             fields.push(field);
         }
-        if !storage
+        if storage
             .create_table(&schema, &name, &Schema::new(fields), create.if_not_exists)
             .await?
         {
+            self.record_owner(enishi_storage::table_key(&schema, &name))
+                .await?;
+        } else {
             self.already_exists(&name);
         }
         Ok(Output::Command(CommandTag::new("CREATE TABLE")))
@@ -1461,6 +1498,13 @@ impl Session {
     /// ALTER TABLE … RENAME TO, ADD COLUMN (nullable, without DEFAULT).
     async fn alter_table(&mut self, alter: &ast::AlterTable) -> Result<Output> {
         let (schema, name) = self.resolve(&alter.name)?;
+        if self
+            .engine
+            .storage()
+            .read_catalog(|c| c.relation_exists(&schema, &name))
+        {
+            self.require_owner("table", &schema, &name)?;
+        }
         let storage = self.engine.storage().clone();
         let Some(table) = storage.table(&schema, &name).await? else {
             if alter.if_exists {
@@ -1555,6 +1599,10 @@ impl Session {
             ));
         }
         let (schema, name) = self.resolve(&view.name)?;
+        self.require_schema(&schema, Privilege::Create)?;
+        if view.or_replace && self.engine.storage().view(&schema, &name).is_some() {
+            self.require_owner("view", &schema, &name)?;
+        }
         let mut sql = view.query.to_string();
         if !view.columns.is_empty() {
             let columns: Vec<String> = view.columns.iter().map(|c| c.name.to_string()).collect();
@@ -1573,6 +1621,8 @@ impl Session {
         storage
             .create_view(&schema, &name, &sql, view.or_replace)
             .await?;
+        self.record_owner(enishi_storage::table_key(&schema, &name))
+            .await?;
         Ok(Output::Command(CommandTag::new("CREATE VIEW")))
     }
 
@@ -1580,6 +1630,9 @@ impl Session {
         let storage = self.engine.storage().clone();
         for name in names {
             let (schema, view) = self.resolve(name)?;
+            if storage.view(&schema, &view).is_some() {
+                self.require_owner("view", &schema, &view)?;
+            }
             if !storage.drop_view(&schema, &view, if_exists).await? {
                 self.notices.push(Notice {
                     severity: "NOTICE",
@@ -1612,6 +1665,9 @@ impl Session {
             if !if_exists && !exists {
                 return Err(Error::UndefinedTable(name.clone()));
             }
+            if exists {
+                self.require_owner("table", schema, name)?;
+            }
         }
         for (schema, name) in &resolved {
             // An external table is forgotten; its files stay where they are.
@@ -1641,6 +1697,15 @@ impl Session {
             ));
         };
         let name = object_name(name);
+        if !self.principal.is_superuser() {
+            self.require_superuser(&format!("create schema \"{name}\""))
+                .map_err(|_| {
+                    Error::InsufficientPrivilege(format!(
+                        "permission denied for database {}",
+                        self.database
+                    ))
+                })?;
+        }
         if !self
             .engine
             .storage()
@@ -1668,6 +1733,9 @@ impl Session {
                 return Err(Error::unsupported(format!(
                     "cannot drop schema {name} because it is required by the database system"
                 )));
+            }
+            if self.engine.storage().catalog().schema(&name).is_some() {
+                self.require_owner("schema", &name, &name)?;
             }
             if !self
                 .engine

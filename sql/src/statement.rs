@@ -42,6 +42,9 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
     }
+    if let Some(role) = parse_user_statement(sql)? {
+        return Ok(vec![role]);
+    }
     let statements = if reads_catalog(sql) {
         match CATALOG_PARSER.parse(sql) {
             Ok(stmts) => stmts
@@ -121,6 +124,39 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
             "COPY FROM STDIN and COPY TO STDOUT must be sent as a statement of their own".into(),
         )),
     }
+}
+
+/// `CREATE USER`, `ALTER USER` and `DROP USER`, which PostgreSQL reads as the
+/// ROLE statements (CREATE USER with LOGIN unless told otherwise). sqlparser
+/// reads CREATE USER in another dialect's form, so the keyword is swapped.
+fn parse_user_statement(sql: &str) -> Result<Option<DFStatement>> {
+    use datafusion::sql::sqlparser::ast::Statement;
+    let trimmed = sql.trim_start();
+    let mut words = trimmed.splitn(3, char::is_whitespace);
+    let (Some(verb), Some(noun)) = (words.next(), words.next()) else {
+        return Ok(None);
+    };
+    let is_role_verb = ["create", "alter", "drop"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v));
+    if !is_role_verb || !noun.eq_ignore_ascii_case("user") {
+        return Ok(None);
+    }
+    let rest = words.next().unwrap_or("");
+    let rewritten = format!("{verb} ROLE {rest}");
+    let mut statements =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &rewritten)
+            .map_err(|e| Error::from_parser(&e, &rewritten))?;
+    if statements.len() != 1 {
+        return Err(Error::FeatureNotSupported(
+            "CREATE, ALTER and DROP USER must be sent as a statement of their own".into(),
+        ));
+    }
+    let mut statement = statements.remove(0);
+    if let Statement::CreateRole(create) = &mut statement {
+        create.login = create.login.or(Some(true));
+    }
+    Ok(Some(DFStatement::Statement(Box::new(statement))))
 }
 
 /// `FORCE_QUOTE *` → `FORCE_QUOTE ("*")` (outside quoted text).

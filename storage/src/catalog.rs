@@ -26,6 +26,85 @@ pub struct CatalogState {
     /// never be mistaken for a new table's.
     pub next_table_id: u64,
     pub schemas: BTreeMap<String, SchemaEntry>,
+    /// Roles, privileges and capability tokens.
+    #[serde(default, skip_serializing_if = "Security::is_empty")]
+    pub security: Security,
+}
+
+/// Who may connect and what each may do. Passwords and tokens are kept only
+/// as SCRAM-SHA-256 verifiers (PostgreSQL's `SCRAM-SHA-256$iter:salt$stored:server`
+/// form), from which neither can be recovered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Security {
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleEntry>,
+    /// Privileges granted, by object key (`table:schema.name`, `schema:name`)
+    /// then role.
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Owners of objects created by roles other than the superuser, by object key.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tokens: BTreeMap<String, TokenEntry>,
+    /// The SCRAM salt every token's verifier is made with (base64). A client
+    /// logging in with a token is sent this salt, whatever its user name.
+    #[serde(default)]
+    pub token_salt: String,
+}
+
+impl Security {
+    pub fn is_empty(&self) -> bool {
+        self == &Security::default()
+    }
+
+    /// Forgets the grants and owner of an object that is gone.
+    pub fn forget(&mut self, key: &str) {
+        self.grants.remove(key);
+        self.owners.remove(key);
+    }
+
+    /// Moves grants and owner from one object key to another.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        if let Some(g) = self.grants.remove(from) {
+            self.grants.insert(to.to_string(), g);
+        }
+        if let Some(o) = self.owners.remove(from) {
+            self.owners.insert(to.to_string(), o);
+        }
+    }
+}
+
+/// A role. `verifier` is None for a role that cannot log in with a password.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleEntry {
+    #[serde(default)]
+    pub superuser: bool,
+    #[serde(default)]
+    pub login: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<String>,
+}
+
+/// A capability token: the permissions it carries on one resource until it
+/// expires. The token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    pub resource: String,
+    pub permissions: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub expires_at: i64,
+    pub verifier: String,
+}
+
+/// The key under which grants and owners of a table or view are kept.
+pub fn table_key(schema: &str, name: &str) -> String {
+    format!("table:{schema}.{name}")
+}
+
+/// The key under which grants and owners of a schema are kept.
+pub fn schema_key(schema: &str) -> String {
+    format!("schema:{schema}")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,6 +153,7 @@ impl CatalogState {
             version: 0,
             next_table_id: 1,
             schemas,
+            security: Security::default(),
         }
     }
 

@@ -31,7 +31,10 @@ use object_store::ObjectStore;
 use object_store::prefix::PrefixStore;
 use url::Url;
 
-pub use catalog::{CatalogState, ExternalEntry, TableEntry, ViewEntry};
+pub use catalog::{
+    CatalogState, ExternalEntry, RoleEntry, Security, TableEntry, TokenEntry, ViewEntry,
+    schema_key, table_key,
+};
 pub use provider::TableHandle;
 pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
 pub use transaction::{Transaction, TransactionSlot};
@@ -524,6 +527,19 @@ impl Storage {
             .map_err(|e| StorageError::Corrupt(format!("table location {}: {e}", entry.location)))
     }
 
+    /// Reads the current catalog without copying it.
+    pub fn read_catalog<T>(&self, read: impl FnOnce(&CatalogState) -> T) -> T {
+        read(&self.catalog.read().expect("catalog lock"))
+    }
+
+    /// Changes roles, privileges or tokens, committed as the next catalog version.
+    pub async fn change_security<T>(
+        &self,
+        apply: impl FnOnce(&mut CatalogState) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.change(apply).await
+    }
+
     /// Applies a change to a copy of the catalog and commits it as the next version.
     async fn change<T>(
         &self,
@@ -584,6 +600,10 @@ impl Storage {
                     return Err(StorageError::SchemaNotEmpty(name.into()));
                 }
                 let entry = c.schemas.remove(name).expect("checked");
+                let prefix = table_key(name, "");
+                c.security.grants.retain(|key, _| !key.starts_with(&prefix));
+                c.security.owners.retain(|key, _| !key.starts_with(&prefix));
+                c.security.forget(&schema_key(name));
                 Ok(entry.tables.into_values().collect::<Vec<_>>())
             })
             .await?;
@@ -658,10 +678,13 @@ impl Storage {
         }
         let entry = self
             .change(|c| {
-                c.schemas
+                let entry = c
+                    .schemas
                     .get_mut(schema)
                     .and_then(|s| s.tables.remove(name))
-                    .ok_or_else(|| StorageError::TableNotFound(name.into()))
+                    .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+                c.security.forget(&table_key(schema, name));
+                Ok(entry)
             })
             .await?;
         self.tables.lock().await.remove(&entry.id);
@@ -688,6 +711,8 @@ impl Storage {
                 .remove(from)
                 .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
             s.tables.insert(to.to_string(), entry);
+            c.security
+                .rename(&table_key(schema, from), &table_key(schema, to));
             Ok(())
         })
         .await
@@ -757,8 +782,9 @@ impl Storage {
             c.schemas
                 .get_mut(schema)
                 .and_then(|s| s.externals.remove(name))
-                .map(|_| ())
-                .ok_or_else(|| StorageError::TableNotFound(name.into()))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            c.security.forget(&table_key(schema, name));
+            Ok(())
         })
         .await
     }
@@ -785,8 +811,9 @@ impl Storage {
             c.schemas
                 .get_mut(schema)
                 .and_then(|s| s.views.remove(name))
-                .map(|_| true)
-                .ok_or_else(|| StorageError::TableNotFound(name.into()))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            c.security.forget(&table_key(schema, name));
+            Ok(true)
         })
         .await
     }
