@@ -160,6 +160,16 @@ pub struct SecurityConfig {
     pub max_sessions: u32,
     /// Close a session idle for this many seconds with 57P05 (0: never).
     pub session_timeout_secs: u64,
+    /// The superuser's password (empty: none, and only loopback clients are
+    /// let in, without a password).
+    pub superuser_password: String,
+    /// Bearer token of the admin HTTP API (empty: the admin API is off).
+    pub admin_token: String,
+    /// PEM certificate chain and private key for TLS on the pg port (both or neither).
+    pub tls_cert_path: String,
+    pub tls_key_path: String,
+    /// Refuse clients that do not use TLS.
+    pub require_tls: bool,
 }
 
 impl Default for SecurityConfig {
@@ -169,6 +179,11 @@ impl Default for SecurityConfig {
             audit_log_path: String::new(),
             max_sessions: 1000,
             session_timeout_secs: 0,
+            superuser_password: String::new(),
+            admin_token: String::new(),
+            tls_cert_path: String::new(),
+            tls_key_path: String::new(),
+            require_tls: false,
         }
     }
 }
@@ -290,6 +305,33 @@ pub struct Cli {
         env = "ENISHI_SESSION_TIMEOUT"
     )]
     pub session_timeout_secs: Option<u64>,
+    /// The superuser's password (better given by the variable than the flag).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PASSWORD",
+        env = "ENISHI_SUPERUSER_PASSWORD",
+        hide_env_values = true
+    )]
+    pub superuser_password: Option<String>,
+    /// Bearer token that authenticates calls to the admin HTTP API.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "ENISHI_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// PEM certificate chain for TLS on the pg port.
+    #[arg(long, global = true, value_name = "FILE", env = "ENISHI_TLS_CERT")]
+    pub tls_cert_path: Option<String>,
+    /// PEM private key for TLS on the pg port.
+    #[arg(long, global = true, value_name = "FILE", env = "ENISHI_TLS_KEY")]
+    pub tls_key_path: Option<String>,
+    /// Refuse pg clients that do not use TLS (true/false).
+    #[arg(long, global = true, value_name = "BOOL", env = "ENISHI_REQUIRE_TLS")]
+    pub require_tls: Option<bool>,
     /// A second port serving only /metrics (0: none).
     #[arg(long, global = true, env = "ENISHI_METRICS_PORT")]
     pub metrics_port: Option<u16>,
@@ -399,6 +441,11 @@ impl Cli {
             enable_audit => "security.enable_audit",
             audit_log_path => "security.audit_log_path",
             session_timeout_secs => "security.session_timeout_secs",
+            superuser_password => "security.superuser_password",
+            admin_token => "security.admin_token",
+            tls_cert_path => "security.tls_cert_path",
+            tls_key_path => "security.tls_key_path",
+            require_tls => "security.require_tls",
             metrics_port => "monitoring.metrics_port",
             log_dir => "monitoring.log_dir",
         );
@@ -442,6 +489,14 @@ impl Config {
         let mut shown = self.clone();
         if shown.storage.s3.secret_access_key.is_some() {
             shown.storage.s3.secret_access_key = Some("<redacted>".into());
+        }
+        for secret in [
+            &mut shown.security.superuser_password,
+            &mut shown.security.admin_token,
+        ] {
+            if !secret.is_empty() {
+                *secret = "<redacted>".into();
+            }
         }
         shown
     }
@@ -758,6 +813,8 @@ health_check_interval_secs = 30
     fn secrets_are_redacted() {
         let mut config = Config::default();
         config.storage.s3.secret_access_key = Some("hunter2".into());
+        config.security.superuser_password = "hunter2".into();
+        config.security.admin_token = "hunter2".into();
         let loaded = Loaded {
             config: config.clone(),
             file: None,

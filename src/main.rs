@@ -149,6 +149,9 @@ fn storage_options(config: &Config) -> StorageOptions {
 }
 
 async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn std::error::Error>> {
+    // Who may connect is settled first: a server that would be open to the
+    // network without a password, or TLS files that do not load, never starts.
+    let auth = enishi::pg::auth::Auth::from_config(&config.security, config.server.host)?;
     let options = storage_options(&config);
     let location = Location::parse(&config.storage.path)?;
     let storage = Arc::new(Storage::open(&location, options).await?);
@@ -224,6 +227,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         metrics: metrics.clone(),
         started: std::time::Instant::now(),
         configuration: config.redacted_json(),
+        admin_token: config.security.admin_token.clone(),
+        audit: audit.clone(),
     });
     let mut http = vec![tokio::spawn(enishi::http::serve(
         http_listener,
@@ -255,6 +260,7 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         lifecycle.clone(),
         limits,
         audit.clone(),
+        auth,
         shutdown_rx,
     ));
     lifecycle.set(Phase::Ready);

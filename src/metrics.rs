@@ -24,6 +24,8 @@ pub struct Metrics {
     pub connections_active: IntGauge,
     pub connections_total: IntCounter,
     pub connections_rejected: IntCounter,
+    pub auth_failures: IntCounter,
+    pub permission_denied: IntCounter,
     pub connections_max: IntGauge,
     pub queries_in_flight: IntGauge,
     queries: IntCounter,
@@ -89,6 +91,14 @@ impl Metrics {
             connections_rejected: register!(counter(
                 "enishi_connections_rejected_total",
                 "Connections refused at start-up (unknown database or role, too many clients, shutting down)"
+            )?),
+            auth_failures: register!(counter(
+                "enishi_auth_failures_total",
+                "Logins refused for a wrong password or token (28P01)"
+            )?),
+            permission_denied: register!(counter(
+                "enishi_permission_denied_total",
+                "Statements refused for lack of privilege (42501)"
             )?),
             connections_max: register!(gauge(
                 "enishi_connections_max",

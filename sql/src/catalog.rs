@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 use datafusion_pg_catalog::pg_catalog::context::{PgCatalogContextProvider, Role};
 use datafusion_pg_catalog::pg_catalog::{
     self as pgc, PgCatalogSchemaProvider, PgCatalogStaticTables, array_bounds_udf, format_type,
-    has_privilege_udf, quote_ident_udf,
+    quote_ident_udf,
 };
 
 use crate::engine::SUPERUSER;
@@ -180,27 +180,48 @@ impl ScalarUDFImpl for PgGetExpr {
     }
 }
 
-/// The roles pg_roles lists.
+/// The roles pg_roles lists: the superuser and the catalog's roles.
 #[derive(Debug, Clone)]
-pub struct Roles;
+pub struct Roles {
+    storage: Option<Arc<enishi_storage::Storage>>,
+}
+
+impl Roles {
+    fn entry(name: &str, superuser: bool, login: bool) -> Role {
+        Role {
+            name: name.to_string(),
+            is_superuser: superuser,
+            can_login: login,
+            can_create_db: superuser,
+            can_create_role: superuser,
+            can_create_user: superuser,
+            can_replication: superuser,
+            grants: vec![],
+            inherited_roles: vec![],
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl PgCatalogContextProvider for Roles {
     async fn roles(&self) -> Vec<String> {
-        vec![SUPERUSER.to_string()]
+        let mut names = vec![SUPERUSER.to_string()];
+        if let Some(storage) = &self.storage {
+            storage.read_catalog(|c| names.extend(c.security.roles.keys().cloned()));
+        }
+        names
     }
 
     async fn role(&self, name: &str) -> Option<Role> {
-        (name == SUPERUSER).then(|| Role {
-            name: SUPERUSER.to_string(),
-            is_superuser: true,
-            can_login: true,
-            can_create_db: true,
-            can_create_role: true,
-            can_create_user: true,
-            can_replication: true,
-            grants: vec![],
-            inherited_roles: vec![],
+        if name == SUPERUSER {
+            return Some(Self::entry(SUPERUSER, true, true));
+        }
+        let storage = self.storage.as_ref()?;
+        storage.read_catalog(|c| {
+            c.security
+                .roles
+                .get(name)
+                .map(|r| Self::entry(name, r.superuser, r.login))
         })
     }
 }
@@ -223,11 +244,19 @@ const OWN_TABLES: [&str; 5] = [
 impl PgCatalog {
     /// Builds the catalog over every database in `catalogs` and registers it as the
     /// `pg_catalog` schema of each.
-    pub fn new(catalogs: Arc<dyn CatalogProviderList>, oids: Arc<Oids>) -> Result<Self> {
+    pub fn new(
+        catalogs: Arc<dyn CatalogProviderList>,
+        oids: Arc<Oids>,
+        storage: Option<Arc<enishi_storage::Storage>>,
+    ) -> Result<Self> {
         let static_tables = Arc::new(PgCatalogStaticTables::try_new().map_err(Error::from)?);
         let library = Arc::new(
-            PgCatalogSchemaProvider::try_new(catalogs.clone(), static_tables.clone(), Roles)
-                .map_err(Error::from)?,
+            PgCatalogSchemaProvider::try_new(
+                catalogs.clone(),
+                static_tables.clone(),
+                Roles { storage },
+            )
+            .map_err(Error::from)?,
         );
         let mut schemas = HashMap::new();
         for name in OWN_TABLES {
@@ -270,14 +299,6 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_current_schema_udf());
         ctx.register_udf(pgc::create_current_schemas_udf());
         ctx.register_udf(pgc::create_pg_get_userbyid_udf());
-        for name in [
-            "has_table_privilege",
-            "has_schema_privilege",
-            "has_database_privilege",
-            "has_any_column_privilege",
-        ] {
-            ctx.register_udf(has_privilege_udf::create_has_privilege_udf(name));
-        }
         ctx.register_udf(pgc::create_pg_table_is_visible());
         ctx.register_udf(format_type::create_format_type_udf());
         ctx.register_udf(pgc::create_session_user_udf());

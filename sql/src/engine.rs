@@ -111,7 +111,7 @@ impl Engine {
         let catalog = Arc::new(StorageCatalog::new(storage.clone()));
         catalogs.register_catalog(DATABASE.to_string(), catalog.clone());
 
-        let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default())?;
+        let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default(), Some(storage.clone()))?;
         let engine = Arc::new(Self {
             runtime,
             catalogs,

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod statement;
 pub mod system_tables;
 pub mod tables;
+pub mod tokens;
 pub mod types;
 
 pub use cache::{CacheConfig, CacheStats, ResultCache};

@@ -2,9 +2,10 @@
 //!
 //! Every statement's plan is walked for the tables and views it reads and the
 //! table it writes ([`accesses`]); each access is checked against the catalog's
-//! grants for the session's [`Principal`] before anything runs. Views are checked
-//! and so are the tables under them, as the caller (PostgreSQL's
-//! `security_invoker` views): a view never widens what a role can read.
+//! grants for the session's [`Principal`] before anything runs. As in
+//! PostgreSQL, a view is checked against the caller and the relations under it
+//! against the view's owner: granting SELECT on a view shares what its owner
+//! may read through it, and no more.
 
 use std::collections::BTreeSet;
 
@@ -202,18 +203,26 @@ pub fn table_allowed(
 pub struct Access {
     pub privilege: Privilege,
     pub relation: TableReference,
+    /// The view the relation is read through (None: named by the statement);
+    /// that view's owner is who must hold the privilege.
+    pub view: Option<TableReference>,
 }
 
 /// The relations a plan reads and writes, views and subqueries included.
 pub fn accesses(plan: &LogicalPlan) -> Vec<Access> {
     let mut out = BTreeSet::new();
-    collect(plan, None, &mut out);
+    collect(plan, None, None, &mut out);
     out.into_iter().collect()
 }
 
 /// Walks `plan`; scans of `target` (the table an UPDATE or DELETE changes) are
 /// covered by that statement's own privilege.
-fn collect(plan: &LogicalPlan, target: Option<&TableReference>, out: &mut BTreeSet<Access>) {
+fn collect(
+    plan: &LogicalPlan,
+    target: Option<&TableReference>,
+    view: Option<&TableReference>,
+    out: &mut BTreeSet<Access>,
+) {
     let _ = plan.apply_with_subqueries(|node| {
         match node {
             LogicalPlan::TableScan(scan) => {
@@ -221,10 +230,11 @@ fn collect(plan: &LogicalPlan, target: Option<&TableReference>, out: &mut BTreeS
                     out.insert(Access {
                         privilege: Privilege::Select,
                         relation: scan.table_name.clone(),
+                        view: view.cloned(),
                     });
                 }
-                if let Some(view) = scan.source.get_logical_plan() {
-                    collect(&view, None, out);
+                if let Some(inner) = scan.source.get_logical_plan() {
+                    collect(&inner, None, Some(&scan.table_name), out);
                 }
             }
             LogicalPlan::Dml(dml) => {
@@ -237,10 +247,11 @@ fn collect(plan: &LogicalPlan, target: Option<&TableReference>, out: &mut BTreeS
                 out.insert(Access {
                     privilege,
                     relation: dml.table_name.clone(),
+                    view: view.cloned(),
                 });
                 let own =
                     matches!(dml.op, WriteOp::Update | WriteOp::Delete).then_some(&dml.table_name);
-                collect(&dml.input, own, out);
+                collect(&dml.input, own, view, out);
                 return Ok(TreeNodeRecursion::Jump);
             }
             _ => {}
@@ -259,17 +270,33 @@ pub fn expired() -> Error {
     Error::InvalidAuthorization("the capability token has expired".into())
 }
 
-/// Checks resolved accesses `(privilege, schema, table)`. Relations the catalog
-/// does not hold (system tables) need no grant to read.
-pub fn check(
-    catalog: &CatalogState,
-    principal: &Principal,
-    accesses: &[(Privilege, String, String)],
-) -> Result<()> {
-    if principal.is_superuser() {
-        return Ok(());
+/// A resolved access: privilege, schema, relation, and the view (schema,
+/// name) it is read through, if any.
+pub type Resolved = (Privilege, String, String, Option<(String, String)>);
+
+/// Who owns a table or view: a role, or the superuser when none is recorded.
+pub fn owner(catalog: &CatalogState, schema: &str, table: &str) -> Principal {
+    match catalog.security.owners.get(&table_key(schema, table)) {
+        Some(role) => Principal::Role(role.clone()),
+        None => Principal::Superuser,
     }
-    for (privilege, schema, table) in accesses {
+}
+
+/// Checks resolved accesses. Relations the catalog does not hold (system
+/// tables) need no grant to read.
+pub fn check(catalog: &CatalogState, principal: &Principal, accesses: &[Resolved]) -> Result<()> {
+    for (privilege, schema, table, view) in accesses {
+        let owner_of_view;
+        let principal = match view {
+            Some((view_schema, view_name)) => {
+                owner_of_view = owner(catalog, view_schema, view_name);
+                &owner_of_view
+            }
+            None => principal,
+        };
+        if principal.is_superuser() {
+            continue;
+        }
         if !catalog.relation_exists(schema, table) {
             continue;
         }

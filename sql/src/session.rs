@@ -183,7 +183,7 @@ impl Session {
         let settings = Arc::new(RwLock::new(defaults));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
-        Ok(Self {
+        let session = Self {
             engine,
             ctx,
             database: database.to_string(),
@@ -198,7 +198,9 @@ impl Session {
             notices: Vec::new(),
             reported: Vec::new(),
             effects: Vec::new(),
-        })
+        };
+        session.register_privilege_functions();
+        Ok(session)
     }
 
     pub fn engine(&self) -> &Arc<Engine> {

@@ -1,19 +1,23 @@
-//! The HTTP side port for operators: `/health`, `/ready`, `/status` and
-//! Prometheus `/metrics` (see `crate::metrics`).
+//! The HTTP side port for operators: `/health`, `/ready`, `/status`,
+//! Prometheus `/metrics` (see `crate::metrics`) and, with an admin token
+//! configured, `/admin/capabilities` to issue and revoke capability tokens.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use enishi_sql::Engine;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::audit::Audit;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::metrics::Metrics;
 
@@ -25,6 +29,9 @@ pub struct HttpState {
     pub started: Instant,
     /// The effective configuration, secrets redacted, for /status.
     pub configuration: serde_json::Value,
+    /// Bearer token of `/admin/…` (empty: the admin API is off).
+    pub admin_token: String,
+    pub audit: Option<Arc<Audit>>,
 }
 
 /// The HTTP API; `/metrics` only when `prometheus` is on.
@@ -33,6 +40,13 @@ pub fn router(state: Arc<HttpState>, prometheus: bool) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/status", get(status));
+    let router = if state.admin_token.is_empty() {
+        router
+    } else {
+        router
+            .route("/admin/capabilities", post(issue_capability))
+            .route("/admin/capabilities/{id}", delete(revoke_capability))
+    };
     let router = if prometheus {
         router.route("/metrics", get(render_metrics))
     } else {
@@ -119,5 +133,131 @@ async fn render_metrics(State(state): State<Arc<HttpState>>) -> Response {
     match state.metrics.render(&state.engine) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------- admin API
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Whether the request carries `Authorization: Bearer <admin token>`.
+fn admin(state: &HttpState, headers: &HeaderMap) -> Result<(), Response> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
+        given.as_bytes(),
+        state.admin_token.as_bytes(),
+    )
+    .is_ok();
+    if matches {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({ "error": "a valid admin bearer token is required" })),
+        )
+            .into_response())
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilityRequest {
+    resource: String,
+    permissions: Vec<String>,
+    expires_in: i64,
+}
+
+fn rfc3339(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// `POST /admin/capabilities`: issues a token; the only time it is shown.
+async fn issue_capability(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(refused) = admin(&state, &headers) {
+        return refused;
+    }
+    let request: CapabilityRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid request: {e}")),
+    };
+    let issued = match enishi_sql::tokens::issue(
+        state.engine.storage(),
+        &request.resource,
+        &request.permissions,
+        request.expires_in,
+    )
+    .await
+    {
+        Ok(issued) => issued,
+        Err(e @ enishi_sql::Error::InvalidParameterValue(_)) => {
+            return error(StatusCode::BAD_REQUEST, e.to_string());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot issue a capability token");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "cannot store the token");
+        }
+    };
+    let expires_at = rfc3339(issued.expires_at);
+    if let Some(audit) = &state.audit {
+        audit.record(
+            "token_issued",
+            &[
+                ("user_id", "admin"),
+                ("token_id", &issued.id),
+                ("resource", &request.resource),
+                ("permissions", &request.permissions.join(",")),
+                ("expires_at", &expires_at),
+            ],
+        );
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "id": issued.id,
+            "token": issued.token,
+            "expires_at": expires_at,
+        })),
+    )
+        .into_response()
+}
+
+/// `DELETE /admin/capabilities/{id}`: revokes a token; sessions using it are
+/// refused from their next statement.
+async fn revoke_capability(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(refused) = admin(&state, &headers) {
+        return refused;
+    }
+    match enishi_sql::tokens::revoke(state.engine.storage(), &id).await {
+        Ok(true) => {
+            if let Some(audit) = &state.audit {
+                audit.record("token_revoked", &[("user_id", "admin"), ("token_id", &id)]);
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no capability token {id}")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot revoke a capability token");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot store the revocation",
+            )
+        }
     }
 }

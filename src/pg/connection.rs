@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::sql::parser::Statement as DFStatement;
+use enishi_sql::privileges::Principal;
 use enishi_sql::{Engine, Error, Output, ProtocolEffect, Session, TxState, statement};
 use futures::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::auth::{
@@ -66,6 +67,7 @@ pub struct Shared {
     pub keys: RandomPidSecretKeyGenerator,
     pub metrics: Arc<Metrics>,
     pub lifecycle: Arc<Lifecycle>,
+    pub auth: super::auth::Auth,
 }
 
 /// What the configuration limits.
@@ -179,6 +181,8 @@ pub struct ConnectionState {
     active: Option<Active>,
     /// A COPY … FROM STDIN receiving data; it holds the session meanwhile.
     copy: Option<CopyInState>,
+    /// A login waiting for the client's password messages.
+    login: Option<PendingLogin>,
 }
 
 /// COPY FROM STDIN in progress: the client's data is decoded and converted
@@ -319,6 +323,14 @@ fn apply_options(session: &mut Session, options: &str) {
     }
 }
 
+/// A login between the start-up message and the end of its SCRAM exchange.
+struct PendingLogin {
+    user: String,
+    database: String,
+    parameters: Vec<(String, String)>,
+    exchange: Option<(enishi_sql::scram::Exchange, super::auth::Credential)>,
+}
+
 #[async_trait]
 impl StartupHandler for Connection {
     async fn on_startup<C>(
@@ -331,9 +343,61 @@ impl StartupHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = message else {
-            return Ok(());
-        };
+        match message {
+            PgWireFrontendMessage::Startup(startup) => {
+                self.on_startup_message(client, startup).await
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                self.on_password(client, message).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Connection {
+    /// Records a refused login (metric and audit) and tells the client.
+    async fn refuse_login<C>(
+        &self,
+        client: &mut C,
+        user: &str,
+        database: &str,
+        info: ErrorInfo,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self.shared.metrics.connections_rejected.inc();
+        if info.code == "28P01" {
+            self.shared.metrics.auth_failures.inc();
+        }
+        if let Some(audit) = &self.shared.audit {
+            audit.record(
+                "login_refused",
+                &[
+                    ("user_id", user),
+                    ("database", database),
+                    ("client", &client.socket_addr().to_string()),
+                    ("tls", if client.is_secure() { "on" } else { "off" }),
+                    ("sqlstate", &info.code),
+                ],
+            );
+        }
+        refuse(client, info).await
+    }
+
+    async fn on_startup_message<C>(
+        &self,
+        client: &mut C,
+        startup: pgwire::messages::startup::Startup,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
         if self.shared.lifecycle.phase() == Phase::Draining {
@@ -359,39 +423,217 @@ impl StartupHandler for Connection {
             .get(METADATA_DATABASE)
             .cloned()
             .unwrap_or_else(|| user.clone());
-        let peer = client.socket_addr().to_string();
-        let refused = |code: &str| {
-            self.shared.metrics.connections_rejected.inc();
-            if let Some(audit) = &self.shared.audit {
-                audit.record(
-                    "login_refused",
-                    &[
-                        ("user_id", &user),
-                        ("database", &database),
-                        ("client", &peer),
-                        ("sqlstate", code),
-                    ],
+        let auth = &self.shared.auth;
+        let peer = client.socket_addr();
+        let encryption = if client.is_secure() {
+            "SSL encryption"
+        } else {
+            "no encryption"
+        };
+        let no_entry = || {
+            fatal(
+                "28000",
+                format!(
+                    "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", {encryption}",
+                    peer.ip()
+                ),
+            )
+        };
+        if auth.require_tls && !client.is_secure() {
+            return self
+                .refuse_login(client, &user, &database, no_entry())
+                .await;
+        }
+        let parameters: Vec<(String, String)> = startup
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !auth.password_required() {
+            // Trust, for clients on this machine only.
+            if !peer.ip().is_loopback() {
+                return self
+                    .refuse_login(client, &user, &database, no_entry())
+                    .await;
+            }
+            let principal = match self.trusted_principal(&user) {
+                Ok(p) => p,
+                Err(info) => return self.refuse_login(client, &user, &database, info).await,
+            };
+            return self
+                .admit(client, user, database, parameters, principal)
+                .await;
+        }
+        self.state.lock().await.login = Some(PendingLogin {
+            user,
+            database,
+            parameters,
+            exchange: None,
+        });
+        client.set_state(PgWireConnectionState::AuthenticationInProgress);
+        client
+            .send(PgWireBackendMessage::Authentication(Authentication::SASL(
+                vec!["SCRAM-SHA-256".into()],
+            )))
+            .await?;
+        Ok(())
+    }
+
+    /// Without passwords, a role that exists and may log in is who it says.
+    fn trusted_principal(&self, user: &str) -> Result<Principal, ErrorInfo> {
+        if user == enishi_sql::engine::SUPERUSER {
+            return Ok(Principal::Superuser);
+        }
+        let role = self
+            .shared
+            .engine
+            .storage()
+            .read_catalog(|c| c.security.roles.get(user).cloned());
+        match role {
+            None => Err(fatal("28000", format!("role \"{user}\" does not exist"))),
+            Some(r) if !r.login => Err(fatal(
+                "28000",
+                format!("role \"{user}\" is not permitted to log in"),
+            )),
+            Some(_) => Ok(Principal::Role(user.to_string())),
+        }
+    }
+
+    /// The client's SCRAM messages: first the mechanism and client-first
+    /// message, then the proof.
+    async fn on_password<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::startup::PasswordMessageFamily,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let Some(mut login) = self.state.lock().await.login.take() else {
+            return refuse(client, fatal("08P01", "unexpected password message".into())).await;
+        };
+        let (user, database) = (login.user.clone(), login.database.clone());
+        let failed = || {
+            fatal(
+                "28P01",
+                format!("password authentication failed for user \"{user}\""),
+            )
+        };
+        let malformed = |what: String| fatal("08P01", format!("malformed SCRAM message: {what}"));
+        let Some((exchange, credential)) = login.exchange.take() else {
+            let initial = message.into_sasl_initial_response()?;
+            if initial.auth_method != "SCRAM-SHA-256" {
+                let info = fatal(
+                    "28000",
+                    format!(
+                        "client selected an invalid SASL authentication mechanism: {}",
+                        initial.auth_method
+                    ),
                 );
+                return self.refuse_login(client, &user, &database, info).await;
+            }
+            let data = initial.data.unwrap_or_default();
+            let text = String::from_utf8_lossy(&data);
+            let now = enishi_sql::session::now();
+            let (credential, salt) = self
+                .shared
+                .engine
+                .storage()
+                .read_catalog(|c| self.shared.auth.credential(c, &user, now));
+            let (exchange, server_first) = match enishi_sql::scram::Exchange::start(
+                &text,
+                &salt,
+                enishi_sql::scram::ITERATIONS,
+            ) {
+                Ok(started) => started,
+                Err(e) => {
+                    let info = malformed(format!("{e:?}"));
+                    return self.refuse_login(client, &user, &database, info).await;
+                }
+            };
+            login.exchange = Some((exchange, credential));
+            self.state.lock().await.login = Some(login);
+            client
+                .send(PgWireBackendMessage::Authentication(
+                    Authentication::SASLContinue(server_first.into_bytes().into()),
+                ))
+                .await?;
+            return Ok(());
+        };
+        let response = message.into_sasl_response()?;
+        let text = String::from_utf8_lossy(&response.data);
+        let (proof, auth_message) = match exchange.finish(&text) {
+            Ok(parts) => parts,
+            Err(e) => {
+                let info = malformed(format!("{e:?}"));
+                return self.refuse_login(client, &user, &database, info).await;
             }
         };
-        if user != enishi_sql::engine::SUPERUSER {
-            refused("28000");
-            return refuse(
-                client,
-                fatal("28000", format!("role \"{user}\" does not exist")),
-            )
-            .await;
+        let verified = match credential {
+            super::auth::Credential::Password(verifier, principal) => verifier
+                .verify(&auth_message, &proof)
+                .map(|signature| (signature, principal)),
+            super::auth::Credential::Tokens(tokens) => tokens.into_iter().find_map(|(v, c)| {
+                v.verify(&auth_message, &proof)
+                    .map(|signature| (signature, Principal::Token(c)))
+            }),
+        };
+        let Some((signature, principal)) = verified else {
+            return self.refuse_login(client, &user, &database, failed()).await;
+        };
+        if let Principal::Role(name) = &principal {
+            let may_login = self
+                .shared
+                .engine
+                .storage()
+                .read_catalog(|c| c.security.roles.get(name).is_some_and(|r| r.login));
+            if !may_login {
+                let info = fatal(
+                    "28000",
+                    format!("role \"{name}\" is not permitted to log in"),
+                );
+                return self.refuse_login(client, &user, &database, info).await;
+            }
         }
+        client
+            .feed(PgWireBackendMessage::Authentication(
+                Authentication::SASLFinal(
+                    enishi_sql::scram::server_final(&signature)
+                        .into_bytes()
+                        .into(),
+                ),
+            ))
+            .await?;
+        self.admit(client, user, database, login.parameters, principal)
+            .await
+    }
+
+    /// Opens the session of an authenticated client: limits, settings from the
+    /// start-up packet, the cancel key, and ReadyForQuery.
+    async fn admit<C>(
+        &self,
+        client: &mut C,
+        user: String,
+        database: String,
+        parameters: Vec<(String, String)>,
+        principal: Principal,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let peer = client.socket_addr().to_string();
         let limits = &self.shared.limits;
+        let too_many = || fatal("53300", "sorry, too many clients already".into());
         if limits.max_connections > 0
             && self.shared.metrics.connections_active.get() > i64::from(limits.max_connections)
         {
-            refused("53300");
-            return refuse(
-                client,
-                fatal("53300", "sorry, too many clients already".into()),
-            )
-            .await;
+            return self
+                .refuse_login(client, &user, &database, too_many())
+                .await;
         }
         let sessions = self
             .shared
@@ -401,12 +643,9 @@ impl StartupHandler for Connection {
             self.shared
                 .sessions
                 .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-            refused("53300");
-            return refuse(
-                client,
-                fatal("53300", "sorry, too many clients already".into()),
-            )
-            .await;
+            return self
+                .refuse_login(client, &user, &database, too_many())
+                .await;
         }
         let mut slot = SessionSlot {
             shared: self.shared.clone(),
@@ -414,14 +653,19 @@ impl StartupHandler for Connection {
             peer: peer.clone(),
             pid: 0,
         };
-        let mut session = match self.shared.engine.session(&user, &database) {
+        let token = match &principal {
+            Principal::Token(c) => Some(c.id.clone()),
+            _ => None,
+        };
+        let mut session = match self.shared.engine.session_as(&user, &database, principal) {
             Ok(s) => s,
             Err(e) => {
-                refused(sqlstate(&e));
-                return refuse(client, error_info(&e, "FATAL")).await;
+                return self
+                    .refuse_login(client, &user, &database, error_info(&e, "FATAL"))
+                    .await;
             }
         };
-        for (name, value) in &startup.parameters {
+        for (name, value) in &parameters {
             match name.as_str() {
                 "user" | "database" | "replication" => {}
                 "options" => apply_options(&mut session, value),
@@ -460,17 +704,21 @@ impl StartupHandler for Connection {
             .await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         slot.pid = pid;
-        tracing::info!(pid, %user, %database, %peer, "connection authorized");
+        let tls = if client.is_secure() { "on" } else { "off" };
+        tracing::info!(pid, %user, %database, %peer, tls, "connection authorized");
         if let Some(audit) = &self.shared.audit {
-            audit.record(
-                "login",
-                &[
-                    ("user_id", &user),
-                    ("database", &database),
-                    ("client", &peer),
-                    ("pid", &pid.to_string()),
-                ],
-            );
+            let mut fields = vec![
+                ("user_id", user.as_str()),
+                ("database", database.as_str()),
+                ("client", peer.as_str()),
+                ("tls", tls),
+            ];
+            let pid = pid.to_string();
+            fields.push(("pid", &pid));
+            if let Some(token) = &token {
+                fields.push(("token_id", token));
+            }
+            audit.record("login", &fields);
         }
         self.state.lock().await.active = Some(Active {
             session,

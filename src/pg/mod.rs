@@ -5,6 +5,7 @@
 //! flow, encoding (`encode`), SQLSTATEs (`error`) and cancellation (`cancel`); every
 //! statement is answered by the engine's session.
 
+pub mod auth;
 pub mod cancel;
 pub mod connection;
 pub mod copy;
@@ -37,8 +38,10 @@ pub async fn serve(
     lifecycle: Arc<Lifecycle>,
     limits: Limits,
     audit: Option<Arc<Audit>>,
+    auth: auth::Auth,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let tls = auth.tls.clone();
     let shared = Arc::new(Shared {
         engine,
         limits,
@@ -48,6 +51,7 @@ pub async fn serve(
         keys: RandomPidSecretKeyGenerator::default(),
         metrics: metrics.clone(),
         lifecycle,
+        auth,
     });
     loop {
         tokio::select! {
@@ -62,10 +66,11 @@ pub async fn serve(
                 let _ = socket.set_nodelay(true);
                 let shared = shared.clone();
                 let metrics = metrics.clone();
+                let tls = tls.clone();
                 metrics.connections_total.inc();
                 metrics.connections_active.inc();
                 tokio::spawn(async move {
-                    if let Err(e) = run_connection(socket, shared).await {
+                    if let Err(e) = run_connection(socket, tls, shared).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     metrics.connections_active.dec();
@@ -82,21 +87,30 @@ pub async fn serve(
 
 /// Serves one client; with `security.session_timeout_secs`, closes it with
 /// FATAL 57P05 once it has been idle that long.
-async fn run_connection(socket: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn run_connection(
+    socket: TcpStream,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    shared: Arc<Shared>,
+) -> std::io::Result<()> {
     let activity = Arc::new(Activity::default());
     let handlers = Handlers::new(shared.clone(), activity.clone());
     let Some(timeout) = shared.limits.session_timeout else {
-        return pgwire::tokio::process_socket(socket, None, handlers).await;
+        return pgwire::tokio::process_socket(socket, tls, handlers).await;
     };
+    let encrypted = tls.is_some();
     // A second handle on the socket, to tell the client why it is closed after
     // the protocol task (which owns the first) is dropped.
     let std_socket = socket.into_std()?;
     let spare = std_socket.try_clone()?;
     let socket = TcpStream::from_std(std_socket)?;
     tokio::select! {
-        result = pgwire::tokio::process_socket(socket, None, handlers) => result,
+        result = pgwire::tokio::process_socket(socket, tls, handlers) => result,
         _ = activity.idle_for(timeout) => {
             tracing::info!(timeout_secs = timeout.as_secs(), "closing an idle session");
+            if encrypted {
+                // A plain message cannot be written into a TLS stream: just close.
+                return Ok(());
+            }
             let info = ErrorInfo::new(
                 "FATAL".into(),
                 "57P05".into(),
