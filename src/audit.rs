@@ -7,23 +7,43 @@
 //!
 //! so `grep user_id=alice audit.log` finds a user's actions. Values with spaces,
 //! quotes or `=` are double-quoted, with `"` and `\` escaped by a backslash and
-//! line breaks written as `\n`.
+//! line breaks written as `\n`. Passwords and tokens are never written: a
+//! statement that sets a password is recorded with the password replaced.
+//!
+//! Records go through a bounded queue (`QUEUE_CAPACITY`) to a writer thread, so
+//! a slow disk does not slow every statement. When the queue is full the
+//! statement waits for room: records are never dropped.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
 
 use crate::logging::ReopenableFile;
+
+/// Records that may wait for the writer before statements wait for it.
+pub const QUEUE_CAPACITY: usize = 65_536;
 
 #[derive(Debug)]
 pub struct Audit {
     file: Arc<ReopenableFile>,
+    queue: SyncSender<String>,
 }
 
 impl Audit {
     pub fn open(path: &Path) -> std::io::Result<Arc<Self>> {
-        Ok(Arc::new(Self {
-            file: ReopenableFile::open(path)?,
-        }))
+        let file = ReopenableFile::open(path)?;
+        let (queue, lines) = std::sync::mpsc::sync_channel::<String>(QUEUE_CAPACITY);
+        let writer = file.clone();
+        std::thread::Builder::new()
+            .name("enishi-audit".into())
+            .spawn(move || {
+                for line in lines {
+                    if let Err(e) = writer.write_line(&line) {
+                        tracing::error!(path = %writer.path().display(), error = %e, "cannot write the audit log");
+                    }
+                }
+            })?;
+        Ok(Arc::new(Self { file, queue }))
     }
 
     /// Appends a record of `event` with `fields`. A failure to write is logged,
@@ -40,8 +60,15 @@ impl Audit {
             line.push('=');
             push_value(&mut line, value);
         }
-        if let Err(e) = self.file.write_line(&line) {
-            tracing::error!(path = %self.file.path().display(), error = %e, "cannot write the audit log");
+        match self.queue.try_send(line) {
+            Ok(()) => {}
+            Err(TrySendError::Full(line)) => {
+                tracing::warn!("the audit queue is full: waiting for the writer");
+                let _ = self.queue.send(line);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("the audit writer has stopped");
+            }
         }
     }
 

@@ -233,8 +233,8 @@ fn collect(
                         view: view.cloned(),
                     });
                 }
-                if let Some(inner) = scan.source.get_logical_plan() {
-                    collect(&inner, None, Some(&scan.table_name), out);
+                if let Some(inner) = view_plan(scan) {
+                    collect(inner, None, Some(&scan.table_name), out);
                 }
             }
             LogicalPlan::Dml(dml) => {
@@ -258,6 +258,17 @@ fn collect(
         }
         Ok(TreeNodeRecursion::Continue)
     });
+}
+
+/// The query of a stored view a scan reads, if it reads one.
+fn view_plan(scan: &datafusion::logical_expr::TableScan) -> Option<&LogicalPlan> {
+    let source = scan
+        .source
+        .downcast_ref::<datafusion::datasource::DefaultTableSource>()?;
+    let view = source
+        .table_provider
+        .downcast_ref::<crate::tables::StoredView>()?;
+    Some(view.plan())
 }
 
 /// PostgreSQL's refusal: `permission denied for table t` (42501).

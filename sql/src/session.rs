@@ -144,6 +144,8 @@ pub struct Session {
     user: String,
     /// Whose privileges the session's statements are checked against.
     principal: Principal,
+    /// Relations the current statement was checked against (for the audit log).
+    objects: std::sync::Mutex<Vec<String>>,
     settings: Arc<RwLock<Settings>>,
     tx: TxState,
     /// Settings as they were at BEGIN, restored by ROLLBACK.
@@ -189,6 +191,7 @@ impl Session {
             database: database.to_string(),
             user: user.to_string(),
             principal,
+            objects: Default::default(),
             settings,
             tx: TxState::Idle,
             settings_at_begin: None,

@@ -42,9 +42,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
     }
-    if let Some(role) = parse_user_statement(sql)? {
-        return Ok(vec![role]);
-    }
+    let roles = users_as_roles(sql);
+    let sql = roles.as_ref().map_or(sql, |(text, _)| text.as_str());
     let statements = if reads_catalog(sql) {
         match CATALOG_PARSER.parse(sql) {
             Ok(stmts) => stmts
@@ -58,6 +57,10 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     } else {
         parse_plain(sql)?
     };
+    let mut statements = statements;
+    if let Some((_, creates)) = &roles {
+        created_users_log_in(&mut statements, creates);
+    }
     Ok(statements.into_iter().map(finish).collect())
 }
 
@@ -126,37 +129,64 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
     }
 }
 
-/// `CREATE USER`, `ALTER USER` and `DROP USER`, which PostgreSQL reads as the
-/// ROLE statements (CREATE USER with LOGIN unless told otherwise). sqlparser
-/// reads CREATE USER in another dialect's form, so the keyword is swapped.
-fn parse_user_statement(sql: &str) -> Result<Option<DFStatement>> {
+/// `CREATE USER`, `ALTER USER` and `DROP USER` are PostgreSQL's ROLE
+/// statements (CREATE USER with LOGIN unless told otherwise), but sqlparser
+/// reads CREATE USER in another dialect's form. The keyword is swapped for
+/// ROLE where it starts a statement; returns the new text and the positions
+/// (statement numbers) of the CREATE USERs.
+fn users_as_roles(sql: &str) -> Option<(String, Vec<usize>)> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.to_ascii_lowercase().contains("user") {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut statement = 0;
+    let mut at_start = true;
+    let mut creates = Vec::new();
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                statement += 1;
+                at_start = true;
+            }
+            Token::Word(verb) if at_start => {
+                at_start = false;
+                let verb = verb.keyword;
+                if matches!(verb, Keyword::CREATE | Keyword::ALTER | Keyword::DROP) {
+                    let next =
+                        (i + 1..tokens.len()).find(|j| !matches!(tokens[*j], Token::Whitespace(_)));
+                    if let Some(j) = next
+                        && matches!(&tokens[j], Token::Word(w) if w.keyword == Keyword::USER)
+                    {
+                        tokens[j] = Token::make_keyword("ROLE");
+                        changed = true;
+                        if verb == Keyword::CREATE {
+                            creates.push(statement);
+                        }
+                    }
+                }
+            }
+            _ => at_start = false,
+        }
+        i += 1;
+    }
+    changed.then(|| (tokens.iter().map(|t| t.to_string()).collect(), creates))
+}
+
+/// CREATE USER logs in unless told otherwise.
+fn created_users_log_in(statements: &mut [DFStatement], creates: &[usize]) {
     use datafusion::sql::sqlparser::ast::Statement;
-    let trimmed = sql.trim_start();
-    let mut words = trimmed.splitn(3, char::is_whitespace);
-    let (Some(verb), Some(noun)) = (words.next(), words.next()) else {
-        return Ok(None);
-    };
-    let is_role_verb = ["create", "alter", "drop"]
-        .iter()
-        .any(|v| verb.eq_ignore_ascii_case(v));
-    if !is_role_verb || !noun.eq_ignore_ascii_case("user") {
-        return Ok(None);
+    for n in creates {
+        if let Some(DFStatement::Statement(s)) = statements.get_mut(*n)
+            && let Statement::CreateRole(create) = s.as_mut()
+        {
+            create.login = create.login.or(Some(true));
+        }
     }
-    let rest = words.next().unwrap_or("");
-    let rewritten = format!("{verb} ROLE {rest}");
-    let mut statements =
-        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &rewritten)
-            .map_err(|e| Error::from_parser(&e, &rewritten))?;
-    if statements.len() != 1 {
-        return Err(Error::FeatureNotSupported(
-            "CREATE, ALTER and DROP USER must be sent as a statement of their own".into(),
-        ));
-    }
-    let mut statement = statements.remove(0);
-    if let Statement::CreateRole(create) = &mut statement {
-        create.login = create.login.or(Some(true));
-    }
-    Ok(Some(DFStatement::Statement(Box::new(statement))))
 }
 
 /// `FORCE_QUOTE *` → `FORCE_QUOTE ("*")` (outside quoted text).
@@ -506,5 +536,148 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+}
+
+/// A statement's audit class (as pgaudit names them: READ, WRITE, DDL, ROLE,
+/// MISC) and its command (`SELECT`, `CREATE TABLE`, `GRANT` …).
+pub fn classify(stmt: &DFStatement) -> (&'static str, String) {
+    use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
+    let s = match stmt {
+        DFStatement::Statement(s) => s.as_ref(),
+        DFStatement::CreateExternalTable(_) => return ("DDL", "CREATE EXTERNAL TABLE".into()),
+        DFStatement::CopyTo(_) => return ("READ", "COPY".into()),
+        DFStatement::Explain(_) => return ("READ", "EXPLAIN".into()),
+        DFStatement::Reset(_) => return ("MISC", "RESET".into()),
+    };
+    let (class, command) = match s {
+        Statement::Query(_) => ("READ", "SELECT"),
+        Statement::Insert(_) => ("WRITE", "INSERT"),
+        Statement::Update(_) => ("WRITE", "UPDATE"),
+        Statement::Delete(_) => ("WRITE", "DELETE"),
+        Statement::Truncate(_) => ("WRITE", "TRUNCATE TABLE"),
+        Statement::Copy { to: true, .. } => ("READ", "COPY"),
+        Statement::Copy { to: false, .. } => ("WRITE", "COPY"),
+        Statement::CreateTable(_) => ("DDL", "CREATE TABLE"),
+        Statement::CreateView(_) => ("DDL", "CREATE VIEW"),
+        Statement::CreateSchema { .. } => ("DDL", "CREATE SCHEMA"),
+        Statement::AlterTable(_) => ("DDL", "ALTER TABLE"),
+        Statement::CreateRole(_) => ("ROLE", "CREATE ROLE"),
+        Statement::AlterRole { .. } => ("ROLE", "ALTER ROLE"),
+        Statement::Grant(_) => ("ROLE", "GRANT"),
+        Statement::Revoke(_) => ("ROLE", "REVOKE"),
+        Statement::Drop { object_type, .. } => match object_type {
+            ObjectType::Role | ObjectType::User => ("ROLE", "DROP ROLE"),
+            ObjectType::Table => ("DDL", "DROP TABLE"),
+            ObjectType::View => ("DDL", "DROP VIEW"),
+            ObjectType::Schema => ("DDL", "DROP SCHEMA"),
+            _ => ("DDL", "DROP"),
+        },
+        Statement::StartTransaction { .. } => ("MISC", "BEGIN"),
+        Statement::Commit { .. } => ("MISC", "COMMIT"),
+        Statement::Rollback { .. } => ("MISC", "ROLLBACK"),
+        Statement::Set(_) => ("MISC", "SET"),
+        Statement::ShowVariable { .. } => ("MISC", "SHOW"),
+        Statement::Prepare { .. } => ("MISC", "PREPARE"),
+        Statement::Execute { .. } => ("MISC", "EXECUTE"),
+        Statement::Declare { .. } => ("READ", "DECLARE CURSOR"),
+        Statement::Fetch { .. } => ("READ", "FETCH"),
+        _ => ("MISC", "OTHER"),
+    };
+    (class, command.to_string())
+}
+
+/// The statement text with every quoted literal after `PASSWORD` replaced,
+/// so that the audit log never holds a password.
+pub fn redact_passwords(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("password") {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find("password") {
+        let after = rest + found + "password".len();
+        out.push_str(&sql[rest..after]);
+        let gap = sql[after..].len() - sql[after..].trim_start().len();
+        let start = after + gap;
+        if !sql[start..].starts_with('\'') {
+            rest = after;
+            continue;
+        }
+        // The literal ends at a quote not doubled.
+        let bytes = sql.as_bytes();
+        let mut end = start + 1;
+        while end < bytes.len() {
+            if bytes[end] == b'\'' {
+                if bytes.get(end + 1) == Some(&b'\'') {
+                    end += 2;
+                    continue;
+                }
+                break;
+            }
+            end += 1;
+        }
+        out.push_str(&sql[after..start]);
+        out.push_str("'********'");
+        rest = (end + 1).min(sql.len());
+    }
+    out.push_str(&sql[rest..]);
+    out
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_audit_text() {
+        assert_eq!(
+            redact_passwords("CREATE ROLE a LOGIN PASSWORD 'it''s secret' VALID UNTIL 'x'"),
+            "CREATE ROLE a LOGIN PASSWORD '********' VALID UNTIL 'x'"
+        );
+        assert_eq!(
+            redact_passwords("alter user b with password  'p'"),
+            "alter user b with password  '********'"
+        );
+        assert_eq!(redact_passwords("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            redact_passwords("SELECT password FROM t"),
+            "SELECT password FROM t"
+        );
+    }
+
+    #[test]
+    fn user_statements_are_role_statements_anywhere_in_a_batch() {
+        use datafusion::sql::sqlparser::ast::Statement;
+        let parsed = parse(
+            "CREATE TABLE u (user_id int); CREATE USER a PASSWORD 'x'; \
+             CREATE USER b NOLOGIN; ALTER USER a PASSWORD 'y'; DROP USER b",
+        )
+        .unwrap();
+        let login = |n: usize| match &parsed[n] {
+            DFStatement::Statement(s) => match s.as_ref() {
+                Statement::CreateRole(c) => c.login,
+                other => panic!("{other}"),
+            },
+            other => panic!("{other}"),
+        };
+        assert_eq!(login(1), Some(true));
+        assert_eq!(login(2), Some(false));
+        assert_eq!(classify(&parsed[3]).1, "ALTER ROLE");
+        assert_eq!(classify(&parsed[4]).1, "DROP ROLE");
+    }
+
+    #[test]
+    fn statements_are_classed_as_pgaudit_does() {
+        let class = |sql: &str| classify(&parse(sql).unwrap()[0]);
+        assert_eq!(class("SELECT 1"), ("READ", "SELECT".into()));
+        assert_eq!(
+            class("INSERT INTO t VALUES (1)"),
+            ("WRITE", "INSERT".into())
+        );
+        assert_eq!(class("GRANT SELECT ON t TO a"), ("ROLE", "GRANT".into()));
+        assert_eq!(class("CREATE USER a"), ("ROLE", "CREATE ROLE".into()));
+        assert_eq!(class("DROP TABLE t"), ("DDL", "DROP TABLE".into()));
     }
 }

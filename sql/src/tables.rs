@@ -127,7 +127,10 @@ impl SchemaProvider for StorageSchema {
                 .get()
                 .ok_or_else(|| DataFusionError::Internal("views are not available yet".into()))?;
             let plan = planner(view.sql.clone()).await?;
-            return Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql)))));
+            return Ok(Some(Arc::new(StoredView(ViewTable::new(
+                plan,
+                Some(view.sql),
+            )))));
         }
         if let Some(entry) = self.storage.external(&self.name, name) {
             let opener = self.externals.get().ok_or_else(|| {
@@ -151,5 +154,51 @@ impl SchemaProvider for StorageSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         self.storage.catalog().relation_exists(&self.name, name)
+    }
+}
+
+/// A stored view. Unlike DataFusion's own view table it is not inlined while a
+/// statement is planned, so the plan still names the view and the relations
+/// under it can be checked against the view owner's privileges
+/// ([`crate::privileges`]); it is expanded when the plan is executed.
+#[derive(Debug)]
+pub struct StoredView(ViewTable);
+
+impl StoredView {
+    /// The view's query, as planned.
+    pub fn plan(&self) -> &LogicalPlan {
+        self.0.logical_plan()
+    }
+}
+
+#[async_trait]
+impl TableProvider for StoredView {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    fn get_table_definition(&self) -> Option<&str> {
+        self.0.get_table_definition()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&datafusion::logical_expr::Expr],
+    ) -> DfResult<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
+        self.0.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::logical_expr::Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        self.0.scan(state, projection, filters, limit).await
     }
 }

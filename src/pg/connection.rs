@@ -858,28 +858,41 @@ impl Connection {
             .await
             .and_then(|r| r);
         metrics.planned(started.elapsed(), output.is_ok());
-        if let Some(audit) = &shared.audit {
-            let code = match &output {
-                Ok(_) => "00000",
-                Err(e) => sqlstate(e),
-            };
-            audit.record(
-                "statement",
-                &[
-                    ("user_id", &active.slot.user),
-                    ("database", active.session.database()),
-                    ("client", &active.slot.peer),
-                    ("pid", &active.slot.pid.to_string()),
-                    ("outcome", if output.is_ok() { "ok" } else { "error" }),
-                    ("sqlstate", code),
-                    ("statement", sql.trim()),
-                ],
-            );
-        }
+        let objects = active.session.take_objects();
+        let mut audit = shared.audit.as_ref().map(|audit| {
+            let (class, command) = statement::classify(stmt);
+            let mut fields = vec![
+                ("user_id", active.slot.user.clone()),
+                ("database", active.session.database().to_string()),
+                ("client", active.slot.peer.clone()),
+                ("pid", active.slot.pid.to_string()),
+            ];
+            if let enishi_sql::privileges::Principal::Token(c) = active.session.principal() {
+                fields.push(("token_id", c.id.clone()));
+            }
+            fields.extend([
+                ("class", class.to_string()),
+                ("command", command),
+                ("objects", objects.join(",")),
+                ("statement", statement::redact_passwords(sql.trim())),
+            ]);
+            StatementAudit {
+                audit: audit.clone(),
+                fields,
+                started,
+                done: false,
+            }
+        });
         match output {
             Err(e) => {
                 active.session.statement_failed();
                 metrics.query_failed(sqlstate(&e));
+                if matches!(e, Error::InsufficientPrivilege(_)) {
+                    metrics.permission_denied.inc();
+                }
+                if let Some(audit) = &mut audit {
+                    audit.finish(Err(sqlstate(&e)), 0);
+                }
                 Err(e)
             }
             Ok(Output::Rows(mut rows)) => {
@@ -888,6 +901,7 @@ impl Connection {
                     schema: rows.stream.schema(),
                     inner: rows.stream,
                     _in_flight: in_flight,
+                    audit,
                     metrics: metrics.clone(),
                     kind,
                     started,
@@ -897,9 +911,15 @@ impl Connection {
                 Ok((Output::Rows(rows), limits))
             }
             Ok(output) => {
+                let rows = match &output {
+                    Output::Command(tag) => tag.rows.unwrap_or(0) as u64,
+                    _ => 0,
+                };
                 if let Output::Command(tag) = &output {
-                    let rows = tag.rows.unwrap_or(0) as u64;
                     completed(metrics, &tag.command, rows, started.elapsed());
+                }
+                if let Some(audit) = &mut audit {
+                    audit.finish(Ok(()), rows);
                 }
                 Ok((output, limits))
             }
@@ -915,11 +935,66 @@ fn completed(metrics: &Metrics, kind: &str, rows: u64, elapsed: std::time::Durat
     tracing::info!(target: "enishi::query", "query {kind} rows={rows} duration_ms {ms:.3}");
 }
 
+/// A statement's audit record, written when its outcome is known: at once for
+/// commands and errors, after the last row for queries, and as `aborted` when
+/// its rows were abandoned (cancelled, portal closed, client gone).
+struct StatementAudit {
+    audit: Arc<Audit>,
+    fields: Vec<(&'static str, String)>,
+    started: Instant,
+    done: bool,
+}
+
+impl StatementAudit {
+    fn finish(&mut self, outcome: Result<(), &str>, rows: u64) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let (result, code) = match outcome {
+            Ok(()) => ("ok", "00000"),
+            Err(code) => ("error", code),
+        };
+        self.write(result, code, rows);
+    }
+
+    fn write(&self, outcome: &str, code: &str, rows: u64) {
+        let decision = if code == "42501" { "deny" } else { "allow" };
+        let rows = rows.to_string();
+        let duration = format!("{:.3}", self.started.elapsed().as_secs_f64() * 1000.0);
+        let mut fields: Vec<(&str, &str)> = self
+            .fields
+            .iter()
+            .filter(|(k, _)| *k != "statement")
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        fields.extend([
+            ("decision", decision),
+            ("outcome", outcome),
+            ("sqlstate", code),
+            ("rows", rows.as_str()),
+            ("duration_ms", duration.as_str()),
+        ]);
+        if let Some((_, text)) = self.fields.iter().find(|(k, _)| *k == "statement") {
+            fields.push(("statement", text));
+        }
+        self.audit.record("statement", &fields);
+    }
+}
+
+impl Drop for StatementAudit {
+    fn drop(&mut self) {
+        if !self.done {
+            self.write("aborted", "57014", 0);
+        }
+    }
+}
+
 /// A result stream that records its statement when the last row has gone.
 struct Timed {
     schema: datafusion::arrow::datatypes::SchemaRef,
     inner: datafusion::execution::SendableRecordBatchStream,
     _in_flight: InFlight,
+    audit: Option<StatementAudit>,
     metrics: Arc<Metrics>,
     kind: &'static str,
     started: Instant,
@@ -946,6 +1021,9 @@ impl futures::Stream for Timed {
                 if !std::mem::replace(&mut this.done, true) {
                     this.metrics.query_failed(sqlstate(&err));
                 }
+                if let Some(audit) = &mut this.audit {
+                    audit.finish(Err(sqlstate(&err)), this.rows);
+                }
                 Poll::Ready(Some(Err(datafusion::error::DataFusionError::External(
                     Box::new(err),
                 ))))
@@ -953,6 +1031,9 @@ impl futures::Stream for Timed {
             Poll::Ready(None) => {
                 if !std::mem::replace(&mut this.done, true) {
                     completed(&this.metrics, this.kind, this.rows, this.started.elapsed());
+                }
+                if let Some(audit) = &mut this.audit {
+                    audit.finish(Ok(()), this.rows);
                 }
                 Poll::Ready(None)
             }

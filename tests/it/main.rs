@@ -18,4 +18,5 @@ mod packaging;
 mod protocol;
 mod psql;
 mod s3_storage;
+mod security;
 mod storage_settings;

@@ -142,13 +142,30 @@ impl TestServer {
 
     /// GET `path` from one of the server's HTTP ports.
     pub fn http_get_on(&self, port: u16, path: &str) -> (u16, String) {
+        self.http_request(port, "GET", path, &[], "")
+    }
+
+    /// Sends one HTTP request (with `headers` and a `body`); returns (status, body).
+    pub fn http_request(
+        &self,
+        port: u16,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         use std::io::{Read, Write};
         let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("HTTP API");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).expect("send");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("read");
         let status = response

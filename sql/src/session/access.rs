@@ -59,6 +59,21 @@ impl Session {
         &self.principal
     }
 
+    /// The relations the last statement was checked against, `schema.name`.
+    pub fn take_objects(&mut self) -> Vec<String> {
+        let mut objects = std::mem::take(&mut *self.objects.lock().expect("objects lock"));
+        objects.sort();
+        objects.dedup();
+        objects
+    }
+
+    fn note_object(&self, schema: &str, name: &str) {
+        self.objects
+            .lock()
+            .expect("objects lock")
+            .push(format!("{schema}.{name}"));
+    }
+
     /// Refuses every statement of a session whose capability token has expired
     /// or been revoked since it logged in.
     pub(super) fn check_principal(&self) -> Result<()> {
@@ -90,12 +105,17 @@ impl Session {
 
     /// Checks every relation `plan` reads or writes against the caller's privileges.
     pub(super) fn authorize(&self, plan: &LogicalPlan) -> Result<()> {
-        if self.principal.is_superuser() {
-            return Ok(());
-        }
         let mut resolved = Vec::new();
         for access in privileges::accesses(plan) {
             let (schema, table) = self.resolve_reference(&access.relation)?;
+            if access.view.is_none()
+                && self
+                    .engine
+                    .storage()
+                    .read_catalog(|c| c.relation_exists(&schema, &table))
+            {
+                self.note_object(&schema, &table);
+            }
             let view = match &access.view {
                 Some(view) => Some(self.resolve_reference(view)?),
                 None => None,
@@ -114,6 +134,7 @@ impl Session {
         table: &str,
         privilege: Privilege,
     ) -> Result<()> {
+        self.note_object(schema, table);
         let access = [(privilege, schema.to_string(), table.to_string(), None)];
         self.engine
             .storage()
@@ -133,6 +154,14 @@ impl Session {
 
     /// Requires the caller to own a table, view or schema (as DROP and ALTER do).
     pub(super) fn require_owner(&self, kind: &str, schema: &str, name: &str) -> Result<()> {
+        if kind == "schema" {
+            self.objects
+                .lock()
+                .expect("objects lock")
+                .push(schema.to_string());
+        } else {
+            self.note_object(schema, name);
+        }
         let key = if kind == "schema" {
             schema_key(schema)
         } else {
