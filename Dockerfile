@@ -17,6 +17,8 @@ RUN apt-get update \
 COPY --from=build /src/target/release/enishi /usr/local/bin/enishi
 USER enishi
 WORKDIR /app
+# Listening on every interface: run with -e ENISHI_SUPERUSER_PASSWORD=…, without
+# which the server refuses to start.
 ENV ENISHI_HOST=0.0.0.0 \
     ENISHI_PG_PORT=5432 \
     ENISHI_PORT=8080 \

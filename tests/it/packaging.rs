@@ -102,6 +102,11 @@ const SERVER_VARIABLES: &[&str] = &[
     "ENISHI_ENABLE_AUDIT",
     "ENISHI_AUDIT_LOG_PATH",
     "ENISHI_SESSION_TIMEOUT",
+    "ENISHI_SUPERUSER_PASSWORD",
+    "ENISHI_ADMIN_TOKEN",
+    "ENISHI_TLS_CERT",
+    "ENISHI_TLS_KEY",
+    "ENISHI_REQUIRE_TLS",
 ];
 
 /// The ports the server listens on by default: PostgreSQL, HTTP API, metrics.
@@ -384,6 +389,14 @@ fn compose_file_publishes_the_ports_and_keeps_data_and_logs_on_the_host() {
             "compose lacks environment {setting}: {environment:?}"
         );
     }
+    // The image listens on every interface, where the server refuses to start
+    // without a password: compose must pass one (and fail loudly when unset).
+    assert!(
+        environment
+            .iter()
+            .any(|e| e.starts_with("ENISHI_SUPERUSER_PASSWORD=${ENISHI_SUPERUSER_PASSWORD:?")),
+        "compose must require ENISHI_SUPERUSER_PASSWORD: {environment:?}"
+    );
 
     let healthcheck = yaml_block(&service, "healthcheck");
     let test = yaml_scalar(&healthcheck, "test").expect("healthcheck lacks test");
