@@ -586,3 +586,65 @@ fn the_server_refuses_to_start_open_or_with_a_broken_certificate() {
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&other).ok();
 }
+
+/// Reads rows of `sql` until `stop` has been applied, then until the error;
+/// returns the SQLSTATE and how long the stop took to end the stream.
+async fn stream_until_stopped(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    stop: impl std::future::Future<Output = ()>,
+) -> (String, Duration) {
+    use futures::StreamExt;
+    let rows = client
+        .query_raw(sql, std::iter::empty::<i32>())
+        .await
+        .expect("the query starts");
+    futures::pin_mut!(rows);
+    // The query is streaming: rows have reached the client.
+    for _ in 0..1000 {
+        rows.next().await.expect("a row").expect("no error yet");
+    }
+    stop.await;
+    let stopped = Instant::now();
+    loop {
+        match rows.next().await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return (sqlstate(&e), stopped.elapsed()),
+            None => panic!("{sql} ran to its end"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancel_and_statement_timeout_stop_a_streaming_query_within_a_second() {
+    let server = TestServer::start();
+    // Ten seconds and more of rows, read by the client as they come.
+    let long = "SELECT n, repeat('x', 100) FROM generate_series(1, 1000000000) AS t(n)";
+    let client = server.connect().await;
+    let bystander = server.connect().await;
+
+    let token = client.cancel_token();
+    let (code, took) = stream_until_stopped(&client, long, async {
+        token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    })
+    .await;
+    assert_eq!(code, "57014");
+    assert!(took < Duration::from_secs(1), "cancel took {took:?}");
+    // The session goes on, and so does everyone else.
+    client.simple_query("SELECT 1").await.unwrap();
+    bystander.simple_query("SELECT 1").await.unwrap();
+
+    client
+        .batch_execute("SET statement_timeout = '1500ms'")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (code, _) = stream_until_stopped(&client, long, async {}).await;
+    let took = started.elapsed();
+    assert_eq!(code, "57014");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(2500),
+        "a 1.5 s statement_timeout stopped the stream after {took:?}"
+    );
+    bystander.simple_query("SELECT 1").await.unwrap();
+}
