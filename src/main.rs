@@ -253,16 +253,15 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
             ))
         }),
     };
-    let server = tokio::spawn(enishi::pg::serve(
-        listener,
+    let frontend = enishi::pg::Frontend {
         engine,
-        metrics.clone(),
-        lifecycle.clone(),
+        metrics: metrics.clone(),
+        lifecycle: lifecycle.clone(),
         limits,
-        audit.clone(),
+        audit: audit.clone(),
         auth,
-        shutdown_rx,
-    ));
+    };
+    let server = tokio::spawn(enishi::pg::serve(listener, frontend, shutdown_rx));
     lifecycle.set(Phase::Ready);
     tokio::spawn(reload_on_hangup(cli, config.clone(), logging, audit));
     shutdown_signal().await;

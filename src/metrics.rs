@@ -34,6 +34,7 @@ pub struct Metrics {
     plan_duration: HistogramVec,
     rows_returned: IntCounter,
     errors: IntCounterVec,
+    pub limits: IntCounterVec,
     last_error: Gauge,
     memory: IntGauge,
     cpu: Gauge,
@@ -141,6 +142,13 @@ impl Metrics {
                     "Statements that failed, by SQLSTATE class (first two characters)"
                 ),
                 &["class"]
+            )?),
+            limits: register!(IntCounterVec::new(
+                Opts::new(
+                    "enishi_limit_refusals_total",
+                    "Connections refused or closed by a limit: max_connections and max_sessions (53300), idle_session_timeout (57P05)"
+                ),
+                &["limit"]
             )?),
             last_error: register!(Gauge::with_opts(Opts::new(
                 "enishi_last_error_timestamp",

@@ -143,27 +143,26 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Whether the request carries `Authorization: Bearer <admin token>`.
-fn admin(state: &HttpState, headers: &HeaderMap) -> Result<(), Response> {
+fn is_admin(state: &HttpState, headers: &HeaderMap) -> bool {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
+    aws_lc_rs::constant_time::verify_slices_are_equal(
         given.as_bytes(),
         state.admin_token.as_bytes(),
     )
-    .is_ok();
-    if matches {
-        Ok(())
-    } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({ "error": "a valid admin bearer token is required" })),
-        )
-            .into_response())
-    }
+    .is_ok()
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(json!({ "error": "a valid admin bearer token is required" })),
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -186,8 +185,8 @@ async fn issue_capability(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refused) = admin(&state, &headers) {
-        return refused;
+    if !is_admin(&state, &headers) {
+        return unauthorized();
     }
     let request: CapabilityRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -241,8 +240,8 @@ async fn revoke_capability(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(refused) = admin(&state, &headers) {
-        return refused;
+    if !is_admin(&state, &headers) {
+        return unauthorized();
     }
     match enishi_sql::tokens::revoke(state.engine.storage(), &id).await {
         Ok(true) => {

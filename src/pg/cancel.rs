@@ -15,9 +15,12 @@ use pgwire::messages::cancel::CancelRequest;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// A connection's secret key, and the channel its statements watch for cancels.
+type Registration = (Vec<u8>, watch::Sender<u64>);
+
 #[derive(Default)]
 pub struct CancelRegistry {
-    connections: Mutex<HashMap<i32, (Vec<u8>, watch::Sender<u64>)>>,
+    connections: Mutex<HashMap<i32, Registration>>,
 }
 
 impl CancelRegistry {

@@ -458,7 +458,10 @@ impl Connection {
             }
             let principal = match self.trusted_principal(&user) {
                 Ok(p) => p,
-                Err(info) => return self.refuse_login(client, &user, &database, info).await,
+                Err(message) => {
+                    let info = fatal("28000", message);
+                    return self.refuse_login(client, &user, &database, info).await;
+                }
             };
             return self
                 .admit(client, user, database, parameters, principal)
@@ -480,7 +483,7 @@ impl Connection {
     }
 
     /// Without passwords, a role that exists and may log in is who it says.
-    fn trusted_principal(&self, user: &str) -> Result<Principal, ErrorInfo> {
+    fn trusted_principal(&self, user: &str) -> Result<Principal, String> {
         if user == enishi_sql::engine::SUPERUSER {
             return Ok(Principal::Superuser);
         }
@@ -490,11 +493,8 @@ impl Connection {
             .storage()
             .read_catalog(|c| c.security.roles.get(user).cloned());
         match role {
-            None => Err(fatal("28000", format!("role \"{user}\" does not exist"))),
-            Some(r) if !r.login => Err(fatal(
-                "28000",
-                format!("role \"{user}\" is not permitted to log in"),
-            )),
+            None => Err(format!("role \"{user}\" does not exist")),
+            Some(r) if !r.login => Err(format!("role \"{user}\" is not permitted to log in")),
             Some(_) => Ok(Principal::Role(user.to_string())),
         }
     }
@@ -631,6 +631,11 @@ impl Connection {
         if limits.max_connections > 0
             && self.shared.metrics.connections_active.get() > i64::from(limits.max_connections)
         {
+            self.shared
+                .metrics
+                .limits
+                .with_label_values(&["max_connections"])
+                .inc();
             return self
                 .refuse_login(client, &user, &database, too_many())
                 .await;
@@ -643,6 +648,11 @@ impl Connection {
             self.shared
                 .sessions
                 .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            self.shared
+                .metrics
+                .limits
+                .with_label_values(&["max_sessions"])
+                .inc();
             return self
                 .refuse_login(client, &user, &database, too_many())
                 .await;

@@ -29,18 +29,27 @@ use connection::{Activity, Handlers, Shared};
 
 pub use connection::Limits;
 
+/// What the pg front end serves with.
+pub struct Frontend {
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<Metrics>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub limits: Limits,
+    pub audit: Option<Arc<Audit>>,
+    pub auth: auth::Auth,
+}
+
 /// Accepts clients until `shutdown` turns true. Each connection runs in its own
 /// task; one client's failure never touches another.
-pub async fn serve(
-    listener: TcpListener,
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
-    lifecycle: Arc<Lifecycle>,
-    limits: Limits,
-    audit: Option<Arc<Audit>>,
-    auth: auth::Auth,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: TcpListener, frontend: Frontend, mut shutdown: watch::Receiver<bool>) {
+    let Frontend {
+        engine,
+        metrics,
+        lifecycle,
+        limits,
+        audit,
+        auth,
+    } = frontend;
     let tls = auth.tls.clone();
     let shared = Arc::new(Shared {
         engine,
@@ -107,6 +116,7 @@ async fn run_connection(
         result = pgwire::tokio::process_socket(socket, tls, handlers) => result,
         _ = activity.idle_for(timeout) => {
             tracing::info!(timeout_secs = timeout.as_secs(), "closing an idle session");
+            shared.metrics.limits.with_label_values(&["idle_session_timeout"]).inc();
             if encrypted {
                 // A plain message cannot be written into a TLS stream: just close.
                 return Ok(());

@@ -260,6 +260,10 @@ async fn connections_past_the_limit_are_refused_with_53300() {
     assert_eq!(err.code().map(|c| c.code()), Some("53300"), "{err}");
     assert_eq!(server.metric("enishi_connections_max"), Some(2.0));
     assert!(server.metric("enishi_connections_rejected_total").unwrap() >= 1.0);
+    assert_eq!(
+        server.metric("enishi_limit_refusals_total{limit=\"max_connections\"}"),
+        Some(1.0)
+    );
     first.simple_query("select 1").await.unwrap();
     drop(first);
     // Once one closes, there is room again.
@@ -296,6 +300,10 @@ async fn idle_sessions_are_closed_with_57p05() {
     let err = outcome.expect_err("closed with an error");
     assert_eq!(err.code().map(|c| c.code()), Some("57P05"), "{err}");
     assert!(client.simple_query("select 1").await.is_err());
+    assert_eq!(
+        server.metric("enishi_limit_refusals_total{limit=\"idle_session_timeout\"}"),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]

@@ -321,7 +321,7 @@ async fn passwords_tokens_expiry_and_revocation() {
         ("alice", "wrong"),
         ("ghost", "whatever"),
     ] {
-        let e = login(&server, user, password).await.err().expect("refused");
+        let e = login(&server, user, password).await.expect_err("refused");
         assert_eq!(e.code(), Some(&SqlState::INVALID_PASSWORD), "{user}: {e}");
         assert_eq!(
             e.as_db_error().unwrap().message(),

@@ -283,21 +283,14 @@ impl Session {
                 "the superuser \"{SUPERUSER}\" is configured by security.superuser_password, not ALTER ROLE"
             )));
         }
-        let mut changes: Vec<Box<dyn FnOnce(&mut RoleEntry) + Send>> = Vec::new();
+        let (mut verifier, mut login, mut superuser) = (None, None, None);
         for option in options {
             match option {
                 RoleOption::Password(p) => {
-                    let verifier = password_text(p)?.map(|p| scram::verifier_for(&p));
-                    changes.push(Box::new(move |r| r.verifier = verifier));
+                    verifier = Some(password_text(p)?.map(|p| scram::verifier_for(&p)));
                 }
-                RoleOption::Login(v) => {
-                    let v = *v;
-                    changes.push(Box::new(move |r| r.login = v));
-                }
-                RoleOption::SuperUser(v) => {
-                    let v = *v;
-                    changes.push(Box::new(move |r| r.superuser = v));
-                }
+                RoleOption::Login(v) => login = Some(*v),
+                RoleOption::SuperUser(v) => superuser = Some(*v),
                 other => {
                     return Err(Error::unsupported(format!(
                         "role option {other} is not supported"
@@ -313,9 +306,11 @@ impl Session {
                     .roles
                     .get_mut(&name)
                     .ok_or_else(|| StorageError::TableNotFound(name.clone()))?;
-                for change in changes {
-                    change(role);
+                if let Some(verifier) = verifier {
+                    role.verifier = verifier;
                 }
+                role.login = login.unwrap_or(role.login);
+                role.superuser = superuser.unwrap_or(role.superuser);
                 Ok(())
             })
             .await
