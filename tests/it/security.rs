@@ -648,3 +648,148 @@ async fn cancel_and_statement_timeout_stop_a_streaming_query_within_a_second() {
     );
     bystander.simple_query("SELECT 1").await.unwrap();
 }
+
+#[tokio::test]
+async fn owners_create_grant_and_drop_their_own_tables() {
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
+    let admin = login(&server, "postgres", SUPERUSER_PASSWORD)
+        .await
+        .unwrap();
+    admin
+        .batch_execute(
+            "CREATE SCHEMA lab; CREATE TABLE lab.base (id int);
+             CREATE USER owner_role PASSWORD 'o'; CREATE USER guest PASSWORD 'g';
+             GRANT USAGE, CREATE ON SCHEMA lab TO owner_role; GRANT USAGE ON SCHEMA lab TO guest;",
+        )
+        .await
+        .unwrap();
+    let owner = login(&server, "owner_role", "o").await.unwrap();
+    let guest = login(&server, "guest", "g").await.unwrap();
+    // Without CREATE on a schema, nothing can be made there.
+    let e = guest
+        .batch_execute("CREATE TABLE lab.g (id int)")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e}");
+    let e = owner.batch_execute("CREATE SCHEMA mine").await.unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e}");
+    // The creator owns its table: full use, and the right to grant.
+    owner
+        .batch_execute(
+            "CREATE TABLE lab.results (id int, score int);
+             INSERT INTO lab.results VALUES (1, 10), (2, 20);
+             CREATE VIEW lab.top AS SELECT id FROM lab.results WHERE score > 15;",
+        )
+        .await
+        .unwrap();
+    let e = guest
+        .simple_query("SELECT * FROM lab.results")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    // Not the owner's to give away.
+    let e = owner
+        .batch_execute("GRANT SELECT ON lab.base TO guest")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    owner
+        .batch_execute("GRANT SELECT ON lab.top TO guest")
+        .await
+        .unwrap();
+    // Through the view, the guest reads what the owner may: the view's rows only.
+    let answer = rows(&guest.simple_query("SELECT id FROM lab.top").await.unwrap());
+    assert_eq!(answer, vec![vec![Some("2".to_string())]]);
+    let e = guest
+        .simple_query("SELECT * FROM lab.results")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    // Only an owner drops or alters.
+    for sql in [
+        "DROP TABLE lab.results",
+        "DROP VIEW lab.top",
+        "ALTER TABLE lab.results ADD COLUMN x int",
+        "DROP TABLE lab.base",
+    ] {
+        let e = guest.batch_execute(sql).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{sql}");
+    }
+    owner
+        .batch_execute("DROP VIEW lab.top; DROP TABLE lab.results")
+        .await
+        .unwrap();
+    // A role that still owns objects cannot be dropped; one that does not can.
+    owner
+        .batch_execute("CREATE TABLE lab.kept (id int)")
+        .await
+        .unwrap();
+    let e = admin
+        .batch_execute("DROP ROLE owner_role")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&SqlState::DEPENDENT_OBJECTS_STILL_EXIST),
+        "{e}"
+    );
+    admin.batch_execute("DROP ROLE guest").await.unwrap();
+    let e = admin.batch_execute("DROP ROLE guest").await.unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::UNDEFINED_OBJECT), "{e}");
+    let e = admin
+        .batch_execute("CREATE ROLE owner_role")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::DUPLICATE_OBJECT), "{e}");
+}
+
+#[tokio::test]
+async fn a_verifier_made_by_postgresql_logs_in() {
+    // What psql's \password sends: a verifier computed on the client side. Take
+    // one from a real PostgreSQL and log in with its password.
+    let postgres = crate::oracle::Postgres::start();
+    let oracle = postgres.connect().await;
+    oracle
+        .batch_execute(
+            "SET password_encryption = 'scram-sha-256';
+             CREATE ROLE carol PASSWORD 'made by postgres'",
+        )
+        .await
+        .unwrap();
+    let verifier: String = oracle
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'carol'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(verifier.starts_with("SCRAM-SHA-256$"));
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
+    let admin = login(&server, "postgres", SUPERUSER_PASSWORD)
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE USER carol; ALTER USER carol PASSWORD '{verifier}'"
+        ))
+        .await
+        .unwrap();
+    let carol = login(&server, "carol", "made by postgres").await.unwrap();
+    let answer = rows(&carol.simple_query("SELECT current_user").await.unwrap());
+    assert_eq!(answer, vec![vec![Some("carol".to_string())]]);
+    // psql lists the roles, as \du does.
+    let listed = rows(
+        &admin
+            .simple_query("SELECT rolname, rolsuper, rolcanlogin FROM pg_roles ORDER BY 1")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        listed,
+        vec![
+            vec![Some("carol".into()), Some("f".into()), Some("t".into())],
+            vec![Some("postgres".into()), Some("t".into()), Some("t".into())],
+        ]
+    );
+}

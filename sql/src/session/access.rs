@@ -784,8 +784,23 @@ impl datafusion::logical_expr::ScalarUDFImpl for HasPrivilege {
 }
 
 impl Session {
-    /// Registers the privilege inquiry functions, answering for this session.
+    /// Registers who-am-I functions (`session_user`, `current_user`, `user`)
+    /// and the privilege inquiry functions, answering for this session.
     pub(super) fn register_privilege_functions(&self) {
+        for name in ["session_user", "current_user", "user", "current_role"] {
+            let user = self.user.clone();
+            self.ctx.register_udf(datafusion::logical_expr::create_udf(
+                name,
+                vec![],
+                datafusion::arrow::datatypes::DataType::Utf8,
+                datafusion::logical_expr::Volatility::Stable,
+                std::sync::Arc::new(move |_: &[datafusion::logical_expr::ColumnarValue]| {
+                    Ok(datafusion::logical_expr::ColumnarValue::Scalar(
+                        datafusion::common::ScalarValue::Utf8(Some(user.clone())),
+                    ))
+                }),
+            ));
+        }
         for (name, subject) in [
             ("has_table_privilege", Subject::Table),
             ("has_any_column_privilege", Subject::Table),
