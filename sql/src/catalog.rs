@@ -317,7 +317,6 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_pg_stat_get_numscans());
         ctx.register_udf(pgc::create_pg_get_constraintdef());
         ctx.register_udf(pgc::create_pg_get_partition_ancestors_udf());
-        ctx.register_udf(quote_ident_udf::create_quote_ident_udf());
         ctx.register_udf(quote_ident_udf::create_parse_ident_udf());
         ctx.register_udf(array_bounds_udf::create_array_upper_udf());
         ctx.register_udf(array_bounds_udf::create_array_lower_udf());

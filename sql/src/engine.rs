@@ -208,6 +208,7 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;
+        crate::functions::register(&ctx);
         Ok(ctx)
     }
 

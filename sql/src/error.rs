@@ -86,6 +86,10 @@ pub enum Error {
     /// 55006
     #[error("{0}")]
     ObjectInUse(String),
+    /// An error that needs no handling of its own, under PostgreSQL's SQLSTATE
+    /// for it (42702 ambiguous column, 42803 grouping, 42P10, 2201W, 21000, 2201F …).
+    #[error("{message}")]
+    Coded { code: &'static str, message: String },
     /// 0LP01
     #[error("{0}")]
     InvalidGrantOperation(String),
@@ -189,10 +193,10 @@ impl Error {
                 SchemaError::FieldNotFound { field, .. } => {
                     Error::UndefinedColumn(format!("column \"{}\" does not exist", field.name()))
                 }
-                SchemaError::AmbiguousReference { field } => Error::UndefinedColumn(format!(
-                    "column reference \"{}\" is ambiguous",
-                    field.name()
-                )),
+                SchemaError::AmbiguousReference { field } => Error::Coded {
+                    code: "42702",
+                    message: format!("column reference \"{}\" is ambiguous", field.name()),
+                },
                 other => Error::syntax(other.to_string()),
             },
             DataFusionError::ArrowError(arrow, _) => Error::from_arrow(arrow),
@@ -307,6 +311,24 @@ fn classify_plan(msg: &str) -> Error {
     {
         return Error::UndefinedFunction(msg.lines().next().unwrap_or(msg).to_string());
     }
+    if lower.contains("must be in group by or an aggregate function") {
+        return Error::Coded {
+            code: "42803",
+            message: msg.lines().next().unwrap_or(msg).to_string(),
+        };
+    }
+    if lower.starts_with("order by column out of bounds") {
+        return Error::Coded {
+            code: "42P10",
+            message: msg.to_string(),
+        };
+    }
+    if lower.starts_with("limit must be >= 0") || lower.starts_with("offset must be >= 0") {
+        return Error::Coded {
+            code: "2201W",
+            message: "LIMIT must not be negative".into(),
+        };
+    }
     if lower.contains("non-boolean predicate") {
         return Error::DatatypeMismatch("argument of WHERE must be type boolean".into());
     }
@@ -343,6 +365,18 @@ fn classify_execution(msg: &str) -> Error {
     }
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         return Error::DivisionByZero;
+    }
+    if lower.contains("scalar subquery returned more than one row") {
+        return Error::Coded {
+            code: "21000",
+            message: "more than one row returned by a subquery used as an expression".into(),
+        };
+    }
+    if lower.contains("square root of a negative number") {
+        return Error::Coded {
+            code: "2201F",
+            message: "cannot take square root of a negative number".into(),
+        };
     }
     if lower.contains("overflow") {
         return Error::NumericValueOutOfRange("value out of range".into());

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod copy;
 pub mod engine;
 pub mod error;
+pub mod functions;
 pub mod privileges;
 pub mod rewrite;
 pub mod scram;

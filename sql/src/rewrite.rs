@@ -74,6 +74,21 @@ impl AnalyzerRule for TextInput {
                     let Expr::Cast(Cast { expr, field }) = e else {
                         return Ok(Transformed::no(e));
                     };
+                    let source = inputs_schema.as_ref().unwrap_or(&schema);
+                    // PostgreSQL rounds numeric to integer (half away from
+                    // zero); Arrow's cast truncates.
+                    if field.data_type().is_integer()
+                        && matches!(
+                            expr.get_type(source),
+                            Ok(DataType::Decimal128(_, s) | DataType::Decimal256(_, s)) if s > 0
+                        )
+                    {
+                        let rounded = datafusion::functions::math::expr_fn::round(vec![*expr]);
+                        return Ok(Transformed::yes(Expr::Cast(Cast {
+                            expr: Box::new(rounded),
+                            field,
+                        })));
+                    }
                     let (udf, output) = match field.data_type() {
                         DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
                             (&bytea, DataType::Binary)
@@ -84,7 +99,6 @@ impl AnalyzerRule for TextInput {
                         }
                         _ => return Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
                     };
-                    let source = inputs_schema.as_ref().unwrap_or(&schema);
                     let is_text = matches!(
                         expr.get_type(source),
                         Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)

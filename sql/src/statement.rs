@@ -432,7 +432,12 @@ fn figure(expr: &Expr) -> Option<String> {
             }
         }
         Expr::Extract { .. } => "extract".into(),
+        Expr::Substring {
+            shorthand: true, ..
+        } => "substr".into(),
         Expr::Substring { .. } => "substring".into(),
+        // `(ARRAY[…])[2]` is named after what it subscripts.
+        Expr::CompoundFieldAccess { root, .. } => return figure(root),
         Expr::Trim { .. } => "btrim".into(),
         Expr::Position { .. } => "position".into(),
         Expr::Overlay { .. } => "overlay".into(),

@@ -32,6 +32,7 @@ pub fn sqlstate(err: &Error) -> &'static str {
         Error::InsufficientPrivilege(_) => "42501",
         Error::InvalidAuthorization(_) => "28000",
         Error::ObjectInUse(_) => "55006",
+        Error::Coded { code, .. } => code,
         Error::InvalidGrantOperation(_) => "0LP01",
         Error::DuplicateObject(_) => "42710",
         Error::UndefinedFile(_) => "58P01",

@@ -199,3 +199,117 @@ async fn text_output_matches_postgresql() {
         mismatches.join("\n")
     );
 }
+
+// ---------------------------------------------------------------- differential corpus
+
+/// A statement of `tests/oracle/corpus.sql`, named `section:N`.
+struct CorpusStatement {
+    name: String,
+    sql: String,
+}
+
+fn oracle_file(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn corpus() -> Vec<CorpusStatement> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut n = 0;
+    for line in oracle_file("corpus.sql").lines() {
+        if let Some(name) = line.strip_prefix("-- section: ") {
+            section = name.trim().to_string();
+            n = 0;
+        } else if !line.starts_with("--") && !line.trim().is_empty() {
+            n += 1;
+            out.push(CorpusStatement {
+                name: format!("{section}:{n}"),
+                sql: line.trim().to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// The statements COMPATIBILITY.md explains: `name  reason` per line.
+fn known_differences() -> std::collections::BTreeMap<String, String> {
+    oracle_file("known_differences.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, reason) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            (name.to_string(), reason.trim().to_string())
+        })
+        .collect()
+}
+
+/// What a client sees of a statement: columns and rows (sorted unless the
+/// statement orders them), or the SQLSTATE of its error.
+async fn observe(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
+    let (columns, mut rows) = text_result(client, sql).await?;
+    if !sql.to_ascii_uppercase().contains("ORDER BY") {
+        rows.sort();
+    }
+    Ok((columns, rows))
+}
+
+#[tokio::test]
+async fn differential_corpus_agrees_with_postgresql() {
+    let postgres = Postgres::start();
+    let enishi = TestServer::start();
+    let pg = postgres.connect().await;
+    let us = enishi.connect().await;
+    let fixture = oracle_file("fixture.sql");
+    pg.batch_execute(&fixture)
+        .await
+        .expect("fixture on PostgreSQL");
+    us.batch_execute(&fixture).await.expect("fixture on Enishi");
+
+    let statements = corpus();
+    assert!(
+        statements.len() >= 500,
+        "the corpus has {} statements",
+        statements.len()
+    );
+    let known = known_differences();
+    let mut agreed = 0;
+    let mut unexplained = Vec::new();
+    let mut fixed = Vec::new();
+    for statement in &statements {
+        let expected = observe(&pg, &statement.sql).await;
+        let actual = observe(&us, &statement.sql).await;
+        let same = expected == actual;
+        if same {
+            agreed += 1;
+        }
+        match (same, known.contains_key(&statement.name)) {
+            (false, false) => unexplained.push(format!(
+                "{} {}\n  postgres: {expected:?}\n  enishi:   {actual:?}",
+                statement.name, statement.sql
+            )),
+            (true, true) => fixed.push(statement.name.clone()),
+            _ => {}
+        }
+    }
+    let rate = 100.0 * agreed as f64 / statements.len() as f64;
+    eprintln!(
+        "differential corpus: {agreed} of {} statements agree with PostgreSQL 15 ({rate:.1}%)",
+        statements.len()
+    );
+    assert!(
+        unexplained.is_empty(),
+        "{} statements differ from PostgreSQL and are not in tests/oracle/known_differences.txt:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "these now agree with PostgreSQL: remove them from known_differences.txt and COMPATIBILITY.md: {fixed:?}"
+    );
+}

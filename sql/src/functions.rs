@@ -1,0 +1,505 @@
+//! PostgreSQL functions DataFusion lacks or spells differently: `pg_typeof`,
+//! `to_char` and `to_date` with PostgreSQL's template patterns, `sign` and
+//! `every`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate};
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+use crate::types::{oid, pg_oid_for_arrow};
+
+/// Registers the functions on a session's context.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(ToChar::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(ToDate::default()));
+    ctx.register_udf(text_function("quote_literal", quote_literal));
+    ctx.register_udf(text_function("quote_ident", quote_ident));
+    if let Ok(signum) = ctx.udf("signum") {
+        ctx.register_udf(signum.as_ref().clone().with_aliases(["sign"]));
+    }
+    if let Ok(bool_and) = ctx.udaf("bool_and") {
+        ctx.register_udaf(bool_and.as_ref().clone().with_aliases(["every"]));
+    }
+}
+
+/// A text → text function (NULL in, NULL out).
+fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let values = args[0].to_array(1)?;
+            let values = datafusion::arrow::compute::cast(&values, &DataType::Utf8)?;
+            let values = values.as_any().downcast_ref::<StringArray>().expect("text");
+            let out: StringArray = values.iter().map(|v| v.map(f)).collect();
+            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+        }),
+    )
+}
+
+/// `quote_literal`: a string literal, doubling quotes; with backslashes, an
+/// escape string (`E'…'`) doubling them too.
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+/// `quote_ident`: quoted unless it is a lower-case identifier that is not a
+/// keyword, as PostgreSQL decides.
+fn quote_ident(text: &str) -> String {
+    // PostgreSQL's reserved key words (and those that cannot be column names).
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "between",
+        "bigint",
+        "binary",
+        "bit",
+        "boolean",
+        "both",
+        "case",
+        "cast",
+        "char",
+        "character",
+        "check",
+        "coalesce",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "dec",
+        "decimal",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "extract",
+        "false",
+        "fetch",
+        "float",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "greatest",
+        "group",
+        "grouping",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "inout",
+        "int",
+        "integer",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "least",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "national",
+        "natural",
+        "nchar",
+        "none",
+        "normalize",
+        "not",
+        "notnull",
+        "null",
+        "nullif",
+        "numeric",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "out",
+        "outer",
+        "overlaps",
+        "overlay",
+        "placing",
+        "position",
+        "precision",
+        "primary",
+        "real",
+        "references",
+        "returning",
+        "right",
+        "row",
+        "select",
+        "session_user",
+        "setof",
+        "similar",
+        "smallint",
+        "some",
+        "substring",
+        "symmetric",
+        "table",
+        "tablesample",
+        "then",
+        "time",
+        "timestamp",
+        "to",
+        "trailing",
+        "treat",
+        "trim",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "values",
+        "varchar",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+        "xmlattributes",
+        "xmlconcat",
+        "xmlelement",
+        "xmlexists",
+        "xmlforest",
+        "xmlnamespaces",
+        "xmlparse",
+        "xmlpi",
+        "xmlroot",
+        "xmlserialize",
+        "xmltable",
+    ];
+    let plain = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&text);
+    if plain {
+        text.to_string()
+    } else {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    }
+}
+
+/// PostgreSQL's name for a type OID, as `format_type` prints it.
+pub fn type_name(type_oid: u32) -> String {
+    let name = match type_oid {
+        oid::BOOL => "boolean",
+        oid::INT2 => "smallint",
+        oid::INT4 => "integer",
+        oid::INT8 => "bigint",
+        oid::NUMERIC => "numeric",
+        oid::FLOAT4 => "real",
+        oid::FLOAT8 => "double precision",
+        oid::TEXT => "text",
+        oid::VARCHAR => "character varying",
+        oid::BPCHAR => "character",
+        oid::BYTEA => "bytea",
+        oid::DATE => "date",
+        oid::TIMESTAMP => "timestamp without time zone",
+        oid::TIMESTAMPTZ => "timestamp with time zone",
+        oid::TIME => "time without time zone",
+        oid::INTERVAL => "interval",
+        oid::UUID => "uuid",
+        oid::JSON => "json",
+        oid::JSONB => "jsonb",
+        oid::BOOL_ARRAY => "boolean[]",
+        oid::INT2_ARRAY => "smallint[]",
+        oid::INT4_ARRAY => "integer[]",
+        oid::TEXT_ARRAY => "text[]",
+        _ => "text",
+    };
+    name.to_string()
+}
+
+fn plan_err(message: String) -> DataFusionError {
+    DataFusionError::Plan(message)
+}
+
+/// `pg_typeof(any)`: the PostgreSQL type of its argument.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgTypeof {
+    signature: Signature,
+}
+
+impl Default for PgTypeof {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgTypeof {
+    fn name(&self) -> &str {
+        "pg_typeof"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let field = &args.arg_fields[0];
+        let type_oid = field
+            .metadata()
+            .get(crate::types::PG_TYPE_OID_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| pg_oid_for_arrow(field.data_type()));
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(type_name(
+            type_oid,
+        )))))
+    }
+}
+
+/// PostgreSQL's date/time template patterns as chrono format specifiers;
+/// everything else is copied as it is.
+fn chrono_format(template: &str) -> String {
+    const PATTERNS: [(&str, &str); 19] = [
+        ("YYYY", "%Y"),
+        ("HH24", "%H"),
+        ("HH12", "%I"),
+        ("Month", "%B"),
+        ("Day", "%A"),
+        ("Mon", "%b"),
+        ("Dy", "%a"),
+        ("YY", "%y"),
+        ("MM", "%m"),
+        ("DDD", "%j"),
+        ("DD", "%d"),
+        ("HH", "%I"),
+        ("MI", "%M"),
+        ("SS", "%S"),
+        ("MS", "%3f"),
+        ("US", "%6f"),
+        ("AM", "%p"),
+        ("PM", "%p"),
+        ("TZ", "%Z"),
+    ];
+    let mut out = String::new();
+    let mut rest = template;
+    'outer: while !rest.is_empty() {
+        for (pattern, spec) in PATTERNS {
+            if let Some(after) = rest.strip_prefix(pattern) {
+                out.push_str(spec);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        if c == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `to_char(date or timestamp, template)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToChar {
+    signature: Signature,
+}
+
+impl Default for ToChar {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Stable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ToChar {
+    fn name(&self) -> &str {
+        "to_char"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match &args[0] {
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
+                Ok(DataType::Utf8)
+            }
+            other => Err(plan_err(format!(
+                "function to_char({}, text) does not exist",
+                type_name(pg_oid_for_arrow(other))
+            ))),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let values = args.args[0].to_array(rows)?;
+        let values = datafusion::arrow::compute::cast(
+            &values,
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )?;
+        let values = values
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .expect("cast to timestamps");
+        let templates =
+            datafusion::arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
+        let templates = templates
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to text");
+        let out: StringArray = (0..rows)
+            .map(|i| {
+                if values.is_null(i) || templates.is_null(i) {
+                    return None;
+                }
+                let at = DateTime::from_timestamp_micros(values.value(i))?.naive_utc();
+                Some(at.format(&chrono_format(templates.value(i))).to_string())
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
+}
+
+/// `to_date(text, template)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToDate {
+    signature: Signature,
+}
+
+impl Default for ToDate {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Stable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ToDate {
+    fn name(&self) -> &str {
+        "to_date"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let text =
+            datafusion::arrow::compute::cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to text");
+        let templates =
+            datafusion::arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
+        let templates = templates
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to text");
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if text.is_null(i) || templates.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let date =
+                NaiveDate::parse_from_str(text.value(i).trim(), &chrono_format(templates.value(i)))
+                    .map_err(|e| {
+                        DataFusionError::External(Box::new(crate::Error::InvalidDatetime(format!(
+                            "invalid value \"{}\" for \"{}\": {e}",
+                            text.value(i),
+                            templates.value(i)
+                        ))))
+                    })?;
+            out.push(Some((date - epoch).num_days() as i32));
+        }
+        Ok(ColumnarValue::Array(Arc::new(
+            datafusion::arrow::array::Date32Array::from(out),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_translate_to_chrono() {
+        assert_eq!(chrono_format("YYYY-MM-DD HH24:MI:SS"), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(chrono_format("Mon DD, YYYY"), "%b %d, %Y");
+        assert_eq!(chrono_format("100%"), "100%%");
+    }
+
+    #[test]
+    fn quoting_follows_postgresql() {
+        assert_eq!(quote_ident("hello"), "hello");
+        assert_eq!(quote_ident("Hello"), "\"Hello\"");
+        assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
+    }
+}

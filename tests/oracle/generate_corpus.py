@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Writes tests/oracle/corpus.sql: the differential corpus, one statement per
+line, grouped under `-- section: NAME` headers. Statements are named
+`NAME:N` (N counts from 1 within the section) in reports and in
+known_differences.txt. Append to a section's end to keep names stable."""
+
+import itertools
+import pathlib
+
+sections = {}
+
+def section(name, statements):
+    sections[name] = list(statements)
+
+# ---------------------------------------------------------------- scans, filters
+section("select", [
+    "SELECT * FROM dept ORDER BY id",
+    "SELECT id, name FROM emp ORDER BY id",
+    "SELECT name FROM emp WHERE dept_id = 1 ORDER BY name",
+    "SELECT name FROM emp WHERE dept_id <> 1 ORDER BY name",
+    "SELECT name FROM emp WHERE dept_id IS NULL",
+    "SELECT name FROM emp WHERE dept_id IS NOT NULL ORDER BY 1",
+    "SELECT name FROM emp WHERE salary > 6000 ORDER BY salary DESC",
+    "SELECT name FROM emp WHERE salary BETWEEN 5000 AND 7000 ORDER BY name",
+    "SELECT name FROM emp WHERE salary NOT BETWEEN 5000 AND 7000 ORDER BY name",
+    "SELECT name FROM emp WHERE dept_id IN (1, 3) ORDER BY name",
+    "SELECT name FROM emp WHERE dept_id NOT IN (1, 3) ORDER BY name",
+    "SELECT name FROM emp WHERE name LIKE 'D%'",
+    "SELECT name FROM emp WHERE name NOT LIKE '%a%' ORDER BY name",
+    "SELECT name FROM emp WHERE name ILIKE '%A%' ORDER BY name",
+    "SELECT name FROM emp WHERE active ORDER BY id",
+    "SELECT name FROM emp WHERE NOT active ORDER BY id",
+    "SELECT name FROM emp WHERE active IS NULL",
+    "SELECT name FROM emp WHERE active IS NOT TRUE ORDER BY id",
+    "SELECT name FROM emp WHERE active IS DISTINCT FROM true ORDER BY id",
+    "SELECT name FROM emp WHERE hired >= DATE '2020-01-01' ORDER BY hired",
+    "SELECT name, hired FROM emp WHERE hired < '2019-01-01' ORDER BY hired",
+    "SELECT id FROM sales WHERE amount > 100 AND qty > 3 ORDER BY id",
+    "SELECT id FROM sales WHERE amount > 100 OR product = 'gizmo' ORDER BY id",
+    "SELECT id FROM sales WHERE product IS NULL OR amount IS NULL ORDER BY id",
+    "SELECT id, amount FROM sales WHERE sold_at >= '2024-03-01' ORDER BY id",
+    "SELECT 1",
+    "SELECT 1 + 1 AS two",
+    "SELECT 'hello' AS greeting",
+    "SELECT NULL AS nothing",
+    "SELECT true, false",
+    "SELECT id FROM emp WHERE id = 3",
+    "SELECT id FROM emp WHERE false",
+    "SELECT count(*) FROM emp WHERE name IN ('Ada', 'Eve', 'Nobody')",
+    "SELECT name FROM emp WHERE salary = 5800.25 ORDER BY id",
+    "SELECT name FROM dept WHERE region = 'north' ORDER BY id",
+])
+
+# ---------------------------------------------------------------- order, limit
+section("order_limit", [
+    "SELECT name FROM emp ORDER BY name LIMIT 3",
+    "SELECT name FROM emp ORDER BY name LIMIT 3 OFFSET 2",
+    "SELECT name FROM emp ORDER BY name OFFSET 8",
+    "SELECT name FROM emp ORDER BY salary DESC NULLS LAST, id",
+    "SELECT name FROM emp ORDER BY salary ASC NULLS FIRST, id",
+    "SELECT name, salary FROM emp ORDER BY salary, id",
+    "SELECT name, salary FROM emp ORDER BY salary DESC, id",
+    "SELECT dept_id, name FROM emp ORDER BY dept_id NULLS FIRST, name",
+    "SELECT dept_id, name FROM emp ORDER BY dept_id DESC, name DESC",
+    "SELECT name FROM emp ORDER BY length(name), name",
+    "SELECT name FROM emp ORDER BY 1 DESC LIMIT 1",
+    "SELECT id, amount FROM sales ORDER BY amount DESC NULLS LAST LIMIT 5",
+    "SELECT id FROM sales ORDER BY product NULLS FIRST, id",
+    "SELECT * FROM nums ORDER BY x NULLS FIRST",
+    "SELECT * FROM nums ORDER BY s",
+    "SELECT name FROM emp LIMIT 0",
+    "SELECT name FROM emp ORDER BY hired FETCH FIRST 2 ROWS ONLY",
+    "SELECT DISTINCT dept_id FROM emp ORDER BY dept_id",
+    "SELECT DISTINCT region FROM dept ORDER BY region NULLS FIRST",
+    "SELECT DISTINCT ON (dept_id) dept_id, name FROM emp ORDER BY dept_id, salary DESC",
+    "SELECT DISTINCT ON (product) product, id FROM sales ORDER BY product, amount",
+    "SELECT DISTINCT active FROM emp ORDER BY active",
+])
+
+# ---------------------------------------------------------------- aggregates
+aggs = ["count(*)", "count(salary)", "sum(salary)", "min(salary)", "max(salary)", "avg(salary)",
+        "count(DISTINCT dept_id)", "min(name)", "max(hired)", "bool_and(active)", "bool_or(active)",
+        "sum(qty)", "avg(qty)", "sum(amount)", "max(amount)", "min(sold_at)", "string_agg(name, ',' ORDER BY name)",
+        "array_agg(id ORDER BY id)", "stddev_samp(amount)", "var_pop(qty)"]
+emp_aggs = [a for a in aggs if not any(c in a for c in ["qty", "amount", "sold_at"])]
+sales_aggs = [a for a in aggs if any(c in a for c in ["qty", "amount", "sold_at"])]
+section("aggregate", list(itertools.chain(
+    (f"SELECT {a} FROM emp" for a in emp_aggs),
+    (f"SELECT {a} FROM sales" for a in sales_aggs),
+    (f"SELECT dept_id, {a} FROM emp GROUP BY dept_id ORDER BY dept_id" for a in emp_aggs),
+    (f"SELECT product, {a} FROM sales GROUP BY product ORDER BY product" for a in sales_aggs),
+    [
+        "SELECT dept_id, count(*) FROM emp GROUP BY dept_id HAVING count(*) > 1 ORDER BY dept_id",
+        "SELECT dept_id, sum(salary) FROM emp GROUP BY dept_id HAVING sum(salary) > 10000 ORDER BY 1",
+        "SELECT count(*) FROM emp WHERE false",
+        "SELECT sum(salary) FROM emp WHERE false",
+        "SELECT max(name) FROM emp WHERE false",
+        "SELECT count(*), count(dept_id), count(DISTINCT dept_id) FROM emp",
+        "SELECT product, count(*) AS n FROM sales GROUP BY 1 ORDER BY n DESC, product NULLS LAST",
+        "SELECT extract(year FROM hired) AS y, count(*) FROM emp GROUP BY 1 ORDER BY 1",
+        "SELECT active, count(*) FROM emp GROUP BY active ORDER BY active",
+        "SELECT dept_id, active, count(*) FROM emp GROUP BY dept_id, active ORDER BY 1, 2",
+        "SELECT sum(qty * amount) FROM sales",
+        "SELECT count(*) FILTER (WHERE active) FROM emp",
+        "SELECT dept_id, count(*) FILTER (WHERE salary > 6000) FROM emp GROUP BY dept_id ORDER BY 1",
+        "SELECT dept_id, count(*) FROM emp GROUP BY ROLLUP (dept_id) ORDER BY dept_id NULLS LAST",
+        "SELECT region, count(*) FROM dept GROUP BY CUBE (region) ORDER BY 1 NULLS LAST, 2",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) FROM sales",
+        "SELECT mode() WITHIN GROUP (ORDER BY product) FROM sales",
+        "SELECT sum(n), avg(n), sum(x), avg(x) FROM nums",
+        "SELECT count(x), min(x), max(x) FROM nums",
+        "SELECT every(n > 0) FROM nums",
+    ],
+)))
+
+# ---------------------------------------------------------------- joins
+section("join", [
+    "SELECT e.name, d.name FROM emp e JOIN dept d ON e.dept_id = d.id ORDER BY e.id",
+    "SELECT e.name, d.name FROM emp e LEFT JOIN dept d ON e.dept_id = d.id ORDER BY e.id",
+    "SELECT e.name, d.name FROM emp e RIGHT JOIN dept d ON e.dept_id = d.id ORDER BY d.id, e.id",
+    "SELECT e.name, d.name FROM emp e FULL JOIN dept d ON e.dept_id = d.id ORDER BY e.id NULLS LAST, d.id",
+    "SELECT count(*) FROM emp CROSS JOIN dept",
+    "SELECT e.name, m.name AS manager FROM emp e LEFT JOIN emp m ON e.manager_id = m.id ORDER BY e.id",
+    "SELECT e.name, s.amount FROM emp e JOIN sales s ON s.emp_id = e.id ORDER BY s.id",
+    "SELECT d.name, sum(s.amount) FROM dept d JOIN emp e ON e.dept_id = d.id JOIN sales s ON s.emp_id = e.id GROUP BY d.name ORDER BY 1",
+    "SELECT s.id FROM sales s LEFT JOIN emp e ON s.emp_id = e.id WHERE e.id IS NULL",
+    "SELECT d.name FROM dept d LEFT JOIN emp e ON e.dept_id = d.id WHERE e.id IS NULL ORDER BY 1",
+    "SELECT e.name FROM emp e JOIN dept d USING (id) ORDER BY 1",
+    "SELECT * FROM emp NATURAL JOIN dept ORDER BY id",
+    "SELECT e.name, d.name FROM emp e, dept d WHERE e.dept_id = d.id AND d.region = 'north' ORDER BY 1",
+    "SELECT e.name FROM emp e JOIN dept d ON e.dept_id = d.id AND d.budget > 500000 ORDER BY 1",
+    "SELECT a.name, b.name FROM emp a JOIN emp b ON a.salary = b.salary AND a.id < b.id",
+    "SELECT e.name, d.name FROM emp e JOIN dept d ON e.dept_id > d.id WHERE e.id < 4 ORDER BY 1, 2",
+    "SELECT count(*) FROM emp e LEFT JOIN sales s ON s.emp_id = e.id",
+    "SELECT e.name, count(s.id) FROM emp e LEFT JOIN sales s ON s.emp_id = e.id GROUP BY e.name ORDER BY 2 DESC, 1",
+    "SELECT d.region, count(DISTINCT e.id) FROM dept d LEFT JOIN emp e ON e.dept_id = d.id GROUP BY d.region ORDER BY 1 NULLS FIRST",
+    "SELECT e.name FROM emp e WHERE EXISTS (SELECT 1 FROM sales s WHERE s.emp_id = e.id) ORDER BY 1",
+    "SELECT e.name FROM emp e WHERE NOT EXISTS (SELECT 1 FROM sales s WHERE s.emp_id = e.id) ORDER BY 1",
+    "SELECT e.name FROM emp e WHERE e.id IN (SELECT emp_id FROM sales) ORDER BY 1",
+    "SELECT e.name FROM emp e WHERE e.id NOT IN (SELECT emp_id FROM sales WHERE emp_id IS NOT NULL) ORDER BY 1",
+    "SELECT e.name, d.name FROM emp e JOIN LATERAL (SELECT name FROM dept WHERE id = e.dept_id) d ON true ORDER BY 1",
+    "SELECT x.n, y.n FROM nums x JOIN nums y ON x.n = y.n + 1 ORDER BY 1",
+])
+
+# ---------------------------------------------------------------- subqueries
+section("subquery", [
+    "SELECT name FROM emp WHERE salary > (SELECT avg(salary) FROM emp) ORDER BY 1",
+    "SELECT name, (SELECT name FROM dept WHERE id = emp.dept_id) AS dept FROM emp ORDER BY id",
+    "SELECT name FROM emp e WHERE salary = (SELECT max(salary) FROM emp WHERE dept_id = e.dept_id) ORDER BY 1",
+    "SELECT * FROM (SELECT dept_id, count(*) AS n FROM emp GROUP BY dept_id) t WHERE n > 1 ORDER BY 1",
+    "SELECT avg(n) FROM (SELECT count(*) AS n FROM emp GROUP BY dept_id) t",
+    "SELECT name FROM dept WHERE id = ANY (SELECT dept_id FROM emp WHERE salary > 7000) ORDER BY 1",
+    "SELECT name FROM emp WHERE salary > ALL (SELECT salary FROM emp WHERE dept_id = 2) ORDER BY 1",
+    "SELECT (SELECT count(*) FROM emp) + (SELECT count(*) FROM dept)",
+    "SELECT name FROM emp WHERE dept_id = (SELECT id FROM dept WHERE name = 'Sales') ORDER BY 1",
+    "SELECT (SELECT max(amount) FROM sales) AS top",
+    "SELECT name FROM emp WHERE (dept_id, active) IN (SELECT id, true FROM dept) ORDER BY 1",
+    "SELECT count(*) FROM (SELECT DISTINCT product FROM sales) t",
+    "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(k, label) ORDER BY k",
+    "SELECT k FROM (VALUES (3), (1), (2)) AS v(k) ORDER BY k DESC",
+    "SELECT name FROM emp WHERE id = (SELECT min(id) FROM emp)",
+])
+
+# ---------------------------------------------------------------- CTEs
+section("cte", [
+    "WITH d AS (SELECT * FROM dept WHERE region = 'north') SELECT name FROM d ORDER BY 1",
+    "WITH t AS (SELECT dept_id, sum(salary) s FROM emp GROUP BY dept_id) SELECT * FROM t WHERE s > 10000 ORDER BY 1",
+    "WITH a AS (SELECT 1 AS x), b AS (SELECT x + 1 AS y FROM a) SELECT * FROM b",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n) FROM r",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n * 2 FROM r WHERE n < 100) SELECT n FROM r ORDER BY n",
+    "WITH RECURSIVE chain(id, name, depth) AS (SELECT id, name, 0 FROM emp WHERE manager_id IS NULL UNION ALL SELECT e.id, e.name, c.depth + 1 FROM emp e JOIN chain c ON e.manager_id = c.id) SELECT name, depth FROM chain ORDER BY depth, name",
+    "WITH RECURSIVE fib(a, b, i) AS (SELECT 0, 1, 1 UNION ALL SELECT b, a + b, i + 1 FROM fib WHERE i < 15) SELECT a FROM fib ORDER BY i",
+    "WITH s AS (SELECT product, sum(amount) AS total FROM sales GROUP BY product) SELECT product FROM s WHERE total = (SELECT max(total) FROM s)",
+    "WITH x AS (SELECT id FROM emp WHERE active) SELECT count(*) FROM x",
+    "WITH x AS (SELECT id FROM emp) SELECT count(*) FROM x a JOIN x b ON a.id = b.id",
+    "WITH RECURSIVE r(n) AS (SELECT 10 UNION ALL SELECT n - 3 FROM r WHERE n > 0) SELECT array_agg(n ORDER BY n) FROM r",
+    "WITH t(a, b) AS (VALUES (1, 2), (3, 4)) SELECT a + b FROM t ORDER BY 1",
+])
+
+# ---------------------------------------------------------------- set operations
+section("setop", [
+    "SELECT dept_id FROM emp UNION SELECT id FROM dept ORDER BY 1 NULLS FIRST",
+    "SELECT dept_id FROM emp UNION ALL SELECT id FROM dept ORDER BY 1 NULLS FIRST",
+    "SELECT id FROM dept INTERSECT SELECT dept_id FROM emp ORDER BY 1",
+    "SELECT id FROM dept EXCEPT SELECT dept_id FROM emp ORDER BY 1",
+    "SELECT emp_id FROM sales EXCEPT ALL SELECT id FROM emp ORDER BY 1",
+    "SELECT dept_id FROM emp INTERSECT ALL SELECT dept_id FROM emp ORDER BY 1 NULLS LAST",
+    "SELECT name FROM emp WHERE dept_id = 1 UNION SELECT name FROM dept ORDER BY 1",
+    "SELECT 1 UNION SELECT 2 UNION SELECT 1 ORDER BY 1",
+    "SELECT 1 AS a UNION ALL SELECT 1 ORDER BY 1",
+    "(SELECT name FROM emp ORDER BY id LIMIT 2) UNION ALL (SELECT name FROM dept ORDER BY id LIMIT 2) ORDER BY 1",
+    "SELECT count(*) FROM (SELECT product FROM sales UNION SELECT region FROM dept) t",
+    "SELECT 'a' UNION SELECT NULL ORDER BY 1 NULLS FIRST",
+])
+
+# ---------------------------------------------------------------- window functions
+windows = [
+    "row_number() OVER (ORDER BY id)",
+    "row_number() OVER (PARTITION BY dept_id ORDER BY salary DESC NULLS LAST, id)",
+    "rank() OVER (ORDER BY salary DESC NULLS LAST)",
+    "dense_rank() OVER (ORDER BY salary DESC NULLS LAST)",
+    "percent_rank() OVER (ORDER BY id)",
+    "cume_dist() OVER (ORDER BY id)",
+    "ntile(3) OVER (ORDER BY id)",
+    "lag(name) OVER (ORDER BY id)",
+    "lead(name, 2) OVER (ORDER BY id)",
+    "lag(salary, 1, 0) OVER (ORDER BY id)",
+    "first_value(name) OVER (PARTITION BY dept_id ORDER BY id)",
+    "last_value(name) OVER (PARTITION BY dept_id ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
+    "nth_value(name, 2) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
+    "sum(salary) OVER (ORDER BY id)",
+    "sum(salary) OVER (PARTITION BY dept_id)",
+    "count(*) OVER (PARTITION BY dept_id)",
+    "avg(salary) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)",
+    "max(salary) OVER (ORDER BY id ROWS 2 PRECEDING)",
+    "min(hired) OVER (PARTITION BY active ORDER BY id)",
+    "count(salary) OVER (ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
+]
+section("window", list(itertools.chain(
+    (f"SELECT id, {w} FROM emp ORDER BY id" for w in windows),
+    [
+        "SELECT product, id, sum(amount) OVER (PARTITION BY product ORDER BY id) FROM sales ORDER BY product NULLS LAST, id",
+        "SELECT id, qty, sum(qty) OVER (ORDER BY sold_at) FROM sales ORDER BY id",
+        "SELECT * FROM (SELECT name, dept_id, rank() OVER (PARTITION BY dept_id ORDER BY salary DESC) r FROM emp) t WHERE r = 1 ORDER BY dept_id NULLS LAST",
+        "SELECT id, sum(qty) OVER w, max(qty) OVER w FROM sales WINDOW w AS (ORDER BY id) ORDER BY id",
+        "SELECT id, amount - lag(amount) OVER (ORDER BY id) FROM sales ORDER BY id",
+        "SELECT dept_id, sum(sum(salary)) OVER () FROM emp GROUP BY dept_id ORDER BY 1",
+        "SELECT n, sum(x) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM nums ORDER BY n",
+        "SELECT id, row_number() OVER () > 0 FROM emp ORDER BY id",
+    ],
+)))
+
+# ---------------------------------------------------------------- CASE, NULL semantics
+section("case_null", [
+    "SELECT name, CASE WHEN salary > 7000 THEN 'high' WHEN salary > 5000 THEN 'mid' ELSE 'low' END FROM emp ORDER BY id",
+    "SELECT name, CASE dept_id WHEN 1 THEN 'eng' WHEN 2 THEN 'sales' END FROM emp ORDER BY id",
+    "SELECT CASE WHEN NULL THEN 1 ELSE 2 END",
+    "SELECT coalesce(NULL, NULL, 3)",
+    "SELECT name, coalesce(salary, 0) FROM emp ORDER BY id",
+    "SELECT nullif(1, 1), nullif(1, 2)",
+    "SELECT name, nullif(dept_id, 1) FROM emp ORDER BY id",
+    "SELECT greatest(1, 5, 3), least(1, 5, 3)",
+    "SELECT greatest(1, NULL, 3), least(NULL, 2)",
+    "SELECT NULL = NULL, NULL IS NULL, NULL <> 1",
+    "SELECT NULL AND false, NULL AND true, NULL OR true, NULL OR false",
+    "SELECT NOT NULL::boolean",
+    "SELECT 1 IN (1, NULL), 2 IN (1, NULL), 2 NOT IN (1, NULL)",
+    "SELECT NULL::int + 1, NULL || 'x'",
+    "SELECT count(*) FROM emp WHERE dept_id = NULL",
+    "SELECT sum(CASE WHEN active THEN 1 ELSE 0 END) FROM emp",
+    "SELECT name FROM emp WHERE coalesce(active, false) ORDER BY id",
+    "SELECT 1 IS DISTINCT FROM NULL, NULL IS NOT DISTINCT FROM NULL",
+    "SELECT CASE WHEN x > 0 THEN 'pos' WHEN x < 0 THEN 'neg' WHEN x = 0 THEN 'zero' END FROM nums ORDER BY n NULLS LAST",
+    "SELECT s IS NULL, n IS NULL FROM nums ORDER BY n NULLS FIRST",
+])
+
+# ---------------------------------------------------------------- scalar expressions
+exprs = [
+    # math
+    "1 + 2 * 3", "(1 + 2) * 3", "7 / 2", "7 % 3", "-7 / 2", "-7 % 3", "7.0 / 2", "2 ^ 10", "abs(-5)", "abs(-5.5)",
+    "ceil(4.2)", "floor(4.8)", "round(4.5)", "round(-4.5)", "round(3.14159, 2)", "trunc(3.99)", "trunc(-3.99)",
+    "sqrt(16)", "cbrt(27)", "power(2, 8)", "exp(0)", "ln(1)", "log(100)", "log10(1000)", "mod(10, 3)", "sign(-3)",
+    "pi()", "degrees(pi())", "radians(180)", "sin(0)", "cos(0)", "gcd(12, 18)", "lcm(4, 6)", "div(7, 2)",
+    "1.5 + 2.25", "0.1 + 0.2", "10::numeric / 4", "1e3", "2147483647 + 0", "9223372036854775807", "-0.0",
+    "width_bucket(5, 0, 10, 4)", "factorial(5)",
+    # strings
+    "'abc' || 'def'", "length('hello')", "char_length('héllo')", "octet_length('héllo')", "upper('abc')", "lower('ABC')",
+    "initcap('hello world')", "substr('hello', 2, 3)", "substring('hello' from 2 for 3)", "position('l' in 'hello')",
+    "strpos('hello', 'lo')", "left('hello', 2)", "right('hello', 2)", "lpad('7', 3, '0')", "rpad('ab', 5, '-')",
+    "trim('  x  ')", "ltrim('xxay', 'x')", "rtrim('ayxx', 'x')", "btrim('xaybx', 'x')", "replace('banana', 'a', 'o')",
+    "reverse('abc')", "repeat('ab', 3)", "split_part('a,b,c', ',', 2)", "concat('a', NULL, 'b')", "concat_ws('-', 'a', 'b', NULL, 'c')",
+    "translate('hello', 'el', 'ip')", "ascii('A')", "chr(66)", "md5('abc')", "to_hex(255)", "starts_with('hello', 'he')",
+    "'abc' < 'abd'", "'a' = 'a'", "format('%s-%s', 'x', 'y')", "quote_ident('Hello')", "quote_literal('it''s')",
+    "regexp_replace('abc123', '[0-9]+', 'X')", "'abc' ~ 'b'", "'abc' ~* 'B'", "'abc' !~ 'z'", "string_to_array('a,b,c', ',')",
+    "array_to_string(ARRAY[1, 2, 3], ';')", "'x' || 1", "1 || 'x'",
+    # dates and times
+    "DATE '2024-02-28' + 1", "DATE '2024-03-01' - DATE '2024-02-01'", "DATE '2024-01-31' + INTERVAL '1 month'",
+    "TIMESTAMP '2024-01-01 10:00:00' + INTERVAL '90 minutes'", "extract(year FROM DATE '2024-05-17')",
+    "extract(month FROM TIMESTAMP '2024-05-17 10:20:30')", "extract(dow FROM DATE '2024-05-17')",
+    "extract(doy FROM DATE '2024-05-17')", "extract(epoch FROM TIMESTAMP '2024-01-01 00:00:00')",
+    "date_part('hour', TIMESTAMP '2024-05-17 10:20:30')", "date_trunc('month', TIMESTAMP '2024-05-17 10:20:30')",
+    "date_trunc('year', DATE '2024-05-17')", "date_trunc('hour', TIMESTAMP '2024-05-17 10:20:30')",
+    "to_char(DATE '2024-05-17', 'YYYY-MM-DD')", "to_char(TIMESTAMP '2024-05-17 10:20:30', 'HH24:MI')",
+    "to_date('2024-05-17', 'YYYY-MM-DD')", "make_date(2024, 2, 29)", "INTERVAL '1 day' * 3",
+    "INTERVAL '2 hours 30 minutes'", "TIMESTAMP '2024-03-10 12:00:00' - TIMESTAMP '2024-03-09 10:30:00'",
+    "DATE '2024-05-17' < DATE '2024-06-01'", "age(TIMESTAMP '2024-05-17', TIMESTAMP '2020-01-01')",
+    # casts
+    "CAST('42' AS int)", "'42'::bigint + 1", "'3.5'::numeric", "3.7::int", "(-3.5)::int", "'true'::boolean",
+    "'f'::boolean", "1::boolean", "42::text", "'2024-05-17'::date", "'2024-05-17 10:20:30'::timestamp",
+    "CAST(1.23456 AS numeric(5, 2))", "'1e2'::float8", "10::float8 / 4", "CAST(NULL AS int)", "'abc'::varchar(2)",
+    "CAST(255 AS smallint)", "2.5::float4", "'12:34:56'::time", "CAST('1 day' AS interval)",
+    # errors
+    "1 / 0", "'abc'::int", "CAST('2024-13-01' AS date)", "sqrt(-1)", "ln(0)", "2147483647::int + 1",
+    "'x'::boolean", "99999::smallint", "1 % 0",
+]
+section("expression", [f"SELECT {e}" for e in exprs])
+
+# ---------------------------------------------------------------- expressions over tables
+section("table_expr", [
+    "SELECT id, salary * 12 FROM emp ORDER BY id",
+    "SELECT id, salary / 2 FROM emp ORDER BY id",
+    "SELECT id, round(salary / 3, 2) FROM emp ORDER BY id",
+    "SELECT id, amount * qty FROM sales ORDER BY id",
+    "SELECT id, amount / qty FROM sales ORDER BY id",
+    "SELECT id, qty / 3, qty % 3 FROM sales ORDER BY id",
+    "SELECT name, length(name), upper(name) FROM emp ORDER BY id",
+    "SELECT name, substr(name, 1, 2) || '.' FROM emp ORDER BY id",
+    "SELECT name, hired + 30 FROM emp ORDER BY id",
+    "SELECT name, extract(year FROM hired) FROM emp ORDER BY id",
+    "SELECT name, date_trunc('month', hired) FROM emp ORDER BY id",
+    "SELECT id, sold_at::date FROM sales ORDER BY id",
+    "SELECT id, extract(hour FROM sold_at) FROM sales ORDER BY id",
+    "SELECT id, to_char(sold_at, 'YYYY-MM') FROM sales ORDER BY id",
+    "SELECT id, salary::int FROM emp ORDER BY id",
+    "SELECT id, salary::float8 FROM emp ORDER BY id",
+    "SELECT id, salary::text FROM emp ORDER BY id",
+    "SELECT id, amount::numeric(10, 1) FROM sales ORDER BY id",
+    "SELECT n, x, x * 2, -x FROM nums ORDER BY n NULLS LAST",
+    "SELECT n, abs(x), sign(x) FROM nums ORDER BY n NULLS LAST",
+    "SELECT n, s, lower(s), reverse(s) FROM nums ORDER BY n NULLS LAST",
+    "SELECT n * 1000000000 FROM nums ORDER BY n NULLS LAST",
+    "SELECT n::bigint * 3000000000 FROM nums ORDER BY n NULLS LAST",
+    "SELECT name || ' (' || coalesce(dept_id::text, '-') || ')' FROM emp ORDER BY id",
+    "SELECT id, budget / 1000 FROM dept ORDER BY id",
+    "SELECT region, upper(coalesce(region, 'none')) FROM dept ORDER BY id",
+    "SELECT id, salary > 6000 AND active FROM emp ORDER BY id",
+    "SELECT id, hired BETWEEN '2019-01-01' AND '2020-12-31' FROM emp ORDER BY id",
+    "SELECT product, length(product) FROM sales ORDER BY id",
+    "SELECT x FROM nums WHERE x = 0",
+])
+
+# ---------------------------------------------------------------- errors
+section("error", [
+    "SELECT * FROM no_such_table",
+    "SELECT no_such_column FROM emp",
+    "SELECT name FROM emp WHERE",
+    "SELEC 1",
+    "SELECT name, count(*) FROM emp",
+    "SELECT * FROM emp e JOIN dept d ON e.dept_id = d.id WHERE id = 1",
+    "SELECT 'a' + 1",
+    "SELECT no_such_function(1)",
+    "SELECT sum(name) FROM emp",
+    "SELECT 1 FROM emp GROUP BY no_col",
+    "SELECT (SELECT id FROM emp)",
+    "INSERT INTO emp (id) VALUES (NULL)",
+    "SELECT * FROM emp ORDER BY 99",
+    "SELECT salary / 0 FROM emp",
+    "SELECT CAST(name AS int) FROM emp",
+    "SELECT id FROM emp LIMIT -1",
+    "SELECT DATE 'not a date'",
+    "SELECT 1 UNION SELECT 'a', 2",
+])
+# ---------------------------------------------------------------- DML
+section("dml", [
+    "CREATE TABLE scratch (k int, v text)",
+    "INSERT INTO scratch VALUES (1, 'a'), (2, 'b'), (3, NULL)",
+    "INSERT INTO scratch SELECT id, name FROM emp WHERE id > 8",
+    "SELECT * FROM scratch ORDER BY k",
+    "UPDATE scratch SET v = 'z' WHERE k = 2",
+    "UPDATE scratch SET v = upper(v) WHERE v IS NOT NULL",
+    "SELECT * FROM scratch ORDER BY k",
+    "DELETE FROM scratch WHERE v IS NULL",
+    "DELETE FROM scratch WHERE k > 100",
+    "SELECT count(*) FROM scratch",
+    "UPDATE scratch SET k = k + 10",
+    "SELECT k FROM scratch ORDER BY k",
+    "INSERT INTO scratch (k) VALUES (5)",
+    "SELECT * FROM scratch WHERE v IS NULL",
+    "DELETE FROM scratch",
+    "SELECT count(*) FROM scratch",
+    "DROP TABLE scratch",
+])
+
+# ---------------------------------------------------------------- analytical queries
+section("analytics", [
+    "SELECT d.region, e.active, count(*), sum(e.salary) FROM emp e JOIN dept d ON d.id = e.dept_id GROUP BY d.region, e.active ORDER BY 1 NULLS FIRST, 2",
+    "SELECT product, date_trunc('month', sold_at) AS m, sum(amount) FROM sales GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2",
+    "SELECT e.name, sum(s.qty) AS units FROM emp e JOIN sales s ON s.emp_id = e.id GROUP BY e.name HAVING sum(s.qty) > 3 ORDER BY units DESC",
+    "SELECT d.name, max(e.salary) - min(e.salary) FROM dept d JOIN emp e ON e.dept_id = d.id GROUP BY d.name ORDER BY 1",
+    "SELECT extract(quarter FROM sold_at) AS q, count(*), sum(qty) FROM sales GROUP BY 1 ORDER BY 1",
+    "SELECT product, count(*) * 100 / (SELECT count(*) FROM sales) AS pct FROM sales GROUP BY product ORDER BY product NULLS LAST",
+    "SELECT e.name, s.amount, s.amount / sum(s.amount) OVER () AS share FROM sales s JOIN emp e ON e.id = s.emp_id WHERE s.amount IS NOT NULL ORDER BY s.id",
+    "SELECT dept_id, name, salary, salary - avg(salary) OVER (PARTITION BY dept_id) AS diff FROM emp WHERE dept_id IS NOT NULL AND salary IS NOT NULL ORDER BY dept_id, id",
+    "SELECT hired, count(*) OVER (ORDER BY hired) FROM emp ORDER BY hired",
+    "SELECT name FROM emp WHERE salary >= (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY salary) FROM emp) ORDER BY 1",
+    "SELECT d.name, count(e.id) FILTER (WHERE e.active) AS active, count(e.id) AS total FROM dept d LEFT JOIN emp e ON e.dept_id = d.id GROUP BY d.name ORDER BY 1",
+    "SELECT region, string_agg(name, ', ' ORDER BY name) FROM dept GROUP BY region ORDER BY region NULLS LAST",
+    "SELECT product, min(sold_at), max(sold_at) FROM sales GROUP BY product ORDER BY product NULLS FIRST",
+    "SELECT emp_id, count(*) FROM sales GROUP BY emp_id HAVING count(*) >= 2 ORDER BY emp_id",
+    "SELECT CASE WHEN amount >= 100 THEN 'big' ELSE 'small' END AS size, count(*) FROM sales GROUP BY 1 ORDER BY 1",
+    "SELECT date_trunc('week', sold_at), count(*) FROM sales GROUP BY 1 ORDER BY 1",
+    "SELECT e.name, d.name, e.salary FROM emp e JOIN dept d ON d.id = e.dept_id ORDER BY e.salary DESC LIMIT 3",
+    "SELECT d.name, (SELECT count(*) FROM emp e WHERE e.dept_id = d.id) FROM dept d ORDER BY d.id",
+    "SELECT a.product, a.n, b.n FROM (SELECT product, count(*) n FROM sales GROUP BY 1) a JOIN (SELECT product, sum(qty) n FROM sales GROUP BY 1) b ON a.product = b.product ORDER BY 1",
+    "SELECT sum(amount) FILTER (WHERE product = 'widget'), sum(amount) FILTER (WHERE product <> 'widget') FROM sales",
+    "SELECT name, hired, hired - lag(hired) OVER (ORDER BY hired) FROM emp ORDER BY hired",
+    "SELECT id, sold_at, sold_at - lag(sold_at) OVER (ORDER BY sold_at) FROM sales ORDER BY id",
+    "SELECT count(*) FROM emp WHERE hired BETWEEN DATE '2019-01-01' AND DATE '2021-12-31' AND active",
+    "SELECT upper(substr(name, 1, 1)) AS initial, count(*) FROM emp GROUP BY 1 ORDER BY 1",
+    "SELECT avg(amount)::numeric(10, 2) FROM sales",
+])
+
+section("more_expression", [f"SELECT {e}" for e in [
+    "abs(-2147483647)", "5 / 2.0", "round(2.675, 2)", "round(123.456, -1)", "ceil(-4.2)", "floor(-4.2)",
+    "1 = 1.0", "'10' = '10.0'", "10 > 9.5", "3 BETWEEN 1 AND 5", "'b' BETWEEN 'a' AND 'c'",
+    "length('')", "'' IS NULL", "upper(NULL)", "coalesce('', 'x')", "substr('hello', 0, 2)", "substr('hello', 3)",
+    "position('z' in 'hello')", "split_part('a,b,c', ',', 5)", "lpad('hello', 3)", "repeat('x', 0)",
+    "replace('aaa', 'a', '')", "'Hello' LIKE 'h%'", "'Hello' ILIKE 'h%'", "'a_c' LIKE 'a\\_c'", "'50%' LIKE '50%'",
+    "array_length(ARRAY[1, 2, 3], 1)", "ARRAY[1, 2] || ARRAY[3]", "(ARRAY[10, 20, 30])[2]", "cardinality(ARRAY[1, 2])",
+    "array_position(ARRAY['a', 'b'], 'b')", "3 = ANY (ARRAY[1, 2, 3])", "5 > ALL (ARRAY[1, 2, 3])",
+    "DATE '2024-12-31' + 1", "DATE '2024-02-29' - 365", "extract(week FROM DATE '2024-01-01')", "extract(isodow FROM DATE '2024-05-19')",
+    "date_trunc('quarter', DATE '2024-05-17')", "date_trunc('day', TIMESTAMP '2024-05-17 23:59:59')",
+    "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '1 day 2 hours'", "INTERVAL '1 hour' + INTERVAL '30 minutes'",
+    "INTERVAL '3 days' - INTERVAL '1 day'", "extract(day FROM INTERVAL '3 days 4 hours')", "'2024-05-17'::date = '2024-05-17'::timestamp",
+    "TIMESTAMP '2024-05-17 10:00:00' > DATE '2024-05-17'", "to_char(1234.5, '9999.99')", "to_number('12.5', '99.9')",
+    "CAST(3.99 AS int)", "CAST(-0.5 AS int)", "CAST(2.5 AS int)", "CAST(0.5 AS int)", "'  42  '::int", "'0x1F'::int",
+    "CAST('12.30' AS numeric)", "CAST(1.0 AS text)", "CAST(1.50 AS float8)::text", "12.5::numeric(3, 1)", "123.45::numeric(4, 1)",
+    "true AND NULL", "NOT (1 > 2)", "(1, 2) = (1, 2)", "(1, 2) < (1, 3)", "typeof_is_not_a_function(1)",
+    "pg_typeof(1)", "pg_typeof(1.5)", "pg_typeof('a'::text)", "pg_typeof(1::bigint)", "pg_typeof(now()::date)",
+]])
+
+out = ["-- Generated by generate_corpus.py: the differential corpus, one statement per line.",
+       "-- Statements are named SECTION:N. Known differences: known_differences.txt."]
+total = 0
+for name, statements in sections.items():
+    out.append(f"-- section: {name}")
+    for s in statements:
+        assert "\n" not in s
+        out.append(s + ";")
+        total += 1
+pathlib.Path(__file__).with_name("corpus.sql").write_text("\n".join(out) + "\n")
+print(f"{total} statements")
