@@ -254,6 +254,7 @@ impl Error {
             ArrowError::ComputeError(msg) if msg.contains("Overflow") => {
                 Error::NumericValueOutOfRange("value out of range".into())
             }
+            ArrowError::ComputeError(msg) => classify_execution(msg),
             ArrowError::ExternalError(e) => match e.downcast_ref::<Error>() {
                 Some(ours) => ours.clone(),
                 None => match e.downcast_ref::<enishi_storage::StorageError>() {

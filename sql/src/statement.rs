@@ -210,6 +210,105 @@ fn force_quote_all(sql: &str) -> String {
     out
 }
 
+/// Whether a subquery names a table its own FROM does not (an outer one).
+fn correlated(query: &ast::Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return true;
+    };
+    let mut own = Vec::new();
+    for from in &select.from {
+        for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
+        {
+            match factor {
+                ast::TableFactor::Table { name, alias, .. } => {
+                    own.push(match alias {
+                        Some(a) => normalize(&a.name),
+                        None => object_name_last(name),
+                    });
+                }
+                ast::TableFactor::Derived { alias: Some(a), .. } => own.push(normalize(&a.name)),
+                _ => return true,
+            }
+        }
+    }
+    let mut outer = false;
+    let _ = ast::visit_expressions(query, |expr| {
+        if let Expr::CompoundIdentifier(parts) = expr
+            && parts.len() >= 2
+            && !own.contains(&normalize(&parts[parts.len() - 2]))
+        {
+            outer = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    outer
+}
+
+fn object_name_last(name: &ast::ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(normalize)
+        .unwrap_or_default()
+}
+
+/// `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL (subquery)` is
+/// `x NOT IN (subquery)` (the array rewrite would otherwise take them). Other
+/// comparisons with ANY/ALL over a subquery read it through a derived table:
+/// DataFusion answers them wrongly when the subquery reads the outer query's
+/// table under the same name (apache/datafusion#25258).
+fn set_comparisons_over_subqueries(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::BinaryOperator;
+    let wrap = |query: &ast::Query| -> Option<Box<ast::Query>> {
+        let sql = format!("SELECT * FROM ({query}) AS __set_comparison");
+        let mut parsed =
+            datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+                .ok()?;
+        match parsed.pop()? {
+            Statement::Query(q) => Some(q),
+            _ => None,
+        }
+    };
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        let replacement = match expr {
+            Expr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            }
+            | Expr::AllOp {
+                left,
+                compare_op: BinaryOperator::NotEq,
+                right,
+            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let Expr::Subquery(query) = right.as_ref() else {
+                    unreachable!()
+                };
+                Some(Expr::InSubquery {
+                    expr: left.clone(),
+                    subquery: query.clone(),
+                    negated: matches!(expr, Expr::AllOp { .. }),
+                })
+            }
+            Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } => {
+                if let Expr::Subquery(query) = right.as_mut()
+                    && !correlated(query)
+                    && let Some(wrapped) = wrap(query)
+                {
+                    *query = wrapped;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            *expr = replacement;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
 fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
     let statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {}).map_err(|e| {
         match e.find_root() {
@@ -227,7 +326,8 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
     Ok(statements
         .into_iter()
         .map(|stmt| match stmt {
-            DFStatement::Statement(s) => {
+            DFStatement::Statement(mut s) => {
+                set_comparisons_over_subqueries(&mut s);
                 let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
                 DFStatement::Statement(Box::new(s))
             }

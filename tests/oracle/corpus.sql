@@ -162,6 +162,10 @@ SELECT count(*) FROM (SELECT DISTINCT product FROM sales) t;
 SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(k, label) ORDER BY k;
 SELECT k FROM (VALUES (3), (1), (2)) AS v(k) ORDER BY k DESC;
 SELECT name FROM emp WHERE id = (SELECT min(id) FROM emp);
+SELECT name FROM emp WHERE dept_id <> ALL (SELECT id FROM dept WHERE region = 'north') ORDER BY 1;
+SELECT name FROM emp WHERE salary < ANY (SELECT salary FROM emp WHERE dept_id = 4) ORDER BY 1;
+SELECT name FROM emp e WHERE salary >= ALL (SELECT salary FROM emp WHERE dept_id = e.dept_id AND salary IS NOT NULL) ORDER BY 1;
+SELECT x > ALL (SELECT x FROM nums) FROM nums WHERE n = 1;
 -- section: cte
 WITH d AS (SELECT * FROM dept WHERE region = 'north') SELECT name FROM d ORDER BY 1;
 WITH t AS (SELECT dept_id, sum(salary) s FROM emp GROUP BY dept_id) SELECT * FROM t WHERE s > 10000 ORDER BY 1;

@@ -159,6 +159,10 @@ section("subquery", [
     "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(k, label) ORDER BY k",
     "SELECT k FROM (VALUES (3), (1), (2)) AS v(k) ORDER BY k DESC",
     "SELECT name FROM emp WHERE id = (SELECT min(id) FROM emp)",
+    "SELECT name FROM emp WHERE dept_id <> ALL (SELECT id FROM dept WHERE region = 'north') ORDER BY 1",
+    "SELECT name FROM emp WHERE salary < ANY (SELECT salary FROM emp WHERE dept_id = 4) ORDER BY 1",
+    "SELECT name FROM emp e WHERE salary >= ALL (SELECT salary FROM emp WHERE dept_id = e.dept_id AND salary IS NOT NULL) ORDER BY 1",
+    "SELECT x > ALL (SELECT x FROM nums) FROM nums WHERE n = 1",
 ])
 
 # ---------------------------------------------------------------- CTEs
