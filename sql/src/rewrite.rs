@@ -480,3 +480,76 @@ mod tests {
         assert!(parse_bytea("a\\9").is_err());
     }
 }
+
+/// Column numbering copies of equal rows for [`set_operations_all`].
+const DUPLICATE_COLUMN: &str = "__enishi_copy";
+
+/// Gives `EXCEPT ALL` and `INTERSECT ALL` their multiset meaning. DataFusion
+/// plans them as an anti or semi join on every column, which drops every copy
+/// of a row the right side holds (apache/datafusion#12956). Numbering the
+/// copies of each row on both sides and joining on the number too keeps
+/// max(m - n, 0) copies for EXCEPT ALL and min(m, n) for INTERSECT ALL, as
+/// PostgreSQL does. The DISTINCT forms (whose left side is a Distinct) are
+/// left alone.
+pub fn set_operations_all(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    use datafusion::common::{Column, NullEquality};
+    use datafusion::logical_expr::{ExprFunctionExt, JoinType, LogicalPlanBuilder};
+    let numbered = |plan: LogicalPlan| -> DfResult<LogicalPlan> {
+        let columns: Vec<Expr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        let copy = datafusion::functions_window::expr_fn::row_number()
+            .partition_by(columns)
+            .build()?
+            .alias(DUPLICATE_COLUMN);
+        LogicalPlanBuilder::from(plan).window(vec![copy])?.build()
+    };
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Join(join) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        let set_operation = matches!(join.join_type, JoinType::LeftAnti | JoinType::LeftSemi)
+            && join.null_equality == NullEquality::NullEqualsNull
+            && join.filter.is_none()
+            && join.on.len() == join.left.schema().fields().len()
+            && !matches!(join.left.as_ref(), LogicalPlan::Distinct(_));
+        if !set_operation {
+            return Ok(Transformed::no(node));
+        }
+        let LogicalPlan::Join(join) = node else {
+            unreachable!()
+        };
+        let output: Vec<Expr> = join
+            .left
+            .schema()
+            .columns()
+            .into_iter()
+            .map(Expr::Column)
+            .collect();
+        let left = numbered(Arc::unwrap_or_clone(join.left))?;
+        let right = numbered(Arc::unwrap_or_clone(join.right))?;
+        let keys = |plan: &LogicalPlan| -> Vec<Column> {
+            plan.schema()
+                .fields()
+                .iter()
+                .map(|f| Column::from_name(f.name()))
+                .collect()
+        };
+        let (left_keys, right_keys) = (keys(&left), keys(&right));
+        let plan = LogicalPlanBuilder::from(left)
+            .join_detailed(
+                right,
+                join.join_type,
+                (left_keys, right_keys),
+                None,
+                NullEquality::NullEqualsNull,
+            )?
+            .project(output)?
+            .build()?;
+        Ok(Transformed::yes(plan))
+    })
+    .map(|t| t.data)
+}

@@ -575,6 +575,7 @@ impl Session {
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt.clone()).await?;
         self.authorize(&plan)?;
+        let plan = crate::rewrite::set_operations_all(plan)?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 

@@ -195,6 +195,11 @@ section("setop", [
     "(SELECT name FROM emp ORDER BY id LIMIT 2) UNION ALL (SELECT name FROM dept ORDER BY id LIMIT 2) ORDER BY 1",
     "SELECT count(*) FROM (SELECT product FROM sales UNION SELECT region FROM dept) t",
     "SELECT 'a' UNION SELECT NULL ORDER BY 1 NULLS FIRST",
+    "SELECT n FROM (VALUES (1), (1), (1), (2), (NULL), (NULL)) a(n) EXCEPT ALL SELECT n FROM (VALUES (1), (NULL)) b(n) ORDER BY 1",
+    "SELECT n FROM (VALUES (1), (1), (1), (2), (NULL), (NULL)) a(n) INTERSECT ALL SELECT n FROM (VALUES (1), (1), (NULL), (3)) b(n) ORDER BY 1",
+    "SELECT n FROM (VALUES (1), (1), (2)) a(n) EXCEPT SELECT n FROM (VALUES (2)) b(n) ORDER BY 1",
+    "SELECT product, qty > 2 FROM sales INTERSECT ALL SELECT product, qty > 2 FROM sales WHERE id > 3 ORDER BY 1 NULLS FIRST, 2",
+    "SELECT count(*) FROM (SELECT emp_id FROM sales EXCEPT ALL SELECT id FROM emp) t",
 ])
 
 # ---------------------------------------------------------------- window functions
