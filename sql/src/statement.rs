@@ -210,6 +210,51 @@ fn force_quote_all(sql: &str) -> String {
     out
 }
 
+/// `FETCH FIRST n ROWS ONLY` (SQL's spelling of LIMIT, which DataFusion does
+/// not plan) becomes `LIMIT n`. `WITH TIES` and `PERCENT` stay unsupported.
+fn fetch_first_as_limit(stmt: &mut Statement) {
+    struct Fetches;
+    impl ast::VisitorMut for Fetches {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+            let plain = query
+                .fetch
+                .as_ref()
+                .is_some_and(|f| !f.with_ties && !f.percent);
+            if !plain {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let quantity = query
+                .fetch
+                .take()
+                .and_then(|f| f.quantity)
+                .unwrap_or_else(|| Expr::value(Value::Number("1".into(), false)));
+            match &mut query.limit_clause {
+                None => {
+                    query.limit_clause = Some(ast::LimitClause::LimitOffset {
+                        limit: Some(quantity),
+                        offset: None,
+                        limit_by: Vec::new(),
+                    })
+                }
+                Some(ast::LimitClause::LimitOffset { limit, .. }) if limit.is_none() => {
+                    *limit = Some(quantity)
+                }
+                // Both LIMIT and FETCH: leave it for the planner to refuse.
+                Some(_) => {
+                    query.fetch = Some(ast::Fetch {
+                        with_ties: false,
+                        percent: false,
+                        quantity: Some(quantity),
+                    })
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Fetches);
+}
+
 /// Whether a subquery names a table its own FROM does not (an outer one).
 fn correlated(query: &ast::Query) -> bool {
     let SetExpr::Select(select) = query.body.as_ref() else {
@@ -328,6 +373,7 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
         .map(|stmt| match stmt {
             DFStatement::Statement(mut s) => {
                 set_comparisons_over_subqueries(&mut s);
+                fetch_first_as_limit(&mut s);
                 let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
                 DFStatement::Statement(Box::new(s))
             }

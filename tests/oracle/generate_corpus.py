@@ -75,6 +75,8 @@ section("order_limit", [
     "SELECT DISTINCT ON (dept_id) dept_id, name FROM emp ORDER BY dept_id, salary DESC",
     "SELECT DISTINCT ON (product) product, id FROM sales ORDER BY product, amount",
     "SELECT DISTINCT active FROM emp ORDER BY active",
+    "SELECT name FROM emp ORDER BY id OFFSET 2 ROWS FETCH NEXT 3 ROWS ONLY",
+    "SELECT name FROM emp ORDER BY id FETCH FIRST ROW ONLY",
 ])
 
 # ---------------------------------------------------------------- aggregates
