@@ -210,6 +210,30 @@ fn force_quote_all(sql: &str) -> String {
     out
 }
 
+/// `mod(a, b)` is PostgreSQL's spelling of `a % b`, which DataFusion lacks.
+fn mod_as_operator(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && f.name.0.len() == 1
+            && f.name.to_string().eq_ignore_ascii_case("mod")
+            && let ast::FunctionArguments::List(list) = &f.args
+            && list.duplicate_treatment.is_none()
+            && list.clauses.is_empty()
+            && let [
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)),
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(b)),
+            ] = list.args.as_slice()
+        {
+            *expr = Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(a.clone()))),
+                op: ast::BinaryOperator::Modulo,
+                right: Box::new(Expr::Nested(Box::new(b.clone()))),
+            };
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
 /// `FETCH FIRST n ROWS ONLY` (SQL's spelling of LIMIT, which DataFusion does
 /// not plan) becomes `LIMIT n`. `WITH TIES` and `PERCENT` stay unsupported.
 fn fetch_first_as_limit(stmt: &mut Statement) {
@@ -390,6 +414,8 @@ fn finish(stmt: DFStatement) -> DFStatement {
                 name_columns(query);
             }
             interval_literals_read_like_postgres(&mut s);
+            // After naming, so that the column is still called `mod`.
+            mod_as_operator(&mut s);
             DFStatement::Statement(s)
         }
         other => other,
