@@ -553,3 +553,39 @@ pub fn set_operations_all(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     })
     .map(|t| t.data)
 }
+
+/// `ceil`, `floor`, `round` and `trunc` of a numeric with one argument give
+/// an integral numeric, shown with scale 0 as PostgreSQL does (`ceil(4.2)` is
+/// `5`, not `5.0`).
+pub fn integral_numeric_functions(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    use datafusion::logical_expr::expr_rewriter::NamePreserver;
+    plan.transform_up_with_subqueries(|node| {
+        let Some(input_schema) = node.inputs().first().map(|i| i.schema().clone()) else {
+            return Ok(Transformed::no(node));
+        };
+        let names = NamePreserver::new(&node);
+        node.map_expressions(|expr| {
+            let saved = names.save(&expr);
+            let rewritten = expr.transform_up(|e| {
+                let Expr::ScalarFunction(f) = &e else {
+                    return Ok(Transformed::no(e));
+                };
+                if !matches!(f.name(), "ceil" | "floor" | "round" | "trunc") || f.args.len() != 1 {
+                    return Ok(Transformed::no(e));
+                }
+                let target = match f.args[0].get_type(&input_schema) {
+                    Ok(DataType::Decimal128(p, s)) if s > 0 => DataType::Decimal128(p, 0),
+                    Ok(DataType::Decimal256(p, s)) if s > 0 => DataType::Decimal256(p, 0),
+                    _ => return Ok(Transformed::no(e)),
+                };
+                Ok(Transformed::yes(Expr::Cast(Cast::new(Box::new(e), target))))
+            })?;
+            Ok(if rewritten.transformed {
+                Transformed::yes(saved.restore(rewritten.data))
+            } else {
+                rewritten
+            })
+        })
+    })
+    .map(|t| t.data)
+}

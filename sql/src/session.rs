@@ -576,6 +576,7 @@ impl Session {
         let plan = state.statement_to_plan(stmt.clone()).await?;
         self.authorize(&plan)?;
         let plan = crate::rewrite::set_operations_all(plan)?;
+        let plan = crate::rewrite::integral_numeric_functions(plan)?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 
