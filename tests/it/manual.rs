@@ -28,7 +28,7 @@ fn sh(script: &str) -> (bool, String) {
 }
 
 /// Waits until `check` holds, up to `secs` seconds.
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -36,7 +36,7 @@ async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 

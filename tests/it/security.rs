@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::error::SqlState;
 
+use crate::manual::{eventually, read};
 use crate::server::{TestServer, rows};
 
 const SUPERUSER_PASSWORD: &str = "correct horse battery staple";
@@ -31,18 +32,6 @@ async fn login(
         let _ = connection.await;
     });
     Ok(client)
-}
-
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// Issues a capability token over the admin API; returns (id, token).
