@@ -39,11 +39,6 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-/// Whether `host` (server.host) accepts only clients on this machine.
-pub fn is_loopback(host: IpAddr) -> bool {
-    host.is_loopback()
-}
-
 /// The role a login acts as, and how the password is checked.
 pub enum Credential {
     /// A role (or the superuser) with a verifier.
@@ -59,7 +54,7 @@ impl Auth {
     pub fn from_config(security: &SecurityConfig, host: IpAddr) -> Result<Self, String> {
         let superuser = (!security.superuser_password.is_empty())
             .then(|| Verifier::new(&security.superuser_password));
-        if superuser.is_none() && !is_loopback(host) {
+        if superuser.is_none() && !host.is_loopback() {
             return Err(format!(
                 "server.host is {host}, which is not a loopback address, and no superuser password is configured: \
                  set ENISHI_SUPERUSER_PASSWORD (security.superuser_password) or bind 127.0.0.1"
@@ -89,16 +84,6 @@ impl Auth {
             tls,
             mock_key: scram::random_bytes::<32>(),
         })
-    }
-
-    /// Loopback clients are trusted, without a password.
-    pub fn trust() -> Self {
-        Self {
-            superuser: None,
-            require_tls: false,
-            tls: None,
-            mock_key: scram::random_bytes::<32>(),
-        }
     }
 
     /// Whether clients must log in with a password.

@@ -34,6 +34,18 @@ async fn login(
     Ok(client)
 }
 
+/// A server with a superuser password, an admin token and the audit log in `dir`.
+fn secured_server(dir: &Path) -> (TestServer, PathBuf) {
+    let audit = dir.join("audit.log");
+    let server = TestServer::start_with(&[
+        ("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
+        ("ENISHI_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        ("ENISHI_AUDIT_LOG_PATH", audit.to_str().unwrap()),
+    ]);
+    (server, audit)
+}
+
 /// Issues a capability token over the admin API; returns (id, token).
 fn issue(
     server: &TestServer,
@@ -142,13 +154,7 @@ const SETUP: &str = "
 #[tokio::test]
 async fn authorization_matrix_of_roles_tables_operations_and_tokens() {
     let dir = temp_dir("matrix");
-    let audit = dir.join("audit.log");
-    let server = TestServer::start_with(&[
-        ("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
-        ("ENISHI_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("ENISHI_ENABLE_AUDIT", "true"),
-        ("ENISHI_AUDIT_LOG_PATH", audit.to_str().unwrap()),
-    ]);
+    let (server, audit) = secured_server(&dir);
     let admin = login(&server, "postgres", SUPERUSER_PASSWORD)
         .await
         .unwrap();
@@ -286,13 +292,7 @@ async fn authorization_matrix_of_roles_tables_operations_and_tokens() {
 #[tokio::test]
 async fn passwords_tokens_expiry_and_revocation() {
     let dir = temp_dir("logins");
-    let audit = dir.join("audit.log");
-    let server = TestServer::start_with(&[
-        ("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
-        ("ENISHI_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("ENISHI_ENABLE_AUDIT", "true"),
-        ("ENISHI_AUDIT_LOG_PATH", audit.to_str().unwrap()),
-    ]);
+    let (server, audit) = secured_server(&dir);
     let admin = login(&server, "postgres", SUPERUSER_PASSWORD)
         .await
         .unwrap();
