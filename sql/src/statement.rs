@@ -396,6 +396,11 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
         .into_iter()
         .map(|stmt| match stmt {
             DFStatement::Statement(mut s) => {
+                // Named first: the rules below rewrite `x = ANY (array)` into
+                // a function call that would otherwise name the column.
+                if let Statement::Query(query) = s.as_mut() {
+                    name_columns(query);
+                }
                 set_comparisons_over_subqueries(&mut s);
                 fetch_first_as_limit(&mut s);
                 let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
@@ -567,59 +572,72 @@ const UNNAMED: &str = "?column?";
 
 /// PostgreSQL's rules for naming a result column (FigureColname in its parser).
 pub fn figure_colname(expr: &Expr) -> String {
-    figure(expr).unwrap_or_else(|| UNNAMED.to_string())
+    figure(expr).map_or_else(|| UNNAMED.to_string(), |(name, _)| name)
 }
 
-fn figure(expr: &Expr) -> Option<String> {
-    Some(match expr {
-        Expr::Identifier(id) => normalize(id),
-        Expr::CompoundIdentifier(ids) => normalize(ids.last()?),
+/// How sure a name is, as PostgreSQL ranks them: a column or function name
+/// (2) beats a type or keyword name (1), so `x::text` is `x` but
+/// `1.5::float8::text` is `text` and `CASE … ELSE salary END` is `salary`.
+type Strength = u8;
+const STRONG: Strength = 2;
+const WEAK: Strength = 1;
+
+fn figure(expr: &Expr) -> Option<(String, Strength)> {
+    let strong = |name: &str| Some((name.to_string(), STRONG));
+    match expr {
+        Expr::Identifier(id) => Some((normalize(id), STRONG)),
+        Expr::CompoundIdentifier(ids) => Some((normalize(ids.last()?), STRONG)),
         Expr::Function(f) => {
             let last = f.name.0.last()?;
-            match last.as_ident() {
+            let name = match last.as_ident() {
                 Some(id) => normalize(id),
                 None => last.to_string().to_lowercase(),
-            }
+            };
+            Some((name, STRONG))
         }
         Expr::Cast {
             expr, data_type, ..
         } => match figure(expr) {
-            Some(name) => name,
-            None => type_name(data_type),
+            Some(inner) if inner.1 > WEAK => Some(inner),
+            _ => Some((type_name(data_type), WEAK)),
         },
-        Expr::Nested(inner) => return figure(inner),
-        Expr::Collate { expr, .. } => return figure(expr),
-        Expr::Case { .. } => "case".into(),
-        Expr::Exists { .. } => "exists".into(),
-        Expr::Array(_) => "array".into(),
+        Expr::Nested(inner) => figure(inner),
+        Expr::Collate { expr, .. } => figure(expr),
+        Expr::Case { else_result, .. } => match else_result.as_deref().and_then(figure) {
+            Some(inner) if inner.1 > WEAK => Some(inner),
+            _ => Some(("case".into(), WEAK)),
+        },
+        Expr::Exists { .. } => strong("exists"),
+        Expr::Array(_) => strong("array"),
         Expr::Subquery(q) => {
             let select = match q.body.as_ref() {
                 SetExpr::Select(s) => s,
                 _ => return None,
             };
             match select.projection.first()? {
-                SelectItem::ExprWithAlias { alias, .. } => normalize(alias),
-                SelectItem::UnnamedExpr(e) => return figure(e),
-                _ => return None,
+                SelectItem::ExprWithAlias { alias, .. } => Some((normalize(alias), STRONG)),
+                SelectItem::UnnamedExpr(e) => figure(e),
+                _ => None,
             }
         }
-        Expr::Extract { .. } => "extract".into(),
+        Expr::Extract { .. } => strong("extract"),
         Expr::Substring {
             shorthand: true, ..
-        } => "substr".into(),
-        Expr::Substring { .. } => "substring".into(),
+        } => strong("substr"),
+        Expr::Substring { .. } => strong("substring"),
         // `(ARRAY[…])[2]` is named after what it subscripts.
-        Expr::CompoundFieldAccess { root, .. } => return figure(root),
-        Expr::Trim { .. } => "btrim".into(),
-        Expr::Position { .. } => "position".into(),
-        Expr::Overlay { .. } => "overlay".into(),
-        Expr::Ceil { .. } => "ceil".into(),
-        Expr::Floor { .. } => "floor".into(),
-        Expr::AtTimeZone { .. } => "timezone".into(),
-        Expr::Interval(_) => "interval".into(),
-        Expr::TypedString(ts) => type_name(&ts.data_type),
-        _ => return None,
-    })
+        Expr::CompoundFieldAccess { root, .. } => figure(root),
+        Expr::Trim { .. } => strong("btrim"),
+        Expr::Position { .. } => strong("position"),
+        Expr::Overlay { .. } => strong("overlay"),
+        Expr::Ceil { .. } => strong("ceil"),
+        Expr::Floor { .. } => strong("floor"),
+        Expr::AtTimeZone { .. } => strong("timezone"),
+        // `INTERVAL '1 day'` and `DATE '…'` are casts of a string.
+        Expr::Interval(_) => Some(("interval".into(), WEAK)),
+        Expr::TypedString(ts) => Some((type_name(&ts.data_type), WEAK)),
+        _ => None,
+    }
 }
 
 /// The pg_type name PostgreSQL uses when a cast names a column (`'1'::int` → int4).
@@ -687,6 +705,13 @@ mod tests {
             names("select '1'::int, x::text, true, null::boolean"),
             vec!["int4", "x", "?column?", "bool"]
         );
+        assert_eq!(
+            names(
+                "select 1.5::float8::text, case when a then 1 else b end, case when a then 1 end"
+            ),
+            vec!["text", "b", "case"]
+        );
+        assert_eq!(names("select 3 = any (array[1, 2])"), vec!["?column?"]);
         assert_eq!(names("select 1 as One, 2 as \"Two\""), vec!["one", "Two"]);
         let dup = names("select 1, 2");
         assert_eq!(dup[0], "?column?");

@@ -1,6 +1,13 @@
 //! PostgreSQL functions DataFusion lacks or spells differently: `pg_typeof`,
 //! `to_char` and `to_date` with PostgreSQL's template patterns, `sign` and
-//! `every`.
+//! `every`; in the submodules, `div` and `width_bucket` ([`math`]), number
+//! templates and `format` ([`formatting`]), `age` ([`datetime`]), and the
+//! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
+
+mod datetime;
+mod formatting;
+mod math;
+mod ordered_set;
 
 use std::sync::Arc;
 
@@ -11,7 +18,8 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    AggregateUDF, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use datafusion::prelude::SessionContext;
 
@@ -22,6 +30,15 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(formatting::ToNumber::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(formatting::Format::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(math::Div::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
+    ctx.register_udaf(AggregateUDF::new_from_impl(ordered_set::OrderedSet::mode()));
+    ctx.register_udaf(AggregateUDF::new_from_impl(
+        ordered_set::OrderedSet::percentile_disc(),
+    ));
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
     if let Ok(signum) = ctx.udf("signum") {
@@ -352,7 +369,7 @@ fn chrono_format(template: &str) -> String {
     out
 }
 
-/// `to_char(date or timestamp, template)`.
+/// `to_char(date, timestamp or number, template)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ToChar {
     signature: Signature,
@@ -380,6 +397,7 @@ impl ScalarUDFImpl for ToChar {
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
                 Ok(DataType::Utf8)
             }
+            number if number.is_numeric() => Ok(DataType::Utf8),
             other => Err(plan_err(format!(
                 "function to_char({}, text) does not exist",
                 type_name(pg_oid_for_arrow(other))
@@ -390,6 +408,16 @@ impl ScalarUDFImpl for ToChar {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let values = args.args[0].to_array(rows)?;
+        if values.data_type().is_numeric() {
+            let templates =
+                datafusion::arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
+            let templates = templates
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("cast to text");
+            let out = formatting::number_to_char(&values, templates)?;
+            return Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef));
+        }
         let values = datafusion::arrow::compute::cast(
             &values,
             &DataType::Timestamp(TimeUnit::Microsecond, None),
