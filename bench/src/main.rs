@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, ValueEnum};
 
 use report::{Report, Table, fig, geomean, median, mib, ratio};
 use servers::{Enishi, Postgres, Result, connect};
@@ -52,8 +52,6 @@ struct Args {
     /// Fail unless every engine gives PostgreSQL's answer to every TPC-H query.
     #[arg(long)]
     check: bool,
-    #[command(subcommand)]
-    internal: Option<Internal>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,26 +64,9 @@ enum Workload {
     Files,
 }
 
-#[derive(Subcommand)]
-enum Internal {
-    /// Runs the TPC-H queries in this process with DataFusion (used by the
-    /// harness itself, so that DataFusion's memory is measured on its own).
-    #[command(hide = true)]
-    DatafusionTpch {
-        #[arg(long)]
-        parquet: PathBuf,
-        #[arg(long)]
-        runs: usize,
-    },
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
-    if let Some(Internal::DatafusionTpch { parquet, runs }) = &args.internal {
-        return runtime.block_on(tpch::datafusion_in_process(parquet, *runs));
-    }
-    runtime.block_on(run(&args))
+    tokio::runtime::Runtime::new()?.block_on(run(&args))
 }
 
 async fn run(args: &Args) -> Result<()> {
@@ -182,11 +163,15 @@ fn machine(scale: &str, runs: usize) -> String {
         "python3",
         &["-c", "import duckdb; print(duckdb.__version__)"],
     );
+    let datafusion = output(
+        "python3",
+        &["-c", "import datafusion; print(datafusion.__version__)"],
+    );
     let postgres = output("/usr/lib/postgresql/15/bin/postgres", &["--version"]);
     format!(
         "- {date}; {cores} cores ({cpu}), {memory} memory\n\
-         - Enishi {commit} (release build), DataFusion 55 in process (default settings), \
-         DuckDB {duckdb} (Python, `threads = {cores}`), {postgres} (shared_buffers 4GB, \
+         - Enishi {commit} (release build), DataFusion {datafusion} in process (its Python \
+         bindings, default settings), DuckDB {duckdb} (Python, `threads = {cores}`), {postgres} (shared_buffers 4GB, \
          work_mem 256MB, parallel workers 2, TPC-H keys and foreign-key/date indexes)\n\
          - TPC-H SF{scale} from `tpchgen-cli`; every query runs once cold (first run after a \
          restart) then {runs} times; figures are medians of those runs\n"
@@ -279,29 +264,25 @@ async fn tpch_workload(
     let mut enishi_run = tpch::run_queries(&client, &queries, args.runs, "enishi").await;
     enishi_run.peak_rss_kib = enishi.peak_rss_kib();
 
-    let datafusion = {
-        let mut command = Command::new(std::env::current_exe()?);
-        command
-            .arg("datafusion-tpch")
-            .arg("--parquet")
-            .arg(&data.parquet)
-            .args(["--runs", &args.runs.to_string()]);
-        tpch::run_external(command, "datafusion")
-    };
-    let duckdb = |mode: &str| {
+    let runner = |engine: &str, mode: &str| {
         let mut command = Command::new("python3");
         command
-            .arg(tpch::bench_dir().join("tpch/duckdb_runner.py"))
+            .arg(tpch::bench_dir().join("tpch/runner.py"))
+            .args(["--engine", engine, "--mode", mode, "--threads", "2"])
             .arg("--data")
             .arg(&data.parquet)
             .arg("--queries")
             .arg(tpch::bench_dir().join("tpch/queries"))
-            .args(["--mode", mode, "--threads", "2"])
             .args(["--runs", &args.runs.to_string()]);
-        tpch::run_external(command, &format!("duckdb-{mode}"))
+        let name = match engine {
+            "duckdb" => format!("duckdb-{mode}"),
+            _ => engine.to_string(),
+        };
+        tpch::run_external(command, &name)
     };
-    let duckdb_parquet = duckdb("parquet");
-    let duckdb_native = duckdb("native");
+    let datafusion = runner("datafusion", "parquet");
+    let duckdb_parquet = runner("duckdb", "parquet");
+    let duckdb_native = runner("duckdb", "native");
 
     postgres.restart().await?;
     let client = connect(postgres.port).await?;

@@ -226,7 +226,7 @@ pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// The checksum of an answer, the same rule as `tpch/duckdb_runner.py`: each
+/// The checksum of an answer, the same rule as `tpch/runner.py`: each
 /// value rendered as text (NULL as empty), numbers rounded half away from
 /// zero to two decimals, values joined by `|`, rows by `\n`, in the order
 /// returned; the MD5 of that, in hex.
@@ -282,8 +282,8 @@ pub fn normalize(value: &str) -> String {
     format!("{sign}{}.{:02}", cents / 100, cents % 100)
 }
 
-/// Runs an engine of ours out of process (DuckDB's Python runner or
-/// DataFusion in this binary) and reads its JSON lines.
+/// Runs an in-process engine (DuckDB or DataFusion, through
+/// `tpch/runner.py`) in a process of its own, and reads its JSON lines.
 pub fn run_external(mut command: Command, engine: &str) -> EngineRun {
     let mut result = EngineRun {
         engine: engine.to_string(),
@@ -333,76 +333,6 @@ pub fn run_external(mut command: Command, engine: &str) -> EngineRun {
         result.queries.insert(query.to_string(), run);
     }
     result
-}
-
-/// DataFusion 55 in process over the generated Parquet files: what a user
-/// embedding DataFusion would get, with its default settings. Prints the
-/// same JSON lines as the DuckDB runner.
-pub async fn datafusion_in_process(parquet: &Path, runs: usize) -> Result<()> {
-    use datafusion::arrow::util::display::array_value_to_string;
-    use datafusion::prelude::{ParquetReadOptions, SessionContext};
-
-    let ctx = SessionContext::new();
-    for table in TABLES {
-        let file = parquet.join(format!("{table}.parquet"));
-        ctx.register_parquet(
-            *table,
-            file.to_str().ok_or("path")?,
-            ParquetReadOptions::default(),
-        )
-        .await?;
-    }
-    for (name, sql) in queries()? {
-        let mut times = Vec::new();
-        let mut answer = Vec::new();
-        let mut error = None;
-        for run in 0..=runs {
-            let start = Instant::now();
-            let batches = match ctx.sql(&sql).await {
-                Ok(df) => df.collect().await,
-                Err(e) => Err(e),
-            };
-            times.push(ms(start.elapsed()));
-            match batches {
-                Ok(batches) if run == 0 => {
-                    for batch in &batches {
-                        for row in 0..batch.num_rows() {
-                            let mut values = Vec::new();
-                            for column in batch.columns() {
-                                values.push(if column.is_null(row) {
-                                    None
-                                } else {
-                                    Some(array_value_to_string(column, row)?)
-                                });
-                            }
-                            answer.push(values);
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    error = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        let line = serde_json::json!({
-            "engine": "datafusion",
-            "query": name,
-            "cold_ms": times[0],
-            "runs_ms": &times[1..],
-            "rows": answer.len(),
-            "checksum": checksum(&answer),
-            "error": error,
-        });
-        println!("{line}");
-    }
-    let rss = crate::servers::peak_rss_kib(std::process::id());
-    println!(
-        "{}",
-        serde_json::json!({"engine": "datafusion", "peak_rss_kb": rss})
-    );
-    Ok(())
 }
 
 #[cfg(test)]

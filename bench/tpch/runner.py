@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-r"""DuckDB side of Enishi's TPC-H benchmark.
+r"""The in-process engines of Enishi's TPC-H benchmark: DuckDB and DataFusion.
 
 Usage:
-    python3 duckdb_runner.py --data DIR --queries DIR --mode parquet|native \
+    python3 runner.py --engine duckdb --data DIR --queries DIR --mode parquet|native \
         --threads 2 --runs N [--only q01,q06]
+    python3 runner.py --engine datafusion --data DIR --queries DIR --runs N
+
+DataFusion runs with its default settings (one partition per core) over the
+Parquet files registered as tables; --mode and --threads apply to DuckDB.
 
 --data holds one <table>.parquet file per TPC-H table (as written by
 `tpchgen-cli parquet`). --queries holds q01.sql ... q22.sql.
 
-Modes:
+DuckDB modes:
   parquet  each table is a view over read_parquet(); every query reads the files.
   native   each table is copied into an in-memory DuckDB database with
            CREATE TABLE ... AS SELECT ... FROM read_parquet(); the time this
@@ -68,6 +72,7 @@ import resource
 import sys
 import time
 
+import datafusion
 import duckdb
 
 TABLES = [
@@ -150,13 +155,33 @@ def timed(con, sql):
     return (time.perf_counter() - start) * 1000.0, rows
 
 
+class DataFusion:
+    """DataFusion in this process, over the Parquet files, shaped like a
+    DuckDB connection for the runner's loop."""
+
+    def __init__(self, data_dir):
+        self.ctx = datafusion.SessionContext()
+        for table in TABLES:
+            self.ctx.register_parquet(table, str(data_dir / (table + ".parquet")))
+
+    def timed(self, sql):
+        start = time.perf_counter()
+        batches = self.ctx.sql(sql).collect()
+        elapsed = (time.perf_counter() - start) * 1000.0
+        rows = []
+        for batch in batches:
+            rows.extend(zip(*(column.to_pylist() for column in batch.columns)))
+        return elapsed, rows
+
+
 def main():
-    ap = argparse.ArgumentParser(description="Run the TPC-H queries on DuckDB.")
+    ap = argparse.ArgumentParser(description="Run the TPC-H queries on DuckDB or DataFusion.")
+    ap.add_argument("--engine", default="duckdb", choices=["duckdb", "datafusion"])
     ap.add_argument("--data", required=True, type=pathlib.Path,
                     help="directory with <table>.parquet files")
     ap.add_argument("--queries", required=True, type=pathlib.Path,
                     help="directory with q01.sql ... q22.sql")
-    ap.add_argument("--mode", required=True, choices=["parquet", "native"])
+    ap.add_argument("--mode", default="parquet", choices=["parquet", "native"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3,
                     help="timed runs after the cold run")
@@ -164,7 +189,7 @@ def main():
                     help="comma-separated query names to run, e.g. q01,q06")
     args = ap.parse_args()
 
-    engine = "duckdb-" + args.mode
+    engine = "datafusion" if args.engine == "datafusion" else "duckdb-" + args.mode
     wanted = {q.strip() for q in args.only.split(",") if q.strip()}
     query_files = sorted(args.queries.glob("q*.sql"))
     if wanted:
@@ -172,18 +197,25 @@ def main():
     if not query_files:
         sys.exit("no query files found in %s" % args.queries)
 
-    con = duckdb.connect(":memory:")
-    con.execute("set threads = %d" % args.threads)
-    con.execute("set enable_progress_bar = false")
-    load_s = load(con, args.data, args.mode)
+    if args.engine == "datafusion":
+        start = time.perf_counter()
+        engine_con = DataFusion(args.data)
+        load_s = time.perf_counter() - start
+        run, error = engine_con.timed, Exception
+    else:
+        con = duckdb.connect(":memory:")
+        con.execute("set threads = %d" % args.threads)
+        con.execute("set enable_progress_bar = false")
+        load_s = load(con, args.data, args.mode)
+        run, error = (lambda sql: timed(con, sql)), duckdb.Error
 
     failed = False
     for path in query_files:
         sql = path.read_text()
         try:
-            cold_ms, rows = timed(con, sql)
-            runs_ms = [timed(con, sql)[0] for _ in range(args.runs)]
-        except duckdb.Error as e:
+            cold_ms, rows = run(sql)
+            runs_ms = [run(sql)[0] for _ in range(args.runs)]
+        except error as e:
             failed = True
             emit({"engine": engine, "query": path.stem, "error": str(e)})
             continue
