@@ -200,6 +200,8 @@ impl Engine {
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(self.catalogs.clone())
+            // Before the default planners, which the default features add.
+            .with_expr_planners(vec![Arc::new(crate::operators::PgOperators)])
             .with_default_features()
             .with_type_planner(Arc::new(crate::types::PgTypePlanner::default()))
             // Delta's writes plan nodes of their own.

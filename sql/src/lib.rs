@@ -11,6 +11,7 @@ pub mod copy;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod operators;
 pub mod privileges;
 pub mod rewrite;
 pub mod scram;

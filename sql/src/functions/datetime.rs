@@ -1,4 +1,6 @@
-//! PostgreSQL's `age`.
+//! PostgreSQL's `age`, `justify_hours`, `justify_days` and
+//! `justify_interval`, interval × number and interval ÷ number
+//! ([`IntervalScale`]), and `date_trunc` of a date ([`PgDateTrunc`]).
 
 use std::sync::Arc;
 
@@ -6,7 +8,8 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
 use datafusion::arrow::array::{Array, AsArray, IntervalMonthDayNanoArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, IntervalMonthDayNano, IntervalUnit, TimeUnit, TimestampMicrosecondType,
+    DataType, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
+    TimestampMicrosecondType,
 };
 use datafusion::error::Result;
 use datafusion::logical_expr::{
@@ -178,12 +181,343 @@ impl ScalarUDFImpl for Age {
     }
 }
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+const DAYS_PER_MONTH: i64 = 30;
+
+/// Which justify function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Justify {
+    /// Whole days of the time part become days.
+    Hours,
+    /// Whole 30-day months of the day part become months.
+    Days,
+    /// Both, with the signs of the parts made to agree.
+    Interval,
+}
+
+/// `justify_hours`, `justify_days` and `justify_interval`, as PostgreSQL
+/// computes them (`timestamp − timestamp` is justified by hours).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct JustifyFunction {
+    kind: Justify,
+    signature: Signature,
+}
+
+impl JustifyFunction {
+    pub(crate) fn new(kind: Justify) -> Self {
+        Self {
+            kind,
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+fn justify(kind: Justify, value: IntervalMonthDayNano) -> IntervalMonthDayNano {
+    let (mut months, mut days, mut micros) = (
+        i64::from(value.months),
+        i64::from(value.days),
+        value.nanoseconds / 1_000,
+    );
+    let sub_micro = value.nanoseconds % 1_000;
+    if kind != Justify::Days {
+        days += micros / MICROS_PER_DAY;
+        micros %= MICROS_PER_DAY;
+    }
+    if kind != Justify::Hours {
+        months += days / DAYS_PER_MONTH;
+        days %= DAYS_PER_MONTH;
+        let time_sign = if kind == Justify::Interval && days == 0 {
+            micros.signum()
+        } else {
+            0
+        };
+        if months > 0 && (days < 0 || time_sign < 0) {
+            days += DAYS_PER_MONTH;
+            months -= 1;
+        } else if months < 0 && (days > 0 || time_sign > 0) {
+            days -= DAYS_PER_MONTH;
+            months += 1;
+        }
+    }
+    if kind != Justify::Days {
+        if days > 0 && micros < 0 {
+            micros += MICROS_PER_DAY;
+            days -= 1;
+        } else if days < 0 && micros > 0 {
+            micros -= MICROS_PER_DAY;
+            days += 1;
+        }
+    }
+    IntervalMonthDayNano::new(months as i32, days as i32, micros * 1_000 + sub_micro)
+}
+
+/// The intervals of an argument, whatever interval or duration type it has.
+fn intervals(value: &ColumnarValue, rows: usize) -> Result<IntervalMonthDayNanoArray> {
+    let values = cast(&value.to_array(rows)?, &INTERVAL)?;
+    Ok(values.as_primitive::<IntervalMonthDayNanoType>().clone())
+}
+
+const INTERVAL: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
+
+impl ScalarUDFImpl for JustifyFunction {
+    fn name(&self) -> &str {
+        match self.kind {
+            Justify::Hours => "justify_hours",
+            Justify::Days => "justify_days",
+            Justify::Interval => "justify_interval",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(INTERVAL)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let values = intervals(&args.args[0], args.number_rows)?;
+        let out: IntervalMonthDayNanoArray = values
+            .iter()
+            .map(|v| v.map(|v| justify(self.kind, v)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The name of [`IntervalScale`] multiplying.
+pub(crate) const INTERVAL_MUL: &str = "interval_mul";
+/// The name of [`IntervalScale`] dividing.
+pub(crate) const INTERVAL_DIV: &str = "interval_div";
+
+/// `interval * number` (and `number * interval`) and `interval / number`:
+/// each part scaled, fractions of months and days cascading down into days
+/// and time (a month is 30 days), as PostgreSQL's interval_mul and
+/// interval_div do.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct IntervalScale {
+    divide: bool,
+    signature: Signature,
+}
+
+impl IntervalScale {
+    pub(crate) fn multiply() -> Self {
+        Self {
+            divide: false,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+
+    pub(crate) fn divide() -> Self {
+        Self {
+            divide: true,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+/// PostgreSQL's TSROUND: to the microsecond's precision.
+fn ts_round(value: f64) -> f64 {
+    (value * 1e6).round_ties_even() / 1e6
+}
+
+fn scale_interval(
+    value: IntervalMonthDayNano,
+    apply: impl Fn(f64) -> f64,
+) -> Result<IntervalMonthDayNano, Error> {
+    let out_of_range = || Error::Coded {
+        code: "22008",
+        message: "interval out of range".into(),
+    };
+    let fits = |v: f64| !v.is_nan() && v >= f64::from(i32::MIN) && v <= f64::from(i32::MAX);
+    let months = apply(f64::from(value.months));
+    let days = apply(f64::from(value.days));
+    if !fits(months) || !fits(days) {
+        return Err(out_of_range());
+    }
+    let (whole_months, mut whole_days) = (months.trunc(), days.trunc());
+    let month_remainder_days = ts_round((months - whole_months) * DAYS_PER_MONTH as f64);
+    let mut seconds = ts_round(
+        (days - whole_days + month_remainder_days - month_remainder_days.trunc()) * 86_400.0,
+    );
+    if seconds.abs() >= 86_400.0 {
+        whole_days += (seconds / 86_400.0).trunc();
+        seconds -= (seconds / 86_400.0).trunc() * 86_400.0;
+    }
+    whole_days += month_remainder_days.trunc();
+    let micros = (apply(value.nanoseconds as f64 / 1_000.0) + seconds * 1e6).round_ties_even();
+    if !fits(whole_days) || micros.is_nan() || micros.abs() > 9.2e18 {
+        return Err(out_of_range());
+    }
+    Ok(IntervalMonthDayNano::new(
+        whole_months as i32,
+        whole_days as i32,
+        micros as i64 * 1_000,
+    ))
+}
+
+impl ScalarUDFImpl for IntervalScale {
+    fn name(&self) -> &str {
+        if self.divide {
+            INTERVAL_DIV
+        } else {
+            INTERVAL_MUL
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(INTERVAL)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        // The interval is either argument of a product.
+        let interval_first = matches!(args.args[0].data_type(), DataType::Interval(_))
+            || matches!(args.args[0].data_type(), DataType::Duration(_));
+        let (interval, factor) = if interval_first {
+            (&args.args[0], &args.args[1])
+        } else {
+            (&args.args[1], &args.args[0])
+        };
+        let values = intervals(interval, rows)?;
+        let factors = cast(&factor.to_array(rows)?, &DataType::Float64)?;
+        let factors = factors.as_primitive::<Float64Type>();
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if values.is_null(i) || factors.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let factor = factors.value(i);
+            let scaled = if self.divide {
+                if factor == 0.0 {
+                    return Err(Error::DivisionByZero.into());
+                }
+                scale_interval(values.value(i), |v| v / factor)?
+            } else {
+                scale_interval(values.value(i), |v| v * factor)?
+            };
+            out.push(Some(scaled));
+        }
+        Ok(ColumnarValue::Array(Arc::new(
+            IntervalMonthDayNanoArray::from(out),
+        )))
+    }
+}
+
+/// `date_trunc(field, date)` truncates the date as a timestamp with time
+/// zone, as PostgreSQL resolves it (date → timestamptz is its preferred
+/// cast), so the result is a timestamptz; DataFusion's gives a timestamp.
+/// Everything else is DataFusion's date_trunc.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgDateTrunc {
+    inner: Arc<datafusion::logical_expr::ScalarUDF>,
+    signature: Signature,
+}
+
+impl PgDateTrunc {
+    pub(super) fn new(inner: Arc<datafusion::logical_expr::ScalarUDF>) -> Self {
+        use datafusion::common::types::{NativeType, logical_date, logical_string};
+        use datafusion::logical_expr::{Coercion, TypeSignatureClass};
+        let text = || Coercion::new_exact(TypeSignatureClass::Native(logical_string()));
+        let timestamp_from = |source, target| {
+            Coercion::new_implicit(TypeSignatureClass::Timestamp, vec![source], target)
+        };
+        let signature = Signature::one_of(
+            vec![
+                // A date becomes Enishi's timestamptz (microseconds, UTC).
+                TypeSignature::Coercible(vec![
+                    text(),
+                    timestamp_from(
+                        TypeSignatureClass::Native(logical_date()),
+                        NativeType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    ),
+                ]),
+                TypeSignature::Coercible(vec![
+                    text(),
+                    timestamp_from(
+                        TypeSignatureClass::Native(logical_string()),
+                        NativeType::Timestamp(TimeUnit::Microsecond, None),
+                    ),
+                ]),
+                TypeSignature::Coercible(vec![
+                    text(),
+                    Coercion::new_exact(TypeSignatureClass::Time),
+                ]),
+            ],
+            Volatility::Immutable,
+        );
+        Self { inner, signature }
+    }
+}
+
+impl ScalarUDFImpl for PgDateTrunc {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(args)
+    }
+
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        self.inner.return_field_from_args(args)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        self.inner.invoke_with_args(args)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn intervals_scale_and_justify_like_postgresql() {
+        let day = IntervalMonthDayNano::new(0, 1, 0);
+        assert_eq!(
+            scale_interval(day, |v| v * 3.0).unwrap(),
+            IntervalMonthDayNano::new(0, 3, 0)
+        );
+        // 1 month / 2 is 15 days; 1 day / 3 is 8 hours.
+        assert_eq!(
+            scale_interval(IntervalMonthDayNano::new(1, 0, 0), |v| v / 2.0).unwrap(),
+            IntervalMonthDayNano::new(0, 15, 0)
+        );
+        assert_eq!(
+            scale_interval(day, |v| v / 3.0).unwrap(),
+            IntervalMonthDayNano::new(0, 0, 8 * 3_600_000_000_000)
+        );
+        let hours = IntervalMonthDayNano::new(0, 0, 91_800_000_000_000);
+        assert_eq!(
+            justify(Justify::Hours, hours),
+            IntervalMonthDayNano::new(0, 1, 5_400_000_000_000)
+        );
+        assert_eq!(
+            justify(Justify::Interval, IntervalMonthDayNano::new(1, -1, 0)),
+            IntervalMonthDayNano::new(0, 29, 0)
+        );
     }
 
     #[test]

@@ -1,13 +1,17 @@
-//! PostgreSQL's `div` and `width_bucket`.
+//! PostgreSQL's `div` and `width_bucket`, and numeric division with
+//! PostgreSQL's result scale ([`NumericDiv`]).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Int32Array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type};
-use datafusion::error::Result;
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type, i256,
+};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use crate::error::Error;
@@ -201,9 +205,229 @@ impl ScalarUDFImpl for WidthBucket {
     }
 }
 
+/// Significant digits PostgreSQL's numeric division gives at least
+/// (NUMERIC_MIN_SIG_DIGITS), in base-10000 digits of 4 decimal digits.
+const MIN_SIGNIFICANT_DIGITS: i32 = 16;
+const DECIMAL_DIGITS_PER_DIGIT: i32 = 4;
+/// Arrow's largest decimal scale, where PostgreSQL allows 1000.
+const MAX_SCALE: i32 = 38;
+
+/// The weight (position of the first non-zero base-10000 digit, 0 for
+/// [1, 10000)) and that digit, of `value` at `scale`, as PostgreSQL keeps a
+/// numeric.
+fn weight_and_first_digit(value: i128, scale: i8) -> (i32, i32) {
+    if value == 0 {
+        return (0, 0);
+    }
+    let digits = value.unsigned_abs().to_string();
+    let integer_digits = digits.len() as i32 - i32::from(scale);
+    let group = |text: &str| text.parse::<i32>().unwrap_or(0);
+    if integer_digits > 0 {
+        let lead = ((integer_digits - 1) % DECIMAL_DIGITS_PER_DIGIT + 1) as usize;
+        (
+            (integer_digits - 1) / DECIMAL_DIGITS_PER_DIGIT,
+            group(&digits[..lead]),
+        )
+    } else {
+        // Zeros between the point and the first significant digit.
+        let zeros = -integer_digits;
+        let index = zeros / DECIMAL_DIGITS_PER_DIGIT;
+        let mut fraction = format!("{}{digits}", "0".repeat(zeros as usize));
+        let end = ((index + 1) * DECIMAL_DIGITS_PER_DIGIT) as usize;
+        while fraction.len() < end {
+            fraction.push('0');
+        }
+        (-index - 1, group(&fraction[end - 4..end]))
+    }
+}
+
+/// PostgreSQL's select_div_scale: enough fraction digits for 16 significant
+/// digits of the quotient, and no fewer than either operand shows.
+fn division_scale(dividend: (i128, i8), divisor: (i128, i8)) -> i32 {
+    let (weight1, first1) = weight_and_first_digit(dividend.0, dividend.1);
+    let (weight2, first2) = weight_and_first_digit(divisor.0, divisor.1);
+    let mut quotient_weight = weight1 - weight2;
+    if first1 <= first2 {
+        quotient_weight -= 1;
+    }
+    (MIN_SIGNIFICANT_DIGITS - quotient_weight * DECIMAL_DIGITS_PER_DIGIT)
+        .max(i32::from(dividend.1))
+        .max(i32::from(divisor.1))
+        .clamp(0, MAX_SCALE)
+}
+
+/// The result scale of a numeric division whose operands are not known
+/// while planning: PostgreSQL's for a quotient in [1, 10000), the usual case.
+/// PostgreSQL chooses per value; Arrow keeps one scale per column.
+pub(crate) fn column_division_scale(dividend_scale: i8, divisor_scale: i8) -> i8 {
+    MIN_SIGNIFICANT_DIGITS
+        .max(i32::from(dividend_scale))
+        .max(i32::from(divisor_scale))
+        .min(MAX_SCALE) as i8
+}
+
+/// A constant operand as an integer and its scale.
+fn constant_decimal(value: &ScalarValue) -> Option<(i128, i8)> {
+    match value {
+        ScalarValue::Decimal128(Some(v), _, s) => Some((*v, *s)),
+        ScalarValue::Int8(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::Int16(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::Int32(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::Int64(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::UInt8(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::UInt16(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::UInt32(Some(v)) => Some((i128::from(*v), 0)),
+        ScalarValue::UInt64(Some(v)) => Some((i128::from(*v), 0)),
+        _ => None,
+    }
+}
+
+/// The name of [`NumericDiv`].
+pub(crate) const NUMERIC_DIV: &str = "numeric_div";
+
+/// `a / b` for numerics (either may be an integer): rounded half away from
+/// zero at PostgreSQL's result scale. With constant operands that is
+/// PostgreSQL's exact choice (`1.0 / 3` has 20 fraction digits); otherwise
+/// [`column_division_scale`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct NumericDiv {
+    signature: Signature,
+}
+
+impl Default for NumericDiv {
+    fn default() -> Self {
+        Self {
+            // Any: coercing the operands would hide constants from
+            // return_field_from_args after the analyzer ran.
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+/// The scale of an integer or decimal type.
+fn exact_scale(data_type: &DataType) -> Option<i8> {
+    match data_type {
+        DataType::Decimal128(_, s) => Some(*s),
+        t if t.is_integer() || t.is_null() => Some(0),
+        _ => None,
+    }
+}
+
+impl ScalarUDFImpl for NumericDiv {
+    fn name(&self) -> &str {
+        NUMERIC_DIV
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Err(DataFusionError::Internal(
+            "numeric_div's type comes from return_field_from_args".into(),
+        ))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let scales: Vec<i8> = args
+            .arg_fields
+            .iter()
+            .map(|f| exact_scale(f.data_type()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                DataFusionError::Plan("numeric division of non-numeric operands".into())
+            })?;
+        let constants: Vec<Option<(i128, i8)>> = args
+            .scalar_arguments
+            .iter()
+            .map(|v| v.and_then(constant_decimal))
+            .collect();
+        let scale = match constants.as_slice() {
+            [Some(dividend), Some(divisor)] if divisor.0 != 0 => {
+                division_scale(*dividend, *divisor) as i8
+            }
+            _ => column_division_scale(scales[0], scales[1]),
+        };
+        Ok(Arc::new(Field::new(
+            self.name(),
+            DataType::Decimal128(38, scale),
+            true,
+        )))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let DataType::Decimal128(_, scale) = args.return_field.data_type() else {
+            return Err(DataFusionError::Internal(
+                "numeric_div returns a numeric".into(),
+            ));
+        };
+        let scale = *scale;
+        let operand = |i: usize| -> Result<(ArrayRef, i8)> {
+            let values = args.args[i].to_array(rows)?;
+            let s = exact_scale(values.data_type()).unwrap_or(0);
+            Ok((cast(&values, &DataType::Decimal128(38, s))?, s))
+        };
+        let ((a, s1), (b, s2)) = (operand(0)?, operand(1)?);
+        let (a, b) = (
+            a.as_primitive::<Decimal128Type>(),
+            b.as_primitive::<Decimal128Type>(),
+        );
+        let overflow = || Error::NumericValueOutOfRange("numeric field overflow".into());
+        // a/10^s1 ÷ b/10^s2 at 10^scale is a·10^(scale+s2−s1) ÷ b.
+        let shift = i32::from(scale) + i32::from(s2) - i32::from(s1);
+        let factor = i256::from_i128(10)
+            .checked_pow(shift.max(0) as u32)
+            .ok_or_else(overflow)?;
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if a.is_null(i) || b.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let divisor = i256::from_i128(b.value(i));
+            if divisor == i256::ZERO {
+                return Err(Error::DivisionByZero.into());
+            }
+            let dividend = i256::from_i128(a.value(i))
+                .checked_mul(factor)
+                .ok_or_else(overflow)?;
+            let quotient = dividend.wrapping_div(divisor);
+            let remainder = dividend.wrapping_rem(divisor).wrapping_abs();
+            // Half away from zero, as PostgreSQL rounds.
+            let round = remainder.wrapping_mul(i256::from_i128(2)) >= divisor.wrapping_abs();
+            let quotient = match (round, dividend.is_negative() != divisor.is_negative()) {
+                (false, _) => quotient,
+                (true, false) => quotient.wrapping_add(i256::from_i128(1)),
+                (true, true) => quotient.wrapping_sub(i256::from_i128(1)),
+            };
+            let value = quotient.to_i128().ok_or_else(overflow)?;
+            if value.unsigned_abs() >= 10u128.pow(38) {
+                return Err(overflow().into());
+            }
+            out.push(Some(value));
+        }
+        let out = Decimal128Array::from(out).with_precision_and_scale(38, scale)?;
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn division_scale_follows_postgresql() {
+        // 7.0 / 2, 1.0 / 3, 12000 / 2, 120000 / 2, 5 / 2.0
+        assert_eq!(division_scale((70, 1), (2, 0)), 16);
+        assert_eq!(division_scale((10, 1), (3, 0)), 20);
+        assert_eq!(division_scale((12000, 0), (2, 0)), 16);
+        assert_eq!(division_scale((120000, 0), (2, 0)), 12);
+        assert_eq!(division_scale((5, 0), (20, 1)), 16);
+        assert_eq!(weight_and_first_digit(5, 1), (-1, 5000));
+        assert_eq!(weight_and_first_digit(123456, 0), (1, 12));
+        assert_eq!(weight_and_first_digit(5, 6), (-2, 500));
+    }
 
     #[test]
     fn buckets_follow_postgresql() {

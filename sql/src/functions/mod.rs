@@ -1,13 +1,19 @@
 //! PostgreSQL functions DataFusion lacks or spells differently: `pg_typeof`,
 //! `to_char` and `to_date` with PostgreSQL's template patterns, `sign` and
 //! `every`; in the submodules, `div` and `width_bucket` ([`math`]), number
-//! templates and `format` ([`formatting`]), `age` ([`datetime`]), and the
+//! templates and `format` ([`formatting`]), `age`, `justify_*` and interval
+//! arithmetic and `date_trunc` of dates ([`datetime`]), numeric division's
+//! scale ([`math`]), `avg` of integers and numerics ([`average`]), and the
 //! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
 
+mod average;
 mod datetime;
 mod formatting;
 mod math;
 mod ordered_set;
+
+pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
+pub(crate) use math::NumericDiv;
 
 use std::sync::Arc;
 
@@ -35,6 +41,9 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(math::Div::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
+    for kind in [Justify::Hours, Justify::Days, Justify::Interval] {
+        ctx.register_udf(ScalarUDF::new_from_impl(JustifyFunction::new(kind)));
+    }
     ctx.register_udaf(AggregateUDF::new_from_impl(ordered_set::OrderedSet::mode()));
     ctx.register_udaf(AggregateUDF::new_from_impl(
         ordered_set::OrderedSet::percentile_disc(),
@@ -43,6 +52,14 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_function("quote_ident", quote_ident));
     if let Ok(signum) = ctx.udf("signum") {
         ctx.register_udf(signum.as_ref().clone().with_aliases(["sign"]));
+    }
+    if let Ok(avg) = ctx.udaf("avg") {
+        ctx.register_udaf(AggregateUDF::new_from_impl(average::PgAvg::new(avg)));
+    }
+    if let Ok(date_trunc) = ctx.udf("date_trunc") {
+        ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgDateTrunc::new(
+            date_trunc,
+        )));
     }
     if let Ok(bool_and) = ctx.udaf("bool_and") {
         ctx.register_udaf(bool_and.as_ref().clone().with_aliases(["every"]));

@@ -1,0 +1,145 @@
+//! PostgreSQL's meaning for arithmetic operators whose DataFusion types or
+//! results differ, chosen while the SQL is planned (a DataFusion
+//! [`ExprPlanner`], which sees the operands' types):
+//!
+//! - `date ± interval` is a timestamp (DataFusion keeps a date);
+//! - `timestamp − timestamp` is justified to days (`1 day 01:30:00`, not
+//!   `25:30:00`);
+//! - `interval × number`, `number × interval` and `interval ÷ number`, which
+//!   DataFusion lacks;
+//! - numeric division has PostgreSQL's result scale (`7.0 / 2` is
+//!   `3.5000000000000000`);
+//! - a string literal that meets a number is read as that number's type
+//!   (`'1' + 1` is 2, `'a' + 1` fails with 22P02), as PostgreSQL resolves an
+//!   untyped literal.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::error::Result;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF, cast};
+use datafusion::sql::sqlparser::ast::BinaryOperator;
+
+use crate::functions::{IntervalScale, Justify, JustifyFunction, NumericDiv};
+
+/// The planner; see the module documentation.
+#[derive(Debug, Default)]
+pub struct PgOperators;
+
+fn call(udf: impl datafusion::logical_expr::ScalarUDFImpl + 'static, args: Vec<Expr>) -> Expr {
+    Expr::ScalarFunction(ScalarFunction::new_udf(
+        Arc::new(ScalarUDF::new_from_impl(udf)),
+        args,
+    ))
+}
+
+fn is_text_literal(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Literal(
+            ScalarValue::Utf8(Some(_))
+                | ScalarValue::Utf8View(Some(_))
+                | ScalarValue::LargeUtf8(Some(_)),
+            _
+        )
+    )
+}
+
+fn is_interval(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Interval(_) | DataType::Duration(_))
+}
+
+fn is_decimal(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Decimal128(_, _))
+}
+
+fn is_exact_number(data_type: &DataType) -> bool {
+    data_type.is_integer() || is_decimal(data_type)
+}
+
+impl ExprPlanner for PgOperators {
+    fn plan_binary_op(
+        &self,
+        expr: RawBinaryExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawBinaryExpr>> {
+        let RawBinaryExpr {
+            op,
+            mut left,
+            mut right,
+        } = expr;
+        let arithmetic = matches!(
+            op,
+            BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide
+                | BinaryOperator::Modulo
+        );
+        if !arithmetic {
+            return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
+        }
+        // Operands whose type is not known yet (parameters) are left alone.
+        let types = (left.get_type(schema), right.get_type(schema));
+        let (Ok(mut left_type), Ok(mut right_type)) = types else {
+            return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
+        };
+        // An untyped string next to a number is read as that number.
+        if is_text_literal(&left) && right_type.is_numeric() {
+            left = cast(left, right_type.clone());
+            left_type = right_type.clone();
+        } else if is_text_literal(&right) && left_type.is_numeric() {
+            right = cast(right, left_type.clone());
+            right_type = left_type.clone();
+        }
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let planned = match (&op, &left_type, &right_type) {
+            (BinaryOperator::Plus | BinaryOperator::Minus, DataType::Date32, r)
+                if is_interval(r) =>
+            {
+                left = cast(left, timestamp);
+                None
+            }
+            (BinaryOperator::Plus, l, DataType::Date32) if is_interval(l) => {
+                right = cast(right, timestamp);
+                None
+            }
+            (BinaryOperator::Minus, DataType::Timestamp(_, _), DataType::Timestamp(_, _)) => {
+                let difference = Expr::BinaryExpr(BinaryExpr::new(
+                    Box::new(left.clone()),
+                    Operator::Minus,
+                    Box::new(right.clone()),
+                ));
+                Some(call(JustifyFunction::new(Justify::Hours), vec![difference]))
+            }
+            (BinaryOperator::Multiply, l, r)
+                if is_interval(l) && r.is_numeric() || is_interval(r) && l.is_numeric() =>
+            {
+                Some(call(
+                    IntervalScale::multiply(),
+                    vec![left.clone(), right.clone()],
+                ))
+            }
+            (BinaryOperator::Divide, l, r) if is_interval(l) && r.is_numeric() => Some(call(
+                IntervalScale::divide(),
+                vec![left.clone(), right.clone()],
+            )),
+            (BinaryOperator::Divide, l, r)
+                if is_exact_number(l) && is_exact_number(r) && (is_decimal(l) || is_decimal(r)) =>
+            {
+                Some(call(
+                    NumericDiv::default(),
+                    vec![left.clone(), right.clone()],
+                ))
+            }
+            _ => None,
+        };
+        Ok(match planned {
+            Some(expr) => PlannerResult::Planned(expr),
+            None => PlannerResult::Original(RawBinaryExpr { op, left, right }),
+        })
+    }
+}
