@@ -205,6 +205,69 @@ impl ScalarUDFImpl for WidthBucket {
     }
 }
 
+/// `ln`, `log` and `log10` refuse zero and negative numbers (2201E), as
+/// PostgreSQL does, where DataFusion's give -Infinity or NaN; the rest is
+/// DataFusion's function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct CheckedLogarithm {
+    inner: Arc<datafusion::logical_expr::ScalarUDF>,
+}
+
+impl CheckedLogarithm {
+    pub(super) fn new(inner: Arc<datafusion::logical_expr::ScalarUDF>) -> Self {
+        Self { inner }
+    }
+}
+
+/// PostgreSQL's SQLSTATE for the logarithm of zero or a negative number.
+const INVALID_ARGUMENT_FOR_LOGARITHM: &str = "2201E";
+
+impl ScalarUDFImpl for CheckedLogarithm {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn aliases(&self) -> &[String] {
+        self.inner.aliases()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        self.inner.coerce_types(args)
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(args)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        self.inner.return_field_from_args(args)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        for arg in &args.args {
+            let values = cast(&arg.to_array(args.number_rows)?, &DataType::Float64)?;
+            let values = values.as_primitive::<Float64Type>();
+            if let Some(v) = values.iter().flatten().find(|v| *v <= 0.0) {
+                let what = if v == 0.0 {
+                    "zero"
+                } else {
+                    "a negative number"
+                };
+                return Err(Error::Coded {
+                    code: INVALID_ARGUMENT_FOR_LOGARITHM,
+                    message: format!("cannot take logarithm of {what}"),
+                }
+                .into());
+            }
+        }
+        self.inner.invoke_with_args(args)
+    }
+}
+
 /// Significant digits PostgreSQL's numeric division gives at least
 /// (NUMERIC_MIN_SIG_DIGITS), in base-10000 digits of 4 decimal digits.
 const MIN_SIGNIFICANT_DIGITS: i32 = 16;

@@ -61,6 +61,13 @@ pub fn register(ctx: &SessionContext) {
             date_trunc,
         )));
     }
+    for name in ["ln", "log", "log10"] {
+        if let Ok(logarithm) = ctx.udf(name) {
+            ctx.register_udf(ScalarUDF::new_from_impl(math::CheckedLogarithm::new(
+                logarithm,
+            )));
+        }
+    }
     if let Ok(bool_and) = ctx.udaf("bool_and") {
         ctx.register_udaf(bool_and.as_ref().clone().with_aliases(["every"]));
     }
