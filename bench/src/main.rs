@@ -158,7 +158,7 @@ fn machine(scale: &str, runs: usize) -> String {
             .unwrap_or_default()
     };
     let date = output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    let commit = output("git", &["rev-parse", "--short", "HEAD"]);
+    let commit = output("git", &["describe", "--always", "--dirty"]);
     let duckdb = output(
         "python3",
         &["-c", "import duckdb; print(duckdb.__version__)"],
@@ -170,9 +170,10 @@ fn machine(scale: &str, runs: usize) -> String {
     let postgres = output("/usr/lib/postgresql/15/bin/postgres", &["--version"]);
     format!(
         "- {date}; {cores} cores ({cpu}), {memory} memory\n\
-         - Enishi {commit} (release build), DataFusion {datafusion} in process (its Python \
-         bindings, default settings), DuckDB {duckdb} (Python, `threads = {cores}`), {postgres} (shared_buffers 4GB, \
-         work_mem 256MB, parallel workers 2, TPC-H keys and foreign-key/date indexes)\n\
+         - Enishi at commit {commit} (release build of the checkout `scripts/bench` runs \
+         from), DataFusion {datafusion} in process (its Python bindings, default \
+         settings), DuckDB {duckdb} (Python, `threads = {cores}`), {postgres} \
+         (shared_buffers 4GB, work_mem 256MB, parallel workers 2, TPC-H keys and foreign-key/date indexes)\n\
          - TPC-H SF{scale} from `tpchgen-cli`; every query runs once cold (first run after a \
          restart) then {runs} times; figures are medians of those runs\n"
     )
