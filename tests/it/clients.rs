@@ -1,6 +1,7 @@
-//! Python drivers as applications use them: psycopg 3 (server-side parameters,
-//! binary results, prepared statements) and asyncpg (binary I/O for every type).
-//! Each script asserts what it reads and exits non-zero on any difference.
+//! Drivers as applications use them: psycopg 3 (server-side parameters,
+//! binary results, prepared statements) and asyncpg (binary I/O for every type),
+//! whose scripts assert what they read and exit non-zero on any difference;
+//! node-postgres, whose observations are compared with PostgreSQL 15's.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,4 +41,39 @@ fn psycopg3_copy_in_and_out() {
 fn asyncpg_binary_io_for_every_type() {
     let server = TestServer::start();
     run_python("asyncpg_check.py", &server);
+}
+
+/// Runs a node-postgres script from `tests/clients/node` against `port`;
+/// returns what it printed.
+fn run_node(script: &str, port: u16) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/node");
+    assert!(
+        dir.join("node_modules/pg").exists(),
+        "node-postgres is not installed: run scripts/test (npm ci in tests/clients/node)"
+    );
+    let output = Command::new("node")
+        .arg(script)
+        .arg(port.to_string())
+        .current_dir(&dir)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// node-postgres: parameters, named statements, row arrays, a multi-statement
+/// query and errors. Enishi must give the client exactly what PostgreSQL 15
+/// gives it: rows as decoded, field names, type OIDs and formats, command tags,
+/// row counts and SQLSTATEs.
+#[test]
+fn node_postgres_observes_what_it_observes_on_postgresql() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = run_node("pg_check.js", postgres.port);
+    let enishi = run_node("pg_check.js", server.port);
+    assert_eq!(enishi, expected);
 }
