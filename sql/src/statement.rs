@@ -234,6 +234,44 @@ fn mod_as_operator(stmt: &mut Statement) {
     });
 }
 
+/// `to_regtype(name)`: the OID of the type called `name` (as in pg_type, or as
+/// `format_type` spells it: `integer`, `character varying`), NULL when there is
+/// none — read as a lookup in pg_type (`max`, so that no match is a NULL the
+/// planner expects). psycopg (and so SQLAlchemy) asks it for `hstore` on every
+/// connection.
+fn to_regtype_as_lookup(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && matches!(
+                f.name.to_string().to_ascii_lowercase().as_str(),
+                "to_regtype" | "pg_catalog.to_regtype"
+            )
+            && let ast::FunctionArguments::List(list) = &f.args
+            && list.duplicate_treatment.is_none()
+            && list.clauses.is_empty()
+            && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(name))] =
+                list.args.as_slice()
+            && let Ok(Statement::Query(lookup)) = parse_one(&format!(
+                "SELECT max(oid) FROM pg_catalog.pg_type \
+                 WHERE typname = ({name}) OR format_type(oid, NULL) = ({name})"
+            ))
+        {
+            *expr = Expr::Subquery(lookup);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+fn parse_one(sql: &str) -> std::result::Result<Statement, ()> {
+    let mut statements =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .map_err(|_| ())?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        _ => Err(()),
+    }
+}
+
 /// `FETCH FIRST n ROWS ONLY` (SQL's spelling of LIMIT, which DataFusion does
 /// not plan) becomes `LIMIT n`. `WITH TIES` and `PERCENT` stay unsupported.
 fn fetch_first_as_limit(stmt: &mut Statement) {
@@ -419,8 +457,10 @@ fn finish(stmt: DFStatement) -> DFStatement {
                 name_columns(query);
             }
             interval_literals_read_like_postgres(&mut s);
-            // After naming, so that the column is still called `mod`.
+            // After naming, so that the columns are still called `mod` and
+            // `to_regtype`.
             mod_as_operator(&mut s);
+            to_regtype_as_lookup(&mut s);
             DFStatement::Statement(s)
         }
         other => other,

@@ -99,4 +99,17 @@ with psycopg.connect(dsn) as conn:
     conn.rollback()
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
+with psycopg.connect(dsn, autocommit=True) as conn:
+    # psycopg's type lookup (SQLAlchemy runs it for hstore on every connection):
+    # to_regtype(name), by pg_type name or by format_type's spelling.
+    from psycopg.types import TypeInfo
+
+    found = TypeInfo.fetch(conn, "json")
+    assert (found.name, found.oid, found.array_oid) == ("json", 114, 199), found
+    found = TypeInfo.fetch(conn, "character varying")
+    assert (found.name, found.oid, found.array_oid) == ("varchar", 1043, 1015), found
+    assert TypeInfo.fetch(conn, "hstore") is None
+    got = conn.execute("select to_regtype('no_such_type') is null, to_regtype('int4')::oid").fetchone()
+    assert got == (True, 23), got
+
 print("psycopg3 ok")
