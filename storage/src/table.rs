@@ -455,7 +455,15 @@ impl Table {
     /// Client rows in the form Delta stores (checked against the declared types).
     async fn stored(&self, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StorageError> {
         let layout = self.layout().await?;
-        batches.iter().map(|b| layout.store(b)).collect()
+        // One schema for all: rows inserted by separate statements of a
+        // transaction may differ in how a column was typed (a NULL literal, a view).
+        batches
+            .iter()
+            .map(|b| {
+                let batch = layout.store(b)?;
+                conform(batch, layout.stored()).map_err(|e| StorageError::InvalidText(e.to_string()))
+            })
+            .collect()
     }
 
     /// Appends rows in one commit; returns how many.

@@ -99,6 +99,21 @@ with psycopg.connect(dsn) as conn:
     conn.rollback()
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
+    # executemany in a transaction: rows whose NULLs arrive untyped next to
+    # typed values are committed together.
+    rows = [
+        (1, "pen", decimal.Decimal("1.50"), datetime.date(2024, 2, 29)),
+        (2, "book", decimal.Decimal("12.00"), None),
+        (3, None, None, None),
+    ]
+    conn.execute("create table many (id bigint not null, name text, price numeric(10,2), added date)")
+    with conn.cursor() as cur:
+        cur.executemany("insert into many values (%s, %s, %s, %s)", rows)
+    conn.commit()
+    got = conn.execute("select * from many order by id").fetchall()
+    assert got == rows, got
+    conn.rollback()
+
 with psycopg.connect(dsn, autocommit=True) as conn:
     # psycopg's type lookup (SQLAlchemy runs it for hstore on every connection):
     # to_regtype(name), by pg_type name or by format_type's spelling.
