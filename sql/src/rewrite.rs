@@ -589,3 +589,65 @@ pub fn integral_numeric_functions(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     })
     .map(|t| t.data)
 }
+
+/// A correlated scalar subquery over the system catalog that DataFusion could
+/// not decorrelate (a condition mixing inner and outer columns other than
+/// equality, such as psql's `a.attcollation <> t.typcollation` in `\d`) is
+/// read as NULL rather than failing the whole catalog query. Over user tables
+/// the statement still fails: only catalog queries of clients get this.
+/// COMPATIBILITY.md lists it.
+#[derive(Debug, Default)]
+pub struct UndecorrelatedCatalogSubqueries;
+
+impl datafusion::optimizer::OptimizerRule for UndecorrelatedCatalogSubqueries {
+    fn name(&self) -> &str {
+        "undecorrelated_catalog_subqueries"
+    }
+
+    fn apply_order(&self) -> Option<datafusion::optimizer::ApplyOrder> {
+        Some(datafusion::optimizer::ApplyOrder::BottomUp)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn datafusion::optimizer::OptimizerConfig,
+    ) -> DfResult<Transformed<LogicalPlan>> {
+        plan.map_expressions(|expr| {
+            expr.transform_up(|e| match e {
+                Expr::ScalarSubquery(subquery)
+                    if !subquery.outer_ref_columns.is_empty()
+                        && reads_only_catalog(&subquery.subquery) =>
+                {
+                    let data_type = subquery.subquery.schema().field(0).data_type().clone();
+                    Ok(Transformed::yes(Expr::Literal(
+                        ScalarValue::try_from(&data_type)?,
+                        None,
+                    )))
+                }
+                other => Ok(Transformed::no(other)),
+            })
+        })
+    }
+}
+
+/// Whether every table a plan scans is in `pg_catalog` or `information_schema`.
+fn reads_only_catalog(plan: &LogicalPlan) -> bool {
+    let mut only = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && !matches!(
+                scan.table_name.schema(),
+                Some("pg_catalog" | "information_schema")
+            )
+        {
+            only = false;
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    only
+}

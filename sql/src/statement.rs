@@ -45,7 +45,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let roles = users_as_roles(sql);
     let sql = roles.as_ref().map_or(sql, |(text, _)| text.as_str());
     let statements = if reads_catalog(sql) {
-        match CATALOG_PARSER.parse(sql) {
+        let protected = scalar_subqueries_protected(sql);
+        match CATALOG_PARSER.parse(protected.as_deref().unwrap_or(sql)) {
             Ok(stmts) => stmts
                 .into_iter()
                 .map(|s| DFStatement::Statement(Box::new(s)))
@@ -62,6 +63,46 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
         created_users_log_in(&mut statements, creates);
     }
     Ok(statements.into_iter().map(finish).collect())
+}
+
+/// The text again, when it has scalar subqueries in a select list, with each
+/// of them in parentheses of its own. The compatibility parser replaces such a
+/// subquery with NULL when it thinks it correlated, and limits it to one row
+/// otherwise; [`scalar_subqueries_single_value`] gives them PostgreSQL's
+/// meaning instead, and the parentheses hide them from the parser's rule.
+fn scalar_subqueries_protected(sql: &str) -> Option<String> {
+    struct Protect(bool);
+    impl ast::VisitorMut for Protect {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                for item in &mut select.projection {
+                    if let ast::SelectItem::UnnamedExpr(e)
+                    | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+                        && matches!(e, Expr::Subquery(_))
+                    {
+                        let subquery = std::mem::replace(e, Expr::value(Value::Null));
+                        *e = Expr::Nested(Box::new(subquery));
+                        self.0 = true;
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut statements =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut protect = Protect(false);
+    for statement in &mut statements {
+        let _ = ast::VisitMut::visit(statement, &mut protect);
+    }
+    protect.0.then(|| {
+        statements
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(";\n")
+    })
 }
 
 /// `COPY … FROM STDIN` and `COPY … TO STDOUT`, which DataFusion's parser does
@@ -262,6 +303,289 @@ fn to_regtype_as_lookup(stmt: &mut Statement) {
     });
 }
 
+/// `x LIKE p ESCAPE '/'`: DataFusion's LIKE knows only the backslash as
+/// escape, so the pattern is rewritten for it (`pg_like_escape`).
+/// SQLAlchemy's inspector writes `nspname NOT LIKE $1 || '%' ESCAPE '/'`.
+fn like_escape_as_backslash(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        } = expr
+            && let Some(escape) = escape_char
+            && !matches!(&escape.value, Value::SingleQuotedString(e) if e == "\\")
+            && let Ok(Statement::Query(query)) =
+                parse_one(&format!("SELECT pg_like_escape(({pattern}), {escape})"))
+            && let SetExpr::Select(select) = *query.body
+            && let Some(ast::SelectItem::UnnamedExpr(rewritten)) =
+                select.projection.into_iter().next()
+        {
+            **pattern = rewritten;
+            *escape_char = None;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// A correlated scalar subquery that does not aggregate, such as
+/// `(SELECT d.description FROM pg_description d WHERE d.objoid = c.oid)`, reads
+/// its value through `pg_single_value` (see there): DataFusion plans only
+/// aggregating ones, and PostgreSQL allows any that returns one row at most.
+/// Conditions of its WHERE on outer columns alone (`AND a.atthasdef`), which
+/// DataFusion cannot decorrelate, move out into `CASE WHEN … THEN (subquery)
+/// END`: when they fail, the subquery has no row, so its value is NULL.
+/// Catalog queries of SQLAlchemy, pgAdmin and DBeaver are full of these.
+fn scalar_subqueries_single_value(stmt: &mut Statement) {
+    // Subqueries compared with ANY/ALL are sets, not scalars.
+    let mut sets: Vec<*const ast::Query> = Vec::new();
+    let _ = ast::visit_expressions(stmt, |expr| {
+        if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
+            && let Expr::Subquery(query) = right.as_ref()
+        {
+            sets.push(query.as_ref() as *const ast::Query);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Subquery(query) = expr
+            && !sets.contains(&(query.as_ref() as *const ast::Query))
+            && query.order_by.is_none()
+            && query.limit_clause.is_none()
+            && query.fetch.is_none()
+            && query.with.is_none()
+            && correlated(query)
+            && let Some(own) = own_relations(query)
+            && let SetExpr::Select(select) = query.body.as_mut()
+            && select.distinct.is_none()
+            && select.having.is_none()
+            && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+            && let [item] = select.projection.as_mut_slice()
+            && let ast::SelectItem::UnnamedExpr(value)
+            | ast::SelectItem::ExprWithAlias { expr: value, .. } = item
+            && !aggregates(value)
+            && let Some(call) =
+                parse_expr(&format!("{}(({value}))", crate::functions::SINGLE_VALUE))
+        {
+            *value = call;
+            let (outer, inner): (Vec<Expr>, Vec<Expr>) = select
+                .selection
+                .take()
+                .map(conjuncts)
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|c| outer_only(c, &own));
+            let inner = outer_columns_through_equalities(inner, &own);
+            select.selection = inner.into_iter().reduce(|a, b| Expr::BinaryOp {
+                left: Box::new(a),
+                op: ast::BinaryOperator::And,
+                right: Box::new(b),
+            });
+            let read = format!("{}({expr})", crate::functions::SINGLE_VALUE_OF);
+            let rewritten = match outer
+                .iter()
+                .map(|c| format!("({c})"))
+                .reduce(|a, b| format!("{a} AND {b}"))
+            {
+                None => parse_expr(&read),
+                Some(condition) => parse_expr(&format!("CASE WHEN {condition} THEN {read} END")),
+            };
+            if let Some(rewritten) = rewritten {
+                *expr = rewritten;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// Conditions of a subquery with outer columns replaced, outside of the
+/// equalities that correlate it, by the inner columns those equalities make
+/// them equal to: with `c.oid = a.attcollation`, `a.attcollation <>
+/// t.typcollation` becomes `c.oid <> t.typcollation` (the same rows pass, and
+/// a NULL fails the equality either way). DataFusion decorrelates equalities
+/// only; psql's `\d` has such a condition.
+fn outer_columns_through_equalities(conditions: Vec<Expr>, own: &[String]) -> Vec<Expr> {
+    let is_outer = |e: &Expr| {
+        matches!(e, Expr::CompoundIdentifier(p)
+            if p.len() >= 2 && !own.contains(&normalize(&p[p.len() - 2])))
+    };
+    let is_inner = |e: &Expr| {
+        matches!(e, Expr::CompoundIdentifier(p)
+            if p.len() >= 2 && own.contains(&normalize(&p[p.len() - 2])))
+    };
+    let mut equal: Vec<(String, Expr)> = Vec::new();
+    let mut correlating = vec![false; conditions.len()];
+    for (i, c) in conditions.iter().enumerate() {
+        if let Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Eq,
+            right,
+        } = c
+        {
+            let pair = if is_outer(left) && is_inner(right) {
+                Some((left, right))
+            } else if is_inner(left) && is_outer(right) {
+                Some((right, left))
+            } else {
+                None
+            };
+            if let Some((outer, inner)) = pair {
+                equal.push((
+                    outer.to_string().to_ascii_lowercase(),
+                    inner.as_ref().clone(),
+                ));
+                correlating[i] = true;
+            }
+        }
+    }
+    conditions
+        .into_iter()
+        .zip(correlating)
+        .map(|(mut c, correlating)| {
+            if !correlating {
+                let _ = ast::visit_expressions_mut(&mut c, |e| {
+                    if is_outer(e)
+                        && let Some((_, inner)) = equal
+                            .iter()
+                            .find(|(o, _)| *o == e.to_string().to_ascii_lowercase())
+                    {
+                        *e = inner.clone();
+                    }
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+            }
+            c
+        })
+        .collect()
+}
+
+/// One expression, parsed on its own.
+fn parse_expr(sql: &str) -> Option<Expr> {
+    let Ok(Statement::Query(query)) = parse_one(&format!("SELECT {sql}")) else {
+        return None;
+    };
+    let SetExpr::Select(select) = *query.body else {
+        return None;
+    };
+    match select.projection.into_iter().next()? {
+        ast::SelectItem::UnnamedExpr(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// The operands of a chain of ANDs.
+fn conjuncts(expr: Expr) -> Vec<Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(*left);
+            out.extend(conjuncts(*right));
+            out
+        }
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: ast::BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            conjuncts(*inner)
+        }
+        other => vec![other],
+    }
+}
+
+/// Whether a condition reads only columns of outer relations (named with their
+/// relation, none of `own`) and no subquery.
+fn outer_only(condition: &Expr, own: &[String]) -> bool {
+    let (mut outer, mut other) = (false, false);
+    let _ = ast::visit_expressions(condition, |e| {
+        match e {
+            Expr::CompoundIdentifier(parts)
+                if parts.len() >= 2 && !own.contains(&normalize(&parts[parts.len() - 2])) =>
+            {
+                outer = true
+            }
+            Expr::CompoundIdentifier(_)
+            | Expr::Identifier(_)
+            | Expr::Subquery(_)
+            | Expr::Exists { .. }
+            | Expr::InSubquery { .. } => other = true,
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    outer && !other
+}
+
+/// Whether an expression calls an aggregate (by PostgreSQL's names) anywhere,
+/// subqueries included (which leaves such a subquery as it was).
+fn aggregates(expr: &Expr) -> bool {
+    const AGGREGATES: &[&str] = &[
+        "array_agg",
+        "avg",
+        "bit_and",
+        "bit_or",
+        "bit_xor",
+        "bool_and",
+        "bool_or",
+        "corr",
+        "count",
+        "covar_pop",
+        "covar_samp",
+        "every",
+        "json_agg",
+        "json_object_agg",
+        "jsonb_agg",
+        "jsonb_object_agg",
+        "max",
+        "min",
+        "mode",
+        "percentile_cont",
+        "percentile_disc",
+        "regr_avgx",
+        "regr_avgy",
+        "regr_count",
+        "regr_intercept",
+        "regr_r2",
+        "regr_slope",
+        "regr_sxx",
+        "regr_sxy",
+        "regr_syy",
+        "stddev",
+        "stddev_pop",
+        "stddev_samp",
+        "string_agg",
+        "sum",
+        "var_pop",
+        "var_samp",
+        "variance",
+        "xmlagg",
+    ];
+    let mut found = false;
+    let _ = ast::visit_expressions(expr, |e| {
+        if let Expr::Function(f) = e
+            && f.over.is_none()
+            && let Some(name) = f.name.0.last().and_then(|p| p.as_ident())
+            && AGGREGATES.contains(&normalize(name).as_str())
+        {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 fn parse_one(sql: &str) -> std::result::Result<Statement, ()> {
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
@@ -317,10 +641,10 @@ fn fetch_first_as_limit(stmt: &mut Statement) {
     let _ = ast::VisitMut::visit(stmt, &mut Fetches);
 }
 
-/// Whether a subquery names a table its own FROM does not (an outer one).
-fn correlated(query: &ast::Query) -> bool {
+/// The names a plain SELECT's FROM gives its relations; None for other queries.
+fn own_relations(query: &ast::Query) -> Option<Vec<String>> {
     let SetExpr::Select(select) = query.body.as_ref() else {
-        return true;
+        return None;
     };
     let mut own = Vec::new();
     for from in &select.from {
@@ -334,10 +658,18 @@ fn correlated(query: &ast::Query) -> bool {
                     });
                 }
                 ast::TableFactor::Derived { alias: Some(a), .. } => own.push(normalize(&a.name)),
-                _ => return true,
+                _ => return None,
             }
         }
     }
+    Some(own)
+}
+
+/// Whether a subquery names a table its own FROM does not (an outer one).
+fn correlated(query: &ast::Query) -> bool {
+    let Some(own) = own_relations(query) else {
+        return true;
+    };
     let mut outer = false;
     let _ = ast::visit_expressions(query, |expr| {
         if let Expr::CompoundIdentifier(parts) = expr
@@ -461,6 +793,8 @@ fn finish(stmt: DFStatement) -> DFStatement {
             // `to_regtype`.
             mod_as_operator(&mut s);
             to_regtype_as_lookup(&mut s);
+            like_escape_as_backslash(&mut s);
+            scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)
         }
         other => other,

@@ -36,6 +36,9 @@ SELECT id FROM emp WHERE false;
 SELECT count(*) FROM emp WHERE name IN ('Ada', 'Eve', 'Nobody');
 SELECT name FROM emp WHERE salary = 5800.25 ORDER BY id;
 SELECT name FROM dept WHERE region = 'north' ORDER BY id;
+SELECT name FROM emp WHERE name LIKE 'A/%' ESCAPE '/' OR name LIKE '_v_' ESCAPE '!' ORDER BY 1;
+SELECT 'a_b' LIKE 'a#_b' ESCAPE '#', 'axb' LIKE 'a#_b' ESCAPE '#', 'a\b' LIKE 'a\b' ESCAPE '', 'A%' ILIKE 'a!%' ESCAPE '!';
+SELECT name FROM dept WHERE name NOT LIKE 'S' || '%' ESCAPE '/' ORDER BY 1;
 -- section: order_limit
 SELECT name FROM emp ORDER BY name LIMIT 3;
 SELECT name FROM emp ORDER BY name LIMIT 3 OFFSET 2;
@@ -168,6 +171,10 @@ SELECT name FROM emp WHERE dept_id <> ALL (SELECT id FROM dept WHERE region = 'n
 SELECT name FROM emp WHERE salary < ANY (SELECT salary FROM emp WHERE dept_id = 4) ORDER BY 1;
 SELECT name FROM emp e WHERE salary >= ALL (SELECT salary FROM emp WHERE dept_id = e.dept_id AND salary IS NOT NULL) ORDER BY 1;
 SELECT x > ALL (SELECT x FROM nums) FROM nums WHERE n = 1;
+SELECT d.name, (SELECT e.name FROM emp e WHERE e.dept_id = d.id) FROM dept d ORDER BY d.id;
+SELECT d.name, (SELECT e.name FROM emp e WHERE e.dept_id = d.id) AS only FROM dept d WHERE d.id >= 4 ORDER BY d.id;
+SELECT d.id, (SELECT e.name || '!' FROM emp e WHERE e.dept_id = d.id AND d.budget < 500000) FROM dept d WHERE d.id IN (4, 5) ORDER BY d.id;
+SELECT e.name, (SELECT m.name FROM emp m WHERE m.id = e.manager_id AND e.active) AS manager FROM emp e ORDER BY e.id;
 -- section: cte
 WITH d AS (SELECT * FROM dept WHERE region = 'north') SELECT name FROM d ORDER BY 1;
 WITH t AS (SELECT dept_id, sum(salary) s FROM emp GROUP BY dept_id) SELECT * FROM t WHERE s > 10000 ORDER BY 1;

@@ -11,9 +11,11 @@ mod datetime;
 mod formatting;
 mod math;
 mod ordered_set;
+mod single_value;
 
 pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
 pub(crate) use math::NumericDiv;
+pub(crate) use single_value::{NAME as SINGLE_VALUE, VALUE_OF as SINGLE_VALUE_OF};
 
 use std::sync::Arc;
 
@@ -50,6 +52,13 @@ pub fn register(ctx: &SessionContext) {
     ));
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
+    ctx.register_udf(like_escape_udf());
+    ctx.register_udaf(AggregateUDF::new_from_impl(
+        single_value::SingleValue::default(),
+    ));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        single_value::SingleValueOf::default(),
+    ));
     if let Ok(signum) = ctx.udf("signum") {
         ctx.register_udf(signum.as_ref().clone().with_aliases(["sign"]));
     }
@@ -88,6 +97,90 @@ fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
     )
+}
+
+/// `pg_like_escape(pattern, escape)`: a LIKE pattern written with another
+/// escape character (`LIKE p ESCAPE '/'`, or none with `ESCAPE ''`), rewritten
+/// for the backslash, the only escape DataFusion's LIKE knows.
+fn like_escape_udf() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "pg_like_escape",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let rows = args
+                .iter()
+                .find_map(|a| match a {
+                    ColumnarValue::Array(a) => Some(a.len()),
+                    ColumnarValue::Scalar(_) => None,
+                })
+                .unwrap_or(1);
+            let text = |a: &ColumnarValue| -> Result<ArrayRef> {
+                Ok(datafusion::arrow::compute::cast(
+                    &a.to_array(rows)?,
+                    &DataType::Utf8,
+                )?)
+            };
+            let (patterns, escapes) = (text(&args[0])?, text(&args[1])?);
+            let patterns = patterns
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("text");
+            let escapes = escapes
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("text");
+            let mut out = Vec::with_capacity(rows);
+            for (pattern, escape) in patterns.iter().zip(escapes.iter()) {
+                out.push(match (pattern, escape) {
+                    (Some(p), Some(e)) => Some(like_with_backslash(p, e)?),
+                    _ => None,
+                });
+            }
+            let out: StringArray = out.into_iter().collect();
+            Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+        }),
+    )
+}
+
+fn like_with_backslash(pattern: &str, escape: &str) -> Result<String> {
+    let mut escape_chars = escape.chars();
+    let escape = match (escape_chars.next(), escape_chars.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(c),
+        _ => {
+            return Err(crate::error::Error::Coded {
+                code: "22025",
+                message: "invalid escape string".into(),
+            }
+            .into());
+        }
+    };
+    let mut out = String::with_capacity(pattern.len() + 2);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            match chars.next() {
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => {
+                    return Err(crate::error::Error::Coded {
+                        code: "22025",
+                        message: "LIKE pattern must not end with escape character".into(),
+                    }
+                    .into());
+                }
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// `quote_literal`: a string literal, doubling quotes; with backslashes, an
