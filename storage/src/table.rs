@@ -461,7 +461,8 @@ impl Table {
             .iter()
             .map(|b| {
                 let batch = layout.store(b)?;
-                conform(batch, layout.stored()).map_err(|e| StorageError::InvalidText(e.to_string()))
+                conform(batch, layout.stored())
+                    .map_err(|e| StorageError::InvalidText(e.to_string()))
             })
             .collect()
     }
