@@ -180,6 +180,111 @@ impl ScalarUDFImpl for PgGetExpr {
     }
 }
 
+/// `pg_get_constraintdef(oid [, pretty])` and `pg_get_indexdef(oid [, column,
+/// pretty])` of declared primary keys: `PRIMARY KEY (id)`, `CREATE UNIQUE INDEX
+/// t_pkey ON public.t USING btree (id)`, or the index's column `column`.
+/// NULL for other OIDs.
+struct KeyDefinition {
+    name: &'static str,
+    signature: Signature,
+    keys: CatalogReader,
+}
+
+impl KeyDefinition {
+    fn new(name: &'static str, keys: CatalogReader) -> Self {
+        Self {
+            name,
+            signature: Signature::variadic_any(Volatility::Stable),
+            keys,
+        }
+    }
+
+    fn definition(&self, oid: i64, column: Option<i64>) -> Option<String> {
+        let keys = self.keys.keys();
+        if self.name == "pg_get_constraintdef" {
+            let key = keys
+                .iter()
+                .find(|k| i64::from(self.keys.constraint_oid(k)) == oid)?;
+            return Some(key.constraint_def());
+        }
+        let key = keys
+            .iter()
+            .find(|k| i64::from(self.keys.index_oid(k)) == oid)?;
+        match column {
+            None | Some(0) => Some(key.index_def()),
+            Some(n) => {
+                let column = key.key.columns.get(usize::try_from(n - 1).ok()?)?;
+                Some(crate::system_tables::quote_name(column))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyDefinition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for KeyDefinition {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for KeyDefinition {}
+
+impl std::hash::Hash for KeyDefinition {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for KeyDefinition {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        use datafusion::arrow::array::Int64Array;
+        let rows = args.number_rows;
+        let as_int = |v: &ColumnarValue| -> datafusion::error::Result<Int64Array> {
+            let a = datafusion::arrow::compute::cast(&v.to_array(rows)?, &DataType::Int64)?;
+            Ok(a.as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("Int64")
+                .clone())
+        };
+        let oids = match args.args.first() {
+            Some(v) => as_int(v)?,
+            None => return Err(Error::syntax(format!("{} needs an OID", self.name)).into()),
+        };
+        let columns = match (self.name, args.args.get(1)) {
+            ("pg_get_indexdef", Some(v)) if args.args.len() == 3 => Some(as_int(v)?),
+            _ => None,
+        };
+        let values = (0..rows).map(|i| {
+            if oids.is_null(i) {
+                return None;
+            }
+            let column = columns.as_ref().map(|c| c.value(i));
+            self.definition(oids.value(i), column)
+        });
+        Ok(strings(values.collect::<Vec<_>>()))
+    }
+}
+
 /// The roles pg_roles lists: the superuser and the catalog's roles.
 #[derive(Debug, Clone)]
 pub struct Roles {
@@ -230,15 +335,20 @@ impl PgCatalogContextProvider for Roles {
 pub struct PgCatalog {
     static_tables: Arc<PgCatalogStaticTables>,
     oids: Arc<Oids>,
+    /// Declared keys for pg_get_constraintdef and pg_get_indexdef.
+    keys: CatalogReader,
 }
 
 /// Tables computed by [`system_tables`] instead of the library.
-const OWN_TABLES: [&str; 5] = [
+const OWN_TABLES: [&str; 8] = [
     "pg_namespace",
     "pg_database",
     "pg_class",
     "pg_attribute",
     "pg_attrdef",
+    "pg_constraint",
+    "pg_index",
+    "pg_description",
 ];
 
 impl PgCatalog {
@@ -254,16 +364,30 @@ impl PgCatalog {
             PgCatalogSchemaProvider::try_new(
                 catalogs.clone(),
                 static_tables.clone(),
-                Roles { storage },
+                Roles {
+                    storage: storage.clone(),
+                },
             )
             .map_err(Error::from)?,
         );
+        // PostgreSQL's own descriptions (of built-in types and functions) come
+        // before the comments of user objects.
+        let fixed = HashMap::from([(
+            "pg_description",
+            static_tables.pg_description.data().to_vec(),
+        )]);
         let mut schemas = HashMap::new();
         for name in OWN_TABLES {
             let table = library.build_table_by_name(name).map_err(Error::from)?;
             let table = table.ok_or_else(|| Error::Internal(format!("pg_catalog lacks {name}")))?;
             schemas.insert(name, table.schema());
         }
+        let keys = CatalogReader {
+            catalogs: catalogs.clone(),
+            oids: oids.clone(),
+            database: String::new(),
+            storage: storage.clone(),
+        };
         for database in catalogs.catalog_names() {
             let Some(catalog) = catalogs.catalog(&database) else {
                 continue;
@@ -272,8 +396,9 @@ impl PgCatalog {
                 catalogs: catalogs.clone(),
                 oids: oids.clone(),
                 database,
+                storage: storage.clone(),
             };
-            let overrides = system_tables::tables(&reader, &schemas);
+            let overrides = system_tables::tables(&reader, &schemas, &fixed);
             let schema = Arc::new(PgCatalogSchema {
                 library: library.clone(),
                 overrides,
@@ -285,6 +410,7 @@ impl PgCatalog {
         Ok(Self {
             static_tables,
             oids,
+            keys,
         })
     }
 
@@ -307,6 +433,26 @@ impl PgCatalog {
             self.static_tables.pg_get_keywords.clone(),
         );
         ctx.register_udf(ScalarUDF::new_from_impl(PgGetExpr::new()));
+        ctx.register_udf(expand_array_udf());
+        // No column takes its values from a sequence.
+        ctx.register_udf(create_udf(
+            "pg_get_serial_sequence",
+            vec![DataType::Utf8, DataType::Utf8],
+            DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(|_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))),
+        ));
+        // Every type is a built-in one, in pg_catalog, which is always searched.
+        ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
+            "pg_type_is_visible",
+            DataType::Boolean,
+            |oid| ScalarValue::Boolean(oid.map(|_| true)),
+        )));
+        ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
+            "pg_size_pretty",
+            DataType::Utf8,
+            |bytes| ScalarValue::Utf8(bytes.map(size_pretty)),
+        )));
         ctx.register_udf(pgc::create_pg_get_partkeydef_udf());
         ctx.register_udf(pgc::create_pg_relation_is_publishable_udf());
         ctx.register_udf(pgc::create_pg_get_statisticsobjdef_columns_udf());
@@ -315,7 +461,14 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_pg_relation_size_udf());
         ctx.register_udf(pgc::create_pg_total_relation_size_udf());
         ctx.register_udf(pgc::create_pg_stat_get_numscans());
-        ctx.register_udf(pgc::create_pg_get_constraintdef());
+        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+            "pg_get_constraintdef",
+            self.keys.clone(),
+        )));
+        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+            "pg_get_indexdef",
+            self.keys.clone(),
+        )));
         ctx.register_udf(pgc::create_pg_get_partition_ancestors_udf());
         ctx.register_udf(quote_ident_udf::create_parse_ident_udf());
         ctx.register_udf(array_bounds_udf::create_array_upper_udf());
@@ -371,4 +524,98 @@ fn version_udf() -> datafusion::logical_expr::ScalarUDF {
 /// Helper for single-string UDF results over arrays.
 pub(crate) fn strings(values: impl IntoIterator<Item = Option<String>>) -> ColumnarValue {
     ColumnarValue::Array(Arc::new(StringArray::from_iter(values)))
+}
+
+/// `pg_size_pretty(bytes)`: as PostgreSQL 15 shows a size: bytes below 10
+/// kB, then the largest unit that keeps the number under 20480 (halves round
+/// away from zero).
+fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |v: i64| (v + if v < 0 { -1 } else { 1 }) / 2;
+    // In half-kB: one extra bit for rounding.
+    let mut size = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT * 2 - 1 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size >>= 10;
+    }
+    format!("{} PB", half_rounded(size))
+}
+
+/// `pg_expandarray(a)`: the elements of `a` with their positions, as a list
+/// of `{x, n}`; `information_schema._pg_expandarray(a)` unnests it.
+fn expand_array_udf() -> ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Int32Array, ListArray, StructArray};
+    use datafusion::arrow::buffer::OffsetBuffer;
+    use datafusion::arrow::datatypes::{Field, Fields};
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct ExpandArray {
+        signature: Signature,
+    }
+    fn fields(element: &DataType) -> Fields {
+        Fields::from(vec![
+            Field::new("x", element.clone(), true),
+            Field::new("n", DataType::Int32, false),
+        ])
+    }
+    impl ScalarUDFImpl for ExpandArray {
+        fn name(&self) -> &str {
+            "pg_expandarray"
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+            match &args[0] {
+                DataType::List(element) => Ok(DataType::List(Arc::new(Field::new_list_field(
+                    DataType::Struct(fields(element.data_type())),
+                    true,
+                )))),
+                other => Err(Error::DatatypeMismatch(format!(
+                    "_pg_expandarray needs an array, not {other}"
+                ))
+                .into()),
+            }
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let lists = args.args[0].to_array(args.number_rows)?;
+            let lists = lists.as_list::<i32>();
+            let offsets = lists.offsets();
+            let mut positions = Vec::with_capacity(lists.values().len());
+            for i in 0..lists.len() {
+                let length = (offsets[i + 1] - offsets[i]) as usize;
+                positions.extend((1..=length).map(|p| p as i32));
+            }
+            let start = offsets[0] as usize;
+            let end = offsets[lists.len()] as usize;
+            let values = lists.values().slice(start, end - start);
+            let element = values.data_type().clone();
+            let structs = StructArray::try_new(
+                fields(&element),
+                vec![values, Arc::new(Int32Array::from(positions))],
+                None,
+            )?;
+            let offsets: Vec<i32> = offsets.iter().map(|o| o - offsets[0]).collect();
+            let out = ListArray::try_new(
+                Arc::new(Field::new_list_field(
+                    DataType::Struct(fields(&element)),
+                    true,
+                )),
+                OffsetBuffer::new(offsets.into()),
+                Arc::new(structs),
+                lists.nulls().cloned(),
+            )?;
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }
+    }
+    ScalarUDF::new_from_impl(ExpandArray {
+        signature: Signature::any(1, Volatility::Immutable),
+    })
 }

@@ -185,6 +185,9 @@ impl Session {
         let settings = Arc::new(RwLock::new(defaults));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
+        for udf in search_path_udfs(settings.clone(), engine.storage().clone()) {
+            ctx.register_udf(udf);
+        }
         let session = Self {
             engine,
             ctx,
@@ -467,6 +470,15 @@ impl Session {
                 names,
                 ..
             } => self.drop_roles(names, *if_exists).await,
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                if_exists,
+            } => {
+                self.comment_on(*object_type, object_name, comment.clone(), *if_exists)
+                    .await
+            }
             Statement::Grant(grant) => self.grant(grant).await,
             Statement::Revoke(revoke) => self.revoke(revoke).await,
             _ => self.run_plan(stmt, params).await,
@@ -1325,6 +1337,43 @@ impl Session {
                 CommandTag::new("SELECT").with_rows(rows as usize),
             ));
         }
+        let ident_name = |ident: &ast::Ident| {
+            if ident.quote_style.is_some() {
+                ident.value.clone()
+            } else {
+                ident.value.to_lowercase()
+            }
+        };
+        let mut primary_key: Option<(Option<String>, Vec<String>)> = None;
+        let mut declare_key = |name: Option<&ast::Ident>, columns: Vec<String>| {
+            if primary_key.is_some() {
+                return Err(Error::Coded {
+                    code: "42P16",
+                    message: format!(
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        object_name(&create.name)
+                    ),
+                });
+            }
+            primary_key = Some((name.map(ident_name), columns));
+            Ok(())
+        };
+        for constraint in &create.constraints {
+            if let ast::TableConstraint::PrimaryKey(key) = constraint {
+                let mut columns = Vec::new();
+                for c in &key.columns {
+                    match &c.column.expr {
+                        Expr::Identifier(ident) => columns.push(ident_name(ident)),
+                        other => {
+                            return Err(Error::syntax(format!(
+                                "a primary key names columns, not {other}"
+                            )));
+                        }
+                    }
+                }
+                declare_key(key.name.as_ref(), columns)?;
+            }
+        }
         let mut fields = Vec::with_capacity(create.columns.len());
         for column in &create.columns {
             let ty = types::column_type(&column.data_type)?;
@@ -1332,9 +1381,14 @@ impl Session {
             let mut default = None;
             for option in &column.options {
                 match &option.option {
-                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
-                        not_null = true
+                    ast::ColumnOption::PrimaryKey(key) => {
+                        not_null = true;
+                        declare_key(
+                            key.name.as_ref().or(option.name.as_ref()),
+                            vec![ident_name(&column.name)],
+                        )?;
                     }
+                    ast::ColumnOption::NotNull => not_null = true,
                     ast::ColumnOption::Null => {}
                     ast::ColumnOption::Default(Expr::Value(v))
                         if matches!(v.value, Value::Null) => {}
@@ -1363,8 +1417,36 @@ impl Session {
             }
             fields.push(field);
         }
+        let primary_key = match primary_key {
+            Some((constraint, columns)) => {
+                for column in &columns {
+                    if !fields.iter().any(|f| f.name() == column) {
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{column}\" named in key does not exist"
+                        )));
+                    }
+                }
+                // Columns named only in a table constraint are NOT NULL too.
+                for field in fields.iter_mut() {
+                    if columns.contains(field.name()) {
+                        *field = field.clone().with_nullable(false);
+                    }
+                }
+                Some(enishi_storage::PrimaryKey {
+                    name: constraint.unwrap_or_else(|| format!("{name}_pkey")),
+                    columns,
+                })
+            }
+            None => None,
+        };
         if storage
-            .create_table(&schema, &name, &Schema::new(fields), create.if_not_exists)
+            .create_table_with_key(
+                &schema,
+                &name,
+                &Schema::new(fields),
+                create.if_not_exists,
+                primary_key,
+            )
             .await?
         {
             self.record_owner(enishi_storage::table_key(&schema, &name))
@@ -1373,6 +1455,85 @@ impl Session {
             self.already_exists(&name);
         }
         Ok(Output::Command(CommandTag::new("CREATE TABLE")))
+    }
+
+    /// COMMENT ON TABLE / VIEW / COLUMN / SCHEMA: kept in the catalog, read
+    /// through pg_description (obj_description, col_description, `\d+`).
+    /// The owner may comment, as in PostgreSQL; `IS NULL` removes the comment.
+    async fn comment_on(
+        &mut self,
+        object_type: ast::CommentObject,
+        name: &ObjectName,
+        comment: Option<String>,
+        if_exists: bool,
+    ) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        let relation = |schema: &str, table: &str| {
+            storage.read_catalog(|c| {
+                let s = c.schema(schema)?;
+                if s.tables.contains_key(table) || s.externals.contains_key(table) {
+                    Some("table")
+                } else if s.views.contains_key(table) {
+                    Some("view")
+                } else {
+                    None
+                }
+            })
+        };
+        let key = match object_type {
+            ast::CommentObject::Table | ast::CommentObject::View => {
+                let (schema, table) = self.resolve(name)?;
+                match relation(&schema, &table) {
+                    Some(kind) => self.require_owner(kind, &schema, &table)?,
+                    None if if_exists => return Ok(Output::Command(CommandTag::new("COMMENT"))),
+                    None => return Err(Error::UndefinedTable(object_name(name))),
+                }
+                enishi_storage::table_key(&schema, &table)
+            }
+            ast::CommentObject::Column => {
+                let mut parts = name.0.clone();
+                let Some(column) = parts.pop() else {
+                    return Err(Error::syntax("column name must be qualified"));
+                };
+                if parts.is_empty() {
+                    return Err(Error::syntax("column name must be qualified"));
+                }
+                let column = object_name(&ObjectName(vec![column]));
+                let (schema, table) = self.resolve(&ObjectName(parts))?;
+                let Some(kind) = relation(&schema, &table) else {
+                    return Err(Error::UndefinedTable(table));
+                };
+                self.require_owner(kind, &schema, &table)?;
+                let provider = self
+                    .ctx
+                    .table_provider(datafusion::common::TableReference::partial(
+                        schema.as_str(),
+                        table.as_str(),
+                    ))
+                    .await?;
+                if provider.schema().field_with_name(&column).is_err() {
+                    return Err(Error::UndefinedColumn(format!(
+                        "column \"{column}\" of relation \"{table}\" does not exist"
+                    )));
+                }
+                enishi_storage::column_key(&schema, &table, &column)
+            }
+            ast::CommentObject::Schema => {
+                let schema = object_name(name);
+                if storage.read_catalog(|c| c.schema(&schema).is_none()) {
+                    return Err(Error::UndefinedSchema(schema));
+                }
+                self.require_owner("schema", &schema, "")?;
+                enishi_storage::schema_key(&schema)
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "COMMENT ON {other} is not implemented"
+                )));
+            }
+        };
+        storage.set_comment(key, comment).await?;
+        Ok(Output::Command(CommandTag::new("COMMENT")))
     }
 
     /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
@@ -2376,6 +2537,73 @@ fn count_of(value: &Value) -> Result<usize> {
             .map_err(|_| Error::syntax(format!("invalid count {n}"))),
         other => Err(Error::syntax(format!("invalid count {other}"))),
     }
+}
+
+/// `current_schemas(implicit)` and `current_schema()`: the schemas of this
+/// session's search_path that exist, with pg_catalog first when `implicit`
+/// (and not named in the path); the first of them.
+fn search_path_udfs(
+    settings: Arc<RwLock<Settings>>,
+    storage: Arc<enishi_storage::Storage>,
+) -> [ScalarUDF; 2] {
+    let path = move || {
+        let existing = storage.schema_names();
+        let path = settings.read().expect("settings lock").search_path();
+        path.into_iter()
+            .filter(|s| existing.contains(s) || s == "pg_catalog")
+            .collect::<Vec<_>>()
+    };
+    let schemas = {
+        let path = path.clone();
+        create_udf(
+            "current_schemas",
+            vec![DataType::Boolean],
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            Volatility::Stable,
+            Arc::new(move |args: &[ColumnarValue]| {
+                let implicit = args[0].to_array(1)?;
+                let implicit = implicit
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+                    .ok_or_else(|| {
+                        datafusion::error::DataFusionError::Plan("current_schemas(boolean)".into())
+                    })?;
+                let mut schemas = path();
+                let mut builder = datafusion::arrow::array::ListBuilder::new(
+                    datafusion::arrow::array::StringBuilder::new(),
+                );
+                for i in 0..implicit.len() {
+                    if implicit.is_null(i) {
+                        builder.append_null();
+                        continue;
+                    }
+                    let with_catalog =
+                        implicit.value(i) && !schemas.iter().any(|s| s == "pg_catalog");
+                    if with_catalog {
+                        builder.values().append_value("pg_catalog");
+                    }
+                    for schema in &schemas {
+                        builder.values().append_value(schema);
+                    }
+                    builder.append(true);
+                }
+                schemas.clear();
+                Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+            }),
+        )
+    };
+    let schema = create_udf(
+        "current_schema",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+                path().into_iter().next(),
+            )))
+        }),
+    );
+    [schemas, schema]
 }
 
 /// `current_setting(name [, missing_ok])`, reading this session's settings.

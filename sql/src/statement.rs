@@ -586,6 +586,148 @@ fn aggregates(expr: &Expr) -> bool {
     found
 }
 
+/// `obj_description(oid, 'catalog')`, `obj_description(oid)` and
+/// `col_description(table, column)`: lookups in pg_description (PostgreSQL's
+/// own descriptions and COMMENT ON texts). `max`, because (object, catalog,
+/// column) identifies one description, and an aggregate is what the planner
+/// can decorrelate whatever the argument.
+fn descriptions_as_lookups(stmt: &mut Statement) {
+    /// OIDs of the system catalogs descriptions are kept for.
+    fn catalog_oid(name: &str) -> Option<u32> {
+        Some(match name.trim_start_matches("pg_catalog.") {
+            "pg_class" => 1259,
+            "pg_namespace" => 2615,
+            "pg_type" => 1247,
+            "pg_proc" => 1255,
+            "pg_constraint" => 2606,
+            "pg_am" => 2601,
+            "pg_operator" => 2617,
+            "pg_collation" => 3456,
+            _ => return None,
+        })
+    }
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && let ast::FunctionArguments::List(list) = &f.args
+            && list.duplicate_treatment.is_none()
+            && list.clauses.is_empty()
+        {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let args: Vec<&Expr> = list
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            if args.len() != list.args.len() {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let condition = match (name.trim_start_matches("pg_catalog."), args.as_slice()) {
+                ("obj_description", [object]) => {
+                    Some(format!("objoid = ({object}) AND objsubid = 0"))
+                }
+                ("obj_description", [object, catalog]) => {
+                    let class = match catalog {
+                        Expr::Value(v) => match &v.value {
+                            Value::SingleQuotedString(c) => catalog_oid(c).map(|o| o.to_string()),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| format!("({catalog})::regclass"));
+                    Some(format!(
+                        "objoid = ({object}) AND classoid = {class} AND objsubid = 0"
+                    ))
+                }
+                ("col_description", [table, column]) => Some(format!(
+                    "objoid = ({table}) AND classoid = 1259 AND objsubid = ({column})"
+                )),
+                _ => None,
+            };
+            if let Some(condition) = condition
+                && let Ok(Statement::Query(lookup)) = parse_one(&format!(
+                    "SELECT max(description) FROM pg_catalog.pg_description WHERE {condition}"
+                ))
+            {
+                *expr = Expr::Subquery(lookup);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// PostgreSQL spellings DataFusion reads otherwise:
+/// - `(composite).field` is `get_field(composite, 'field')`;
+/// - `information_schema._pg_expandarray(a)`, the set of `(x, n)` (element and
+///   its position) that pgjdbc's getPrimaryKeys and getIndexInfo read, is
+///   `unnest(pg_expandarray(a))`;
+/// - `generate_subscripts(a, d)` is the unnested range of `a`'s subscripts
+///   (SQLAlchemy orders index columns by it).
+fn fields_and_set_functions(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        let replacement = match expr {
+            Expr::CompoundFieldAccess { root, access_chain }
+                if matches!(root.as_ref(), Expr::Nested(_) | Expr::Function(_))
+                    && access_chain
+                        .iter()
+                        .all(|a| matches!(a, ast::AccessExpr::Dot(Expr::Identifier(_)))) =>
+            {
+                let mut sql = root.to_string();
+                for access in access_chain.iter() {
+                    if let ast::AccessExpr::Dot(Expr::Identifier(field)) = access {
+                        sql = format!("get_field({sql}, '{}')", normalize(field));
+                    }
+                }
+                parse_expr(&sql)
+            }
+            Expr::Function(f) => {
+                let name = f.name.to_string().to_ascii_lowercase();
+                let args = match &f.args {
+                    ast::FunctionArguments::List(list) if list.clauses.is_empty() => list
+                        .args
+                        .iter()
+                        .map(|a| match a {
+                            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>(),
+                    _ => None,
+                };
+                match (name.as_str(), args.as_deref()) {
+                    ("information_schema._pg_expandarray" | "_pg_expandarray", Some([array])) => {
+                        parse_expr(&format!("unnest(pg_expandarray({array}))"))
+                    }
+                    (
+                        "generate_subscripts" | "pg_catalog.generate_subscripts",
+                        Some([array, dim]),
+                    ) => parse_expr(&format!(
+                        "unnest(range(1, CAST(coalesce(array_length({array}, {dim}), 0) AS BIGINT) + 1))"
+                    )),
+                    // Visible: in a schema of the session's search_path (or
+                    // pg_catalog). A same-named table earlier in the path is not
+                    // looked for.
+                    (
+                        "pg_table_is_visible" | "pg_catalog.pg_table_is_visible",
+                        Some([relation]),
+                    ) => parse_expr(&format!(
+                        "({relation}) IN (SELECT __c.oid FROM pg_catalog.pg_class __c \
+                             JOIN pg_catalog.pg_namespace __n ON __c.relnamespace = __n.oid \
+                             WHERE array_has(current_schemas(true), __n.nspname))"
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            *expr = replacement;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
 fn parse_one(sql: &str) -> std::result::Result<Statement, ()> {
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
@@ -793,6 +935,8 @@ fn finish(stmt: DFStatement) -> DFStatement {
             // `to_regtype`.
             mod_as_operator(&mut s);
             to_regtype_as_lookup(&mut s);
+            descriptions_as_lookups(&mut s);
+            fields_and_set_functions(&mut s);
             like_escape_as_backslash(&mut s);
             scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)

@@ -40,6 +40,7 @@ pub enum OidKind {
     Namespace,
     Relation,
     Default,
+    Constraint,
 }
 
 /// Stable object identifiers: derived from the object's name, so every connection
@@ -94,6 +95,52 @@ pub struct CatalogReader {
     pub catalogs: Arc<dyn CatalogProviderList>,
     pub oids: Arc<Oids>,
     pub database: String,
+    /// Declared keys and comments live in the stored catalog.
+    pub storage: Option<Arc<enishi_storage::Storage>>,
+}
+
+/// A table's declared primary key, as the system tables show it.
+pub struct KeyInfo {
+    pub schema_name: String,
+    pub table: String,
+    pub key: enishi_storage::PrimaryKey,
+}
+
+impl KeyInfo {
+    /// `PRIMARY KEY (a, b)`, as pg_get_constraintdef shows it.
+    pub fn constraint_def(&self) -> String {
+        let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
+        format!("PRIMARY KEY ({})", columns.join(", "))
+    }
+
+    /// The CREATE INDEX statement of the key's index, as pg_get_indexdef shows it.
+    pub fn index_def(&self) -> String {
+        let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
+        format!(
+            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+            quote_name(&self.key.name),
+            quote_name(&self.schema_name),
+            quote_name(&self.table),
+            columns.join(", ")
+        )
+    }
+}
+
+/// An identifier as PostgreSQL's ruleutils prints it: bare when it is a plain
+/// lower-case name, else double-quoted.
+pub(crate) fn quote_name(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 /// One table of the catalog as the system tables see it.
@@ -113,6 +160,48 @@ impl CatalogReader {
             .unwrap_or_default();
         names.sort();
         names
+    }
+
+    /// The tables with a declared primary key.
+    pub fn keys(&self) -> Vec<KeyInfo> {
+        let Some(storage) = &self.storage else {
+            return Vec::new();
+        };
+        storage.read_catalog(|c| {
+            c.schemas
+                .iter()
+                .flat_map(|(schema, s)| {
+                    s.tables.iter().filter_map(move |(table, entry)| {
+                        Some(KeyInfo {
+                            schema_name: schema.clone(),
+                            table: table.clone(),
+                            key: entry.primary_key.clone()?,
+                        })
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The OID of a primary key's index (a relation of its schema).
+    pub fn index_oid(&self, key: &KeyInfo) -> u32 {
+        self.oids.relation(&key.schema_name, &key.key.name)
+    }
+
+    /// The OID of a primary key constraint.
+    pub fn constraint_oid(&self, key: &KeyInfo) -> u32 {
+        self.oids.get(
+            OidKind::Constraint,
+            &format!("{}.{}.{}", key.schema_name, key.table, key.key.name),
+        )
+    }
+
+    /// `COMMENT ON` texts by object key.
+    fn comments(&self) -> std::collections::BTreeMap<String, String> {
+        self.storage
+            .as_ref()
+            .map(|s| s.read_catalog(|c| c.comments.clone()))
+            .unwrap_or_default()
     }
 
     pub async fn relations(&self) -> DfResult<Vec<RelationInfo>> {
@@ -150,6 +239,8 @@ pub struct SystemTable {
     schema: SchemaRef,
     reader: CatalogReader,
     build: Builder,
+    /// Rows that never change (PostgreSQL's own), before the computed ones.
+    fixed: Vec<RecordBatch>,
 }
 
 impl std::fmt::Debug for SystemTable {
@@ -178,8 +269,9 @@ impl TableProvider for SystemTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let rows = (self.build)(self.reader.clone()).await?;
-        let batch = to_batch(&self.schema, &rows)?;
-        MemTable::try_new(self.schema.clone(), vec![vec![batch]])?
+        let mut batches = self.fixed.clone();
+        batches.push(to_batch(&self.schema, &rows)?);
+        MemTable::try_new(self.schema.clone(), vec![batches])?
             .scan(state, projection, filters, limit)
             .await
     }
@@ -269,30 +361,270 @@ fn is_collatable(type_oid: u32) -> bool {
     matches!(type_oid, oid::TEXT | oid::VARCHAR | oid::BPCHAR)
 }
 
-/// Replacement tables keyed by name, each with the columns of `schemas[name]`.
+/// Replacement tables keyed by name, each with the columns of `schemas[name]`
+/// (the library's, or PostgreSQL's where [`own_schema`] has them) and the
+/// fixed rows of `fixed[name]` before the computed ones.
 pub fn tables(
     reader: &CatalogReader,
     schemas: &HashMap<&'static str, SchemaRef>,
+    fixed: &HashMap<&'static str, Vec<RecordBatch>>,
 ) -> HashMap<&'static str, Arc<dyn TableProvider>> {
-    let builders: [(&'static str, Builder); 5] = [
+    let builders: [(&'static str, Builder); 8] = [
         ("pg_namespace", |r| Box::pin(namespace_rows(r))),
         ("pg_database", |r| Box::pin(database_rows(r))),
         ("pg_class", |r| Box::pin(class_rows(r))),
         ("pg_attribute", |r| Box::pin(attribute_rows(r))),
         ("pg_attrdef", |r| Box::pin(attrdef_rows(r))),
+        ("pg_constraint", |r| Box::pin(constraint_rows(r))),
+        ("pg_index", |r| Box::pin(index_rows(r))),
+        ("pg_description", |r| Box::pin(description_rows(r))),
     ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
     for (name, build) in builders {
-        if let Some(schema) = schemas.get(name) {
-            let table = SystemTable {
-                schema: schema.clone(),
-                reader: reader.clone(),
-                build,
-            };
-            out.insert(name, Arc::new(table));
-        }
+        let Some(schema) = own_schema(name).or_else(|| schemas.get(name).cloned()) else {
+            continue;
+        };
+        let fixed = fixed
+            .get(name)
+            .map(|batches| {
+                batches
+                    .iter()
+                    .filter_map(|b| conform_batch(b, &schema).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let table = SystemTable {
+            schema,
+            reader: reader.clone(),
+            build,
+            fixed,
+        };
+        out.insert(name, Arc::new(table));
     }
     out
+}
+
+/// A fixed batch with `schema`'s columns (by name, cast; NULL where missing).
+fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> DfResult<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(column) if column.data_type() == field.data_type() => Ok(column.clone()),
+            Some(column) => Ok(cast(column, field.data_type())?),
+            None => Ok(datafusion::arrow::array::new_null_array(
+                field.data_type(),
+                batch.num_rows(),
+            )),
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// PostgreSQL's columns for the tables whose array columns the library
+/// keeps as text (`conkey`, `indkey`): clients unnest them, index them and
+/// compare with `= ANY`.
+fn own_schema(name: &str) -> Option<SchemaRef> {
+    let oid = |n: &str| Field::new(n, DataType::Int32, false);
+    let text = |n: &str| Field::new(n, DataType::Utf8, false);
+    let flag = |n: &str| Field::new(n, DataType::Boolean, false);
+    let int2 = |n: &str| Field::new(n, DataType::Int16, false);
+    let list = |n: &str, of: DataType, nullable: bool| {
+        Field::new(
+            n,
+            DataType::List(Arc::new(Field::new_list_field(of, true))),
+            nullable,
+        )
+    };
+    let fields = match name {
+        "pg_constraint" => vec![
+            oid("oid"),
+            text("conname"),
+            oid("connamespace"),
+            text("contype"),
+            flag("condeferrable"),
+            flag("condeferred"),
+            flag("convalidated"),
+            oid("conrelid"),
+            oid("contypid"),
+            oid("conindid"),
+            oid("conparentid"),
+            oid("confrelid"),
+            text("confupdtype"),
+            text("confdeltype"),
+            text("confmatchtype"),
+            flag("conislocal"),
+            Field::new("coninhcount", DataType::Int32, false),
+            flag("connoinherit"),
+            list("conkey", DataType::Int16, true),
+            list("confkey", DataType::Int16, true),
+            list("conpfeqop", DataType::Int32, true),
+            list("conppeqop", DataType::Int32, true),
+            list("conffeqop", DataType::Int32, true),
+            list("confdelsetcols", DataType::Int16, true),
+            list("conexclop", DataType::Int32, true),
+            Field::new("conbin", DataType::Utf8, true),
+        ],
+        "pg_index" => vec![
+            oid("indexrelid"),
+            oid("indrelid"),
+            int2("indnatts"),
+            int2("indnkeyatts"),
+            flag("indisunique"),
+            flag("indnullsnotdistinct"),
+            flag("indisprimary"),
+            flag("indisexclusion"),
+            flag("indimmediate"),
+            flag("indisclustered"),
+            flag("indisvalid"),
+            flag("indcheckxmin"),
+            flag("indisready"),
+            flag("indislive"),
+            flag("indisreplident"),
+            list("indkey", DataType::Int16, false),
+            list("indcollation", DataType::Int32, false),
+            list("indclass", DataType::Int32, false),
+            list("indoption", DataType::Int16, false),
+            Field::new("indexprs", DataType::Utf8, true),
+            Field::new("indpred", DataType::Utf8, true),
+        ],
+        _ => return None,
+    };
+    Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)))
+}
+
+fn int16_list(values: impl IntoIterator<Item = i16>) -> ScalarValue {
+    let values: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| ScalarValue::Int16(Some(v)))
+        .collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int16))
+}
+
+fn int32_list(values: impl IntoIterator<Item = i32>) -> ScalarValue {
+    let values: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| ScalarValue::Int32(Some(v)))
+        .collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int32))
+}
+
+/// Each declared primary key with its table's OID and its columns' numbers.
+async fn keys_with_columns(r: &CatalogReader) -> DfResult<Vec<(KeyInfo, u32, Vec<i16>)>> {
+    let relations = r.relations().await?;
+    let mut out = Vec::new();
+    for key in r.keys() {
+        let Some(rel) = relations
+            .iter()
+            .find(|rel| rel.schema_name == key.schema_name && rel.name == key.table)
+        else {
+            continue;
+        };
+        let schema = rel.provider.schema();
+        let numbers = key
+            .key
+            .columns
+            .iter()
+            .filter_map(|c| schema.index_of(c).ok().map(|i| (i + 1) as i16))
+            .collect();
+        out.push((key, rel.oid, numbers));
+    }
+    Ok(out)
+}
+
+async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (key, table_oid, numbers) in keys_with_columns(&r).await? {
+        rows.push(Row::from([
+            ("oid", int32(r.constraint_oid(&key))),
+            ("conname", text(key.key.name.clone())),
+            (
+                "connamespace",
+                int32(r.oids.get(OidKind::Namespace, &key.schema_name)),
+            ),
+            ("contype", text("p")),
+            ("convalidated", boolean(true)),
+            ("conrelid", int32(table_oid)),
+            ("conindid", int32(r.index_oid(&key))),
+            ("confupdtype", text(" ")),
+            ("confdeltype", text(" ")),
+            ("confmatchtype", text(" ")),
+            ("conislocal", boolean(true)),
+            ("connoinherit", boolean(true)),
+            ("conkey", int16_list(numbers)),
+        ]));
+    }
+    Ok(rows)
+}
+
+async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (key, table_oid, numbers) in keys_with_columns(&r).await? {
+        let n = numbers.len();
+        rows.push(Row::from([
+            ("indexrelid", int32(r.index_oid(&key))),
+            ("indrelid", int32(table_oid)),
+            ("indnatts", int16(n)),
+            ("indnkeyatts", int16(n)),
+            ("indisunique", boolean(true)),
+            ("indisprimary", boolean(true)),
+            ("indimmediate", boolean(true)),
+            ("indisvalid", boolean(true)),
+            ("indisready", boolean(true)),
+            ("indislive", boolean(true)),
+            ("indkey", int16_list(numbers)),
+            ("indcollation", int32_list(std::iter::repeat_n(0, n))),
+            // The default btree operator class of each column's type is not
+            // tracked; 0 stands for "default".
+            ("indclass", int32_list(std::iter::repeat_n(0, n))),
+            ("indoption", int16_list(std::iter::repeat_n(0, n))),
+        ]));
+    }
+    Ok(rows)
+}
+
+/// pg_class's OID, which pg_description.classoid names for relations.
+const PG_CLASS_OID: u32 = 1259;
+/// pg_namespace's OID, for schema comments.
+const PG_NAMESPACE_OID: u32 = 2615;
+
+async fn description_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let comments = r.comments();
+    if comments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Vec::new();
+    let mut push = |objoid: u32, classoid: u32, objsubid: usize, description: &str| {
+        rows.push(Row::from([
+            ("objoid", int32(objoid)),
+            ("classoid", int32(classoid)),
+            ("objsubid", int32(objsubid)),
+            ("description", text(description)),
+        ]));
+    };
+    for schema in r.schema_names() {
+        if let Some(text) = comments.get(&enishi_storage::schema_key(&schema)) {
+            push(
+                r.oids.get(OidKind::Namespace, &schema),
+                PG_NAMESPACE_OID,
+                0,
+                text,
+            );
+        }
+    }
+    for rel in r.relations().await? {
+        let key = enishi_storage::table_key(&rel.schema_name, &rel.name);
+        if let Some(text) = comments.get(&key) {
+            push(rel.oid, PG_CLASS_OID, 0, text);
+        }
+        for (i, field) in rel.provider.schema().fields().iter().enumerate() {
+            let key = enishi_storage::column_key(&rel.schema_name, &rel.name, field.name());
+            if let Some(text) = comments.get(&key) {
+                push(rel.oid, PG_CLASS_OID, i + 1, text);
+            }
+        }
+    }
+    Ok(rows)
 }
 
 async fn namespace_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
@@ -331,6 +663,8 @@ async fn database_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 }
 
 async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let keys = keys_with_columns(&r).await?;
+    let keyed: Vec<u32> = keys.iter().map(|(_, table, _)| *table).collect();
     let mut rows = Vec::new();
     for rel in r.relations().await? {
         let view = rel.provider.table_type() == TableType::View;
@@ -352,10 +686,36 @@ async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("relnatts", int16(rel.provider.schema().fields().len())),
             ("relispopulated", boolean(true)),
             ("relreplident", text(if view { "n" } else { "d" })),
+            ("relhasindex", boolean(keyed.contains(&rel.oid))),
+        ]));
+    }
+    for (key, _, numbers) in keys {
+        rows.push(Row::from([
+            ("oid", int32(r.index_oid(&key))),
+            ("relname", text(key.key.name.clone())),
+            (
+                "relnamespace",
+                int32(r.oids.get(OidKind::Namespace, &key.schema_name)),
+            ),
+            ("reltype", int32(0)),
+            ("reloftype", int32(0)),
+            ("relowner", int32(SUPERUSER_OID)),
+            ("relam", int32(BTREE_AM_OID)),
+            ("relfilenode", int32(r.index_oid(&key))),
+            ("reltuples", ScalarValue::Float64(Some(-1.0))),
+            ("relpersistence", text("p")),
+            ("relkind", text("i")),
+            ("relnatts", int16(numbers.len())),
+            ("relispopulated", boolean(true)),
+            ("relreplident", text("n")),
         ]));
     }
     Ok(rows)
 }
+
+/// pg_am's btree, the access method of every index PostgreSQL would build
+/// for a primary key.
+const BTREE_AM_OID: u32 = 403;
 
 async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();

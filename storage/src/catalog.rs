@@ -29,6 +29,10 @@ pub struct CatalogState {
     /// Roles, privileges and capability tokens.
     #[serde(default, skip_serializing_if = "Security::is_empty")]
     pub security: Security,
+    /// `COMMENT ON` texts, by object key ([`table_key`], [`schema_key`],
+    /// [`column_key`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub comments: BTreeMap<String, String>,
 }
 
 /// Who may connect and what each may do. Passwords and tokens are kept only
@@ -102,6 +106,11 @@ pub fn table_key(schema: &str, name: &str) -> String {
     format!("table:{schema}.{name}")
 }
 
+/// The key under which the comment on a column of a table or view is kept.
+pub fn column_key(schema: &str, table: &str, column: &str) -> String {
+    format!("{}#{column}", table_key(schema, table))
+}
+
 /// The key under which grants and owners of a schema are kept.
 pub fn schema_key(schema: &str) -> String {
     format!("schema:{schema}")
@@ -124,6 +133,17 @@ pub struct SchemaEntry {
 pub struct TableEntry {
     pub id: u64,
     pub location: String,
+    /// The declared primary key, shown to clients (pg_constraint, pg_index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<PrimaryKey>,
+}
+
+/// A table's declared primary key: the constraint's name and its columns in
+/// key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    pub name: String,
+    pub columns: Vec<String>,
 }
 
 /// An external table: the `CREATE EXTERNAL TABLE` statement that defines it
@@ -154,6 +174,7 @@ impl CatalogState {
             next_table_id: 1,
             schemas,
             security: Security::default(),
+            comments: BTreeMap::new(),
         }
     }
 
@@ -214,6 +235,33 @@ impl CatalogState {
     }
 
     /// Whether `schema.name` is taken by a table or a view.
+    /// Forgets what is kept about an object that is gone: grants, owner and
+    /// comments (a relation's column comments with it).
+    pub fn forget(&mut self, key: &str) {
+        self.security.forget(key);
+        let columns = format!("{key}#");
+        self.comments
+            .retain(|k, _| k != key && !k.starts_with(&columns));
+    }
+
+    /// Moves what is kept about an object to its new key.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        self.security.rename(from, to);
+        let columns = format!("{from}#");
+        let moved: Vec<String> = self
+            .comments
+            .keys()
+            .filter(|k| *k == from || k.starts_with(&columns))
+            .cloned()
+            .collect();
+        for key in moved {
+            if let Some(text) = self.comments.remove(&key) {
+                self.comments
+                    .insert(format!("{to}{}", &key[from.len()..]), text);
+            }
+        }
+    }
+
     pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
         self.schemas.get(schema).is_some_and(|s| {
             s.tables.contains_key(name)

@@ -32,8 +32,8 @@ use object_store::prefix::PrefixStore;
 use url::Url;
 
 pub use catalog::{
-    CatalogState, ExternalEntry, RoleEntry, Security, TableEntry, TokenEntry, ViewEntry,
-    schema_key, table_key,
+    CatalogState, ExternalEntry, PrimaryKey, RoleEntry, Security, TableEntry, TokenEntry,
+    ViewEntry, column_key, schema_key, table_key,
 };
 pub use provider::TableHandle;
 pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
@@ -603,7 +603,8 @@ impl Storage {
                 let prefix = table_key(name, "");
                 c.security.grants.retain(|key, _| !key.starts_with(&prefix));
                 c.security.owners.retain(|key, _| !key.starts_with(&prefix));
-                c.security.forget(&schema_key(name));
+                c.comments.retain(|key, _| !key.starts_with(&prefix));
+                c.forget(&schema_key(name));
                 Ok(entry.tables.into_values().collect::<Vec<_>>())
             })
             .await?;
@@ -621,6 +622,19 @@ impl Storage {
         name: &str,
         columns: &Schema,
         if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        self.create_table_with_key(schema, name, columns, if_not_exists, None)
+            .await
+    }
+
+    /// [`Self::create_table`], recording a declared primary key.
+    pub async fn create_table_with_key(
+        &self,
+        schema: &str,
+        name: &str,
+        columns: &Schema,
+        if_not_exists: bool,
+        primary_key: Option<PrimaryKey>,
     ) -> Result<bool, StorageError> {
         {
             let catalog = self.catalog();
@@ -641,6 +655,7 @@ impl Storage {
         let entry = TableEntry {
             id,
             location: format!("tables/{id}"),
+            primary_key,
         };
         let url = self.table_url(&entry)?;
         if let Some(root) = &self.local_root {
@@ -683,7 +698,7 @@ impl Storage {
                     .get_mut(schema)
                     .and_then(|s| s.tables.remove(name))
                     .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
-                c.security.forget(&table_key(schema, name));
+                c.forget(&table_key(schema, name));
                 Ok(entry)
             })
             .await?;
@@ -711,8 +726,7 @@ impl Storage {
                 .remove(from)
                 .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
             s.tables.insert(to.to_string(), entry);
-            c.security
-                .rename(&table_key(schema, from), &table_key(schema, to));
+            c.rename(&table_key(schema, from), &table_key(schema, to));
             Ok(())
         })
         .await
@@ -783,7 +797,19 @@ impl Storage {
                 .get_mut(schema)
                 .and_then(|s| s.externals.remove(name))
                 .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
-            c.security.forget(&table_key(schema, name));
+            c.forget(&table_key(schema, name));
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
+    pub async fn set_comment(&self, key: String, text: Option<String>) -> Result<(), StorageError> {
+        self.change(|c| {
+            match text {
+                Some(text) => c.comments.insert(key, text),
+                None => c.comments.remove(&key),
+            };
             Ok(())
         })
         .await
@@ -812,7 +838,7 @@ impl Storage {
                 .get_mut(schema)
                 .and_then(|s| s.views.remove(name))
                 .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
-            c.security.forget(&table_key(schema, name));
+            c.forget(&table_key(schema, name));
             Ok(true)
         })
         .await

@@ -53,6 +53,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
     ctx.register_udf(like_escape_udf());
+    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::default()));
     ctx.register_udaf(AggregateUDF::new_from_impl(
         single_value::SingleValue::default(),
     ));
@@ -97,6 +98,101 @@ fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
     )
+}
+
+/// `json_build_object(key, value, …)`: a JSON object of the pairs, written
+/// as PostgreSQL writes it (`{"a" : 1, "b" : "x"}`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonBuildObject {
+    signature: Signature,
+}
+
+impl Default for JsonBuildObject {
+    fn default() -> Self {
+        Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonBuildObject {
+    fn name(&self) -> &str {
+        "json_build_object"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        if args.len() % 2 != 0 {
+            return Err(crate::error::Error::InvalidParameterValue(
+                "argument list must have even number of elements".into(),
+            )
+            .into());
+        }
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let mut columns = Vec::with_capacity(args.args.len());
+        for arg in &args.args {
+            let array = arg.to_array(rows)?;
+            let bare = array.data_type().is_numeric() || array.data_type() == &DataType::Boolean;
+            let text = datafusion::arrow::compute::cast(&array, &DataType::Utf8)?;
+            columns.push((text, bare));
+        }
+        let mut out = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let mut object = String::from("{");
+            for (i, pair) in columns.chunks(2).enumerate() {
+                let [(key, _), (value, bare)] = pair else {
+                    unreachable!("even count checked at planning")
+                };
+                let key = key.as_any().downcast_ref::<StringArray>().expect("text");
+                let value = value.as_any().downcast_ref::<StringArray>().expect("text");
+                if key.is_null(row) {
+                    return Err(crate::error::Error::InvalidParameterValue(
+                        "null value not allowed for object key".into(),
+                    )
+                    .into());
+                }
+                if i > 0 {
+                    object.push_str(", ");
+                }
+                json_string(key.value(row), &mut object);
+                object.push_str(" : ");
+                match (value.is_null(row), bare) {
+                    (true, _) => object.push_str("null"),
+                    (false, true) => object.push_str(value.value(row)),
+                    (false, false) => json_string(value.value(row), &mut object),
+                }
+            }
+            object.push('}');
+            out.push(Some(object));
+        }
+        Ok(ColumnarValue::Array(
+            Arc::new(StringArray::from(out)) as ArrayRef
+        ))
+    }
+}
+
+/// Appends `text` as a JSON string.
+fn json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// `pg_like_escape(pattern, escape)`: a LIKE pattern written with another
