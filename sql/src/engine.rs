@@ -207,7 +207,7 @@ impl Engine {
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
-            .with_optimizer_rule(Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries))
+            .with_optimizer_rules(optimizer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;
@@ -299,4 +299,12 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).ok();
     }
+}
+
+/// DataFusion's optimizer rules, after ours that must see the plan first.
+fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
+        vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
+    rules.extend(datafusion::optimizer::Optimizer::new().rules);
+    rules
 }

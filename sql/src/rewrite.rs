@@ -590,11 +590,14 @@ pub fn integral_numeric_functions(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     .map(|t| t.data)
 }
 
-/// A correlated scalar subquery over the system catalog that DataFusion could
-/// not decorrelate (a condition mixing inner and outer columns other than
-/// equality, such as psql's `a.attcollation <> t.typcollation` in `\d`) is
-/// read as NULL rather than failing the whole catalog query. Over user tables
-/// the statement still fails: only catalog queries of clients get this.
+/// A correlated scalar subquery over the system catalog that DataFusion cannot
+/// decorrelate is read as NULL rather than failing the whole catalog query.
+/// DataFusion decorrelates a subquery whose outer references are all in
+/// equalities of its filters (`inner = outer expression`); others, such as
+/// SQLAlchemy's identity lookup through `pg_get_serial_sequence(…)::regclass`,
+/// fail, and take the statement's other subqueries with them. This rule runs
+/// before DataFusion's and leaves those others to it. Over user tables the
+/// statement still fails: only clients' catalog queries get this.
 /// COMPATIBILITY.md lists it.
 #[derive(Debug, Default)]
 pub struct UndecorrelatedCatalogSubqueries;
@@ -621,7 +624,8 @@ impl datafusion::optimizer::OptimizerRule for UndecorrelatedCatalogSubqueries {
             expr.transform_up(|e| match e {
                 Expr::ScalarSubquery(subquery)
                     if !subquery.outer_ref_columns.is_empty()
-                        && reads_only_catalog(&subquery.subquery) =>
+                        && reads_only_catalog(&subquery.subquery)
+                        && !decorrelatable(&subquery.subquery) =>
                 {
                     let data_type = subquery.subquery.schema().field(0).data_type().clone();
                     Ok(Transformed::yes(Expr::Literal(
@@ -633,6 +637,59 @@ impl datafusion::optimizer::OptimizerRule for UndecorrelatedCatalogSubqueries {
             })
         })
     }
+}
+
+/// Whether every outer reference of a subquery is in an equality of one of its
+/// filters between an expression of outer columns and one of inner columns,
+/// with no subquery in either.
+fn decorrelatable(plan: &LogicalPlan) -> bool {
+    use datafusion::logical_expr::utils::split_conjunction;
+    use datafusion::logical_expr::{BinaryExpr, Operator};
+    let outer = |e: &Expr| {
+        e.exists(|e| Ok(matches!(e, Expr::OuterReferenceColumn(..))))
+            .unwrap_or(true)
+    };
+    let nested = |e: &Expr| {
+        e.exists(|e| {
+            Ok(matches!(
+                e,
+                Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+            ))
+        })
+        .unwrap_or(true)
+    };
+    let only_outer = |e: &Expr| !nested(e) && e.column_refs().is_empty() && outer(e);
+    let mut ok = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        match node {
+            LogicalPlan::Filter(filter) => {
+                for conjunct in split_conjunction(&filter.predicate) {
+                    if !outer(conjunct) {
+                        continue;
+                    }
+                    let equality = match conjunct {
+                        Expr::BinaryExpr(BinaryExpr {
+                            left,
+                            op: Operator::Eq,
+                            right,
+                        }) => {
+                            (only_outer(left) && !outer(right) && !nested(right))
+                                || (only_outer(right) && !outer(left) && !nested(left))
+                        }
+                        _ => false,
+                    };
+                    ok &= equality;
+                }
+            }
+            other => {
+                for e in other.expressions() {
+                    ok &= !outer(&e);
+                }
+            }
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    ok
 }
 
 /// Whether every table a plan scans is in `pg_catalog` or `information_schema`.

@@ -65,15 +65,35 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     Ok(statements.into_iter().map(finish).collect())
 }
 
-/// The text again, when it has scalar subqueries in a select list, with each
-/// of them in parentheses of its own. The compatibility parser replaces such a
-/// subquery with NULL when it thinks it correlated, and limits it to one row
-/// otherwise; [`scalar_subqueries_single_value`] gives them PostgreSQL's
-/// meaning instead, and the parentheses hide them from the parser's rule.
+/// The text again, prepared for the compatibility parser, when it needs it:
+/// - scalar subqueries in a select list each get parentheses of their own. The
+///   parser replaces such a subquery with NULL when it thinks it correlated, and
+///   limits it to one row otherwise; [`scalar_subqueries_single_value`] gives
+///   them PostgreSQL's meaning instead, and the parentheses hide them from the
+///   parser's rule;
+/// - an unqualified `'pg_…'::regclass` names the system catalog, as pg_catalog
+///   comes first in every search path (the parser would look in the current
+///   schema only).
 fn scalar_subqueries_protected(sql: &str) -> Option<String> {
     struct Protect(bool);
     impl ast::VisitorMut for Protect {
         type Break = ();
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+            if let Expr::Cast {
+                expr: inner,
+                data_type: ast::DataType::Regclass,
+                ..
+            } = expr
+                && let Expr::Value(v) = inner.as_mut()
+                && let Value::SingleQuotedString(name) = &mut v.value
+                && name.starts_with("pg_")
+                && !name.contains('.')
+            {
+                *name = format!("pg_catalog.{name}");
+                self.0 = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
         fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
             if let SetExpr::Select(select) = query.body.as_mut() {
                 for item in &mut select.projection {

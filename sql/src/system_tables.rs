@@ -30,9 +30,81 @@ use crate::types::{self, oid};
 /// Well-known OIDs PostgreSQL clients may hard-code.
 pub const PG_CATALOG_NAMESPACE_OID: u32 = 11;
 pub const PUBLIC_NAMESPACE_OID: u32 = 2200;
+pub const PG_TOAST_NAMESPACE_OID: u32 = 99;
+/// As a PostgreSQL 15 cluster made by initdb has it.
+pub const INFORMATION_SCHEMA_NAMESPACE_OID: u32 = 13207;
 pub const DATABASE_OID: u32 = 5;
 pub const SUPERUSER_OID: u32 = 10;
 const FIRST_USER_OID: u32 = 16384;
+
+/// PostgreSQL 15's OIDs of its system catalog tables, which clients compare
+/// with (`classoid = 'pg_class'::regclass`) or hard-code (1259).
+const SYSTEM_CATALOG_OIDS: &[(&str, u32)] = &[
+    ("pg_default_acl", 826),
+    ("pg_tablespace", 1213),
+    ("pg_shdepend", 1214),
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_auth_members", 1261),
+    ("pg_database", 1262),
+    ("pg_foreign_server", 1417),
+    ("pg_user_mapping", 1418),
+    ("pg_sequence", 2224),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_shdescription", 2396),
+    ("pg_aggregate", 2600),
+    ("pg_am", 2601),
+    ("pg_amop", 2602),
+    ("pg_amproc", 2603),
+    ("pg_attrdef", 2604),
+    ("pg_cast", 2605),
+    ("pg_constraint", 2606),
+    ("pg_conversion", 2607),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_language", 2612),
+    ("pg_largeobject", 2613),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_operator", 2617),
+    ("pg_rewrite", 2618),
+    ("pg_statistic", 2619),
+    ("pg_trigger", 2620),
+    ("pg_opfamily", 2753),
+    ("pg_db_role_setting", 2964),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_extension", 3079),
+    ("pg_foreign_table", 3118),
+    ("pg_policy", 3256),
+    ("pg_partitioned_table", 3350),
+    ("pg_statistic_ext", 3381),
+    ("pg_init_privs", 3394),
+    ("pg_statistic_ext_data", 3429),
+    ("pg_collation", 3456),
+    ("pg_event_trigger", 3466),
+    ("pg_enum", 3501),
+    ("pg_range", 3541),
+    ("pg_transform", 3576),
+    ("pg_shseclabel", 3592),
+    ("pg_seclabel", 3596),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_config", 3602),
+    ("pg_ts_config_map", 3603),
+    ("pg_ts_template", 3764),
+    ("pg_replication_origin", 6000),
+    ("pg_subscription", 6100),
+    ("pg_subscription_rel", 6102),
+    ("pg_publication", 6104),
+    ("pg_publication_rel", 6106),
+    ("pg_publication_namespace", 6237),
+    ("pg_parameter_acl", 6243),
+];
 
 /// Kinds of objects that get OIDs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,8 +129,16 @@ impl Oids {
             match name {
                 "pg_catalog" => return PG_CATALOG_NAMESPACE_OID,
                 "public" => return PUBLIC_NAMESPACE_OID,
+                "pg_toast" => return PG_TOAST_NAMESPACE_OID,
+                "information_schema" => return INFORMATION_SCHEMA_NAMESPACE_OID,
                 _ => {}
             }
+        }
+        if kind == OidKind::Relation
+            && let Some(table) = name.strip_prefix("pg_catalog.")
+            && let Some((_, oid)) = SYSTEM_CATALOG_OIDS.iter().find(|(n, _)| *n == table)
+        {
+            return *oid;
         }
         let key = (kind, name.to_string());
         if let Some(oid) = self.assigned.read().expect("oid lock").get(&key) {
@@ -381,7 +461,8 @@ pub fn tables(
     ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
     for (name, build) in builders {
-        let Some(schema) = own_schema(name).or_else(|| schemas.get(name).cloned()) else {
+        let Some(schema) = own_schema(name).or_else(|| schemas.get(name).map(with_acl_columns))
+        else {
             continue;
         };
         let fixed = fixed
@@ -402,6 +483,28 @@ pub fn tables(
         out.insert(name, Arc::new(table));
     }
     out
+}
+
+/// pg_class with the `relacl` and `reloptions` columns the library leaves out
+/// (pgAdmin and SQLAlchemy read them), where PostgreSQL has them.
+fn with_acl_columns(schema: &SchemaRef) -> SchemaRef {
+    if schema.field_with_name("relkind").is_err() || schema.field_with_name("reloptions").is_ok() {
+        return schema.clone();
+    }
+    let texts = || DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+    let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len() + 2);
+    for field in schema.fields() {
+        if field.name() == "relpartbound" {
+            fields.push(Field::new("relacl", texts(), true));
+            fields.push(Field::new("reloptions", texts(), true));
+        }
+        fields.push(field.as_ref().clone());
+    }
+    if fields.len() == schema.fields().len() {
+        fields.push(Field::new("relacl", texts(), true));
+        fields.push(Field::new("reloptions", texts(), true));
+    }
+    Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
 }
 
 /// A fixed batch with `schema`'s columns (by name, cast; NULL where missing).
@@ -583,6 +686,36 @@ async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     Ok(rows)
 }
 
+/// A default that is a string literal, with the cast PostgreSQL's pg_get_expr
+/// shows on it (`'n/a'::text`, `'2024-01-01'::date`).
+fn with_literal_type(sql: String, type_oid: u32) -> String {
+    let literal = sql.len() >= 2
+        && sql.starts_with('\'')
+        && sql.ends_with('\'')
+        && !sql[1..sql.len() - 1].replace("''", "").contains('\'');
+    let name = match type_oid {
+        oid::TEXT => "text",
+        oid::VARCHAR => "character varying",
+        oid::BPCHAR => "bpchar",
+        oid::DATE => "date",
+        oid::TIMESTAMP => "timestamp without time zone",
+        oid::TIMESTAMPTZ => "timestamp with time zone",
+        oid::TIME => "time without time zone",
+        oid::INTERVAL => "interval",
+        oid::NUMERIC => "numeric",
+        oid::JSON => "json",
+        oid::JSONB => "jsonb",
+        oid::UUID => "uuid",
+        oid::BYTEA => "bytea",
+        _ => return sql,
+    };
+    if literal {
+        format!("{sql}::{name}")
+    } else {
+        sql
+    }
+}
+
 /// pg_class's OID, which pg_description.classoid names for relations.
 const PG_CLASS_OID: u32 = 1259;
 /// pg_namespace's OID, for schema comments.
@@ -628,7 +761,15 @@ async fn description_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 }
 
 async fn namespace_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
-    Ok(r.schema_names()
+    let mut names = r.schema_names();
+    // PostgreSQL's own schemas, which clients list (pgjdbc's getSchemas) or
+    // filter out by name.
+    for own in ["pg_toast", "pg_catalog", "information_schema"] {
+        if !names.iter().any(|n| n == own) {
+            names.push(own.to_string());
+        }
+    }
+    Ok(names
         .into_iter()
         .map(|name| {
             // PostgreSQL 15 gives `public` to the pg_database_owner role.
@@ -720,11 +861,13 @@ const BTREE_AM_OID: u32 = 403;
 async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
+        let view = rel.provider.table_type() == TableType::View;
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             let (type_oid, typmod) = column_pg_type(field);
             let (len, byval, align, storage) = type_traits(type_oid);
-            let has_default = types::default_sql(field).is_some()
-                || rel.provider.get_column_default(field.name()).is_some();
+            let has_default = !view
+                && (types::default_sql(field).is_some()
+                    || rel.provider.get_column_default(field.name()).is_some());
             let dims = matches!(field.data_type(), DataType::List(_)) as i32;
             let collation = if is_collatable(type_oid) { 100 } else { 0 };
             rows.push(Row::from([
@@ -740,7 +883,8 @@ async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 ("attbyval", boolean(byval)),
                 ("attalign", text(align)),
                 ("attstorage", text(storage)),
-                ("attnotnull", boolean(!field.is_nullable())),
+                // A view's columns are never declared NOT NULL.
+                ("attnotnull", boolean(!view && !field.is_nullable())),
                 ("atthasdef", boolean(has_default)),
                 ("attislocal", boolean(true)),
                 ("attcollation", int32(collation)),
@@ -753,6 +897,10 @@ async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
+        // A view's columns have no defaults, whatever the columns they read.
+        if rel.provider.table_type() == TableType::View {
+            continue;
+        }
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             // pg_get_expr returns adbin as is, so store the expression's SQL text.
             let stored = types::default_sql(field).map(str::to_string);
@@ -764,6 +912,7 @@ async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 (None, None) => continue,
             };
             let key = format!("{}.{}", rel.oid, i + 1);
+            let sql = with_literal_type(sql, column_pg_type(field).0);
             rows.push(Row::from([
                 ("oid", int32(r.oids.get(OidKind::Default, &key))),
                 ("adrelid", int32(rel.oid)),

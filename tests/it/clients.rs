@@ -1,7 +1,8 @@
 //! Drivers as applications use them: psycopg 3 (server-side parameters,
 //! binary results, prepared statements) and asyncpg (binary I/O for every type),
 //! whose scripts assert what they read and exit non-zero on any difference;
-//! node-postgres, whose observations are compared with PostgreSQL 15's.
+//! node-postgres, SQLAlchemy with pandas, and pgjdbc, whose observations are
+//! compared with PostgreSQL 15's.
 
 use std::path::Path;
 use std::process::Command;
@@ -76,4 +77,54 @@ fn node_postgres_observes_what_it_observes_on_postgresql() {
     let expected = run_node("pg_check.js", postgres.port);
     let enishi = run_node("pg_check.js", server.port);
     assert_eq!(enishi, expected);
+}
+
+/// Runs a Python observation script against `port`; returns what it printed
+/// (one JSON observation per line).
+fn observe_python(script: &str, port: u16) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(script);
+    let output = Command::new("python3")
+        .arg(&path)
+        .arg(port.to_string())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// Compares two observation logs line by line, naming the first step that
+/// differs (with the server-side messages the script wrote to stderr).
+fn assert_same_observations(enishi: &str, postgres: &str) {
+    for (ours, theirs) in enishi.lines().zip(postgres.lines()) {
+        assert_eq!(
+            ours, theirs,
+            "Enishi (left) and PostgreSQL 15 (right) differ"
+        );
+    }
+    assert_eq!(
+        enishi.lines().count(),
+        postgres.lines().count(),
+        "different number of observations:\n{enishi}"
+    );
+}
+
+/// SQLAlchemy 2's inspector (schemas, tables, views, columns with defaults
+/// and comments, primary keys, foreign keys, indexes, unique and check
+/// constraints, table comments, metadata reflection), Core statements with
+/// parameters, and pandas' to_sql(if_exists='replace'), read_sql_table and
+/// read_sql: over psycopg 3 and psycopg2, Enishi must give what PostgreSQL 15
+/// gives.
+#[test]
+fn sqlalchemy_and_pandas_observe_what_they_observe_on_postgresql() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = observe_python("sqlalchemy_check.py", postgres.port);
+    let enishi = observe_python("sqlalchemy_check.py", server.port);
+    assert_same_observations(&enishi, &expected);
 }
