@@ -92,6 +92,21 @@ fn scalar_subqueries_protected(sql: &str) -> Option<String> {
                 *name = format!("pg_catalog.{name}");
                 self.0 = true;
             }
+            // pg_type's typinput and the like hold function names, so a
+            // function named as a regproc compares as its name.
+            if let Expr::Cast {
+                expr: inner,
+                data_type: ast::DataType::Custom(type_name, _),
+                ..
+            } = expr
+                && type_name.to_string().eq_ignore_ascii_case("regproc")
+                && let Expr::Value(v) = inner.as_ref()
+                && let Value::SingleQuotedString(function) = &v.value
+            {
+                let bare = function.rsplit('.').next().unwrap_or(function).to_string();
+                *expr = Expr::value(Value::SingleQuotedString(bare));
+                self.0 = true;
+            }
             std::ops::ControlFlow::Continue(())
         }
         fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
@@ -123,6 +138,29 @@ fn scalar_subqueries_protected(sql: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(";\n")
     })
+}
+
+/// Reads each parameter the client declared a type for (`declared[i]`, a
+/// PostgreSQL type name, for `$i+1`) as a value of that type: `$1` becomes
+/// `CAST($1 AS int4)`.
+pub fn cast_declared_parameters(statement: &mut DFStatement, declared: &[Option<String>]) {
+    if declared.iter().all(Option::is_none) {
+        return;
+    }
+    let DFStatement::Statement(s) = statement else {
+        return;
+    };
+    let _ = ast::visit_expressions_mut(s.as_mut(), |expr| {
+        if let Expr::Value(v) = expr
+            && let Value::Placeholder(p) = &v.value
+            && let Some(index) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(Some(name)) = declared.get(index.wrapping_sub(1))
+            && let Some(cast) = parse_expr(&format!("CAST({p} AS {name})"))
+        {
+            *expr = cast;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// `COPY … FROM STDIN` and `COPY … TO STDOUT`, which DataFusion's parser does

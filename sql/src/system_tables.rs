@@ -491,6 +491,17 @@ fn with_acl_columns(schema: &SchemaRef) -> SchemaRef {
     if schema.field_with_name("relkind").is_err() || schema.field_with_name("reloptions").is_ok() {
         return schema.clone();
     }
+    let schema = datafusion::arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                // real, as in PostgreSQL (pgjdbc's getIndexInfo reads it as a Float).
+                "reltuples" => f.as_ref().clone().with_data_type(DataType::Float32),
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
     let texts = || DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
     let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len() + 2);
     for field in schema.fields() {
@@ -843,7 +854,8 @@ async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("relowner", int32(SUPERUSER_OID)),
             ("relam", int32(BTREE_AM_OID)),
             ("relfilenode", int32(r.index_oid(&key))),
-            ("reltuples", ScalarValue::Float64(Some(-1.0))),
+            // An index is counted when it is built, a table by ANALYZE.
+            ("reltuples", ScalarValue::Float64(Some(0.0))),
             ("relpersistence", text("p")),
             ("relkind", text("i")),
             ("relnatts", int16(numbers.len())),

@@ -282,6 +282,9 @@ pub struct Prepared {
     sql: String,
     /// Parameter types; metadata may carry the declared pg type (varchar, …).
     param_types: Vec<datafusion::arrow::datatypes::Field>,
+    /// The parameter types the client gave in Parse (None: for us to infer);
+    /// ParameterDescription repeats them, as PostgreSQL does.
+    declared: Vec<Option<Type>>,
     schema: Option<SchemaRef>,
 }
 
@@ -1624,9 +1627,20 @@ impl QueryParser for Parser {
                     "cannot insert multiple commands into a prepared statement",
                 ));
             }
-            let Some(statement) = statements.pop() else {
+            let Some(mut statement) = statements.pop() else {
                 return Ok(None);
             };
+            // A parameter the client declared has that type wherever it is
+            // used (`SELECT $1` then describes an int4 column, not unknown).
+            let declared: Vec<Option<String>> = types
+                .iter()
+                .map(|t| {
+                    t.as_ref()
+                        .filter(|t| arrow_for_pg(t).is_some())
+                        .map(|t| t.name().to_string())
+                })
+                .collect();
+            statement::cast_declared_parameters(&mut statement, &declared);
             let hints: Vec<Option<DataType>> = types
                 .iter()
                 .map(|t| t.as_ref().and_then(arrow_for_pg))
@@ -1636,6 +1650,7 @@ impl QueryParser for Parser {
                 statement,
                 sql: sql.to_string(),
                 param_types,
+                declared: types.to_vec(),
                 schema,
             }))
         }
@@ -1649,7 +1664,11 @@ impl QueryParser for Parser {
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
         stmt.param_types
             .iter()
-            .map(|field| {
+            .enumerate()
+            .map(|(i, field)| {
+                if let Some(Some(ty)) = stmt.declared.get(i) {
+                    return Ok(ty.clone());
+                }
                 let declared =
                     enishi_sql::types::declared(field).and_then(|(oid, _)| Type::from_oid(oid));
                 match declared {

@@ -128,3 +128,38 @@ fn sqlalchemy_and_pandas_observe_what_they_observe_on_postgresql() {
     let enishi = observe_python("sqlalchemy_check.py", server.port);
     assert_same_observations(&enishi, &expected);
 }
+
+/// pgjdbc (Debian's libpostgresql-jdbc-java): DatabaseMetaData (schemas,
+/// tables, columns, primary keys, indexes, types), ResultSetMetaData, named
+/// statements with binary results past prepareThreshold, a portal read in
+/// pieces with setFetchSize, and errors. Enishi must give what PostgreSQL 15
+/// gives.
+#[test]
+fn pgjdbc_observes_what_it_observes_on_postgresql() {
+    const DRIVER: &str = "/usr/share/java/postgresql.jar";
+    assert!(
+        Path::new(DRIVER).exists(),
+        "pgjdbc is not installed: run scripts/test (apt libpostgresql-jdbc-java)"
+    );
+    let run = |port: u16| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/jdbc/JdbcCheck.java");
+        let output = Command::new("java")
+            .args(["-cp", DRIVER])
+            .arg(&script)
+            .arg(port.to_string())
+            .output()
+            .expect("java runs");
+        assert!(
+            output.status.success(),
+            "JdbcCheck failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    };
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = run(postgres.port);
+    let enishi = run(server.port);
+    assert_same_observations(&enishi, &expected);
+}
