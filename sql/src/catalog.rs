@@ -43,14 +43,73 @@ impl SchemaProvider for PgCatalogSchema {
     }
 
     async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
-        match self.overrides.get(name.to_ascii_lowercase().as_str()) {
+        let name = name.to_ascii_lowercase();
+        match self.overrides.get(name.as_str()) {
             Some(table) => Ok(Some(table.clone())),
-            None => self.library.table(name).await,
+            None if name == "pg_roles" => {
+                let Some(roles) = self.library.table(&name).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(Arc::new(RolesBypassRls { roles })))
+            }
+            None => self.library.table(&name).await,
         }
     }
 
     fn table_exist(&self, name: &str) -> bool {
         self.library.table_exist(name)
+    }
+}
+
+/// The library's pg_roles, with `rolbypassrls` filled in: superusers bypass
+/// row-level security (psql's `\du` lists "Bypass RLS"), other roles do not.
+#[derive(Debug)]
+struct RolesBypassRls {
+    roles: Arc<dyn TableProvider>,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for RolesBypassRls {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.roles.schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::prelude::Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        use datafusion::arrow::array::{BooleanArray, RecordBatch};
+        let all = self.roles.scan(state, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
+        let schema = self.roles.schema();
+        let (Ok(superuser), Ok(bypass)) =
+            (schema.index_of("rolsuper"), schema.index_of("rolbypassrls"))
+        else {
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+            return table.scan(state, projection, filters, limit).await;
+        };
+        let mut patched = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let supers = batch
+                .column(superuser)
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::from(vec![false; batch.num_rows()]));
+            let values: BooleanArray = supers.iter().map(|s| Some(s.unwrap_or(false))).collect();
+            let mut columns = batch.columns().to_vec();
+            columns[bypass] = Arc::new(values);
+            patched.push(RecordBatch::try_new(schema.clone(), columns)?);
+        }
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![patched])?;
+        table.scan(state, projection, filters, limit).await
     }
 }
 
@@ -285,6 +344,96 @@ impl ScalarUDFImpl for KeyDefinition {
     }
 }
 
+/// pg_type's `typname` by `oid`.
+fn type_names(tables: &PgCatalogStaticTables) -> HashMap<i64, String> {
+    use datafusion::arrow::array::AsArray;
+    let mut names = HashMap::new();
+    for batch in tables.pg_type.data() {
+        let (Some(oids), Some(typnames)) =
+            (batch.column_by_name("oid"), batch.column_by_name("typname"))
+        else {
+            continue;
+        };
+        let (Ok(oids), Ok(typnames)) = (
+            datafusion::arrow::compute::cast(oids, &DataType::Int64),
+            datafusion::arrow::compute::cast(typnames, &DataType::Utf8),
+        ) else {
+            continue;
+        };
+        let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for (oid, name) in oids.iter().zip(typnames.as_string::<i32>().iter()) {
+            if let (Some(oid), Some(name)) = (oid, name) {
+                names.insert(oid, name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// `format_type(oid, typmod)`: the library's, with the types it does not
+/// spell (pseudo-types such as `anyelement`) named as pg_type names them.
+#[derive(Debug)]
+struct FormatType {
+    inner: ScalarUDF,
+    names: Arc<HashMap<i64, String>>,
+}
+
+impl PartialEq for FormatType {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for FormatType {}
+
+impl std::hash::Hash for FormatType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.hash(state)
+    }
+}
+
+impl ScalarUDFImpl for FormatType {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        self.inner.return_type(args)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        use datafusion::arrow::array::AsArray;
+        let rows = args.number_rows;
+        let oids =
+            datafusion::arrow::compute::cast(&args.args[0].to_array(rows)?, &DataType::Int64)?;
+        let formatted = self.inner.invoke_with_args(args)?.to_array(rows)?;
+        let formatted = datafusion::arrow::compute::cast(&formatted, &DataType::Utf8)?;
+        let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let values =
+            formatted
+                .as_string::<i32>()
+                .iter()
+                .zip(oids.iter())
+                .map(|(text, oid)| match (text, oid) {
+                    (Some(t), Some(oid)) if t.starts_with("oid(") => Some(
+                        self.names
+                            .get(&oid)
+                            .cloned()
+                            .unwrap_or_else(|| "???".to_string()),
+                    ),
+                    (t, _) => t.map(str::to_string),
+                });
+        Ok(strings(values.collect::<Vec<_>>()))
+    }
+}
+
 /// The roles pg_roles lists: the superuser and the catalog's roles.
 #[derive(Debug, Clone)]
 pub struct Roles {
@@ -337,6 +486,8 @@ pub struct PgCatalog {
     oids: Arc<Oids>,
     /// Declared keys for pg_get_constraintdef and pg_get_indexdef.
     keys: CatalogReader,
+    /// pg_type's names by OID, for the types format_type does not spell.
+    type_names: Arc<HashMap<i64, String>>,
 }
 
 /// Tables computed by [`system_tables`] instead of the library.
@@ -407,10 +558,12 @@ impl PgCatalog {
                 .register_schema("pg_catalog", schema)
                 .map_err(Error::from)?;
         }
+        let type_names = Arc::new(type_names(&static_tables));
         Ok(Self {
             static_tables,
             oids,
             keys,
+            type_names,
         })
     }
 
@@ -426,7 +579,10 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_current_schemas_udf());
         ctx.register_udf(pgc::create_pg_get_userbyid_udf());
         ctx.register_udf(pgc::create_pg_table_is_visible());
-        ctx.register_udf(format_type::create_format_type_udf());
+        ctx.register_udf(ScalarUDF::new_from_impl(FormatType {
+            inner: format_type::create_format_type_udf(),
+            names: self.type_names.clone(),
+        }));
         ctx.register_udf(pgc::create_session_user_udf());
         ctx.register_udtf(
             "pg_get_keywords",
@@ -475,20 +631,13 @@ impl PgCatalog {
         ctx.register_udf(array_bounds_udf::create_array_lower_udf());
         pgc::generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(ctx);
         ctx.register_udf(version_udf());
-        // Only PostgreSQL's built-in functions are in pg_proc, all in pg_catalog,
-        // which psql's \df filters out; their signatures are not rendered.
+        // Only PostgreSQL's built-in functions are in pg_proc, all in pg_catalog.
         ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
             "pg_function_is_visible",
             DataType::Boolean,
             |_| ScalarValue::Boolean(Some(true)),
         )));
-        for name in ["pg_get_function_result", "pg_get_function_arguments"] {
-            ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
-                name,
-                DataType::Utf8,
-                |_| ScalarValue::Utf8(None),
-            )));
-        }
+
         ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
             "pg_encoding_to_char",
             DataType::Utf8,

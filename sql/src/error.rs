@@ -293,12 +293,24 @@ impl From<Error> for DataFusionError {
     }
 }
 
+/// A missing table's name as PostgreSQL reports it, which is as it was
+/// written: DataFusion qualifies it fully (`postgres.shop.t`). A name in the
+/// default schema was most likely written bare.
+fn as_written(qualified: &str) -> String {
+    let parts: Vec<&str> = qualified.split('.').collect();
+    match parts.as_slice() {
+        [.., schema, table] if *schema != crate::engine::DEFAULT_SCHEMA => {
+            format!("{schema}.{table}")
+        }
+        [.., table] => table.to_string(),
+        [] => qualified.to_string(),
+    }
+}
+
 fn classify_plan(msg: &str) -> Error {
     let lower = msg.to_ascii_lowercase();
     if let Some(name) = between(msg, "table '", "' not found") {
-        // DataFusion names the fully qualified table; PostgreSQL names what was written.
-        let short = name.rsplit('.').next().unwrap_or(name);
-        return Error::UndefinedTable(short.to_string());
+        return Error::UndefinedTable(as_written(name));
     }
     if lower.starts_with("invalid function")
         || lower.contains("function") && lower.contains("not found")
@@ -358,8 +370,7 @@ fn classify_execution(msg: &str) -> Error {
         return Error::DuplicateTable(short.to_string());
     }
     if let Some(name) = between(msg, "Table '", "' doesn't exist") {
-        let short = name.rsplit('.').next().unwrap_or(name);
-        return Error::UndefinedTable(short.to_string());
+        return Error::UndefinedTable(as_written(name));
     }
     if let Some(name) = between(msg, "Schema '", "' already exists") {
         return Error::DuplicateSchema(name.to_string());

@@ -1059,8 +1059,14 @@ impl Session {
                     WriteOp::Truncate => "TRUNCATE TABLE",
                     _ => "UPDATE",
                 };
+                // TRUNCATE reports no row count.
+                let truncate = matches!(dml.op, WriteOp::Truncate);
                 let rows = self.count(plan).await?;
-                let mut tag = CommandTag::new(command).with_rows(rows);
+                let mut tag = if truncate {
+                    CommandTag::new(command)
+                } else {
+                    CommandTag::new(command).with_rows(rows)
+                };
                 if command == "INSERT" {
                     tag.oid = Some(0);
                 }
@@ -1802,14 +1808,29 @@ impl Session {
                 self.require_owner("view", &schema, &view)?;
             }
             if !storage.drop_view(&schema, &view, if_exists).await? {
-                self.notices.push(Notice {
-                    severity: "NOTICE",
-                    code: "00000",
-                    message: format!("view \"{view}\" does not exist, skipping"),
-                });
+                self.skipped("view", &schema, &view);
             }
         }
         Ok(Output::Command(CommandTag::new("DROP VIEW")))
+    }
+
+    /// The notice of a DROP … IF EXISTS of nothing: about the schema when it
+    /// is the schema that is missing, as PostgreSQL words it.
+    fn skipped(&mut self, kind: &str, schema: &str, name: &str) {
+        let message = if self
+            .engine
+            .storage()
+            .read_catalog(|c| c.schema(schema).is_none())
+        {
+            format!("schema \"{schema}\" does not exist, skipping")
+        } else {
+            format!("{kind} \"{name}\" does not exist, skipping")
+        };
+        self.notices.push(Notice {
+            severity: "NOTICE",
+            code: "00000",
+            message,
+        });
     }
 
     fn already_exists(&mut self, name: &str) {
@@ -1844,11 +1865,7 @@ impl Session {
                 continue;
             }
             if !storage.drop_table(schema, name, if_exists).await? {
-                self.notices.push(Notice {
-                    severity: "NOTICE",
-                    code: "00000",
-                    message: format!("table \"{name}\" does not exist, skipping"),
-                });
+                self.skipped("table", schema, name);
             }
         }
         Ok(Output::Command(CommandTag::new("DROP TABLE")))

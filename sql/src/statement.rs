@@ -427,8 +427,10 @@ fn scalar_subqueries_single_value(stmt: &mut Statement) {
             && let ast::SelectItem::UnnamedExpr(value)
             | ast::SelectItem::ExprWithAlias { expr: value, .. } = item
             && !aggregates(value)
-            && let Some(call) =
-                parse_expr(&format!("{}(({value}))", crate::functions::SINGLE_VALUE))
+            && let Some(call) = with_holes(
+                &format!("{}(__hole0)", crate::functions::SINGLE_VALUE),
+                vec![value.clone()],
+            )
         {
             *value = call;
             let (outer, inner): (Vec<Expr>, Vec<Expr>) = select
@@ -444,14 +446,18 @@ fn scalar_subqueries_single_value(stmt: &mut Statement) {
                 op: ast::BinaryOperator::And,
                 right: Box::new(b),
             });
-            let read = format!("{}({expr})", crate::functions::SINGLE_VALUE_OF);
-            let rewritten = match outer
-                .iter()
-                .map(|c| format!("({c})"))
-                .reduce(|a, b| format!("{a} AND {b}"))
-            {
-                None => parse_expr(&read),
-                Some(condition) => parse_expr(&format!("CASE WHEN {condition} THEN {read} END")),
+            let read = format!("{}(__hole0)", crate::functions::SINGLE_VALUE_OF);
+            let subquery = expr.clone();
+            let rewritten = match outer.into_iter().reduce(|a, b| Expr::BinaryOp {
+                left: Box::new(a),
+                op: ast::BinaryOperator::And,
+                right: Box::new(b),
+            }) {
+                None => with_holes(&read, vec![subquery]),
+                Some(condition) => with_holes(
+                    &format!("CASE WHEN __hole1 THEN {read} END"),
+                    vec![subquery, condition],
+                ),
             };
             if let Some(rewritten) = rewritten {
                 *expr = rewritten;
@@ -520,6 +526,24 @@ fn outer_columns_through_equalities(conditions: Vec<Expr>, own: &[String]) -> Ve
             c
         })
         .collect()
+}
+
+/// An expression parsed from `template`, with the identifiers `__hole0`,
+/// `__hole1`, … replaced by `parts` (as they are: no text round trip, which
+/// would lose what PostgreSQL's syntax cannot spell, such as lambdas).
+fn with_holes(template: &str, parts: Vec<Expr>) -> Option<Expr> {
+    let mut expr = parse_expr(template)?;
+    let _ = ast::visit_expressions_mut(&mut expr, |e| {
+        if let Expr::Identifier(ident) = e
+            && let Some(index) = ident.value.strip_prefix("__hole")
+            && let Ok(index) = index.parse::<usize>()
+            && let Some(part) = parts.get(index)
+        {
+            *e = Expr::Nested(Box::new(part.clone()));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(expr)
 }
 
 /// One expression, parsed on its own.
@@ -740,6 +764,18 @@ fn fields_and_set_functions(stmt: &mut Statement) {
                 }
                 parse_expr(&sql)
             }
+            // ARRAY(SELECT e FROM … ORDER BY o): the subquery aggregating its
+            // values, `(SELECT array_agg(e ORDER BY o) FROM …)` (`{}` for no
+            // rows), which the planner can decorrelate.
+            Expr::Function(f)
+                if f.name.to_string().eq_ignore_ascii_case("array")
+                    && matches!(&f.args, ast::FunctionArguments::Subquery(_)) =>
+            {
+                let ast::FunctionArguments::Subquery(query) = &f.args else {
+                    unreachable!()
+                };
+                array_of_subquery(query)
+            }
             Expr::Function(f) => {
                 let name = f.name.to_string().to_ascii_lowercase();
                 let args = match &f.args {
@@ -781,6 +817,137 @@ fn fields_and_set_functions(stmt: &mut Statement) {
         };
         if let Some(replacement) = replacement {
             *expr = replacement;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `(SELECT array_agg(e ORDER BY …) FROM …)` for `ARRAY(SELECT e FROM … ORDER
+/// BY …)`, when the subquery is a plain SELECT of one column.
+fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    if query.limit_clause.is_some()
+        || query.fetch.is_some()
+        || query.with.is_some()
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+    {
+        return None;
+    }
+    let [ast::SelectItem::UnnamedExpr(value) | ast::SelectItem::ExprWithAlias { expr: value, .. }] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    // ARRAY(SELECT e(x) FROM unnest(a) x): each element through e, which
+    // psql's `\d+` asks of the table's options.
+    if let [from] = select.from.as_slice()
+        && from.joins.is_empty()
+        && select.selection.is_none()
+        && query.order_by.is_none()
+        && let ast::TableFactor::Table {
+            name,
+            args: Some(args),
+            alias: Some(alias),
+            ..
+        } = &from.relation
+        && object_name_last(name) == "unnest"
+        && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))] = args.args.as_slice()
+    {
+        let lambda = Expr::Lambda(ast::LambdaFunction {
+            params: ast::OneOrManyWithParens::One(ast::LambdaFunctionParameter {
+                name: alias.name.clone(),
+                data_type: None,
+            }),
+            body: Box::new(value.clone()),
+            syntax: ast::LambdaSyntax::Arrow,
+        });
+        let mut call = parse_expr(&format!("array_transform({array}, NULL)"))?;
+        if let Expr::Function(f) = &mut call
+            && let ast::FunctionArguments::List(list) = &mut f.args
+            && let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(second))) =
+                list.args.get_mut(1)
+        {
+            *second = lambda;
+        }
+        return Some(call);
+    }
+    let order = match &query.order_by {
+        Some(ast::OrderBy {
+            kind: ast::OrderByKind::Expressions(items),
+            ..
+        }) if !items.is_empty() => format!(
+            " ORDER BY {}",
+            items
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => String::new(),
+    };
+    let mut aggregated = select.as_ref().clone();
+    aggregated.projection = vec![ast::SelectItem::UnnamedExpr(parse_expr(&format!(
+        "coalesce(array_agg({value}{order}), make_array())"
+    ))?)];
+    parse_expr(&format!("({aggregated})"))
+}
+
+/// `pg_get_function_result(f)` and `pg_get_function_arguments(f)` (psql's
+/// `\df`): lookups in pg_proc, the types as format_type names them. Argument
+/// names and modes are not shown (PostgreSQL's built-ins rarely have them).
+fn function_signatures_as_lookups(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && let ast::FunctionArguments::List(list) = &f.args
+            && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(function))] =
+                list.args.as_slice()
+        {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let value = match name.trim_start_matches("pg_catalog.") {
+                "pg_get_function_result" => Some(
+                    "CASE WHEN __p.proretset THEN 'SETOF ' ELSE '' END \
+                     || format_type(__p.prorettype, NULL)"
+                        .to_string(),
+                ),
+                "pg_get_function_arguments" => Some(
+                    "coalesce(array_to_string(array_transform(\
+                     string_to_array(nullif(__p.proargtypes, ''), ' '), NULL), ', '), '')"
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            if let Some(value) = value
+                && let Ok(Statement::Query(mut lookup)) = parse_one(&format!(
+                    "SELECT {value} FROM pg_catalog.pg_proc __p WHERE __p.oid = ({function})"
+                ))
+            {
+                // The lambda (`__t -> format_type(__t::int, NULL)`), which
+                // PostgreSQL's syntax cannot spell.
+                let _ = ast::visit_expressions_mut(lookup.as_mut(), |e| {
+                    if let Expr::Function(call) = e
+                        && call.name.to_string() == "array_transform"
+                        && let ast::FunctionArguments::List(list) = &mut call.args
+                        && let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(second))) =
+                            list.args.get_mut(1)
+                        && let Some(body) = parse_expr("format_type(CAST(__t AS INT), NULL)")
+                    {
+                        *second = Expr::Lambda(ast::LambdaFunction {
+                            params: ast::OneOrManyWithParens::One(ast::LambdaFunctionParameter {
+                                name: ast::Ident::new("__t"),
+                                data_type: None,
+                            }),
+                            body: Box::new(body),
+                            syntax: ast::LambdaSyntax::Arrow,
+                        });
+                    }
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+                *expr = Expr::Subquery(lookup);
+            }
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -994,6 +1161,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             mod_as_operator(&mut s);
             to_regtype_as_lookup(&mut s);
             descriptions_as_lookups(&mut s);
+            function_signatures_as_lookups(&mut s);
             fields_and_set_functions(&mut s);
             like_escape_as_backslash(&mut s);
             scalar_subqueries_single_value(&mut s);
