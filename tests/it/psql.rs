@@ -1,5 +1,6 @@
 //! psql as users run it: meta-commands read pg_catalog the way PostgreSQL 15's psql
-//! does, and their output must show PostgreSQL type names.
+//! does, and their output must show PostgreSQL type names; the whole flow of
+//! `tests/clients/psql` must print what it prints against PostgreSQL 15.
 
 use std::process::Command;
 
@@ -97,4 +98,42 @@ fn values_print_as_postgres_prints_them() {
         out.trim(),
         "t|1.5|1e+20|2.50|\\xdead|2024-01-02|2024-01-02 03:04:05|2024-01-02 03:04:05+00"
     );
+}
+
+/// Runs `tests/clients/psql/run.sh` against `port`; its normalized output.
+fn psql_flow(port: u16) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/psql");
+    let out = std::env::temp_dir().join(format!(
+        "enishi-psql-flow-{}-{port}.txt",
+        std::process::id()
+    ));
+    let status = Command::new(dir.join("run.sh"))
+        .arg(port.to_string())
+        .arg(&out)
+        .status()
+        .expect("run.sh runs");
+    assert!(status.success(), "run.sh failed");
+    let text = std::fs::read_to_string(&out).expect("run.sh wrote its output");
+    let _ = std::fs::remove_file(&out);
+    text
+}
+
+/// psql's meta-commands (`\l \dn \dt \dv \d \d+ \df \dT \du`), `\x`,
+/// `\gset`, `-c` with several statements and `\copy` both ways print the same
+/// against Enishi as against PostgreSQL 15 (owners and sizes normalized).
+#[test]
+fn psql_flow_prints_what_it_prints_on_postgresql() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = psql_flow(postgres.port);
+    let enishi = psql_flow(server.port);
+    for (line, (ours, theirs)) in enishi.lines().zip(expected.lines()).enumerate() {
+        assert_eq!(
+            ours,
+            theirs,
+            "line {} differs: Enishi (left), PostgreSQL 15 (right)\n{enishi}",
+            line + 1
+        );
+    }
+    assert_eq!(enishi.lines().count(), expected.lines().count(), "{enishi}");
 }
