@@ -52,6 +52,12 @@ impl SchemaProvider for PgCatalogSchema {
                 };
                 Ok(Some(Arc::new(RolesBypassRls { roles })))
             }
+            None if name == "pg_settings" => {
+                let Some(settings) = self.library.table(&name).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(Arc::new(SettingsBootValue::new(settings))))
+            }
             None => self.library.table(&name).await,
         }
     }
@@ -109,6 +115,63 @@ impl TableProvider for RolesBypassRls {
             patched.push(RecordBatch::try_new(schema.clone(), columns)?);
         }
         let table = datafusion::datasource::MemTable::try_new(schema, vec![patched])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
+
+/// The library's pg_settings with PostgreSQL's name for the `boot_val` column
+/// (the library spells it `bool_val`).
+#[derive(Debug)]
+struct SettingsBootValue {
+    settings: Arc<dyn TableProvider>,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+}
+
+impl SettingsBootValue {
+    fn new(settings: Arc<dyn TableProvider>) -> Self {
+        let fields: Vec<_> = settings
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                "bool_val" => f.as_ref().clone().with_name("boot_val"),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+        Self { settings, schema }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for SettingsBootValue {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::prelude::Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        let all = self.settings.scan(state, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
+        let renamed = batches
+            .into_iter()
+            .map(|b| {
+                datafusion::arrow::array::RecordBatch::try_new(
+                    self.schema.clone(),
+                    b.columns().to_vec(),
+                )
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let table = datafusion::datasource::MemTable::try_new(self.schema.clone(), vec![renamed])?;
         table.scan(state, projection, filters, limit).await
     }
 }
@@ -241,8 +304,8 @@ impl ScalarUDFImpl for PgGetExpr {
 
 /// `pg_get_constraintdef(oid [, pretty])` and `pg_get_indexdef(oid [, column,
 /// pretty])` of declared primary keys: `PRIMARY KEY (id)`, `CREATE UNIQUE INDEX
-/// t_pkey ON public.t USING btree (id)`, or the index's column `column`.
-/// NULL for other OIDs.
+/// t_pkey ON public.t USING btree (id)`, or the index's column `column`; and
+/// `pg_get_viewdef(oid [, pretty])`, a view's query. NULL for other OIDs.
 struct KeyDefinition {
     name: &'static str,
     signature: Signature,
@@ -259,6 +322,25 @@ impl KeyDefinition {
     }
 
     fn definition(&self, oid: i64, column: Option<i64>) -> Option<String> {
+        if self.name == "pg_get_viewdef" {
+            // The view's query as it was written (PostgreSQL prints its own
+            // rendering of the parsed query).
+            let storage = self.keys.storage.as_ref()?;
+            let views = storage.read_catalog(|c| {
+                c.schemas
+                    .iter()
+                    .flat_map(|(schema, s)| {
+                        s.views
+                            .iter()
+                            .map(move |(name, v)| (schema.clone(), name.clone(), v.sql.clone()))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            return views
+                .into_iter()
+                .find(|(schema, name, _)| i64::from(self.keys.oids.relation(schema, name)) == oid)
+                .map(|(_, _, sql)| sql);
+        }
         let keys = self.keys.keys();
         if self.name == "pg_get_constraintdef" {
             let key = keys
@@ -623,6 +705,10 @@ impl PgCatalog {
         )));
         ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
             "pg_get_indexdef",
+            self.keys.clone(),
+        )));
+        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+            "pg_get_viewdef",
             self.keys.clone(),
         )));
         ctx.register_udf(pgc::create_pg_get_partition_ancestors_udf());

@@ -10,8 +10,9 @@
 //! - numeric division has PostgreSQL's result scale (`7.0 / 2` is
 //!   `3.5000000000000000`);
 //! - a string literal that meets a number is read as that number's type
-//!   (`'1' + 1` is 2, `'a' + 1` fails with 22P02), as PostgreSQL resolves an
-//!   untyped literal.
+//!   (`'1' + 1` is 2, `'a' + 1` fails with 22P02), and one compared with a
+//!   boolean as a boolean (`flag = 'f'`), as PostgreSQL resolves an untyped
+//!   literal.
 
 use std::sync::Arc;
 
@@ -48,6 +49,30 @@ fn is_text_literal(expr: &Expr) -> bool {
     )
 }
 
+/// A string literal read as PostgreSQL's boolean input reads it.
+fn boolean_literal(expr: Expr) -> Result<Expr> {
+    let text = match &expr {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(t))
+            | ScalarValue::Utf8View(Some(t))
+            | ScalarValue::LargeUtf8(Some(t)),
+            _,
+        ) => t.trim().to_ascii_lowercase(),
+        _ => return Ok(expr),
+    };
+    let value = match text.as_str() {
+        "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "on" | "1" => true,
+        "f" | "fa" | "fal" | "fals" | "false" | "n" | "no" | "of" | "off" | "0" => false,
+        _ => {
+            return Err(crate::error::Error::InvalidTextRepresentation(format!(
+                "invalid input syntax for type boolean: \"{text}\""
+            ))
+            .into());
+        }
+    };
+    Ok(Expr::Literal(ScalarValue::Boolean(Some(value)), None))
+}
+
 fn is_interval(data_type: &DataType) -> bool {
     matches!(data_type, DataType::Interval(_) | DataType::Duration(_))
 }
@@ -79,6 +104,26 @@ impl ExprPlanner for PgOperators {
                 | BinaryOperator::Divide
                 | BinaryOperator::Modulo
         );
+        let comparison = matches!(
+            op,
+            BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+        );
+        if comparison {
+            // An untyped string next to a boolean is read as a boolean
+            // (`indisprimary = 'f'`).
+            let boolean = |e: &Expr| matches!(e.get_type(schema), Ok(DataType::Boolean));
+            if is_text_literal(&right) && boolean(&left) {
+                right = boolean_literal(right)?;
+            } else if is_text_literal(&left) && boolean(&right) {
+                left = boolean_literal(left)?;
+            }
+            return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
+        }
         if !arithmetic {
             return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
         }

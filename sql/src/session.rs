@@ -1214,6 +1214,9 @@ impl Session {
                 .split(NAME_SUFFIX_MARK)
                 .next()
                 .unwrap_or(field.name());
+            // The catalog parser renames a repeated column (`c.oid, c.*`),
+            // which DataFusion refuses; the client sees PostgreSQL's name.
+            let name = name.strip_prefix("__alias_").unwrap_or(name);
             let mut field = field.as_ref().clone().with_name(name);
             // DataFusion keeps a cast's source metadata: `u::text` of a uuid
             // column would still claim to be uuid.

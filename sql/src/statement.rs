@@ -411,6 +411,28 @@ fn scalar_subqueries_single_value(stmt: &mut Statement) {
         std::ops::ControlFlow::<()>::Continue(())
     });
     let _ = ast::visit_expressions_mut(stmt, |expr| {
+        // `(SELECT count(*) … LIMIT 1)`: an aggregate without GROUP BY is one
+        // row, so the limit changes nothing, and DataFusion cannot
+        // decorrelate through it (pgAdmin writes these).
+        if let Expr::Subquery(query) = expr
+            && let Some(ast::LimitClause::LimitOffset {
+                limit: Some(Expr::Value(limit)),
+                offset: None,
+                limit_by,
+            }) = &query.limit_clause
+            && limit_by.is_empty()
+            && matches!(&limit.value, Value::Number(n, _) if n.parse::<u64>().is_ok_and(|n| n >= 1))
+            && let SetExpr::Select(select) = query.body.as_ref()
+            && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+            && select.having.is_none()
+            && let [
+                ast::SelectItem::UnnamedExpr(value)
+                | ast::SelectItem::ExprWithAlias { expr: value, .. },
+            ] = select.projection.as_slice()
+            && aggregates(value)
+        {
+            query.limit_clause = None;
+        }
         if let Expr::Subquery(query) = expr
             && !sets.contains(&(query.as_ref() as *const ast::Query))
             && query.order_by.is_none()
@@ -953,6 +975,32 @@ fn function_signatures_as_lookups(stmt: &mut Statement) {
     });
 }
 
+/// `FROM pg_show_all_settings()` (pgAdmin's) reads pg_settings, the view
+/// PostgreSQL defines over it.
+fn settings_function_as_table(stmt: &mut Statement) {
+    struct Settings;
+    impl ast::VisitorMut for Settings {
+        type Break = ();
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &mut ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::Table { name, args, .. } = factor
+                && object_name_last(name) == "pg_show_all_settings"
+                && args.as_ref().is_some_and(|a| a.args.is_empty())
+            {
+                *name = ast::ObjectName::from(vec![
+                    ast::Ident::new("pg_catalog"),
+                    ast::Ident::new("pg_settings"),
+                ]);
+                *args = None;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Settings);
+}
+
 fn parse_one(sql: &str) -> std::result::Result<Statement, ()> {
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
@@ -1163,6 +1211,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             descriptions_as_lookups(&mut s);
             function_signatures_as_lookups(&mut s);
             fields_and_set_functions(&mut s);
+            settings_function_as_table(&mut s);
             like_escape_as_backslash(&mut s);
             scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)

@@ -551,6 +551,31 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
         )
     };
     let fields = match name {
+        // PostgreSQL 15's columns (the library's are another version's).
+        "pg_namespace" => vec![
+            oid("oid"),
+            text("nspname"),
+            oid("nspowner"),
+            list("nspacl", DataType::Utf8, true),
+        ],
+        "pg_database" => vec![
+            oid("oid"),
+            text("datname"),
+            oid("datdba"),
+            Field::new("encoding", DataType::Int32, false),
+            text("datlocprovider"),
+            flag("datistemplate"),
+            flag("datallowconn"),
+            Field::new("datconnlimit", DataType::Int32, false),
+            Field::new("datfrozenxid", DataType::Int32, false),
+            Field::new("datminmxid", DataType::Int32, false),
+            oid("dattablespace"),
+            text("datcollate"),
+            text("datctype"),
+            Field::new("daticulocale", DataType::Utf8, true),
+            Field::new("datcollversion", DataType::Utf8, true),
+            list("datacl", DataType::Utf8, true),
+        ],
         "pg_constraint" => vec![
             oid("oid"),
             text("conname"),
@@ -874,6 +899,30 @@ async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
         let view = rel.provider.table_type() == TableType::View;
+        if !view {
+            // The system columns every PostgreSQL table has (attnum < 0),
+            // which clients that do not filter on attnum > 0 list.
+            for (name, number, type_oid, len, byval, align) in SYSTEM_COLUMNS {
+                rows.push(Row::from([
+                    ("attrelid", int32(rel.oid)),
+                    ("attname", text(*name)),
+                    ("atttypid", int32(*type_oid)),
+                    ("attstattarget", int32(0)),
+                    ("attlen", int16(*len)),
+                    ("attnum", ScalarValue::Int16(Some(*number))),
+                    ("attndims", int32(0)),
+                    ("attcacheoff", int32(-1)),
+                    ("atttypmod", int32(-1)),
+                    ("attbyval", boolean(*byval)),
+                    ("attalign", text(*align)),
+                    ("attstorage", text("p")),
+                    ("attnotnull", boolean(true)),
+                    ("atthasdef", boolean(false)),
+                    ("attislocal", boolean(true)),
+                    ("attcollation", int32(0)),
+                ]));
+            }
+        }
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             let (type_oid, typmod) = column_pg_type(field);
             let (len, byval, align, storage) = type_traits(type_oid);
@@ -905,6 +954,17 @@ async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     }
     Ok(rows)
 }
+
+/// PostgreSQL's system columns: name, attnum, type (tid, xid, cid, oid),
+/// length, by value, alignment.
+const SYSTEM_COLUMNS: &[(&str, i16, u32, i16, bool, &str)] = &[
+    ("ctid", -1, 27, 6, false, "s"),
+    ("xmin", -2, 28, 4, true, "i"),
+    ("cmin", -3, 29, 4, true, "i"),
+    ("xmax", -4, 28, 4, true, "i"),
+    ("cmax", -5, 29, 4, true, "i"),
+    ("tableoid", -6, 26, 4, true, "i"),
+];
 
 async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();

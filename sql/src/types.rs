@@ -173,7 +173,7 @@ impl TypePlanner for PgTypePlanner {
             T::Custom(name, _) if name.0.len() == 1 => {
                 let last = name.0[0].to_string().to_ascii_lowercase();
                 match last.as_str() {
-                    "bpchar" | "time" => column_type(sql_type).ok(),
+                    "bpchar" | "time" | "name" => column_type(sql_type).ok(),
                     _ => None,
                 }
             }
@@ -310,6 +310,8 @@ fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
         "float4" => ColumnType::new(DataType::Float32, oid::FLOAT4),
         "float8" => ColumnType::new(DataType::Float64, oid::FLOAT8),
         "bool" => ColumnType::new(DataType::Boolean, oid::BOOL),
+        // The system catalog's identifier type, text here.
+        "name" => ColumnType::new(DataType::Utf8, oid::TEXT),
         "bpchar" => column_type(&ast::DataType::Char(
             modifiers
                 .first()
