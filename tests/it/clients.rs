@@ -163,3 +163,55 @@ fn pgjdbc_observes_what_it_observes_on_postgresql() {
     let enishi = run(server.port);
     assert_same_observations(&enishi, &expected);
 }
+
+/// The startup and schema-browsing statements of DBeaver, Metabase, Grafana,
+/// pgAdmin and Superset (tests/clients/replays) run on Enishi with the result
+/// shapes PostgreSQL 15 gives (column names; row counts where the rows are the
+/// fixture's objects), or fail only where known_differences.txt says why.
+#[test]
+fn bi_tool_replays_get_postgresql_result_shapes() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = observe_python("replays/replay.py", postgres.port);
+    let enishi = observe_python("replays/replay.py", server.port);
+    let known: std::collections::BTreeMap<String, String> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/replays/known_differences.txt"),
+    )
+    .expect("known_differences.txt")
+    .lines()
+    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    .filter_map(|l| l.split_once(' '))
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(enishi.lines().count(), expected.lines().count());
+    let (mut agree, mut unexpected, mut now_agree) = (0, Vec::new(), Vec::new());
+    for (ours, theirs) in enishi.lines().zip(expected.lines()) {
+        let seen: serde_json::Value = serde_json::from_str(theirs).expect("JSON");
+        let key = format!(
+            "{}:{}",
+            seen["tool"].as_str().unwrap_or(""),
+            seen["statement"]
+        );
+        match (ours == theirs, known.contains_key(&key)) {
+            (true, false) => agree += 1,
+            (true, true) => now_agree.push(key),
+            (false, true) => {}
+            (false, false) => unexpected.push(format!(
+                "{key}\n  Enishi:     {ours}\n  PostgreSQL: {theirs}"
+            )),
+        }
+    }
+    println!(
+        "BI tool replays: {agree} of {} statements as PostgreSQL 15 answers them",
+        expected.lines().count()
+    );
+    assert!(
+        unexpected.is_empty(),
+        "differences not in known_differences.txt:\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        now_agree.is_empty(),
+        "listed as different but now agree: {now_agree:?}"
+    );
+}
