@@ -52,6 +52,17 @@ impl SchemaProvider for PgCatalogSchema {
                 };
                 Ok(Some(Arc::new(RolesBypassRls { roles })))
             }
+            None if name == "pg_user" => {
+                let Some(roles) = self.library.table("pg_roles").await? else {
+                    return Ok(None);
+                };
+                Ok(Some(Arc::new(Users {
+                    roles: Arc::new(RolesBypassRls { roles }),
+                })))
+            }
+            None if name == "pg_policies" || name == "pg_seclabels" => {
+                Ok(Some(Arc::new(empty_view(&name))))
+            }
             None if name == "pg_settings" => {
                 let Some(settings) = self.library.table(&name).await? else {
                     return Ok(None);
@@ -115,6 +126,131 @@ impl TableProvider for RolesBypassRls {
             patched.push(RecordBatch::try_new(schema.clone(), columns)?);
         }
         let table = datafusion::datasource::MemTable::try_new(schema, vec![patched])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
+
+/// Views of things Enishi has none of (row-level security policies, security
+/// labels), with PostgreSQL's columns.
+fn empty_view(name: &str) -> datafusion::datasource::MemTable {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let text = |n: &str| Field::new(n, DataType::Utf8, true);
+    let oid = |n: &str| Field::new(n, DataType::Int32, true);
+    let texts = |n: &str| {
+        Field::new(
+            n,
+            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            true,
+        )
+    };
+    let fields = match name {
+        "pg_policies" => vec![
+            text("schemaname"),
+            text("tablename"),
+            text("policyname"),
+            text("permissive"),
+            texts("roles"),
+            text("cmd"),
+            text("qual"),
+            text("with_check"),
+        ],
+        _ => vec![
+            oid("objoid"),
+            oid("classoid"),
+            oid("objsubid"),
+            text("objtype"),
+            oid("objnamespace"),
+            text("objname"),
+            text("provider"),
+            text("label"),
+        ],
+    };
+    let schema = Arc::new(Schema::new(fields));
+    datafusion::datasource::MemTable::try_new(schema, vec![vec![]]).expect("an empty table")
+}
+
+/// pg_user: pg_roles as the older view shows it (pgAdmin reads it).
+#[derive(Debug)]
+struct Users {
+    roles: Arc<RolesBypassRls>,
+}
+
+impl Users {
+    fn columns() -> datafusion::arrow::datatypes::SchemaRef {
+        use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
+        Arc::new(Schema::new(vec![
+            Field::new("usename", DataType::Utf8, true),
+            Field::new("usesysid", DataType::Int32, true),
+            Field::new("usecreatedb", DataType::Boolean, true),
+            Field::new("usesuper", DataType::Boolean, true),
+            Field::new("userepl", DataType::Boolean, true),
+            Field::new("usebypassrls", DataType::Boolean, true),
+            Field::new("passwd", DataType::Utf8, true),
+            Field::new(
+                "valuntil",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new(
+                "useconfig",
+                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                true,
+            ),
+        ]))
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for Users {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        Self::columns()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::prelude::Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        let all = self.roles.scan(state, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
+        let roles = self.roles.schema();
+        let schema = Self::columns();
+        let mut users = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let mut columns = Vec::with_capacity(schema.fields().len());
+            for field in schema.fields() {
+                let source = match field.name().as_str() {
+                    "usename" => "rolname",
+                    "usesysid" => "oid",
+                    "usecreatedb" => "rolcreatedb",
+                    "usesuper" => "rolsuper",
+                    "userepl" => "rolreplication",
+                    "usebypassrls" => "rolbypassrls",
+                    "passwd" => "rolpassword",
+                    "valuntil" => "rolvaliduntil",
+                    _ => "rolconfig",
+                };
+                let column = match roles.index_of(source) {
+                    Ok(i) => datafusion::arrow::compute::cast(batch.column(i), field.data_type())?,
+                    Err(_) => datafusion::arrow::array::new_null_array(
+                        field.data_type(),
+                        batch.num_rows(),
+                    ),
+                };
+                columns.push(column);
+            }
+            users.push(datafusion::arrow::array::RecordBatch::try_new(
+                schema.clone(),
+                columns,
+            )?);
+        }
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![users])?;
         table.scan(state, projection, filters, limit).await
     }
 }
@@ -672,6 +808,23 @@ impl PgCatalog {
         );
         ctx.register_udf(ScalarUDF::new_from_impl(PgGetExpr::new()));
         ctx.register_udf(expand_array_udf());
+        // A primary, never in recovery; no rewrite rules exist.
+        for name in ["pg_is_in_recovery", "pg_is_wal_replay_paused"] {
+            ctx.register_udf(create_udf(
+                name,
+                vec![],
+                DataType::Boolean,
+                Volatility::Stable,
+                Arc::new(|_: &[ColumnarValue]| {
+                    Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(false))))
+                }),
+            ));
+        }
+        ctx.register_udf(ScalarUDF::new_from_impl(OidFunction::new(
+            "pg_get_ruledef",
+            DataType::Utf8,
+            |_| ScalarValue::Utf8(None),
+        )));
         // No column takes its values from a sequence.
         ctx.register_udf(create_udf(
             "pg_get_serial_sequence",
