@@ -306,6 +306,16 @@ impl Session {
                 | Statement::Insert(_)
                 | Statement::Update(_)
                 | Statement::Delete(_) => {}
+                // DECLARE … CURSOR FOR a query with parameters (psycopg's
+                // server-side cursors): the query's parameters.
+                Statement::Declare { stmts } => {
+                    let Some(query) = stmts.first().and_then(|d| d.for_query.clone()) else {
+                        return Ok((vec![], None));
+                    };
+                    let query = DFStatement::Statement(Box::new(Statement::Query(query)));
+                    let plan = self.plan(&query).await?;
+                    return Ok((parameter_types(&plan, param_hints)?, None));
+                }
                 Statement::Execute {
                     name: Some(name), ..
                 } => {
@@ -402,7 +412,7 @@ impl Session {
                 ..
             } => self.execute_sql(name, parameters).await,
             Statement::Deallocate { name, .. } => self.deallocate(name),
-            Statement::Declare { stmts } => self.declare(stmts).await,
+            Statement::Declare { stmts } => self.declare(stmts, params).await,
             Statement::Fetch {
                 name, direction, ..
             } => self.fetch(name, direction).await,
@@ -2312,7 +2322,17 @@ impl Session {
 
     // ---- cursors ----
 
-    async fn declare(&mut self, stmts: &[ast::Declare]) -> Result<Output> {
+    /// The columns of the open cursor `name`, if there is one.
+    pub async fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        let cursor = self.cursors.get(&name.to_lowercase())?;
+        Some(cursor.lock().await.schema.clone())
+    }
+
+    async fn declare(
+        &mut self,
+        stmts: &[ast::Declare],
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
         for declare in stmts {
             let hold = declare.hold.unwrap_or(false);
             if !hold {
@@ -2327,7 +2347,7 @@ impl Session {
                     return Err(Error::DuplicateCursor(key));
                 }
                 let stmt = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
-                let plan = self.plan(&stmt).await?;
+                let plan = self.plan_with(&stmt, params.clone()).await?;
                 let schema = self.result_schema(&plan).await;
                 let stream = self
                     .ctx

@@ -1726,7 +1726,22 @@ impl ExtendedQueryHandler for Connection {
                     false,
                 ),
                 Some(Entry::Empty) => (None, Format::UnifiedText, false),
-                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+                None => {
+                    // A cursor made by DECLARE is a portal too (psycopg
+                    // describes its server-side cursors so).
+                    let mut guard = self.state.lock().await;
+                    let session = &guard.active()?.session;
+                    let Some(schema) = session.cursor_schema(name).await else {
+                        return Err(PgWireError::PortalNotFound(name.to_owned()));
+                    };
+                    let style = TextStyle::from_settings(&session.settings());
+                    let fields = encode::fields(&schema, &Format::UnifiedText, &style)?;
+                    let description = RowDescription::new(fields.iter().map(Into::into).collect());
+                    client
+                        .send(PgWireBackendMessage::RowDescription(description))
+                        .await?;
+                    return Ok(());
+                }
             },
             other => return Err(PgWireError::InvalidTargetType(other)),
         };

@@ -114,6 +114,18 @@ with psycopg.connect(dsn) as conn:
     assert got == rows, got
     conn.rollback()
 
+    # A server-side cursor (DECLARE … FETCH): read in pieces, with a parameter.
+    with conn.cursor(name="pieces") as cur:
+        cur.itersize = 2
+        cur.execute("select id, name from many where id >= %s order by id", (1,))
+        assert [r[0] for r in cur] == [1, 2, 3]
+    with conn.cursor(name="scrolled", binary=True) as cur:
+        cur.execute("select id, price from many order by id")
+        assert cur.fetchone() == (1, decimal.Decimal("1.50"))
+        assert cur.fetchmany(5) == [(2, decimal.Decimal("12.00")), (3, None)]
+        assert cur.fetchall() == []
+    conn.rollback()
+
 with psycopg.connect(dsn, autocommit=True) as conn:
     # psycopg's type lookup (SQLAlchemy runs it for hstore on every connection):
     # to_regtype(name), by pg_type name or by format_type's spelling.
