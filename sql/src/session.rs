@@ -1230,10 +1230,17 @@ impl Session {
             let mut field = field.as_ref().clone().with_name(name);
             // DataFusion keeps a cast's source metadata: `u::text` of a uuid
             // column would still claim to be uuid.
-            if outputs.is_some_and(|exprs| exprs.get(i).is_some_and(is_cast)) {
+            // A cast to a type that names its PostgreSQL type (`::varchar(20)`)
+            // takes that one.
+            if let Some(cast) = outputs.and_then(|exprs| exprs.get(i)).and_then(cast_field) {
                 let mut metadata = field.metadata().clone();
                 metadata.remove(types::PG_TYPE_OID_KEY);
                 metadata.remove(types::PG_TYPMOD_KEY);
+                for key in [types::PG_TYPE_OID_KEY, types::PG_TYPMOD_KEY] {
+                    if let Some(value) = cast.metadata().get(key) {
+                        metadata.insert(key.to_string(), value.clone());
+                    }
+                }
                 field = field.with_metadata(metadata);
             }
             if let Some(table) = qualifier {
@@ -2726,12 +2733,17 @@ fn output_exprs(plan: &LogicalPlan) -> Option<&[datafusion::logical_expr::Expr]>
     }
 }
 
-fn is_cast(expr: &datafusion::logical_expr::Expr) -> bool {
+/// The target field of an output that is a cast (its metadata may name a
+/// PostgreSQL type).
+fn cast_field(
+    expr: &datafusion::logical_expr::Expr,
+) -> Option<datafusion::arrow::datatypes::FieldRef> {
     use datafusion::logical_expr::Expr as E;
     match expr {
-        E::Alias(alias) => is_cast(&alias.expr),
-        E::Cast(_) | E::TryCast(_) => true,
-        _ => false,
+        E::Alias(alias) => cast_field(&alias.expr),
+        E::Cast(c) => Some(c.field.clone()),
+        E::TryCast(c) => Some(c.field.clone()),
+        _ => None,
     }
 }
 

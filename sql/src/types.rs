@@ -168,6 +168,15 @@ pub struct PgTypePlanner {
 impl TypePlanner for PgTypePlanner {
     fn plan_type_field(&self, sql_type: &ast::DataType) -> DfResult<Option<FieldRef>> {
         use ast::DataType as T;
+        // A cast to varchar keeps its PostgreSQL type (and length) for the
+        // client: `'x'::varchar` is described as varchar, not text.
+        if let T::Varchar(_) | T::CharacterVarying(_) = sql_type
+            && let Ok(t) = column_type(sql_type)
+        {
+            return Ok(Some(Arc::new(
+                Field::new("", t.arrow.clone(), true).with_metadata(t.metadata()),
+            )));
+        }
         let planned = match sql_type {
             T::Uuid | T::JSON | T::JSONB | T::Time(Some(_), _) => column_type(sql_type).ok(),
             T::Custom(name, _) if name.0.len() == 1 => {
