@@ -22,6 +22,7 @@ use datafusion_pg_catalog::pg_catalog::{
     quote_ident_udf,
 };
 
+use crate::catalog_views;
 use crate::engine::SUPERUSER;
 use crate::error::{Error, Result};
 use crate::settings::SERVER_VERSION;
@@ -46,269 +47,31 @@ impl SchemaProvider for PgCatalogSchema {
         let name = name.to_ascii_lowercase();
         match self.overrides.get(name.as_str()) {
             Some(table) => Ok(Some(table.clone())),
-            None if name == "pg_roles" => {
-                let Some(roles) = self.library.table(&name).await? else {
-                    return Ok(None);
-                };
-                Ok(Some(Arc::new(RolesBypassRls { roles })))
-            }
-            None if name == "pg_user" => {
-                let Some(roles) = self.library.table("pg_roles").await? else {
-                    return Ok(None);
-                };
-                Ok(Some(Arc::new(Users {
-                    roles: Arc::new(RolesBypassRls { roles }),
-                })))
-            }
-            None if name == "pg_policies" || name == "pg_seclabels" => {
-                Ok(Some(Arc::new(empty_view(&name))))
-            }
-            None if name == "pg_settings" => {
-                let Some(settings) = self.library.table(&name).await? else {
-                    return Ok(None);
-                };
-                Ok(Some(Arc::new(SettingsBootValue::new(settings))))
-            }
-            None => self.library.table(&name).await,
+            None => match name.as_str() {
+                "pg_roles" | "pg_user" => {
+                    let Some(roles) = self.library.table("pg_roles").await? else {
+                        return Ok(None);
+                    };
+                    let roles = catalog_views::roles(roles);
+                    Ok(Some(match name.as_str() {
+                        "pg_user" => Arc::new(catalog_views::users(Arc::new(roles))),
+                        _ => Arc::new(roles),
+                    }))
+                }
+                "pg_settings" => {
+                    let Some(settings) = self.library.table(&name).await? else {
+                        return Ok(None);
+                    };
+                    Ok(Some(Arc::new(catalog_views::settings(settings))))
+                }
+                "pg_policies" | "pg_seclabels" => Ok(Some(Arc::new(catalog_views::empty(&name)?))),
+                _ => self.library.table(&name).await,
+            },
         }
     }
 
     fn table_exist(&self, name: &str) -> bool {
         self.library.table_exist(name)
-    }
-}
-
-/// The library's pg_roles, with `rolbypassrls` filled in: superusers bypass
-/// row-level security (psql's `\du` lists "Bypass RLS"), other roles do not.
-#[derive(Debug)]
-struct RolesBypassRls {
-    roles: Arc<dyn TableProvider>,
-}
-
-#[async_trait::async_trait]
-impl TableProvider for RolesBypassRls {
-    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
-        self.roles.schema()
-    }
-
-    fn table_type(&self) -> datafusion::datasource::TableType {
-        datafusion::datasource::TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn datafusion::catalog::Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[datafusion::prelude::Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-        use datafusion::arrow::array::{BooleanArray, RecordBatch};
-        let all = self.roles.scan(state, None, &[], None).await?;
-        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
-        let schema = self.roles.schema();
-        let (Ok(superuser), Ok(bypass)) =
-            (schema.index_of("rolsuper"), schema.index_of("rolbypassrls"))
-        else {
-            let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
-            return table.scan(state, projection, filters, limit).await;
-        };
-        let mut patched = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let supers = batch
-                .column(superuser)
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .cloned()
-                .unwrap_or_else(|| BooleanArray::from(vec![false; batch.num_rows()]));
-            let values: BooleanArray = supers.iter().map(|s| Some(s.unwrap_or(false))).collect();
-            let mut columns = batch.columns().to_vec();
-            columns[bypass] = Arc::new(values);
-            patched.push(RecordBatch::try_new(schema.clone(), columns)?);
-        }
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![patched])?;
-        table.scan(state, projection, filters, limit).await
-    }
-}
-
-/// Views of things Enishi has none of (row-level security policies, security
-/// labels), with PostgreSQL's columns.
-fn empty_view(name: &str) -> datafusion::datasource::MemTable {
-    use datafusion::arrow::datatypes::{Field, Schema};
-    let text = |n: &str| Field::new(n, DataType::Utf8, true);
-    let oid = |n: &str| Field::new(n, DataType::Int32, true);
-    let texts = |n: &str| {
-        Field::new(
-            n,
-            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-            true,
-        )
-    };
-    let fields = match name {
-        "pg_policies" => vec![
-            text("schemaname"),
-            text("tablename"),
-            text("policyname"),
-            text("permissive"),
-            texts("roles"),
-            text("cmd"),
-            text("qual"),
-            text("with_check"),
-        ],
-        _ => vec![
-            oid("objoid"),
-            oid("classoid"),
-            oid("objsubid"),
-            text("objtype"),
-            oid("objnamespace"),
-            text("objname"),
-            text("provider"),
-            text("label"),
-        ],
-    };
-    let schema = Arc::new(Schema::new(fields));
-    datafusion::datasource::MemTable::try_new(schema, vec![vec![]]).expect("an empty table")
-}
-
-/// pg_user: pg_roles as the older view shows it (pgAdmin reads it).
-#[derive(Debug)]
-struct Users {
-    roles: Arc<RolesBypassRls>,
-}
-
-impl Users {
-    fn columns() -> datafusion::arrow::datatypes::SchemaRef {
-        use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
-        Arc::new(Schema::new(vec![
-            Field::new("usename", DataType::Utf8, true),
-            Field::new("usesysid", DataType::Int32, true),
-            Field::new("usecreatedb", DataType::Boolean, true),
-            Field::new("usesuper", DataType::Boolean, true),
-            Field::new("userepl", DataType::Boolean, true),
-            Field::new("usebypassrls", DataType::Boolean, true),
-            Field::new("passwd", DataType::Utf8, true),
-            Field::new(
-                "valuntil",
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                true,
-            ),
-            Field::new(
-                "useconfig",
-                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-                true,
-            ),
-        ]))
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for Users {
-    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
-        Self::columns()
-    }
-
-    fn table_type(&self) -> datafusion::datasource::TableType {
-        datafusion::datasource::TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn datafusion::catalog::Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[datafusion::prelude::Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-        let all = self.roles.scan(state, None, &[], None).await?;
-        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
-        let roles = self.roles.schema();
-        let schema = Self::columns();
-        let mut users = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let mut columns = Vec::with_capacity(schema.fields().len());
-            for field in schema.fields() {
-                let source = match field.name().as_str() {
-                    "usename" => "rolname",
-                    "usesysid" => "oid",
-                    "usecreatedb" => "rolcreatedb",
-                    "usesuper" => "rolsuper",
-                    "userepl" => "rolreplication",
-                    "usebypassrls" => "rolbypassrls",
-                    "passwd" => "rolpassword",
-                    "valuntil" => "rolvaliduntil",
-                    _ => "rolconfig",
-                };
-                let column = match roles.index_of(source) {
-                    Ok(i) => datafusion::arrow::compute::cast(batch.column(i), field.data_type())?,
-                    Err(_) => datafusion::arrow::array::new_null_array(
-                        field.data_type(),
-                        batch.num_rows(),
-                    ),
-                };
-                columns.push(column);
-            }
-            users.push(datafusion::arrow::array::RecordBatch::try_new(
-                schema.clone(),
-                columns,
-            )?);
-        }
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![users])?;
-        table.scan(state, projection, filters, limit).await
-    }
-}
-
-/// The library's pg_settings with PostgreSQL's name for the `boot_val` column
-/// (the library spells it `bool_val`).
-#[derive(Debug)]
-struct SettingsBootValue {
-    settings: Arc<dyn TableProvider>,
-    schema: datafusion::arrow::datatypes::SchemaRef,
-}
-
-impl SettingsBootValue {
-    fn new(settings: Arc<dyn TableProvider>) -> Self {
-        let fields: Vec<_> = settings
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| match f.name().as_str() {
-                "bool_val" => f.as_ref().clone().with_name("boot_val"),
-                _ => f.as_ref().clone(),
-            })
-            .collect();
-        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
-        Self { settings, schema }
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for SettingsBootValue {
-    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> datafusion::datasource::TableType {
-        datafusion::datasource::TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn datafusion::catalog::Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[datafusion::prelude::Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-        let all = self.settings.scan(state, None, &[], None).await?;
-        let batches = datafusion::physical_plan::collect(all, state.task_ctx()).await?;
-        let renamed = batches
-            .into_iter()
-            .map(|b| {
-                datafusion::arrow::array::RecordBatch::try_new(
-                    self.schema.clone(),
-                    b.columns().to_vec(),
-                )
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let table = datafusion::datasource::MemTable::try_new(self.schema.clone(), vec![renamed])?;
-        table.scan(state, projection, filters, limit).await
     }
 }
 

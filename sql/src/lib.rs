@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod catalog_views;
 pub mod copy;
 pub mod engine;
 pub mod error;
