@@ -50,7 +50,7 @@ use tokio::sync::Mutex;
 
 use super::cancel::{CancelGuard, CancelRegistry, Canceller, StatementLimits};
 use super::encode::{self, TextStyle};
-use super::error::{error_info, sqlstate, to_pgwire};
+use super::error::{error_info, error_info_at, sqlstate, to_pgwire};
 use crate::audit::Audit;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::metrics::Metrics;
@@ -1534,7 +1534,7 @@ impl SimpleQueryHandler for Connection {
                         Err(e) => {
                             client
                                 .feed(PgWireBackendMessage::ErrorResponse(
-                                    error_info(&e, "ERROR").into(),
+                                    error_info_at(&e, "ERROR", &query.query).into(),
                                 ))
                                 .await?;
                             false
@@ -1949,7 +1949,10 @@ impl Connection {
             .await;
             let session = &mut active.session;
             flush_side_channel(client, session).await?;
-            match result.map_err(|e| to_pgwire(&e))? {
+            let result = result.map_err(|e| {
+                PgWireError::UserError(Box::new(error_info_at(&e, "ERROR", &prepared.sql)))
+            });
+            match result? {
                 (Output::Rows(rows), limits) => {
                     let style = TextStyle::from_settings(&session.settings());
                     let fields = Arc::new(encode::fields(

@@ -75,6 +75,41 @@ pub fn error_info(err: &Error, severity: &str) -> ErrorInfo {
     info
 }
 
+/// The ErrorResponse for an error of a statement in `sql`: with the position
+/// of the missing relation's name, which psql shows as `LINE 1:` and a caret.
+pub fn error_info_at(err: &Error, severity: &str, sql: &str) -> ErrorInfo {
+    let mut info = error_info(err, severity);
+    if let Error::UndefinedTable(name) = err
+        && let Some(position) = relation_position(sql, name)
+    {
+        info.position = Some(position.to_string());
+    }
+    info
+}
+
+/// The 1-based character position of `name` where the text names a relation:
+/// after FROM, JOIN, INTO, UPDATE or TABLE (case-insensitive).
+fn relation_position(sql: &str, name: &str) -> Option<usize> {
+    let lower = sql.to_lowercase();
+    let name = name.to_lowercase();
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.' || c == '"';
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(&name) {
+        let start = from + found;
+        let end = start + name.len();
+        let before = lower[..start].trim_end();
+        let keyword = ["from", "join", "into", "update", "table"]
+            .iter()
+            .any(|k| before.ends_with(k) && !before[..before.len() - k.len()].ends_with(ident));
+        let whole = !lower[end..].starts_with(ident) && !lower[..start].ends_with(ident);
+        if keyword && whole {
+            return Some(lower[..start].chars().count() + 1);
+        }
+        from = end;
+    }
+    None
+}
+
 /// An engine error as a pgwire error (severity ERROR).
 pub fn to_pgwire(err: &Error) -> PgWireError {
     PgWireError::UserError(Box::new(error_info(err, "ERROR")))
@@ -89,6 +124,21 @@ mod tests {
         let info = error_info(&Error::Internal("/secret/path: io error".into()), "ERROR");
         assert_eq!(info.code, "XX000");
         assert!(!info.message.contains("secret"));
+    }
+
+    #[test]
+    fn missing_relations_are_pointed_at() {
+        let err = Error::UndefinedTable("shop.nope".into());
+        let info = error_info_at(&err, "ERROR", "select nope from shop.nope");
+        assert_eq!(info.position.as_deref(), Some("18"));
+        let info = error_info_at(
+            &Error::UndefinedTable("t".into()),
+            "ERROR",
+            "select t.a from t",
+        );
+        assert_eq!(info.position.as_deref(), Some("17"));
+        let info = error_info_at(&Error::UndefinedTable("t".into()), "ERROR", "select 1");
+        assert_eq!(info.position, None);
     }
 
     #[test]

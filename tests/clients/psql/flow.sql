@@ -73,8 +73,7 @@ select date '2024-02-29' as d, timestamp '2024-02-29 12:34:56.789' as ts,
 select sum(price) as total, avg(price) as mean, count(*) as cnt from shop.items;
 
 \echo '== error'
--- (A missing table's error has no position in Enishi, so psql would show no
--- LINE/caret: COMPATIBILITY.md. An error that has none in PostgreSQL either.)
+select * from shop.no_such_table;
 select 1 / 0;
 
 \echo '== teardown'
