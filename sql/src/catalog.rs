@@ -205,13 +205,13 @@ impl ScalarUDFImpl for PgGetExpr {
 /// pretty])` of declared primary keys: `PRIMARY KEY (id)`, `CREATE UNIQUE INDEX
 /// t_pkey ON public.t USING btree (id)`, or the index's column `column`; and
 /// `pg_get_viewdef(oid [, pretty])`, a view's query. NULL for other OIDs.
-struct KeyDefinition {
+struct CatalogDefinition {
     name: &'static str,
     signature: Signature,
     keys: CatalogReader,
 }
 
-impl KeyDefinition {
+impl CatalogDefinition {
     fn new(name: &'static str, keys: CatalogReader) -> Self {
         Self {
             name,
@@ -220,67 +220,75 @@ impl KeyDefinition {
         }
     }
 
-    fn definition(&self, oid: i64, column: Option<i64>) -> Option<String> {
-        if self.name == "pg_get_viewdef" {
+    /// The definitions this function gives, by OID (with an index's columns,
+    /// for `pg_get_indexdef(oid, column, …)`): read from the catalog once per
+    /// call, not per row.
+    fn definitions(&self) -> HashMap<i64, (String, Vec<String>)> {
+        let oids = &self.keys.oids;
+        match self.name {
             // The view's query as it was written (PostgreSQL prints its own
             // rendering of the parsed query).
-            let storage = self.keys.storage.as_ref()?;
-            let views = storage.read_catalog(|c| {
-                c.schemas
-                    .iter()
-                    .flat_map(|(schema, s)| {
-                        s.views
+            "pg_get_viewdef" => self
+                .keys
+                .storage
+                .as_ref()
+                .map(|storage| {
+                    storage.read_catalog(|c| {
+                        c.schemas
                             .iter()
-                            .map(move |(name, v)| (schema.clone(), name.clone(), v.sql.clone()))
+                            .flat_map(|(schema, s)| {
+                                s.views.iter().map(move |(name, v)| {
+                                    let oid = i64::from(oids.relation(schema, name));
+                                    (oid, (v.sql.clone(), Vec::new()))
+                                })
+                            })
+                            .collect()
                     })
-                    .collect::<Vec<_>>()
-            });
-            return views
+                })
+                .unwrap_or_default(),
+            "pg_get_constraintdef" => self
+                .keys
+                .keys()
                 .into_iter()
-                .find(|(schema, name, _)| i64::from(self.keys.oids.relation(schema, name)) == oid)
-                .map(|(_, _, sql)| sql);
-        }
-        let keys = self.keys.keys();
-        if self.name == "pg_get_constraintdef" {
-            let key = keys
-                .iter()
-                .find(|k| i64::from(self.keys.constraint_oid(k)) == oid)?;
-            return Some(key.constraint_def());
-        }
-        let key = keys
-            .iter()
-            .find(|k| i64::from(self.keys.index_oid(k)) == oid)?;
-        match column {
-            None | Some(0) => Some(key.index_def()),
-            Some(n) => {
-                let column = key.key.columns.get(usize::try_from(n - 1).ok()?)?;
-                Some(crate::system_tables::quote_name(column))
-            }
+                .map(|k| {
+                    let oid = i64::from(self.keys.constraint_oid(&k));
+                    (oid, (k.constraint_def(), Vec::new()))
+                })
+                .collect(),
+            _ => self
+                .keys
+                .keys()
+                .into_iter()
+                .map(|k| {
+                    let oid = i64::from(self.keys.index_oid(&k));
+                    (oid, (k.index_def(), k.key.columns.clone()))
+                })
+                .collect(),
         }
     }
 }
 
-impl std::fmt::Debug for KeyDefinition {
+impl std::fmt::Debug for CatalogDefinition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name)
     }
 }
 
-impl PartialEq for KeyDefinition {
+impl PartialEq for CatalogDefinition {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
     }
 }
 
-impl Eq for KeyDefinition {}
+impl Eq for CatalogDefinition {}
 
-impl std::hash::Hash for KeyDefinition {
+impl std::hash::Hash for CatalogDefinition {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state)
     }
 }
 
-impl ScalarUDFImpl for KeyDefinition {
+impl ScalarUDFImpl for CatalogDefinition {
     fn name(&self) -> &str {
         self.name
     }
@@ -314,12 +322,19 @@ impl ScalarUDFImpl for KeyDefinition {
             ("pg_get_indexdef", Some(v)) if args.args.len() == 3 => Some(as_int(v)?),
             _ => None,
         };
+        let definitions = self.definitions();
         let values = (0..rows).map(|i| {
             if oids.is_null(i) {
                 return None;
             }
-            let column = columns.as_ref().map(|c| c.value(i));
-            self.definition(oids.value(i), column)
+            let (definition, key_columns) = definitions.get(&oids.value(i))?;
+            match columns.as_ref().map(|c| c.value(i)) {
+                None | Some(0) => Some(definition.clone()),
+                Some(n) => {
+                    let column = key_columns.get(usize::try_from(n - 1).ok()?)?;
+                    Some(crate::system_tables::quote_name(column))
+                }
+            }
         });
         Ok(strings(values.collect::<Vec<_>>()))
     }
@@ -615,15 +630,15 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_pg_relation_size_udf());
         ctx.register_udf(pgc::create_pg_total_relation_size_udf());
         ctx.register_udf(pgc::create_pg_stat_get_numscans());
-        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+        ctx.register_udf(ScalarUDF::new_from_impl(CatalogDefinition::new(
             "pg_get_constraintdef",
             self.keys.clone(),
         )));
-        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+        ctx.register_udf(ScalarUDF::new_from_impl(CatalogDefinition::new(
             "pg_get_indexdef",
             self.keys.clone(),
         )));
-        ctx.register_udf(ScalarUDF::new_from_impl(KeyDefinition::new(
+        ctx.register_udf(ScalarUDF::new_from_impl(CatalogDefinition::new(
             "pg_get_viewdef",
             self.keys.clone(),
         )));

@@ -2615,7 +2615,7 @@ fn search_path_udfs(
                     .ok_or_else(|| {
                         datafusion::error::DataFusionError::Plan("current_schemas(boolean)".into())
                     })?;
-                let mut schemas = path();
+                let schemas = path();
                 let mut builder = datafusion::arrow::array::ListBuilder::new(
                     datafusion::arrow::array::StringBuilder::new(),
                 );
@@ -2634,7 +2634,6 @@ fn search_path_udfs(
                     }
                     builder.append(true);
                 }
-                schemas.clear();
                 Ok(ColumnarValue::Array(Arc::new(builder.finish())))
             }),
         )

@@ -649,8 +649,10 @@ fn int32_list(values: impl IntoIterator<Item = i32>) -> ScalarValue {
 }
 
 /// Each declared primary key with its table's OID and its columns' numbers.
-async fn keys_with_columns(r: &CatalogReader) -> DfResult<Vec<(KeyInfo, u32, Vec<i16>)>> {
-    let relations = r.relations().await?;
+fn keys_with_columns(
+    r: &CatalogReader,
+    relations: &[RelationInfo],
+) -> Vec<(KeyInfo, u32, Vec<i16>)> {
     let mut out = Vec::new();
     for key in r.keys() {
         let Some(rel) = relations
@@ -668,12 +670,12 @@ async fn keys_with_columns(r: &CatalogReader) -> DfResult<Vec<(KeyInfo, u32, Vec
             .collect();
         out.push((key, rel.oid, numbers));
     }
-    Ok(out)
+    out
 }
 
 async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
-    for (key, table_oid, numbers) in keys_with_columns(&r).await? {
+    for (key, table_oid, numbers) in keys_with_columns(&r, &r.relations().await?) {
         rows.push(Row::from([
             ("oid", int32(r.constraint_oid(&key))),
             ("conname", text(key.key.name.clone())),
@@ -698,7 +700,7 @@ async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
-    for (key, table_oid, numbers) in keys_with_columns(&r).await? {
+    for (key, table_oid, numbers) in keys_with_columns(&r, &r.relations().await?) {
         let n = numbers.len();
         rows.push(Row::from([
             ("indexrelid", int32(r.index_oid(&key))),
@@ -840,10 +842,11 @@ async fn database_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 }
 
 async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
-    let keys = keys_with_columns(&r).await?;
+    let relations = r.relations().await?;
+    let keys = keys_with_columns(&r, &relations);
     let keyed: Vec<u32> = keys.iter().map(|(_, table, _)| *table).collect();
     let mut rows = Vec::new();
-    for rel in r.relations().await? {
+    for rel in relations {
         let view = rel.provider.table_type() == TableType::View;
         rows.push(Row::from([
             ("oid", int32(rel.oid)),
