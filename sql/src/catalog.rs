@@ -487,7 +487,7 @@ pub struct PgCatalog {
 }
 
 /// Tables computed by [`system_tables`] instead of the library.
-const OWN_TABLES: [&str; 8] = [
+const OWN_TABLES: [&str; 9] = [
     "pg_namespace",
     "pg_database",
     "pg_class",
@@ -496,6 +496,7 @@ const OWN_TABLES: [&str; 8] = [
     "pg_constraint",
     "pg_index",
     "pg_description",
+    "pg_depend",
 ];
 
 impl PgCatalog {
@@ -519,10 +520,13 @@ impl PgCatalog {
         );
         // PostgreSQL's own descriptions (of built-in types and functions) come
         // before the comments of user objects.
-        let fixed = HashMap::from([(
-            "pg_description",
-            static_tables.pg_description.data().to_vec(),
-        )]);
+        let fixed = HashMap::from([
+            (
+                "pg_description",
+                static_tables.pg_description.data().to_vec(),
+            ),
+            ("pg_depend", static_tables.pg_depend.data().to_vec()),
+        ]);
         let mut schemas = HashMap::new();
         for name in OWN_TABLES {
             let table = library.build_table_by_name(name).map_err(Error::from)?;

@@ -36,6 +36,7 @@ use datafusion::sql::sqlparser::ast::{
 use futures::StreamExt;
 
 mod access;
+mod names;
 
 pub use access::now;
 
@@ -185,7 +186,7 @@ impl Session {
         let settings = Arc::new(RwLock::new(defaults));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
-        for udf in search_path_udfs(settings.clone(), engine.storage().clone()) {
+        for udf in names::udfs(&ctx, database, settings.clone(), engine.clone()) {
             ctx.register_udf(udf);
         }
         let session = Self {
@@ -2584,72 +2585,6 @@ fn count_of(value: &Value) -> Result<usize> {
             .map_err(|_| Error::syntax(format!("invalid count {n}"))),
         other => Err(Error::syntax(format!("invalid count {other}"))),
     }
-}
-
-/// `current_schemas(implicit)` and `current_schema()`: the schemas of this
-/// session's search_path that exist, with pg_catalog first when `implicit`
-/// (and not named in the path); the first of them.
-fn search_path_udfs(
-    settings: Arc<RwLock<Settings>>,
-    storage: Arc<enishi_storage::Storage>,
-) -> [ScalarUDF; 2] {
-    let path = move || {
-        let existing = storage.schema_names();
-        let path = settings.read().expect("settings lock").search_path();
-        path.into_iter()
-            .filter(|s| existing.contains(s) || s == "pg_catalog")
-            .collect::<Vec<_>>()
-    };
-    let schemas = {
-        let path = path.clone();
-        create_udf(
-            "current_schemas",
-            vec![DataType::Boolean],
-            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-            Volatility::Stable,
-            Arc::new(move |args: &[ColumnarValue]| {
-                let implicit = args[0].to_array(1)?;
-                let implicit = implicit
-                    .as_any()
-                    .downcast_ref::<datafusion::arrow::array::BooleanArray>()
-                    .ok_or_else(|| {
-                        datafusion::error::DataFusionError::Plan("current_schemas(boolean)".into())
-                    })?;
-                let schemas = path();
-                let mut builder = datafusion::arrow::array::ListBuilder::new(
-                    datafusion::arrow::array::StringBuilder::new(),
-                );
-                for i in 0..implicit.len() {
-                    if implicit.is_null(i) {
-                        builder.append_null();
-                        continue;
-                    }
-                    let with_catalog =
-                        implicit.value(i) && !schemas.iter().any(|s| s == "pg_catalog");
-                    if with_catalog {
-                        builder.values().append_value("pg_catalog");
-                    }
-                    for schema in &schemas {
-                        builder.values().append_value(schema);
-                    }
-                    builder.append(true);
-                }
-                Ok(ColumnarValue::Array(Arc::new(builder.finish())))
-            }),
-        )
-    };
-    let schema = create_udf(
-        "current_schema",
-        vec![],
-        DataType::Utf8,
-        Volatility::Stable,
-        Arc::new(move |_: &[ColumnarValue]| {
-            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
-                path().into_iter().next(),
-            )))
-        }),
-    );
-    [schemas, schema]
 }
 
 /// `current_setting(name [, missing_ok])`, reading this session's settings.

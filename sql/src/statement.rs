@@ -9,6 +9,7 @@
 //! Then the result columns are named the way PostgreSQL names them (`?column?`,
 //! `count`, `int4`), and bare integer literals in the select list become int4.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
@@ -34,7 +35,9 @@ static CATALOG_PARSER: LazyLock<PostgresCompatibilityParser> =
 /// Whether the text reads the system catalog (then the compatibility parser runs).
 fn reads_catalog(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
-    lower.contains("pg_") || lower.contains("information_schema") || lower.contains("::reg")
+    ["pg_", "information_schema", "::reg", "tableoid"]
+        .iter()
+        .any(|marker| lower.contains(marker))
 }
 
 /// Parses SQL text into statements, applying the rewrites described above.
@@ -65,31 +68,111 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     Ok(statements.into_iter().map(finish).collect())
 }
 
+/// Whether a cast is to `regclass` (or `pg_catalog.regclass`).
+fn is_regclass(data_type: &ast::DataType) -> bool {
+    match data_type {
+        ast::DataType::Regclass => true,
+        ast::DataType::Custom(name, args) => {
+            args.is_empty()
+                && name
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .is_some_and(|i| i.value.eq_ignore_ascii_case("regclass"))
+        }
+        _ => false,
+    }
+}
+
+/// `pg_regclass(name)`: the OID `name::regclass` stands for.
+fn regclass_of(name: Expr) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new("pg_regclass")]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(name))],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+/// The `tableoid` system column of a relation named in a FROM clause
+/// (`cls.tableoid`, as pgAdmin joins pg_depend with it) is the relation's own
+/// OID. Returns whether the select changed.
+fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
+    let mut relations: HashMap<String, String> = HashMap::new();
+    for from in &select.from {
+        let joined = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
+        for factor in joined {
+            if let ast::TableFactor::Table { name, alias, .. } = factor {
+                let key = match alias {
+                    Some(alias) => alias.name.value.to_lowercase(),
+                    None => match name.0.last().and_then(|p| p.as_ident()) {
+                        Some(ident) => ident.value.to_lowercase(),
+                        None => continue,
+                    },
+                };
+                relations.insert(key, name.to_string());
+            }
+        }
+    }
+    if relations.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    let _ = ast::visit_expressions_mut(select, |expr| {
+        if let Expr::CompoundIdentifier(parts) = expr
+            && let [qualifier, column] = parts.as_slice()
+            && column.value.eq_ignore_ascii_case("tableoid")
+            && let Some(name) = relations.get(&qualifier.value.to_lowercase())
+        {
+            *expr = regclass_of(Expr::value(Value::SingleQuotedString(name.clone())));
+            changed = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    changed
+}
+
 /// The text again, prepared for the compatibility parser, when it needs it:
 /// - scalar subqueries in a select list each get parentheses of their own. The
 ///   parser replaces such a subquery with NULL when it thinks it correlated, and
 ///   limits it to one row otherwise; [`scalar_subqueries_single_value`] gives
 ///   them PostgreSQL's meaning instead, and the parentheses hide them from the
 ///   parser's rule;
-/// - an unqualified `'pg_…'::regclass` names the system catalog, as pg_catalog
-///   comes first in every search path (the parser would look in the current
-///   schema only).
+/// - `'name'::regclass` becomes `pg_regclass('name')`, which looks the name up
+///   as the session's search_path says (the parser would make a subquery of it,
+///   which DataFusion cannot plan in a join condition, looking in the current
+///   schema only); and `alias.tableoid` becomes the OID of the relation the
+///   alias names.
 fn scalar_subqueries_protected(sql: &str) -> Option<String> {
     struct Protect(bool);
     impl ast::VisitorMut for Protect {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+            // A relation's name cast to regclass is its OID, looked up as the
+            // session's search_path says (`pg_regclass`) and folded to a
+            // constant before execution, so it may stand in a join condition.
             if let Expr::Cast {
                 expr: inner,
-                data_type: ast::DataType::Regclass,
+                data_type,
                 ..
             } = expr
-                && let Expr::Value(v) = inner.as_mut()
-                && let Value::SingleQuotedString(name) = &mut v.value
-                && name.starts_with("pg_")
-                && !name.contains('.')
+                && is_regclass(data_type)
+                && let Expr::Value(v) = inner.as_ref()
+                && matches!(
+                    v.value,
+                    Value::SingleQuotedString(_) | Value::Placeholder(_)
+                )
             {
-                *name = format!("pg_catalog.{name}");
+                let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                *expr = regclass_of(name);
                 self.0 = true;
             }
             // pg_type's typinput and the like hold function names, so a
@@ -111,6 +194,7 @@ fn scalar_subqueries_protected(sql: &str) -> Option<String> {
         }
         fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
             if let SetExpr::Select(select) = query.body.as_mut() {
+                self.0 |= table_oids_as_lookups(select);
                 for item in &mut select.projection {
                     if let ast::SelectItem::UnnamedExpr(e)
                     | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
@@ -389,6 +473,124 @@ fn like_escape_as_backslash(stmt: &mut Statement) {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
+}
+
+/// `substring(text FROM 'pattern')` with a string for FROM is PostgreSQL's
+/// regular-expression form: the part of the text that matches the pattern's
+/// first parenthesized group (or the whole pattern), NULL when nothing
+/// matches. pgAdmin reads table options with it.
+fn substring_patterns_as_regexp(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Substring {
+            expr: text,
+            substring_from: Some(from),
+            substring_for: None,
+            ..
+        } = expr
+            && let Expr::Value(v) = from.as_ref()
+            && let Value::SingleQuotedString(_) = v.value
+            && let Ok(Statement::Query(query)) =
+                parse_one(&format!("SELECT (regexp_match(({text}), {from}))[1]"))
+            && let SetExpr::Select(select) = *query.body
+            && let Some(ast::SelectItem::UnnamedExpr(rewritten)) =
+                select.projection.into_iter().next()
+        {
+            *expr = rewritten;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `EXISTS (SELECT … FROM … WHERE …)` anywhere but among the top-level
+/// conditions of a WHERE clause (in a select list, a CASE, under OR) becomes
+/// `(SELECT count(*) FROM … WHERE …) > 0`: DataFusion turns only WHERE's
+/// EXISTS into a join, and plans a correlated aggregate anywhere.
+fn exists_as_counts(stmt: &mut Statement) {
+    fn conjuncts(expr: &Expr, out: &mut Vec<*const Expr>) {
+        match expr {
+            Expr::BinaryOp {
+                left,
+                op: ast::BinaryOperator::And,
+                right,
+            } => {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+            Expr::Nested(inner) => conjuncts(inner, out),
+            Expr::Exists { .. } => out.push(expr as *const Expr),
+            _ => {}
+        }
+    }
+    let mut joined: Vec<*const Expr> = Vec::new();
+    struct Wheres<'a>(&'a mut Vec<*const Expr>);
+    impl ast::Visitor for Wheres<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> std::ops::ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_ref()
+                && let Some(selection) = &select.selection
+            {
+                conjuncts(selection, self.0);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::Visit::visit(stmt, &mut Wheres(&mut joined));
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        let at = expr as *const Expr;
+        if let Expr::Exists { subquery, negated } = expr
+            && !joined.contains(&at)
+            && let Some(count) = count_of(subquery)
+            && let Some(rewritten) = parse_expr(&format!(
+                "(({count}) {} 0)",
+                if *negated { "=" } else { ">" }
+            ))
+        {
+            *expr = rewritten;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `SELECT count(*) FROM … WHERE …` of a plain subquery, which has rows
+/// exactly when the count is above 0.
+fn count_of(query: &Query) -> Option<Query> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let positive_limit = match &query.limit_clause {
+        None => true,
+        Some(ast::LimitClause::LimitOffset {
+            limit: Some(limit),
+            offset: None,
+            limit_by,
+        }) if limit_by.is_empty() => {
+            matches!(limit, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n != "0"))
+        }
+        Some(_) => false,
+    };
+    if !positive_limit
+        || query.with.is_some()
+        || query.fetch.is_some()
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+    {
+        return None;
+    }
+    let mut counted = select.as_ref().clone();
+    counted.projection = vec![ast::SelectItem::UnnamedExpr(parse_expr("count(*)")?)];
+    Some(Query {
+        with: None,
+        body: Box::new(SetExpr::Select(Box::new(counted))),
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        locks: vec![],
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+        pipe_operators: vec![],
+    })
 }
 
 /// A correlated scalar subquery that does not aggregate, such as
@@ -696,19 +898,8 @@ fn aggregates(expr: &Expr) -> bool {
 /// column) identifies one description, and an aggregate is what the planner
 /// can decorrelate whatever the argument.
 fn descriptions_as_lookups(stmt: &mut Statement) {
-    /// OIDs of the system catalogs descriptions are kept for.
     fn catalog_oid(name: &str) -> Option<u32> {
-        Some(match name.trim_start_matches("pg_catalog.") {
-            "pg_class" => 1259,
-            "pg_namespace" => 2615,
-            "pg_type" => 1247,
-            "pg_proc" => 1255,
-            "pg_constraint" => 2606,
-            "pg_am" => 2601,
-            "pg_operator" => 2617,
-            "pg_collation" => 3456,
-            _ => return None,
-        })
+        crate::system_tables::system_catalog_oid(name.trim_start_matches("pg_catalog."))
     }
     let _ = ast::visit_expressions_mut(stmt, |expr| {
         if let Expr::Function(f) = expr
@@ -786,6 +977,28 @@ fn fields_and_set_functions(stmt: &mut Statement) {
                 }
                 parse_expr(&sql)
             }
+            // `(SELECT (subquery))` is the subquery itself (pgAdmin wraps an
+            // ARRAY(…) so); DataFusion finds outer columns one level up only.
+            Expr::Subquery(query) => match (query.body.as_ref(), &query.with) {
+                (SetExpr::Select(select), None)
+                    if select.from.is_empty()
+                        && select.selection.is_none()
+                        && query.order_by.is_none()
+                        && query.limit_clause.is_none() =>
+                {
+                    match select.projection.as_slice() {
+                        [
+                            ast::SelectItem::UnnamedExpr(Expr::Subquery(inner))
+                            | ast::SelectItem::ExprWithAlias {
+                                expr: Expr::Subquery(inner),
+                                ..
+                            },
+                        ] => Some(Expr::Subquery(inner.clone())),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
             // ARRAY(SELECT e FROM … ORDER BY o): the subquery aggregating its
             // values, `(SELECT array_agg(e ORDER BY o) FROM …)` (`{}` for no
             // rows), which the planner can decorrelate.
@@ -1213,6 +1426,8 @@ fn finish(stmt: DFStatement) -> DFStatement {
             fields_and_set_functions(&mut s);
             settings_function_as_table(&mut s);
             like_escape_as_backslash(&mut s);
+            substring_patterns_as_regexp(&mut s);
+            exists_as_counts(&mut s);
             scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)
         }

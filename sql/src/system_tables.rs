@@ -106,6 +106,14 @@ const SYSTEM_CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_parameter_acl", 6243),
 ];
 
+/// The OID of a system catalog table, as PostgreSQL 15 numbers it.
+pub fn system_catalog_oid(name: &str) -> Option<u32> {
+    SYSTEM_CATALOG_OIDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, oid)| *oid)
+}
+
 /// Kinds of objects that get OIDs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OidKind {
@@ -136,9 +144,9 @@ impl Oids {
         }
         if kind == OidKind::Relation
             && let Some(table) = name.strip_prefix("pg_catalog.")
-            && let Some((_, oid)) = SYSTEM_CATALOG_OIDS.iter().find(|(n, _)| *n == table)
+            && let Some(oid) = system_catalog_oid(table)
         {
-            return *oid;
+            return oid;
         }
         let key = (kind, name.to_string());
         if let Some(oid) = self.assigned.read().expect("oid lock").get(&key) {
@@ -449,7 +457,7 @@ pub fn tables(
     schemas: &HashMap<&'static str, SchemaRef>,
     fixed: &HashMap<&'static str, Vec<RecordBatch>>,
 ) -> HashMap<&'static str, Arc<dyn TableProvider>> {
-    let builders: [(&'static str, Builder); 8] = [
+    let builders: [(&'static str, Builder); 9] = [
         ("pg_namespace", |r| Box::pin(namespace_rows(r))),
         ("pg_database", |r| Box::pin(database_rows(r))),
         ("pg_class", |r| Box::pin(class_rows(r))),
@@ -458,6 +466,7 @@ pub fn tables(
         ("pg_constraint", |r| Box::pin(constraint_rows(r))),
         ("pg_index", |r| Box::pin(index_rows(r))),
         ("pg_description", |r| Box::pin(description_rows(r))),
+        ("pg_depend", |r| Box::pin(depend_rows(r))),
     ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
     for (name, build) in builders {
@@ -794,6 +803,61 @@ async fn description_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 push(rel.oid, PG_CLASS_OID, i + 1, text);
             }
         }
+    }
+    Ok(rows)
+}
+
+/// pg_constraint's OID, for dependencies on primary keys.
+const PG_CONSTRAINT_OID: u32 = 2606;
+
+/// The dependencies PostgreSQL records for what Enishi has: each relation on
+/// its schema; each primary key on its columns, and its index on it (pgAdmin
+/// finds a key's constraint from its index through these).
+async fn depend_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let relations = r.relations().await?;
+    let mut rows = Vec::new();
+    let mut push =
+        |classid: u32, objid: u32, refclassid: u32, refobjid: u32, refsub: i16, deptype| {
+            rows.push(Row::from([
+                ("classid", int32(classid)),
+                ("objid", int32(objid)),
+                ("objsubid", int32(0)),
+                ("refclassid", int32(refclassid)),
+                ("refobjid", int32(refobjid)),
+                ("refobjsubid", int32(refsub)),
+                ("deptype", text(deptype)),
+            ]));
+        };
+    for rel in &relations {
+        if matches!(
+            rel.schema_name.as_str(),
+            "pg_catalog" | "information_schema"
+        ) {
+            continue;
+        }
+        let schema = r.oids.get(OidKind::Namespace, &rel.schema_name);
+        push(PG_CLASS_OID, rel.oid, PG_NAMESPACE_OID, schema, 0, "n");
+    }
+    for (key, table, numbers) in keys_with_columns(&r, &relations) {
+        let constraint = r.constraint_oid(&key);
+        for number in numbers {
+            push(
+                PG_CONSTRAINT_OID,
+                constraint,
+                PG_CLASS_OID,
+                table,
+                number,
+                "a",
+            );
+        }
+        push(
+            PG_CLASS_OID,
+            r.index_oid(&key),
+            PG_CONSTRAINT_OID,
+            constraint,
+            0,
+            "i",
+        );
     }
     Ok(rows)
 }

@@ -1,0 +1,225 @@
+//! Names resolved as this session's search_path resolves them:
+//! `current_schemas(implicit)`, `current_schema()`, and `pg_regclass(name)`,
+//! which is what `'name'::regclass` becomes (see [`crate::statement`]).
+
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::{Array, Int32Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::catalog::CatalogProvider;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::settings::Settings;
+use crate::system_tables::Oids;
+
+/// The session's name-resolving functions, for its context.
+pub(super) fn udfs(
+    ctx: &SessionContext,
+    database: &str,
+    settings: Arc<RwLock<Settings>>,
+    engine: Arc<Engine>,
+) -> Vec<ScalarUDF> {
+    let storage = engine.storage().clone();
+    let path = {
+        let settings = settings.clone();
+        move || {
+            let existing = storage.schema_names();
+            let path = settings.read().expect("settings lock").search_path();
+            path.into_iter()
+                .filter(|s| existing.contains(s) || s == "pg_catalog")
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut out = vec![current_schemas(path.clone()), current_schema(path)];
+    if let Some(catalog) = ctx.catalog(database) {
+        out.push(regclass(Relations {
+            catalog,
+            oids: engine.pg_catalog().oids().clone(),
+            settings,
+        }));
+    }
+    out
+}
+
+/// `current_schemas(implicit)`: the schemas of the search_path that exist,
+/// with pg_catalog first when `implicit` (and not named in the path).
+fn current_schemas(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> ScalarUDF {
+    create_udf(
+        "current_schemas",
+        vec![DataType::Boolean],
+        DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let implicit = args[0].to_array(1)?;
+            let implicit = implicit
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+                .ok_or_else(|| {
+                    datafusion::error::DataFusionError::Plan("current_schemas(boolean)".into())
+                })?;
+            let schemas = path();
+            let mut builder = datafusion::arrow::array::ListBuilder::new(
+                datafusion::arrow::array::StringBuilder::new(),
+            );
+            for i in 0..implicit.len() {
+                if implicit.is_null(i) {
+                    builder.append_null();
+                    continue;
+                }
+                let with_catalog = implicit.value(i) && !schemas.iter().any(|s| s == "pg_catalog");
+                if with_catalog {
+                    builder.values().append_value("pg_catalog");
+                }
+                for schema in &schemas {
+                    builder.values().append_value(schema);
+                }
+                builder.append(true);
+            }
+            Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+        }),
+    )
+}
+
+/// `current_schema()`: the first schema of the search_path that exists.
+fn current_schema(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> ScalarUDF {
+    create_udf(
+        "current_schema",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+                path().into_iter().next(),
+            )))
+        }),
+    )
+}
+
+/// The relations a session can name.
+struct Relations {
+    catalog: Arc<dyn CatalogProvider>,
+    oids: Arc<Oids>,
+    settings: Arc<RwLock<Settings>>,
+}
+
+impl Relations {
+    /// The OID `'name'::regclass` stands for: a number is the OID itself; a
+    /// qualified name is looked up in its schema; a bare one in pg_catalog and
+    /// then the search_path's schemas, as PostgreSQL does.
+    fn oid(&self, name: &str) -> Result<i32, Error> {
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            return name
+                .parse()
+                .map_err(|_| Error::InvalidParameterValue(format!("OID out of range: {name}")));
+        }
+        let parts = identifier_parts(name)?;
+        let missing = || Error::UndefinedTable(name.to_string());
+        let schemas = match parts.as_slice() {
+            [_] => {
+                let mut path = self.settings.read().expect("settings lock").search_path();
+                if !path.iter().any(|s| s == "pg_catalog") {
+                    path.insert(0, "pg_catalog".to_string());
+                }
+                path
+            }
+            [schema, _] => vec![schema.clone()],
+            [_, _, _] => {
+                return Err(Error::FeatureNotSupported(format!(
+                    "cross-database references are not implemented: {name}"
+                )));
+            }
+            _ => {
+                return Err(Error::Syntax {
+                    message: format!("improper relation name (too many dotted names): {name}"),
+                    position: None,
+                });
+            }
+        };
+        let table = parts.last().ok_or_else(missing)?;
+        schemas
+            .iter()
+            .find(|s| {
+                self.catalog
+                    .schema(s)
+                    .is_some_and(|schema| schema.table_exist(table))
+            })
+            .map(|schema| self.oids.relation(schema, table) as i32)
+            .ok_or_else(missing)
+    }
+}
+
+/// The parts of a dotted name as PostgreSQL reads them: unquoted parts
+/// folded to lower case, quoted ones as written.
+fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
+    let invalid = || Error::InvalidTextRepresentation(format!("invalid name syntax: \"{name}\""));
+    let object = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(name)
+        .and_then(|mut p| {
+            let object = p.parse_object_name(false)?;
+            p.expect_token(&datafusion::sql::sqlparser::tokenizer::Token::EOF)?;
+            Ok(object)
+        })
+        .map_err(|_| invalid())?;
+    object
+        .0
+        .iter()
+        .map(|part| {
+            let ident = part.as_ident().ok_or_else(invalid)?;
+            Ok(match ident.quote_style {
+                Some(_) => ident.value.clone(),
+                None => ident.value.to_lowercase(),
+            })
+        })
+        .collect()
+}
+
+/// `pg_regclass(name)`: the OID of the relation `name` denotes; 42P01 when
+/// there is none.
+fn regclass(relations: Relations) -> ScalarUDF {
+    create_udf(
+        "pg_regclass",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let names = args[0].to_array(1)?;
+            let names = names
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| {
+                    datafusion::error::DataFusionError::Plan("pg_regclass(text)".into())
+                })?;
+            let oids = names
+                .iter()
+                .map(|name| name.map(|n| relations.oid(n)).transpose())
+                .collect::<Result<Int32Array, Error>>()?;
+            Ok(match args[0] {
+                ColumnarValue::Scalar(_) => {
+                    ColumnarValue::Scalar(ScalarValue::try_from_array(&oids, 0)?)
+                }
+                ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(oids)),
+            })
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifier_parts;
+
+    #[test]
+    fn dotted_names_fold_unquoted_parts() {
+        assert_eq!(identifier_parts("Shop.items").unwrap(), ["shop", "items"]);
+        assert_eq!(
+            identifier_parts("\"Mixed Case\".t").unwrap(),
+            ["Mixed Case", "t"]
+        );
+        assert!(identifier_parts("a b").is_err());
+    }
+}
