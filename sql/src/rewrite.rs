@@ -7,6 +7,8 @@
 //!   interval; `'2026-01-01 10:00'` is a timestamp),
 //!   wherever the cast comes from: an explicit `::bytea`, or an INSERT of a string
 //!   literal into a bytea column.
+//! - [`SubqueriesAfterDistinctOn`]: subqueries in a `SELECT DISTINCT ON` list
+//!   are computed after the rows are chosen.
 
 use std::sync::Arc;
 
@@ -15,14 +17,14 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit};
-use datafusion::common::ScalarValue;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, ScalarValue};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::expr::{Cast, Placeholder, ScalarFunction};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Distinct, DistinctOn, Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
+    Projection, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, SortExpr, Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -135,6 +137,83 @@ impl AnalyzerRule for TextInput {
 
     fn name(&self) -> &str {
         "enishi_text_input"
+    }
+}
+
+/// `SELECT DISTINCT ON (k) …, (subquery)`: DataFusion runs subqueries in a
+/// projection, but not in DISTINCT ON's own select list (pgAdmin's column and
+/// index listings have them there). The rows are chosen first, keeping every
+/// column of the input, and the select list is computed over the chosen rows.
+#[derive(Debug)]
+pub struct SubqueriesAfterDistinctOn;
+
+impl AnalyzerRule for SubqueriesAfterDistinctOn {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| {
+            let LogicalPlan::Distinct(Distinct::On(on)) = node else {
+                return Ok(Transformed::no(node));
+            };
+            let has_subquery = on.select_expr.iter().any(|e| {
+                e.exists(|e| {
+                    Ok(matches!(
+                        e,
+                        Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_)
+                    ))
+                })
+                .unwrap_or(false)
+            });
+            if !has_subquery {
+                return Ok(Transformed::no(LogicalPlan::Distinct(Distinct::On(on))));
+            }
+            let columns = on
+                .input
+                .schema()
+                .columns()
+                .into_iter()
+                .map(Expr::Column)
+                .collect();
+            let width = on.select_expr.len();
+            // The chosen rows come in ORDER BY's order of the DISTINCT ON keys;
+            // the joins the subqueries become do not keep it, so the keys are
+            // carried to a sort above them.
+            let order: Vec<SortExpr> = on
+                .sort_expr
+                .iter()
+                .flatten()
+                .take(on.on_expr.len())
+                .cloned()
+                .collect();
+            let mut select = on.select_expr;
+            let mut keys = Vec::with_capacity(order.len());
+            for (i, sort) in order.iter().enumerate() {
+                let name = format!("__distinct_on_{i}");
+                select.push(sort.expr.clone().alias(&name));
+                keys.push(SortExpr {
+                    expr: Expr::Column(Column::from_name(name)),
+                    ..sort.clone()
+                });
+            }
+            let chosen = DistinctOn::try_new(on.on_expr, columns, on.sort_expr, on.input)?;
+            let computed = LogicalPlan::Projection(Projection::try_new(
+                select,
+                Arc::new(LogicalPlan::Distinct(Distinct::On(chosen))),
+            )?);
+            if keys.is_empty() {
+                return Ok(Transformed::yes(computed));
+            }
+            let shown = (0..width)
+                .map(|i| Expr::Column(Column::from(computed.schema().qualified_field(i))))
+                .collect();
+            let sorted = LogicalPlanBuilder::from(computed).sort(keys)?.build()?;
+            Ok(Transformed::yes(LogicalPlan::Projection(
+                Projection::try_new(shown, Arc::new(sorted))?,
+            )))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "subqueries_after_distinct_on"
     }
 }
 

@@ -635,6 +635,50 @@ fn scalar_subqueries_single_value(stmt: &mut Statement) {
         {
             query.limit_clause = None;
         }
+        // `(SELECT e FROM … ORDER BY o LIMIT 1)`, correlated: the first value
+        // in that order, `first_value(e ORDER BY o)`, an aggregate DataFusion
+        // can decorrelate (NULL for no rows, as the subquery is).
+        if let Expr::Subquery(query) = expr
+            && !sets.contains(&(query.as_ref() as *const ast::Query))
+            && let Some(ast::LimitClause::LimitOffset {
+                limit: Some(Expr::Value(limit)),
+                offset: None,
+                limit_by,
+            }) = &query.limit_clause
+            && limit_by.is_empty()
+            && matches!(&limit.value, Value::Number(n, _) if n == "1")
+            && query.fetch.is_none()
+            && query.with.is_none()
+            && correlated(query)
+            && let Some(order) = match &query.order_by {
+                None => Some(String::new()),
+                Some(ast::OrderBy {
+                    kind: ast::OrderByKind::Expressions(items),
+                    interpolate: None,
+                }) => Some(format!(
+                    " ORDER BY {}",
+                    items
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Some(_) => None,
+            }
+            && let SetExpr::Select(select) = query.body.as_mut()
+            && select.distinct.is_none()
+            && select.having.is_none()
+            && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+            && let [item] = select.projection.as_mut_slice()
+            && let ast::SelectItem::UnnamedExpr(value)
+            | ast::SelectItem::ExprWithAlias { expr: value, .. } = item
+            && !aggregates(value)
+            && let Some(first) = parse_expr(&format!("first_value(({value}){order})"))
+        {
+            *value = first;
+            query.order_by = None;
+            query.limit_clause = None;
+        }
         if let Expr::Subquery(query) = expr
             && !sets.contains(&(query.as_ref() as *const ast::Query))
             && query.order_by.is_none()
@@ -850,6 +894,8 @@ fn aggregates(expr: &Expr) -> bool {
         "covar_pop",
         "covar_samp",
         "every",
+        // DataFusion's, which the LIMIT 1 rewrite above uses.
+        "first_value",
         "json_agg",
         "json_object_agg",
         "jsonb_agg",

@@ -175,6 +175,15 @@ SELECT d.name, (SELECT e.name FROM emp e WHERE e.dept_id = d.id) FROM dept d ORD
 SELECT d.name, (SELECT e.name FROM emp e WHERE e.dept_id = d.id) AS only FROM dept d WHERE d.id >= 4 ORDER BY d.id;
 SELECT d.id, (SELECT e.name || '!' FROM emp e WHERE e.dept_id = d.id AND d.budget < 500000) FROM dept d WHERE d.id IN (4, 5) ORDER BY d.id;
 SELECT e.name, (SELECT m.name FROM emp m WHERE m.id = e.manager_id AND e.active) AS manager FROM emp e ORDER BY e.id;
+SELECT d.name, EXISTS (SELECT 1 FROM emp e WHERE e.dept_id = d.id AND e.salary > 7000) AS rich FROM dept d ORDER BY d.id;
+SELECT d.name, NOT EXISTS (SELECT 1 FROM emp e WHERE e.dept_id = d.id LIMIT 1) AS empty FROM dept d ORDER BY d.id;
+SELECT d.name, CASE WHEN EXISTS (SELECT 1 FROM sales s JOIN emp e ON e.id = s.emp_id WHERE e.dept_id = d.id) THEN 'sells' ELSE 'quiet' END FROM dept d ORDER BY d.id;
+SELECT d.name FROM dept d WHERE EXISTS (SELECT 1 FROM emp e WHERE e.dept_id = d.id AND NOT e.active) OR d.region IS NULL ORDER BY d.id;
+SELECT d.name, (SELECT e.name FROM emp e WHERE e.dept_id = d.id ORDER BY e.salary DESC NULLS LAST LIMIT 1) AS top FROM dept d ORDER BY d.id;
+SELECT d.name, (SELECT ARRAY(SELECT e.name FROM emp e WHERE e.dept_id = d.id ORDER BY e.name)) AS staff FROM dept d ORDER BY d.id;
+SELECT DISTINCT ON (e.dept_id) e.dept_id, e.name, (SELECT d.name FROM dept d WHERE d.id = e.dept_id) AS dept FROM emp e ORDER BY e.dept_id, e.salary DESC;
+SELECT count(*) FROM emp e WHERE e.tableoid = 'emp'::regclass;
+SELECT e.name FROM emp e JOIN dept d ON d.id = e.dept_id AND 'public.dept'::regclass = 'dept'::regclass WHERE e.id < 4 ORDER BY 1;
 -- section: cte
 WITH d AS (SELECT * FROM dept WHERE region = 'north') SELECT name FROM d ORDER BY 1;
 WITH t AS (SELECT dept_id, sum(salary) s FROM emp GROUP BY dept_id) SELECT * FROM t WHERE s > 10000 ORDER BY 1;
@@ -445,6 +454,7 @@ SELECT CAST(name AS int) FROM emp;
 SELECT id FROM emp LIMIT -1;
 SELECT DATE 'not a date';
 SELECT 1 UNION SELECT 'a', 2;
+SELECT 'no_such_table'::regclass;
 -- section: dml
 CREATE TABLE scratch (k int, v text);
 INSERT INTO scratch VALUES (1, 'a'), (2, 'b'), (3, NULL);
@@ -558,3 +568,6 @@ SELECT pg_typeof(1.5);
 SELECT pg_typeof('a'::text);
 SELECT pg_typeof(1::bigint);
 SELECT pg_typeof(now()::date);
+SELECT substring('fillfactor=70,x' FROM 'fillfactor=([0-9]*)');
+SELECT substring('abc' FROM 'b.');
+SELECT substring('abc' FROM 'z') IS NULL;
