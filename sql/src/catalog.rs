@@ -25,6 +25,7 @@ use datafusion_pg_catalog::pg_catalog::{
 use crate::catalog_views;
 use crate::engine::SUPERUSER;
 use crate::error::{Error, Result};
+use crate::information_schema::InformationSchema;
 use crate::settings::SERVER_VERSION;
 use crate::system_tables::{self, CatalogReader, Oids};
 
@@ -230,22 +231,13 @@ impl CatalogDefinition {
             // rendering of the parsed query).
             "pg_get_viewdef" => self
                 .keys
-                .storage
-                .as_ref()
-                .map(|storage| {
-                    storage.read_catalog(|c| {
-                        c.schemas
-                            .iter()
-                            .flat_map(|(schema, s)| {
-                                s.views.iter().map(move |(name, v)| {
-                                    let oid = i64::from(oids.relation(schema, name));
-                                    (oid, (v.sql.clone(), Vec::new()))
-                                })
-                            })
-                            .collect()
-                    })
+                .view_definitions()
+                .into_iter()
+                .map(|((schema, name), sql)| {
+                    let oid = i64::from(oids.relation(&schema, &name));
+                    (oid, (sql, Vec::new()))
                 })
-                .unwrap_or_default(),
+                .collect(),
             "pg_get_constraintdef" => self
                 .keys
                 .keys()
@@ -533,11 +525,13 @@ impl PgCatalog {
             let table = table.ok_or_else(|| Error::Internal(format!("pg_catalog lacks {name}")))?;
             schemas.insert(name, table.schema());
         }
+        let type_names = Arc::new(type_names(&static_tables));
         let keys = CatalogReader {
             catalogs: catalogs.clone(),
             oids: oids.clone(),
             database: String::new(),
             storage: storage.clone(),
+            type_names: type_names.clone(),
         };
         for database in catalogs.catalog_names() {
             let Some(catalog) = catalogs.catalog(&database) else {
@@ -548,6 +542,7 @@ impl PgCatalog {
                 oids: oids.clone(),
                 database,
                 storage: storage.clone(),
+                type_names: type_names.clone(),
             };
             let overrides = system_tables::tables(&reader, &schemas, &fixed);
             let schema = Arc::new(PgCatalogSchema {
@@ -557,8 +552,13 @@ impl PgCatalog {
             catalog
                 .register_schema("pg_catalog", schema)
                 .map_err(Error::from)?;
+            catalog
+                .register_schema(
+                    "information_schema",
+                    Arc::new(InformationSchema::new(&reader)),
+                )
+                .map_err(Error::from)?;
         }
-        let type_names = Arc::new(type_names(&static_tables));
         Ok(Self {
             static_tables,
             oids,

@@ -176,7 +176,7 @@ impl Engine {
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
-            .with_information_schema(true)
+            .with_information_schema(false)
             .with_extension(Arc::new(enishi_storage::TransactionSlot::default()));
         let options = config.options_mut();
         options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;

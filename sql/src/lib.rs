@@ -3,7 +3,7 @@
 //! The server hands a [`Session`] SQL text ([`statement::parse`]) and gets back an
 //! [`Output`]: Arrow batches or a command tag. The engine plans and runs statements
 //! in Apache DataFusion over the shared catalog, answers session statements itself,
-//! and serves `pg_catalog` to clients. It knows nothing of the wire protocol.
+//! and serves `pg_catalog` and `information_schema` to clients. It knows nothing of the wire protocol.
 
 pub mod cache;
 pub mod catalog;
@@ -12,6 +12,7 @@ pub mod copy;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod information_schema;
 pub mod operators;
 pub mod privileges;
 pub mod rewrite;

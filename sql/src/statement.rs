@@ -84,10 +84,10 @@ fn is_regclass(data_type: &ast::DataType) -> bool {
     }
 }
 
-/// `pg_regclass(name)`: the OID `name::regclass` stands for.
+/// `regclass(name)`: the OID `name::regclass` stands for.
 fn regclass_of(name: Expr) -> Expr {
     Expr::Function(ast::Function {
-        name: ast::ObjectName::from(vec![Ident::new("pg_regclass")]),
+        name: ast::ObjectName::from(vec![Ident::new("regclass")]),
         uses_odbc_syntax: false,
         parameters: ast::FunctionArguments::None,
         args: ast::FunctionArguments::List(ast::FunctionArgumentList {
@@ -146,7 +146,7 @@ fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
 ///   limits it to one row otherwise; [`scalar_subqueries_single_value`] gives
 ///   them PostgreSQL's meaning instead, and the parentheses hide them from the
 ///   parser's rule;
-/// - `'name'::regclass` becomes `pg_regclass('name')`, which looks the name up
+/// - `'name'::regclass` becomes `regclass('name')`, which looks the name up
 ///   as the session's search_path says (the parser would make a subquery of it,
 ///   which DataFusion cannot plan in a join condition, looking in the current
 ///   schema only); and `alias.tableoid` becomes the OID of the relation the
@@ -157,18 +157,19 @@ fn scalar_subqueries_protected(sql: &str) -> Option<String> {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
             // A relation's name cast to regclass is its OID, looked up as the
-            // session's search_path says (`pg_regclass`) and folded to a
-            // constant before execution, so it may stand in a join condition.
+            // session's search_path says (`regclass(name)`), and folded to a
+            // constant before execution when the name is, so that it may stand
+            // in a join condition. A column cast to regclass (`c.oid::regclass`)
+            // holds OIDs already.
             if let Expr::Cast {
                 expr: inner,
                 data_type,
                 ..
             } = expr
                 && is_regclass(data_type)
-                && let Expr::Value(v) = inner.as_ref()
-                && matches!(
-                    v.value,
-                    Value::SingleQuotedString(_) | Value::Placeholder(_)
+                && !matches!(
+                    inner.as_ref(),
+                    Expr::Identifier(_) | Expr::CompoundIdentifier(_)
                 )
             {
                 let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));

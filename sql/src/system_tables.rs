@@ -185,6 +185,8 @@ pub struct CatalogReader {
     pub database: String,
     /// Declared keys and comments live in the stored catalog.
     pub storage: Option<Arc<enishi_storage::Storage>>,
+    /// pg_type's names by OID.
+    pub type_names: Arc<HashMap<i64, String>>,
 }
 
 /// A table's declared primary key, as the system tables show it.
@@ -239,6 +241,19 @@ pub struct RelationInfo {
     pub provider: Arc<dyn TableProvider>,
 }
 
+impl RelationInfo {
+    /// Whether PostgreSQL shows the relation as a view: pg_catalog's
+    /// catalogs are tables and its other relations views, whatever serves
+    /// them here; information_schema has views only.
+    pub fn is_view(&self) -> bool {
+        match self.schema_name.as_str() {
+            "pg_catalog" => system_catalog_oid(&self.name).is_none(),
+            "information_schema" => true,
+            _ => self.provider.table_type() == TableType::View,
+        }
+    }
+}
+
 impl CatalogReader {
     pub fn schema_names(&self) -> Vec<String> {
         let mut names = self
@@ -284,6 +299,31 @@ impl CatalogReader {
         )
     }
 
+    /// Each view's query as it was written, by schema and name (PostgreSQL
+    /// prints its own rendering of the parsed query).
+    pub fn view_definitions(&self) -> HashMap<(String, String), String> {
+        let Some(storage) = &self.storage else {
+            return HashMap::new();
+        };
+        storage.read_catalog(|c| {
+            c.schemas
+                .iter()
+                .flat_map(|(schema, s)| {
+                    s.views
+                        .iter()
+                        .map(move |(name, v)| ((schema.clone(), name.clone()), v.sql.clone()))
+                })
+                .collect()
+        })
+    }
+
+    /// pg_type's name of a type.
+    pub fn type_name(&self, type_oid: u32) -> &str {
+        self.type_names
+            .get(&i64::from(type_oid))
+            .map_or("unknown", String::as_str)
+    }
+
     /// `COMMENT ON` texts by object key.
     fn comments(&self) -> std::collections::BTreeMap<String, String> {
         self.storage
@@ -320,7 +360,7 @@ impl CatalogReader {
 }
 
 /// Computes a system table's rows from the catalog.
-type Builder = fn(CatalogReader) -> BoxFuture<'static, DfResult<Vec<Row>>>;
+pub(crate) type Builder = fn(CatalogReader) -> BoxFuture<'static, DfResult<Vec<Row>>>;
 
 /// A catalog table whose rows are computed on every scan.
 pub struct SystemTable {
@@ -329,6 +369,18 @@ pub struct SystemTable {
     build: Builder,
     /// Rows that never change (PostgreSQL's own), before the computed ones.
     fixed: Vec<RecordBatch>,
+}
+
+impl SystemTable {
+    /// A table of `schema`'s columns whose rows `build` computes on each scan.
+    pub(crate) fn new(schema: SchemaRef, reader: CatalogReader, build: Builder) -> Self {
+        Self {
+            schema,
+            reader,
+            build,
+            fixed: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SystemTable {
@@ -365,9 +417,9 @@ impl TableProvider for SystemTable {
     }
 }
 
-type Row = HashMap<&'static str, ScalarValue>;
+pub(crate) type Row = HashMap<&'static str, ScalarValue>;
 
-fn int32(v: impl TryInto<i32>) -> ScalarValue {
+pub(crate) fn int32(v: impl TryInto<i32>) -> ScalarValue {
     ScalarValue::Int32(Some(v.try_into().unwrap_or(i32::MAX)))
 }
 
@@ -375,7 +427,7 @@ fn int16(v: impl TryInto<i16>) -> ScalarValue {
     ScalarValue::Int16(Some(v.try_into().unwrap_or(i16::MAX)))
 }
 
-fn text(v: impl Into<String>) -> ScalarValue {
+pub(crate) fn text(v: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(v.into()))
 }
 
@@ -735,7 +787,7 @@ async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 /// A default that is a string literal, with the cast PostgreSQL's pg_get_expr
 /// shows on it (`'n/a'::text`, `'2024-01-01'::date`).
-fn with_literal_type(sql: String, type_oid: u32) -> String {
+pub(crate) fn with_literal_type(sql: String, type_oid: u32) -> String {
     let literal = sql.len() >= 2
         && sql.starts_with('\'')
         && sql.ends_with('\'')
@@ -911,7 +963,7 @@ async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let keyed: Vec<u32> = keys.iter().map(|(_, table, _)| *table).collect();
     let mut rows = Vec::new();
     for rel in relations {
-        let view = rel.provider.table_type() == TableType::View;
+        let view = rel.is_view();
         rows.push(Row::from([
             ("oid", int32(rel.oid)),
             ("relname", text(rel.name.clone())),
@@ -965,7 +1017,7 @@ const BTREE_AM_OID: u32 = 403;
 async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
-        let view = rel.provider.table_type() == TableType::View;
+        let view = rel.is_view();
         if !view {
             // The system columns every PostgreSQL table has (attnum < 0),
             // which clients that do not filter on attnum > 0 list.
@@ -1037,7 +1089,7 @@ async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in r.relations().await? {
         // A view's columns have no defaults, whatever the columns they read.
-        if rel.provider.table_type() == TableType::View {
+        if rel.is_view() {
             continue;
         }
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {

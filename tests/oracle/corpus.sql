@@ -571,3 +571,17 @@ SELECT pg_typeof(now()::date);
 SELECT substring('fillfactor=70,x' FROM 'fillfactor=([0-9]*)');
 SELECT substring('abc' FROM 'b.');
 SELECT substring('abc' FROM 'z') IS NULL;
+-- section: information_schema
+CREATE TABLE typed (id bigint PRIMARY KEY, code varchar(12) DEFAULT 'none', tag char(3), price numeric(10, 2), ratio real, at timestamptz, span interval, days date[], note text NOT NULL);
+CREATE VIEW rich AS SELECT id, name FROM emp WHERE salary > 7000;
+SELECT table_name, column_name, ordinal_position, column_default, is_nullable, data_type, character_maximum_length, character_octet_length, numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, udt_name, dtd_identifier, is_identity, is_generated FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position;
+SELECT table_catalog, table_schema, table_name, table_type, is_typed FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name;
+SELECT catalog_name, schema_name, schema_owner FROM information_schema.schemata ORDER BY schema_name;
+SELECT constraint_name, table_name, constraint_type, is_deferrable, initially_deferred, enforced FROM information_schema.table_constraints WHERE table_schema = 'public' AND constraint_type <> 'CHECK';
+SELECT table_name, count(*) FROM information_schema.table_constraints WHERE table_schema = 'public' AND constraint_type = 'CHECK' GROUP BY table_name ORDER BY 1;
+SELECT k.column_name, k.ordinal_position, c.constraint_type FROM information_schema.key_column_usage k JOIN information_schema.table_constraints c ON c.constraint_name = k.constraint_name AND c.table_name = k.table_name WHERE k.table_schema = 'public';
+SELECT table_name, column_name, constraint_name FROM information_schema.constraint_column_usage WHERE table_schema = 'public';
+SELECT count(*) FROM information_schema.referential_constraints;
+SELECT table_name, check_option FROM information_schema.views WHERE table_schema = 'public';
+DROP VIEW rich;
+DROP TABLE typed;

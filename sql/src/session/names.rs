@@ -1,5 +1,5 @@
 //! Names resolved as this session's search_path resolves them:
-//! `current_schemas(implicit)`, `current_schema()`, and `pg_regclass(name)`,
+//! `current_schemas(implicit)`, `current_schema()`, and `regclass(name)`,
 //! which is what `'name'::regclass` becomes (see [`crate::statement`]).
 
 use std::sync::{Arc, RwLock};
@@ -179,11 +179,11 @@ fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-/// `pg_regclass(name)`: the OID of the relation `name` denotes; 42P01 when
-/// there is none.
+/// `regclass(name)`: the OID of the relation `name` denotes (a number, the
+/// OID itself); 42P01 when there is none.
 fn regclass(relations: Relations) -> ScalarUDF {
     create_udf(
-        "pg_regclass",
+        "regclass",
         vec![DataType::Utf8],
         DataType::Int32,
         Volatility::Stable,
@@ -192,9 +192,7 @@ fn regclass(relations: Relations) -> ScalarUDF {
             let names = names
                 .as_any()
                 .downcast_ref::<StringArray>()
-                .ok_or_else(|| {
-                    datafusion::error::DataFusionError::Plan("pg_regclass(text)".into())
-                })?;
+                .ok_or_else(|| datafusion::error::DataFusionError::Plan("regclass(text)".into()))?;
             let oids = names
                 .iter()
                 .map(|name| name.map(|n| relations.oid(n)).transpose())
