@@ -32,6 +32,15 @@ use crate::system_tables::{self, CatalogReader, Oids};
 type LibrarySchema = PgCatalogSchemaProvider<Arc<dyn CatalogProviderList>, Roles>;
 
 /// `pg_catalog` of one database: the library's tables, with ours in front.
+/// The views derived from the library's tables (see [`catalog_views`]).
+pub(crate) const DERIVED: [&str; 5] = [
+    "pg_roles",
+    "pg_user",
+    "pg_settings",
+    "pg_policies",
+    "pg_seclabels",
+];
+
 #[derive(Debug)]
 struct PgCatalogSchema {
     library: Arc<LibrarySchema>,
@@ -41,7 +50,13 @@ struct PgCatalogSchema {
 #[async_trait::async_trait]
 impl SchemaProvider for PgCatalogSchema {
     fn table_names(&self) -> Vec<String> {
-        self.library.table_names()
+        let mut names = self.library.table_names();
+        for own in self.overrides.keys().chain(DERIVED.iter()) {
+            if !names.iter().any(|n| n == own) {
+                names.push(own.to_string());
+            }
+        }
+        names
     }
 
     async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
@@ -72,7 +87,9 @@ impl SchemaProvider for PgCatalogSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.library.table_exist(name)
+        self.overrides.contains_key(name)
+            || DERIVED.contains(&name)
+            || self.library.table_exist(name)
     }
 }
 
@@ -498,6 +515,7 @@ impl PgCatalog {
         catalogs: Arc<dyn CatalogProviderList>,
         oids: Arc<Oids>,
         storage: Option<Arc<enishi_storage::Storage>>,
+        activity: Arc<crate::activity::Activity>,
     ) -> Result<Self> {
         let static_tables = Arc::new(PgCatalogStaticTables::try_new().map_err(Error::from)?);
         let library = Arc::new(
@@ -532,6 +550,7 @@ impl PgCatalog {
             database: String::new(),
             storage: storage.clone(),
             type_names: type_names.clone(),
+            activity: activity.clone(),
         };
         for database in catalogs.catalog_names() {
             let Some(catalog) = catalogs.catalog(&database) else {
@@ -543,8 +562,10 @@ impl PgCatalog {
                 database,
                 storage: storage.clone(),
                 type_names: type_names.clone(),
+                activity: activity.clone(),
             };
-            let overrides = system_tables::tables(&reader, &schemas, &fixed);
+            let mut overrides = system_tables::tables(&reader, &schemas, &fixed);
+            overrides.extend(crate::stat_views::tables(&reader));
             let schema = Arc::new(PgCatalogSchema {
                 library: library.clone(),
                 overrides,

@@ -84,6 +84,7 @@ pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     catalogs: Arc<dyn CatalogProviderList>,
     pg_catalog: PgCatalog,
+    activity: Arc<crate::activity::Activity>,
     storage: Arc<Storage>,
     cache: Arc<crate::cache::ResultCache>,
     config: EngineConfig,
@@ -111,11 +112,18 @@ impl Engine {
         let catalog = Arc::new(StorageCatalog::new(storage.clone()));
         catalogs.register_catalog(DATABASE.to_string(), catalog.clone());
 
-        let pg_catalog = PgCatalog::new(catalogs.clone(), Arc::default(), Some(storage.clone()))?;
+        let activity = Arc::new(crate::activity::Activity::default());
+        let pg_catalog = PgCatalog::new(
+            catalogs.clone(),
+            Arc::default(),
+            Some(storage.clone()),
+            activity.clone(),
+        )?;
         let engine = Arc::new(Self {
             runtime,
             catalogs,
             pg_catalog,
+            activity,
             storage,
             cache: Arc::new(crate::cache::ResultCache::new(config.cache.clone())),
             config,
@@ -243,6 +251,11 @@ impl Engine {
     /// The configuration the engine was built with.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// What the connected sessions are doing (pg_stat_activity).
+    pub fn activity(&self) -> &Arc<crate::activity::Activity> {
+        &self.activity
     }
 
     pub fn pg_catalog(&self) -> &PgCatalog {

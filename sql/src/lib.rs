@@ -5,6 +5,7 @@
 //! in Apache DataFusion over the shared catalog, answers session statements itself,
 //! and serves `pg_catalog` and `information_schema` to clients. It knows nothing of the wire protocol.
 
+pub mod activity;
 pub mod cache;
 pub mod catalog;
 pub mod catalog_views;
@@ -19,6 +20,7 @@ pub mod rewrite;
 pub mod scram;
 pub mod session;
 pub mod settings;
+pub mod stat_views;
 pub mod statement;
 pub mod system_tables;
 pub mod tables;

@@ -193,9 +193,33 @@ fn scalar_subqueries_protected(sql: &str) -> Option<String> {
             }
             std::ops::ControlFlow::Continue(())
         }
+        // pg_catalog comes first in every search path; the parser qualifies
+        // the names of the relations it serves, and these are Enishi's.
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &mut ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::Table {
+                name, args: None, ..
+            } = factor
+                && let [ast::ObjectNamePart::Identifier(ident)] = name.0.as_slice()
+                && crate::catalog::DERIVED
+                    .iter()
+                    .chain(crate::stat_views::NAMES.iter())
+                    .any(|own| ident.value.eq_ignore_ascii_case(own))
+            {
+                name.0
+                    .insert(0, ast::ObjectNamePart::Identifier(Ident::new("pg_catalog")));
+                self.0 = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
+            self.0 |= table_oids_as_lookups(select);
+            std::ops::ControlFlow::Continue(())
+        }
         fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
             if let SetExpr::Select(select) = query.body.as_mut() {
-                self.0 |= table_oids_as_lookups(select);
                 for item in &mut select.projection {
                     if let ast::SelectItem::UnnamedExpr(e)
                     | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
@@ -502,6 +526,106 @@ fn substring_patterns_as_regexp(stmt: &mut Statement) {
     });
 }
 
+/// `row_to_json(t)` of a derived table `t` whose columns the query names (as
+/// pgAdmin's dashboard queries do): the JSON object of those columns, written
+/// as row_to_json writes it.
+fn rows_to_json(stmt: &mut Statement) {
+    struct Rows;
+    impl ast::VisitorMut for Rows {
+        type Break = ();
+        fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
+            {
+                let mut columns: HashMap<String, Vec<String>> = HashMap::new();
+                for from in &select.from {
+                    if let ast::TableFactor::Derived {
+                        subquery,
+                        alias: Some(alias),
+                        ..
+                    } = &from.relation
+                        && let Some(names) = derived_columns(subquery, alias)
+                    {
+                        columns.insert(normalize(&alias.name), names);
+                    }
+                }
+                if !columns.is_empty() {
+                    for item in &mut select.projection {
+                        let _ = ast::visit_expressions_mut(item, |expr| {
+                            if let Some(object) = row_json(expr, &columns) {
+                                *expr = object;
+                            }
+                            std::ops::ControlFlow::<()>::Continue(())
+                        });
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Rows);
+}
+
+/// The column names of a derived table, when the query spells them.
+fn derived_columns(subquery: &Query, alias: &ast::TableAlias) -> Option<Vec<String>> {
+    if !alias.columns.is_empty() {
+        return Some(alias.columns.iter().map(|c| normalize(&c.name)).collect());
+    }
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return None;
+    };
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            ast::SelectItem::ExprWithAlias { alias, .. } => Some(normalize(alias)),
+            ast::SelectItem::UnnamedExpr(Expr::Identifier(i)) => Some(normalize(i)),
+            ast::SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => {
+                parts.last().map(normalize)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `pg_row_json('a', t."a", …)` for `row_to_json(t)`.
+fn row_json(expr: &Expr, columns: &HashMap<String, Vec<String>>) -> Option<Expr> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    if !f
+        .name
+        .to_string()
+        .trim_start_matches("pg_catalog.")
+        .eq_ignore_ascii_case("row_to_json")
+    {
+        return None;
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Identifier(table)))] =
+        list.args.as_slice()
+    else {
+        return None;
+    };
+    let names = columns.get(&normalize(table))?;
+    let pairs: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "'{}', {}.{}",
+                n.replace('\'', "''"),
+                Ident::with_quote('"', normalize(table)),
+                Ident::with_quote('"', n)
+            )
+        })
+        .collect();
+    parse_expr(&format!(
+        "{}({})",
+        crate::functions::ROW_JSON,
+        pairs.join(", ")
+    ))
+}
+
 /// `EXISTS (SELECT … FROM … WHERE …)` anywhere but among the top-level
 /// conditions of a WHERE clause (in a select list, a CASE, under OR) becomes
 /// `(SELECT count(*) FROM … WHERE …) > 0`: DataFusion turns only WHERE's
@@ -526,10 +650,8 @@ fn exists_as_counts(stmt: &mut Statement) {
     struct Wheres<'a>(&'a mut Vec<*const Expr>);
     impl ast::Visitor for Wheres<'_> {
         type Break = ();
-        fn pre_visit_query(&mut self, query: &Query) -> std::ops::ControlFlow<()> {
-            if let SetExpr::Select(select) = query.body.as_ref()
-                && let Some(selection) = &select.selection
-            {
+        fn pre_visit_select(&mut self, select: &ast::Select) -> std::ops::ControlFlow<()> {
+            if let Some(selection) = &select.selection {
                 conjuncts(selection, self.0);
             }
             std::ops::ControlFlow::Continue(())
@@ -1474,6 +1596,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             settings_function_as_table(&mut s);
             like_escape_as_backslash(&mut s);
             substring_patterns_as_regexp(&mut s);
+            rows_to_json(&mut s);
             exists_as_counts(&mut s);
             scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)

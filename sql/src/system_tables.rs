@@ -187,6 +187,8 @@ pub struct CatalogReader {
     pub storage: Option<Arc<enishi_storage::Storage>>,
     /// pg_type's names by OID.
     pub type_names: Arc<HashMap<i64, String>>,
+    /// The sessions, for the statistics views.
+    pub activity: Arc<crate::activity::Activity>,
 }
 
 /// A table's declared primary key, as the system tables show it.

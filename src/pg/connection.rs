@@ -208,6 +208,8 @@ struct Active {
     session: Session,
     cancel: CancelGuard,
     slot: SessionSlot,
+    /// The session's entry in pg_stat_activity.
+    backend: enishi_sql::activity::BackendGuard,
 }
 
 impl ConnectionState {
@@ -733,10 +735,21 @@ impl Connection {
             }
             audit.record("login", &fields);
         }
+        let backend = self.shared.engine.activity().connect(
+            pid,
+            &user,
+            &database,
+            &session
+                .settings()
+                .get("application_name")
+                .unwrap_or_default(),
+            Some(client.socket_addr()),
+        );
         self.state.lock().await.active = Some(Active {
             session,
             cancel: guard,
             slot,
+            backend,
         });
         Ok(())
     }
@@ -866,10 +879,18 @@ impl Connection {
             _permit: permit,
             metrics: metrics.clone(),
         };
+        let application = active.session.settings().get("application_name");
+        active
+            .backend
+            .started(sql, &application.unwrap_or_default());
         let output = limits
             .run(active.session.execute(stmt, params))
             .await
             .and_then(|r| r);
+        let rolled_back = statement::classify(stmt).1 == "ROLLBACK";
+        active
+            .backend
+            .finished(active.session.tx_state(), output.is_ok() && !rolled_back);
         metrics.planned(started.elapsed(), output.is_ok());
         let objects = active.session.take_objects();
         let mut audit = shared.audit.as_ref().map(|audit| {

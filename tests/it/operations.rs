@@ -179,3 +179,84 @@ async fn verify_data_passes_healthy_tables_and_names_a_damaged_one() {
     assert!(report.contains("ok       public.good"), "{report}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// pg_stat_activity lists each connected session with what it runs, and
+/// pg_stat_database counts sessions and ended transactions, as dashboards
+/// (pgAdmin's) read them.
+#[tokio::test]
+async fn statistics_views_show_sessions_and_transactions() {
+    let server = TestServer::start();
+    let watcher = server.connect().await;
+    let worker = server.connect().await;
+    worker
+        .batch_execute("set application_name = 'loader'; create table t (a int); begin; insert into t values (1)")
+        .await
+        .unwrap();
+    let rows = watcher
+        .query(
+            "select application_name, state, query, client_addr, xact_start is not null \
+             from pg_stat_activity where datname = current_database() order by state",
+            &[],
+        )
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, String, String, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].1, "active");
+    assert!(seen[0].2.contains("pg_stat_activity"), "{seen:?}");
+    assert_eq!(
+        (seen[1].0.as_str(), seen[1].1.as_str(), seen[1].2.as_str()),
+        (
+            "loader",
+            "idle in transaction",
+            // The whole text the client sent, as PostgreSQL shows it.
+            "set application_name = 'loader'; create table t (a int); begin; insert into t values (1)"
+        )
+    );
+    assert_eq!(seen[1].3, "127.0.0.1");
+    assert!(seen[1].4, "a transaction is open: {seen:?}");
+
+    let (backends, commits, rollbacks, sessions) = database_counts(&watcher).await;
+    assert_eq!((backends, sessions), (2, 2));
+    worker.batch_execute("rollback").await.unwrap();
+    worker.batch_execute("select 1").await.unwrap();
+    let after = database_counts(&watcher).await;
+    // The rollback, and the select and the count before this one, each ended
+    // a transaction.
+    assert_eq!((after.1, after.2), (commits + 2, rollbacks + 1));
+
+    let tables: i64 = watcher
+        .query_one(
+            "select count(*) from pg_stat_user_tables s join pg_statio_user_tables io \
+             on io.relid = s.relid where s.relname = 't' and s.seq_scan = 0",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1);
+    drop(worker);
+    for _ in 0..50 {
+        if database_counts(&watcher).await.0 == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("a closed session stays in pg_stat_activity");
+}
+
+/// numbackends, xact_commit, xact_rollback and sessions of the database.
+async fn database_counts(client: &tokio_postgres::Client) -> (i32, i64, i64, i64) {
+    let row = client
+        .query_one(
+            "select numbackends, xact_commit, xact_rollback, sessions \
+             from pg_stat_database where datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2), row.get(3))
+}

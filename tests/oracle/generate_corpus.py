@@ -181,6 +181,8 @@ section("subquery", [
     "SELECT DISTINCT ON (e.dept_id) e.dept_id, e.name, (SELECT d.name FROM dept d WHERE d.id = e.dept_id) AS dept FROM emp e ORDER BY e.dept_id, e.salary DESC",
     "SELECT count(*) FROM emp e WHERE e.tableoid = 'emp'::regclass",
     "SELECT e.name FROM emp e JOIN dept d ON d.id = e.dept_id AND 'public.dept'::regclass = 'dept'::regclass WHERE e.id < 4 ORDER BY 1",
+    "SELECT t.id, row_to_json(t) FROM (SELECT id, name AS \"Name\", salary, active, manager_id FROM emp WHERE id IN (1, 6, 9)) t ORDER BY t.id",
+    "SELECT 'counts' AS chart, row_to_json(t) AS data FROM (SELECT (SELECT count(*) FROM emp) AS \"Staff\", (SELECT count(*) FROM dept) AS \"Depts\") t UNION ALL SELECT 'top', row_to_json(t) FROM (SELECT max(salary) AS top FROM emp) t",
 ])
 
 # ---------------------------------------------------------------- CTEs

@@ -53,7 +53,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
     ctx.register_udf(like_escape_udf());
-    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::spaced()));
+    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::compact()));
     ctx.register_udaf(AggregateUDF::new_from_impl(
         single_value::SingleValue::default(),
     ));
@@ -101,15 +102,32 @@ fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
 }
 
 /// `json_build_object(key, value, …)`: a JSON object of the pairs, written
-/// as PostgreSQL writes it (`{"a" : 1, "b" : "x"}`).
+/// as PostgreSQL writes it (`{"a" : 1, "b" : "x"}`); and `pg_row_json(key,
+/// value, …)`, the same object as row_to_json writes a row (`{"a":1,"b":"x"}`).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct JsonBuildObject {
+    name: &'static str,
+    /// Between a key and its value, and between pairs.
+    separators: (&'static str, &'static str),
     signature: Signature,
 }
 
-impl Default for JsonBuildObject {
-    fn default() -> Self {
+/// The name of the row_to_json writer (see `statement`).
+pub const ROW_JSON: &str = "pg_row_json";
+
+impl JsonBuildObject {
+    fn spaced() -> Self {
         Self {
+            name: "json_build_object",
+            separators: (" : ", ", "),
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+
+    fn compact() -> Self {
+        Self {
+            name: ROW_JSON,
+            separators: (":", ","),
             signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
@@ -117,7 +135,7 @@ impl Default for JsonBuildObject {
 
 impl ScalarUDFImpl for JsonBuildObject {
     fn name(&self) -> &str {
-        "json_build_object"
+        self.name
     }
 
     fn signature(&self) -> &Signature {
@@ -159,10 +177,10 @@ impl ScalarUDFImpl for JsonBuildObject {
                     .into());
                 }
                 if i > 0 {
-                    object.push_str(", ");
+                    object.push_str(self.separators.1);
                 }
                 json_string(key.value(row), &mut object);
-                object.push_str(" : ");
+                object.push_str(self.separators.0);
                 match (value.is_null(row), bare) {
                     (true, _) => object.push_str("null"),
                     (false, true) => object.push_str(value.value(row)),
