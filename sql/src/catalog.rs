@@ -365,7 +365,9 @@ fn type_names(tables: &PgCatalogStaticTables) -> HashMap<i64, String> {
         ) else {
             continue;
         };
-        let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let oids = datafusion::arrow::array::AsArray::as_primitive::<
+            datafusion::arrow::datatypes::Int64Type,
+        >(&oids);
         for (oid, name) in oids.iter().zip(typnames.as_string::<i32>().iter()) {
             if let (Some(oid), Some(name)) = (oid, name) {
                 names.insert(oid, name.to_string());
@@ -485,6 +487,75 @@ impl PgCatalogContextProvider for Roles {
     }
 }
 
+/// `pg_get_userbyid(oid)`: the name of the role with that OID, or
+/// `unknown (OID=n)`, as PostgreSQL says for one that does not exist.
+struct RoleName {
+    roles: CatalogReader,
+    signature: Signature,
+}
+
+impl std::fmt::Debug for RoleName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("pg_get_userbyid")
+    }
+}
+
+impl PartialEq for RoleName {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for RoleName {}
+
+impl std::hash::Hash for RoleName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "pg_get_userbyid".hash(state);
+    }
+}
+
+impl ScalarUDFImpl for RoleName {
+    fn name(&self) -> &str {
+        "pg_get_userbyid"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        let mut names = self.roles.role_names();
+        names.insert(
+            crate::system_tables::DATABASE_OWNER_OID,
+            "pg_database_owner".to_string(),
+        );
+        let oids = args.args[0].to_array(args.number_rows)?;
+        let oids = datafusion::arrow::compute::cast(&oids, &DataType::Int64)?;
+        let oids = datafusion::arrow::array::AsArray::as_primitive::<
+            datafusion::arrow::datatypes::Int64Type,
+        >(&oids);
+        let out: Vec<Option<String>> = oids
+            .iter()
+            .map(|oid| {
+                oid.map(|oid| {
+                    u32::try_from(oid)
+                        .ok()
+                        .and_then(|o| names.get(&o).cloned())
+                        .unwrap_or_else(|| format!("unknown (OID={oid})"))
+                })
+            })
+            .collect();
+        Ok(strings(out))
+    }
+}
+
 /// The process-wide pg_catalog.
 pub struct PgCatalog {
     static_tables: Arc<PgCatalogStaticTables>,
@@ -598,7 +669,10 @@ impl PgCatalog {
         ctx.register_udf(pgc::create_current_database_udf(database));
         ctx.register_udf(pgc::create_current_schema_udf());
         ctx.register_udf(pgc::create_current_schemas_udf());
-        ctx.register_udf(pgc::create_pg_get_userbyid_udf());
+        ctx.register_udf(ScalarUDF::new_from_impl(RoleName {
+            roles: self.keys.clone(),
+            signature: Signature::any(1, Volatility::Stable),
+        }));
         ctx.register_udf(pgc::create_pg_table_is_visible());
         ctx.register_udf(ScalarUDF::new_from_impl(FormatType {
             inner: format_type::create_format_type_udf(),

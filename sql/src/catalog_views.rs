@@ -5,13 +5,18 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{BooleanArray, RecordBatch, new_null_array};
+use datafusion::arrow::array::{
+    BooleanArray, Int32Array, RecordBatch, StringArray, new_null_array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::Result;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::Expr;
+
+/// The field metadata by which the library marks a column of an OID type.
+const OID_ALIAS_KEY: &str = "pg.oid_alias";
 
 /// A view computed from another table's rows, batch by batch.
 #[derive(Debug)]
@@ -51,7 +56,8 @@ impl TableProvider for Derived {
 }
 
 /// pg_roles with `rolbypassrls` filled in: superusers bypass row-level
-/// security (psql's `\du` lists "Bypass RLS"), other roles do not.
+/// security (psql's `\du` lists "Bypass RLS"), other roles do not; and each
+/// role's OID, which pg_class's and pg_namespace's owners name.
 pub fn roles(source: Arc<dyn TableProvider>) -> Derived {
     fn bypass(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
         let mut columns = batch.columns().to_vec();
@@ -62,10 +68,33 @@ pub fn roles(source: Arc<dyn TableProvider>) -> Derived {
             let values: BooleanArray = supers.iter().map(|s| Some(s.unwrap_or(false))).collect();
             columns[bypass] = Arc::new(values);
         }
+        if let (Ok(name), Ok(oid)) = (schema.index_of("rolname"), schema.index_of("oid"))
+            && let Some(names) = columns[name].as_any().downcast_ref::<StringArray>()
+        {
+            let oids: Int32Array = names
+                .iter()
+                .map(|n| n.map(|n| crate::system_tables::role_oid(n) as i32))
+                .collect();
+            columns[oid] = Arc::new(oids);
+        }
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
+    // Its `oid` is of type oid, as pg_auth_members' role columns are (which
+    // pgAdmin's recursive membership query unites with it).
+    let fields: Vec<Field> = source
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "oid" => f
+                .as_ref()
+                .clone()
+                .with_metadata([(OID_ALIAS_KEY.to_string(), "oid".to_string())].into()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
     Derived {
-        schema: source.schema(),
+        schema: Arc::new(Schema::new(fields)),
         source,
         map: bypass,
     }

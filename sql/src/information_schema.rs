@@ -229,14 +229,17 @@ fn schema_names(r: &CatalogReader) -> Vec<String> {
 }
 
 async fn schemata(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let owner = r.owners();
+    let roles = r.role_names();
     Ok(schema_names(&r)
         .into_iter()
         .map(|name| {
             // PostgreSQL 15 gives `public` to the pg_database_owner role.
             let owner = if name == "public" {
-                "pg_database_owner"
+                "pg_database_owner".to_string()
             } else {
-                crate::engine::SUPERUSER
+                let oid = owner(&enishi_storage::schema_key(&name));
+                roles.get(&oid).cloned().unwrap_or_default()
             };
             Row::from([
                 ("catalog_name", text(r.database.clone())),

@@ -17,7 +17,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result as DfResult;
 
 use crate::system_tables::{
-    Builder, CatalogReader, DATABASE_OID, Row, SUPERUSER_OID, SystemTable, int32, text,
+    Builder, CatalogReader, DATABASE_OID, Row, SystemTable, int32, role_oid, text,
 };
 
 /// The statistics views' names.
@@ -192,9 +192,7 @@ async fn activity(r: CatalogReader) -> DfResult<Vec<Row>> {
                 ("query", text(b.query)),
                 ("backend_type", text("client backend")),
             ]);
-            if b.user == crate::engine::SUPERUSER {
-                row.insert("usesysid", int32(SUPERUSER_OID));
-            }
+            row.insert("usesysid", int32(role_oid(&b.user)));
             if let Some(client) = b.client {
                 row.insert("client_addr", text(client.ip().to_string()));
                 row.insert("client_port", int32(client.port()));

@@ -1226,6 +1226,223 @@ fn fields_and_set_functions(stmt: &mut Statement) {
     });
 }
 
+/// A subquery over a recursive CTE whose start depends on the outer row
+/// (pgAdmin follows role memberships from `roles.oid` so):
+/// `WITH RECURSIVE c AS (SELECT … FROM t WHERE t.k = outer.k UNION ALL …)
+/// SELECT … FROM c`. DataFusion cannot plan outer columns inside a CTE, so the
+/// CTE starts from every row instead, carrying its start's key as `__root`
+/// through the recursion, and the subquery keeps the rows of the outer row's
+/// key: `… SELECT … FROM c WHERE c.__root = outer.k`, a correlation it can
+/// plan.
+fn recursive_subqueries_rooted(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        match expr {
+            Expr::Subquery(query) => {
+                rooted(query);
+            }
+            Expr::Function(f) => {
+                if let ast::FunctionArguments::Subquery(query) = &mut f.args {
+                    rooted(query);
+                }
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The rewrite of [`recursive_subqueries_rooted`] on one subquery; false
+/// (and the query unchanged) when it does not have that shape.
+fn rooted(query: &mut Query) -> bool {
+    const ROOT: &str = "__root";
+    let Some(with) = &query.with else {
+        return false;
+    };
+    let [cte] = with.cte_tables.as_slice() else {
+        return false;
+    };
+    if !with.recursive {
+        return false;
+    }
+    let cte_name = normalize(&cte.alias.name);
+    let SetExpr::SetOperation {
+        op: ast::SetOperator::Union,
+        left,
+        right,
+        ..
+    } = cte.query.body.as_ref()
+    else {
+        return false;
+    };
+    let (SetExpr::Select(anchor), SetExpr::Select(step), SetExpr::Select(last)) =
+        (left.as_ref(), right.as_ref(), query.body.as_ref())
+    else {
+        return false;
+    };
+    let own = |select: &ast::Select| own_relations_of(select);
+    let (Some(anchor_own), Some(step_own), Some(last_own)) = (own(anchor), own(step), own(last))
+    else {
+        return false;
+    };
+    // The CTE's own name, as the step and the final select call it.
+    let reference = |select: &ast::Select| {
+        select.from.iter().find_map(|from| {
+            std::iter::once(&from.relation)
+                .chain(from.joins.iter().map(|j| &j.relation))
+                .find_map(|factor| match factor {
+                    ast::TableFactor::Table { name, alias, .. }
+                        if name.0.len() == 1 && object_name_last(name) == cte_name =>
+                    {
+                        Some(
+                            alias
+                                .as_ref()
+                                .map_or(cte_name.clone(), |a| normalize(&a.name)),
+                        )
+                    }
+                    _ => None,
+                })
+        })
+    };
+    let (Some(step_ref), Some(last_ref)) = (reference(step), reference(last)) else {
+        return false;
+    };
+    let names_outer = |e: &Expr, own: &[String]| {
+        let mut outer = false;
+        let _ = ast::visit_expressions(e, |e| {
+            if let Expr::CompoundIdentifier(parts) = e
+                && parts.len() >= 2
+                && !own.contains(&normalize(&parts[parts.len() - 2]))
+            {
+                outer = true;
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        outer
+    };
+    // The step and the anchor's other parts read no outer column; the
+    // anchor's WHERE equates one of its own expressions with one outer one.
+    let step_outer =
+        step.projection
+            .iter()
+            .chain(last.projection.iter())
+            .any(|item| match item {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e, &step_own),
+                _ => true,
+            })
+            || step
+                .selection
+                .as_ref()
+                .is_some_and(|w| names_outer(w, &step_own))
+            || step.from.iter().any(|f| {
+                f.joins.iter().any(|j| {
+                    let mut outer = false;
+                    let _ = ast::visit_expressions(&j.join_operator, |e| {
+                        outer |= names_outer(e, &step_own);
+                        std::ops::ControlFlow::<()>::Continue(())
+                    });
+                    outer
+                })
+            })
+            || anchor.projection.iter().any(|item| match item {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e, &anchor_own),
+                _ => true,
+            })
+            || !last_own.contains(&last_ref);
+    if step_outer {
+        return false;
+    }
+    let Some(selection) = anchor.selection.clone() else {
+        return false;
+    };
+    let mut key = None;
+    let mut rest = Vec::new();
+    for condition in conjuncts(selection) {
+        if !names_outer(&condition, &anchor_own) {
+            rest.push(condition);
+            continue;
+        }
+        match (&condition, &key) {
+            (
+                Expr::BinaryOp {
+                    left,
+                    op: ast::BinaryOperator::Eq,
+                    right,
+                },
+                None,
+            ) => {
+                let (l, r) = (
+                    names_outer(left, &anchor_own),
+                    names_outer(right, &anchor_own),
+                );
+                key = match (l, r) {
+                    (false, true) => Some((left.as_ref().clone(), right.as_ref().clone())),
+                    (true, false) => Some((right.as_ref().clone(), left.as_ref().clone())),
+                    _ => return false,
+                };
+            }
+            _ => return false,
+        }
+    }
+    let Some((inner, outer)) = key else {
+        return false;
+    };
+    // Rewrite: the anchor starts everywhere, keeping its key.
+    let with = query.with.as_mut().expect("checked");
+    let cte = &mut with.cte_tables[0];
+    if !cte.alias.columns.is_empty() {
+        cte.alias
+            .columns
+            .insert(0, ast::TableAliasColumnDef::from_name(ROOT));
+    }
+    let SetExpr::SetOperation { left, right, .. } = cte.query.body.as_mut() else {
+        return false;
+    };
+    if let SetExpr::Select(anchor) = left.as_mut() {
+        anchor.selection = rest.into_iter().reduce(|a, b| Expr::BinaryOp {
+            left: Box::new(a),
+            op: ast::BinaryOperator::And,
+            right: Box::new(b),
+        });
+        anchor.projection.insert(
+            0,
+            ast::SelectItem::ExprWithAlias {
+                expr: inner,
+                alias: Ident::new(ROOT),
+            },
+        );
+    }
+    if let SetExpr::Select(step) = right.as_mut() {
+        step.projection.insert(
+            0,
+            ast::SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![
+                Ident::with_quote('"', &step_ref),
+                Ident::new(ROOT),
+            ])),
+        );
+    }
+    if let SetExpr::Select(last) = query.body.as_mut() {
+        let keep = Expr::BinaryOp {
+            left: Box::new(Expr::CompoundIdentifier(vec![
+                Ident::with_quote('"', &last_ref),
+                Ident::new(ROOT),
+            ])),
+            op: ast::BinaryOperator::Eq,
+            right: Box::new(outer),
+        };
+        last.selection = Some(match last.selection.take() {
+            Some(existing) => Expr::BinaryOp {
+                left: Box::new(Expr::Nested(Box::new(existing))),
+                op: ast::BinaryOperator::And,
+                right: Box::new(keep),
+            },
+            None => keep,
+        });
+    }
+    true
+}
+
 /// `(SELECT array_agg(e ORDER BY …) FROM …)` for `ARRAY(SELECT e FROM … ORDER
 /// BY …)`, when the subquery is a plain SELECT of one column.
 fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
@@ -1234,7 +1451,6 @@ fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
     };
     if query.limit_clause.is_some()
         || query.fetch.is_some()
-        || query.with.is_some()
         || select.distinct.is_some()
         || select.having.is_some()
         || !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
@@ -1249,6 +1465,7 @@ fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
     // ARRAY(SELECT e(x) FROM unnest(a) x): each element through e, which
     // psql's `\d+` asks of the table's options.
     if let [from] = select.from.as_slice()
+        && query.with.is_none()
         && from.joins.is_empty()
         && select.selection.is_none()
         && query.order_by.is_none()
@@ -1297,7 +1514,10 @@ fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
     aggregated.projection = vec![ast::SelectItem::UnnamedExpr(parse_expr(&format!(
         "coalesce(array_agg({value}{order}), make_array())"
     ))?)];
-    parse_expr(&format!("({aggregated})"))
+    match &query.with {
+        Some(with) => parse_expr(&format!("({with} {aggregated})")),
+        None => parse_expr(&format!("({aggregated})")),
+    }
 }
 
 /// `pg_get_function_result(f)` and `pg_get_function_arguments(f)` (psql's
@@ -1443,6 +1663,12 @@ fn own_relations(query: &ast::Query) -> Option<Vec<String>> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
+    own_relations_of(select)
+}
+
+/// The names a select's FROM gives its relations (None when it has others
+/// than tables and derived tables).
+fn own_relations_of(select: &ast::Select) -> Option<Vec<String>> {
     let mut own = Vec::new();
     for from in &select.from {
         for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
@@ -1592,6 +1818,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             to_regtype_as_lookup(&mut s);
             descriptions_as_lookups(&mut s);
             function_signatures_as_lookups(&mut s);
+            recursive_subqueries_rooted(&mut s);
             fields_and_set_functions(&mut s);
             settings_function_as_table(&mut s);
             like_escape_as_backslash(&mut s);

@@ -35,6 +35,8 @@ pub const PG_TOAST_NAMESPACE_OID: u32 = 99;
 pub const INFORMATION_SCHEMA_NAMESPACE_OID: u32 = 13207;
 pub const DATABASE_OID: u32 = 5;
 pub const SUPERUSER_OID: u32 = 10;
+/// pg_database_owner, the predefined role owning `public`.
+pub const DATABASE_OWNER_OID: u32 = 6171;
 const FIRST_USER_OID: u32 = 16384;
 
 /// PostgreSQL 15's OIDs of its system catalog tables, which clients compare
@@ -169,6 +171,15 @@ impl Oids {
     pub fn relation(&self, schema: &str, table: &str) -> u32 {
         self.get(OidKind::Relation, &format!("{schema}.{table}"))
     }
+}
+
+/// A role's OID: PostgreSQL's 10 for the bootstrap superuser, and one
+/// derived from the name for the others (stable across restarts).
+pub fn role_oid(name: &str) -> u32 {
+    if name == crate::engine::SUPERUSER {
+        return SUPERUSER_OID;
+    }
+    FIRST_USER_OID + fnv1a(&format!("Role:{name}")) % ((i32::MAX as u32) - FIRST_USER_OID)
 }
 
 fn fnv1a(text: &str) -> u32 {
@@ -324,6 +335,31 @@ impl CatalogReader {
         self.type_names
             .get(&i64::from(type_oid))
             .map_or("unknown", String::as_str)
+    }
+
+    /// The OID of the role owning each object, by object key (the
+    /// superuser's when none is recorded).
+    pub fn owners(&self) -> impl Fn(&str) -> u32 + use<> {
+        let owners = self
+            .storage
+            .as_ref()
+            .map(|s| s.read_catalog(|c| c.security.owners.clone()))
+            .unwrap_or_default();
+        move |key: &str| owners.get(key).map_or(SUPERUSER_OID, |name| role_oid(name))
+    }
+
+    /// The roles' names by OID: the superuser, PostgreSQL's predefined roles
+    /// (`fixed`) and those created in Enishi.
+    pub fn role_names(&self) -> HashMap<u32, String> {
+        let mut names = HashMap::from([(SUPERUSER_OID, crate::engine::SUPERUSER.to_string())]);
+        if let Some(storage) = &self.storage {
+            storage.read_catalog(|c| {
+                for name in c.security.roles.keys() {
+                    names.insert(role_oid(name), name.clone());
+                }
+            });
+        }
+        names
     }
 
     /// `COMMENT ON` texts by object key.
@@ -917,6 +953,7 @@ async fn depend_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 }
 
 async fn namespace_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let owner = r.owners();
     let mut names = r.schema_names();
     // PostgreSQL's own schemas, which clients list (pgjdbc's getSchemas) or
     // filter out by name.
@@ -930,9 +967,9 @@ async fn namespace_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         .map(|name| {
             // PostgreSQL 15 gives `public` to the pg_database_owner role.
             let owner = if name == "public" {
-                6171
+                DATABASE_OWNER_OID
             } else {
-                SUPERUSER_OID
+                owner(&enishi_storage::schema_key(&name))
             };
             Row::from([
                 ("oid", int32(r.oids.get(OidKind::Namespace, &name))),
@@ -961,6 +998,9 @@ async fn database_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let relations = r.relations().await?;
+    let owner = r.owners();
+    let table_owner =
+        |schema: &str, name: &str| int32(owner(&enishi_storage::table_key(schema, name)));
     let keys = keys_with_columns(&r, &relations);
     let keyed: Vec<u32> = keys.iter().map(|(_, table, _)| *table).collect();
     let mut rows = Vec::new();
@@ -975,7 +1015,7 @@ async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ),
             ("reltype", int32(0)),
             ("reloftype", int32(0)),
-            ("relowner", int32(SUPERUSER_OID)),
+            ("relowner", table_owner(&rel.schema_name, &rel.name)),
             ("relam", int32(if view { 0 } else { 2 })),
             ("relfilenode", int32(if view { 0 } else { rel.oid })),
             ("reltuples", ScalarValue::Float64(Some(-1.0))),
@@ -997,7 +1037,7 @@ async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ),
             ("reltype", int32(0)),
             ("reloftype", int32(0)),
-            ("relowner", int32(SUPERUSER_OID)),
+            ("relowner", table_owner(&key.schema_name, &key.table)),
             ("relam", int32(BTREE_AM_OID)),
             ("relfilenode", int32(r.index_oid(&key))),
             // An index is counted when it is built, a table by ANALYZE.

@@ -676,6 +676,34 @@ async fn owners_create_grant_and_drop_their_own_tables() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    // The catalog names each relation's owner, as psql's \dt reads it, and
+    // the owner is the role pg_roles lists.
+    let owners = rows(
+        &admin
+            .simple_query(
+                "SELECT c.relname, pg_get_userbyid(c.relowner), r.rolname \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_roles r ON r.oid = c.relowner \
+                 WHERE n.nspname = 'lab' ORDER BY 1",
+            )
+            .await
+            .unwrap(),
+    );
+    let owned = |table: &str, role: &str| {
+        vec![
+            Some(table.to_string()),
+            Some(role.to_string()),
+            Some(role.to_string()),
+        ]
+    };
+    assert_eq!(
+        owners,
+        vec![
+            owned("base", "postgres"),
+            owned("results", "owner_role"),
+            owned("top", "owner_role")
+        ]
+    );
     // Not the owner's to give away.
     let e = owner
         .batch_execute("GRANT SELECT ON lab.base TO guest")
