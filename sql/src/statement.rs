@@ -526,6 +526,101 @@ fn substring_patterns_as_regexp(stmt: &mut Statement) {
     });
 }
 
+/// An OID shown as regclass or regtype (`c.oid::regclass` as a column of
+/// the result, or cast on to text) is the relation's or the type's name, as
+/// PostgreSQL prints these types; compared, it stays the number it is.
+fn reverse_reg_casts_as_names(stmt: &mut Statement) {
+    fn named(expr: &mut Expr) -> bool {
+        // `'t'::regclass`, looked up already (see scalar_subqueries_protected).
+        if let Expr::Function(f) = expr
+            && object_name_last(&f.name) == "regclass"
+            && let Some(name) = parse_expr(&format!("regclass_name(CAST(({expr}) AS BIGINT))"))
+        {
+            *expr = name;
+            return true;
+        }
+        let Expr::Cast {
+            expr: inner,
+            data_type,
+            ..
+        } = expr
+        else {
+            return false;
+        };
+        if matches!(inner.as_ref(), Expr::Value(_)) {
+            return false;
+        }
+        let kind = match data_type {
+            ast::DataType::Regclass => "regclass",
+            ast::DataType::Custom(name, args) if args.is_empty() => {
+                match object_name_last(name).as_str() {
+                    "regclass" => "regclass",
+                    "regtype" => "regtype",
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+        let function = match kind {
+            "regclass" => format!("regclass_name(CAST(({inner}) AS BIGINT))"),
+            _ => format!("format_type({inner}, NULL)"),
+        };
+        match parse_expr(&function) {
+            Some(name) => {
+                *expr = name;
+                true
+            }
+            None => false,
+        }
+    }
+    // Cast on to text, in a select list or a WHERE clause (in an ORDER BY,
+    // DataFusion would find the select list's column of the same text
+    // ambiguous).
+    fn as_text(expr: &mut Expr) {
+        let _ = ast::visit_expressions_mut(expr, |expr| {
+            if let Expr::Cast {
+                expr: inner,
+                data_type:
+                    ast::DataType::Text | ast::DataType::Varchar(_) | ast::DataType::CharacterVarying(_),
+                ..
+            } = expr
+                && named(inner)
+            {
+                let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                *expr = name;
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    struct Shown;
+    impl ast::VisitorMut for Shown {
+        type Break = ();
+        fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
+            for item in &mut select.projection {
+                if let ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
+                    let shown = named(e);
+                    as_text(e);
+                    // The name stays the column's (`oid`), but DataFusion must
+                    // not take it for that column, which ORDER BY may read.
+                    if shown
+                        && let ast::SelectItem::ExprWithAlias { alias, .. } = item
+                        && !alias.value.contains(NAME_SUFFIX_MARK)
+                    {
+                        alias.value = format!("{}{NAME_SUFFIX_MARK}name", alias.value);
+                    }
+                }
+            }
+            if let Some(selection) = &mut select.selection {
+                as_text(selection);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Shown);
+}
+
 /// `row_to_json(t)` of a derived table `t` whose columns the query names (as
 /// pgAdmin's dashboard queries do): the JSON object of those columns, written
 /// as row_to_json writes it.
@@ -1812,6 +1907,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
                 name_columns(query);
             }
             interval_literals_read_like_postgres(&mut s);
+            reverse_reg_casts_as_names(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.
             mod_as_operator(&mut s);
@@ -1998,7 +2094,9 @@ fn figure(expr: &Expr) -> Option<(String, Strength)> {
                 Some(id) => normalize(id),
                 None => last.to_string().to_lowercase(),
             };
-            Some((name, STRONG))
+            // `regclass('t')` was the cast `'t'::regclass`, named as a cast.
+            let strength = if name == "regclass" { WEAK } else { STRONG };
+            Some((name, strength))
         }
         Expr::Cast {
             expr, data_type, ..

@@ -587,3 +587,6 @@ SELECT count(*) FROM information_schema.referential_constraints;
 SELECT table_name, check_option FROM information_schema.views WHERE table_schema = 'public';
 DROP VIEW rich;
 DROP TABLE typed;
+SELECT 'dept'::regclass, 'public.emp'::regclass::text, 'pg_class'::regclass;
+SELECT c.oid::regclass AS rel, a.attname, a.atttypid::regtype FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.oid = 'emp'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT count(*) FROM pg_attribute WHERE attrelid = 'dept'::regclass AND attrelid::regclass::text = 'dept' AND attnum > 0;

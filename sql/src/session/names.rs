@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::settings::Settings;
-use crate::system_tables::Oids;
+use crate::system_tables::{Oids, quote_name};
 
 /// The session's name-resolving functions, for its context.
 pub(super) fn udfs(
@@ -38,11 +38,13 @@ pub(super) fn udfs(
     };
     let mut out = vec![current_schemas(path.clone()), current_schema(path)];
     if let Some(catalog) = ctx.catalog(database) {
-        out.push(regclass(Relations {
+        let relations = Arc::new(Relations {
             catalog,
             oids: engine.pg_catalog().oids().clone(),
             settings,
-        }));
+        });
+        out.push(regclass(relations.clone()));
+        out.push(regclass_name(relations));
     }
     out
 }
@@ -154,6 +156,45 @@ impl Relations {
     }
 }
 
+impl Relations {
+    /// What `oid::regclass` shows: the name of the relation with that OID,
+    /// qualified with its schema unless the search_path finds it unqualified;
+    /// the number itself when no relation has it.
+    fn names(&self) -> impl Fn(i64) -> String + use<> {
+        let mut path = self.settings.read().expect("settings lock").search_path();
+        if !path.iter().any(|s| s == "pg_catalog") {
+            path.insert(0, "pg_catalog".to_string());
+        }
+        let mut names = std::collections::HashMap::new();
+        for schema in self.catalog.schema_names() {
+            let Some(provider) = self.catalog.schema(&schema) else {
+                continue;
+            };
+            for table in provider.table_names() {
+                let oid = i64::from(self.oids.relation(&schema, &table));
+                names.insert(oid, (schema.clone(), table));
+            }
+        }
+        let catalog = self.catalog.clone();
+        move |oid| match names.get(&oid) {
+            Some((schema, table)) => {
+                let found = path.iter().find(|s| {
+                    catalog
+                        .schema(s)
+                        .is_some_and(|provider| provider.table_exist(table))
+                });
+                let name = quote_name(table);
+                if found == Some(schema) {
+                    name
+                } else {
+                    format!("{}.{name}", quote_name(schema))
+                }
+            }
+            None => oid.to_string(),
+        }
+    }
+}
+
 /// The parts of a dotted name as PostgreSQL reads them: unquoted parts
 /// folded to lower case, quoted ones as written.
 fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
@@ -181,7 +222,7 @@ fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
 
 /// `regclass(name)`: the OID of the relation `name` denotes (a number, the
 /// OID itself); 42P01 when there is none.
-fn regclass(relations: Relations) -> ScalarUDF {
+fn regclass(relations: Arc<Relations>) -> ScalarUDF {
     create_udf(
         "regclass",
         vec![DataType::Utf8],
@@ -202,6 +243,31 @@ fn regclass(relations: Relations) -> ScalarUDF {
                     ColumnarValue::Scalar(ScalarValue::try_from_array(&oids, 0)?)
                 }
                 ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(oids)),
+            })
+        }),
+    )
+}
+
+/// `regclass_name(oid)`: an OID shown as regclass shows it (see
+/// [`Relations::names`]).
+fn regclass_name(relations: Arc<Relations>) -> ScalarUDF {
+    create_udf(
+        "regclass_name",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let oids = args[0].to_array(1)?;
+            let oids = datafusion::arrow::array::AsArray::as_primitive::<
+                datafusion::arrow::datatypes::Int64Type,
+            >(&oids);
+            let name = relations.names();
+            let out: StringArray = oids.iter().map(|oid| oid.map(&name)).collect();
+            Ok(match args[0] {
+                ColumnarValue::Scalar(_) => {
+                    ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+                }
+                ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(out)),
             })
         }),
     )
