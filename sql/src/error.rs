@@ -71,6 +71,9 @@ pub enum Error {
     /// 23502
     #[error("{0}")]
     NotNullViolation(String),
+    /// 23505, with the repeated key as the detail.
+    #[error("duplicate key value violates unique constraint \"{constraint}\"")]
+    UniqueViolation { constraint: String, detail: String },
     /// 0A000
     #[error("{0}")]
     FeatureNotSupported(String),
@@ -232,6 +235,10 @@ impl Error {
             S::NotNull(_) => {
                 Error::NotNullViolation("null value in column violates not-null constraint".into())
             }
+            S::UniqueViolation { constraint, detail } => Error::UniqueViolation {
+                constraint: constraint.clone(),
+                detail: detail.clone(),
+            },
             S::InvalidText(m) => Error::InvalidTextRepresentation(m.clone()),
             S::TooLong(m) => Error::StringDataRightTruncation(m.clone()),
             S::DiskFull(m) => Error::DiskFull(m.clone()),

@@ -145,9 +145,20 @@ impl SchemaProvider for StorageSchema {
             .await
             .map_err(external)?
         {
-            Some(table) => Ok(Some(Arc::new(
-                TableHandle::new(table).await.map_err(external)?,
-            ))),
+            Some(table) => {
+                let key = self.storage.read_catalog(|c| {
+                    c.schemas
+                        .get(&self.name)
+                        .and_then(|s| s.tables.get(name))
+                        .and_then(|t| t.primary_key.clone())
+                });
+                Ok(Some(Arc::new(
+                    TableHandle::new(table)
+                        .await
+                        .map_err(external)?
+                        .with_primary_key(key),
+                )))
+            }
             None => Ok(None),
         }
     }

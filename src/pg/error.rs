@@ -28,6 +28,7 @@ pub fn sqlstate(err: &Error) -> &'static str {
         Error::InvalidDatetime(_) => "22007",
         Error::InvalidParameterValue(_) => "22023",
         Error::NotNullViolation(_) => "23502",
+        Error::UniqueViolation { .. } => "23505",
         Error::FeatureNotSupported(_) => "0A000",
         Error::InsufficientPrivilege(_) => "42501",
         Error::InvalidAuthorization(_) => "28000",
@@ -66,6 +67,9 @@ pub fn error_info(err: &Error, severity: &str) -> ErrorInfo {
         other => other.to_string(),
     };
     let mut info = ErrorInfo::new(severity.to_string(), code.to_string(), message);
+    if let Error::UniqueViolation { detail, .. } = err {
+        info.detail = Some(detail.clone());
+    }
     if let Error::Syntax {
         position: Some(p), ..
     } = err

@@ -18,6 +18,7 @@ pub mod store;
 pub mod stream;
 pub mod table;
 pub mod transaction;
+pub mod unique;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,9 @@ pub enum StorageError {
     /// A NULL reached a NOT NULL column.
     #[error("null value violates not-null constraint: {0}")]
     NotNull(String),
+    /// A write would repeat a primary key (23505).
+    #[error("duplicate key value violates unique constraint \"{constraint}\"")]
+    UniqueViolation { constraint: String, detail: String },
     /// A value is not valid input for its column's type (22P02).
     #[error("{0}")]
     InvalidText(String),
@@ -122,6 +126,10 @@ impl StorageError {
             StorageError::InvalidText(m) => StorageError::InvalidText(m.clone()),
             StorageError::TooLong(m) => StorageError::TooLong(m.clone()),
             StorageError::NotNull(m) => StorageError::NotNull(m.clone()),
+            StorageError::UniqueViolation { constraint, detail } => StorageError::UniqueViolation {
+                constraint: constraint.clone(),
+                detail: detail.clone(),
+            },
             other => StorageError::Delta(other.to_string()),
         }
     }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use deltalake::arrow::array::AsArray;
+use deltalake::arrow::array::{AsArray, RecordBatch};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef, UInt64Type};
 use deltalake::datafusion::catalog::{Session, TableProvider};
 use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
@@ -24,18 +24,21 @@ use deltalake::datafusion::logical_expr::utils::conjunction;
 use deltalake::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use deltalake::datafusion::physical_plan::collect;
 use deltalake::datafusion::physical_plan::empty::EmptyExec;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::datafusion::physical_plan::union::UnionExec;
 use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use deltalake::datafusion::physical_expr::PhysicalExpr;
 use deltalake::datafusion::physical_expr::expressions::{CastExpr, Column as PhysicalColumn};
 use deltalake::datafusion::physical_plan::projection::ProjectionExec;
 
 use crate::StorageError;
+use crate::catalog::PrimaryKey;
 use crate::codec::Layout;
 use crate::table::Table;
 use crate::transaction::{Transaction, TransactionSlot};
+use crate::unique::NewKeys;
 
 /// NOT NULL, checked for rows a transaction keeps (Delta checks committed writes).
 fn check_not_null(
@@ -60,6 +63,8 @@ pub struct TableHandle {
     snapshot: Arc<dyn TableProvider>,
     layout: Layout,
     version: Option<u64>,
+    /// The declared primary key, which writes keep unique.
+    key: Option<PrimaryKey>,
 }
 
 impl fmt::Debug for TableHandle {
@@ -79,6 +84,24 @@ impl TableHandle {
             snapshot: snapshot.provider,
             layout: snapshot.layout,
             version: snapshot.version,
+            key: None,
+        })
+    }
+
+    /// The handle of a table with a primary key, which its writes check.
+    pub fn with_primary_key(mut self, key: Option<PrimaryKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// Whether an UPDATE's assignments change a key column (then it runs on a
+    /// copy whose keys are checked before it replaces the table).
+    fn changes_key(&self, assignments: &[(String, Expr)]) -> bool {
+        self.key.as_ref().is_some_and(|key| {
+            assignments.iter().any(|(column, value)| {
+                key.columns.contains(column)
+                    && !matches!(value, Expr::Column(c) if c.name == *column)
+            })
         })
     }
 
@@ -155,6 +178,7 @@ impl TableHandle {
             write,
             session: Self::session(state)?,
             schema: self.snapshot.schema(),
+            key: self.key.clone(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -368,7 +392,9 @@ impl TableProvider for TableHandle {
             let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
             return copy.update(state, assignments, filters).await;
         }
-        if self.needs_rewrite(filters.iter().chain(assignments.iter().map(|(_, v)| v))) {
+        if self.changes_key(&assignments)
+            || self.needs_rewrite(filters.iter().chain(assignments.iter().map(|(_, v)| v)))
+        {
             return self
                 .rewrite_plan(state, async |copy| {
                     copy.update(state, assignments, filters).await
@@ -417,6 +443,96 @@ struct WriteSink {
     write: Write,
     session: Arc<dyn Session>,
     schema: SchemaRef,
+    key: Option<PrimaryKey>,
+}
+
+impl WriteSink {
+    /// The keys of `key`'s columns, none added yet.
+    fn new_keys(&self, key: &PrimaryKey) -> Result<NewKeys> {
+        let types = key
+            .columns
+            .iter()
+            .map(|c| Ok(self.schema.field_with_name(c)?.data_type().clone()))
+            .collect::<Result<Vec<_>>>()?;
+        NewKeys::new(key.clone(), types).map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+
+    /// `data`, checked for keys repeated among its rows or already in the
+    /// table; the check of the table runs when the rows end, before the
+    /// append commits.
+    fn keys_checked(&self, data: SendableRecordBatchStream) -> Result<SendableRecordBatchStream> {
+        let Some(key) = &self.key else {
+            return Ok(data);
+        };
+        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
+        let keys = Arc::new(tokio::sync::Mutex::new(self.new_keys(key)?));
+        let schema = data.schema();
+        let adding = keys.clone();
+        let rows = data.and_then(move |batch| {
+            let keys = adding.clone();
+            async move {
+                keys.lock().await.add(&batch).map_err(to_df)?;
+                Ok(batch)
+            }
+        });
+        let (table, session) = (self.table.clone(), self.session.clone());
+        let end = futures::stream::once(async move {
+            let existing = table.snapshot().await.map_err(to_df)?.provider;
+            let keys = keys.lock().await;
+            keys.check_against(&existing, session.as_ref())
+                .await
+                .map_err(to_df)
+        })
+        .try_filter_map(|()| async { Ok(None) });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            rows.chain(end),
+        )))
+    }
+
+    /// Checks rows a transaction appends: against each other, the table as
+    /// the transaction sees it (its copy, or the snapshot and its own rows).
+    async fn check_tx_keys(&self, tx: &Transaction, batches: &[RecordBatch]) -> Result<()> {
+        let Some(key) = &self.key else {
+            return Ok(());
+        };
+        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
+        let mut keys = self.new_keys(key)?;
+        for batch in batches {
+            keys.add(batch).map_err(to_df)?;
+        }
+        let mut existing: Vec<Arc<dyn TableProvider>> = Vec::new();
+        match tx.rewritten(self.table.id).await {
+            Some(copy) => existing.push(copy),
+            None => {
+                existing.push(self.table.snapshot().await.map_err(to_df)?.provider);
+                if let Some(mine) = tx.appended(self.table.id).await {
+                    existing.push(mine);
+                }
+            }
+        }
+        for table in &existing {
+            keys.check_against(table, self.session.as_ref())
+                .await
+                .map_err(to_df)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the keys of a rewritten copy before it replaces the table.
+    async fn check_copy_keys(&self, tx: &Transaction) -> Result<()> {
+        let (Some(key), Some(copy)) = (&self.key, tx.rewritten(self.table.id).await) else {
+            return Ok(());
+        };
+        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
+        let mut keys = self.new_keys(key)?;
+        let plan = copy.scan(self.session.as_ref(), None, &[], None).await?;
+        let batches = collect(plan, self.session.task_ctx()).await?;
+        for batch in &batches {
+            keys.add(batch).map_err(to_df)?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for WriteSink {
@@ -454,7 +570,10 @@ impl DataSink for WriteSink {
     ) -> Result<u64> {
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
         match &self.write {
-            Write::Append => self.table.append_stream(data, self.session.clone()).await,
+            Write::Append => {
+                let data = self.keys_checked(data)?;
+                self.table.append_stream(data, self.session.clone()).await
+            }
             Write::TxAppend(tx) => {
                 let batches: Vec<_> = data.try_collect().await?;
                 check_not_null(&self.schema, &batches)?;
@@ -464,6 +583,7 @@ impl DataSink for WriteSink {
                     .map(|b| layout.check(b))
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(to_df)?;
+                self.check_tx_keys(tx, &batches).await?;
                 tx.append(&self.table, self.schema.clone(), batches)
                     .await
                     .map_err(to_df)
@@ -479,6 +599,7 @@ impl DataSink for WriteSink {
                     .first()
                     .and_then(|b| b.column(0).as_primitive_opt::<UInt64Type>())
                     .map_or(0, |c| c.value(0));
+                self.check_copy_keys(tx).await?;
                 tx.commit(self.session.clone()).await.map_err(to_df)?;
                 Ok(changed)
             }

@@ -284,3 +284,68 @@ async fn driver_copy_in_and_out_over_the_extended_protocol() {
     let count = rows(&client.simple_query("select count(*) from d").await.unwrap());
     assert_eq!(count[0][0].as_deref(), Some("3"));
 }
+
+/// A primary key stays unique however rows arrive: COPY repeating a key (in
+/// its own rows or against the table's) fails with 23505 and loads nothing,
+/// and so does an INSERT in a transaction repeating one of the
+/// transaction's own keys; the transaction can roll back and go on.
+#[tokio::test]
+async fn primary_keys_stay_unique_through_copy_and_transactions() {
+    let server = TestServer::start();
+    let mut client = server.connect().await;
+    client
+        .batch_execute("create table k (id int primary key, v text); insert into k values (1, 'a')")
+        .await
+        .unwrap();
+    for data in [&b"2\tb\n2\tc\n"[..], b"3\tc\n1\tagain\n"] {
+        let sink = client.copy_in("copy k from stdin").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(data)).await.unwrap();
+        let err = sink.finish().await.unwrap_err();
+        let db = err.as_db_error().expect("a server error");
+        assert_eq!(db.code().code(), "23505", "{err}");
+        assert_eq!(
+            db.message(),
+            "duplicate key value violates unique constraint \"k_pkey\""
+        );
+    }
+    let count = rows(&client.simple_query("select count(*) from k").await.unwrap());
+    assert_eq!(
+        count[0][0].as_deref(),
+        Some("1"),
+        "a failed COPY loads nothing"
+    );
+
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into k values (5, 'e')", &[])
+        .await
+        .unwrap();
+    let err = tx
+        .execute("insert into k values (5, 'f')", &[])
+        .await
+        .unwrap_err();
+    let db = err.as_db_error().expect("a server error");
+    assert_eq!(db.code().code(), "23505");
+    assert_eq!(db.detail(), Some("Key (id)=(5) already exists."));
+    tx.rollback().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into k values (5, 'e')", &[])
+        .await
+        .unwrap();
+    tx.execute("update k set v = 'ee' where id = 5", &[])
+        .await
+        .unwrap();
+    let err = tx
+        .execute("insert into k values (1, 'dup')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err}");
+    tx.rollback().await.unwrap();
+    let kept = rows(
+        &client
+            .simple_query("select id, v from k order by id")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(kept, vec![vec![Some("1".into()), Some("a".into())]]);
+}

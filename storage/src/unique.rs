@@ -1,0 +1,135 @@
+//! Primary keys: a write that would leave two rows with the same key fails
+//! with 23505 before anything of it is committed.
+//!
+//! The keys a write adds are compared with each other and with the keys the
+//! table (and the writing transaction) already holds: the key columns of
+//! those are scanned, not the whole rows, and only the new keys are kept in
+//! memory.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, RecordBatch};
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::DataType;
+use deltalake::arrow::row::{OwnedRow, RowConverter, SortField};
+use deltalake::datafusion::catalog::{Session, TableProvider};
+use deltalake::datafusion::physical_plan::execute_stream;
+use futures::TryStreamExt;
+
+use crate::StorageError;
+use crate::catalog::PrimaryKey;
+
+/// The keys a write adds, to be checked before it commits.
+pub struct NewKeys {
+    key: PrimaryKey,
+    types: Vec<DataType>,
+    converter: RowConverter,
+    seen: HashSet<OwnedRow>,
+}
+
+impl NewKeys {
+    /// An empty set for `key`, whose columns have `types`.
+    pub fn new(key: PrimaryKey, types: Vec<DataType>) -> Result<Self, StorageError> {
+        let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
+        let converter = RowConverter::new(fields).map_err(delta)?;
+        Ok(Self {
+            key,
+            types,
+            converter,
+            seen: HashSet::new(),
+        })
+    }
+
+    /// The key columns of a batch with the table's columns, cast to the key's types.
+    fn columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>, StorageError> {
+        self.key
+            .columns
+            .iter()
+            .zip(&self.types)
+            .map(|(name, ty)| {
+                let column = batch.column_by_name(name).ok_or_else(|| {
+                    StorageError::Delta(format!("key column \"{name}\" is missing"))
+                })?;
+                if column.data_type() == ty {
+                    Ok(column.clone())
+                } else {
+                    cast(column, ty).map_err(delta)
+                }
+            })
+            .collect()
+    }
+
+    /// Adds a batch's keys; fails on one already added.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<(), StorageError> {
+        let columns = self.columns(batch)?;
+        let rows = self.converter.convert_columns(&columns).map_err(delta)?;
+        for (i, row) in rows.iter().enumerate() {
+            if !self.seen.insert(row.owned()) {
+                return Err(self.violation(&columns, i));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails when `existing` (a table, or a transaction's own rows) holds one
+    /// of the added keys.
+    pub async fn check_against(
+        &self,
+        existing: &Arc<dyn TableProvider>,
+        session: &dyn Session,
+    ) -> Result<(), StorageError> {
+        if self.seen.is_empty() {
+            return Ok(());
+        }
+        let schema = existing.schema();
+        let projection = self
+            .key
+            .columns
+            .iter()
+            .map(|c| schema.index_of(c).map_err(delta))
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = existing
+            .scan(session, Some(&projection), &[], None)
+            .await
+            .map_err(|e| StorageError::Delta(e.to_string()))?;
+        let mut batches = execute_stream(plan, session.task_ctx())
+            .map_err(|e| StorageError::Delta(e.to_string()))?;
+        while let Some(batch) = batches
+            .try_next()
+            .await
+            .map_err(|e| StorageError::Delta(e.to_string()))?
+        {
+            let columns = self.columns(&batch)?;
+            let rows = self.converter.convert_columns(&columns).map_err(delta)?;
+            for (i, row) in rows.iter().enumerate() {
+                if self.seen.contains(&row.owned()) {
+                    return Err(self.violation(&columns, i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL's error, naming the constraint and the repeated key.
+    fn violation(&self, columns: &[ArrayRef], row: usize) -> StorageError {
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                deltalake::arrow::util::display::array_value_to_string(c, row).unwrap_or_default()
+            })
+            .collect();
+        StorageError::UniqueViolation {
+            constraint: self.key.name.clone(),
+            detail: format!(
+                "Key ({})=({}) already exists.",
+                self.key.columns.join(", "),
+                values.join(", ")
+            ),
+        }
+    }
+}
+
+fn delta(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Delta(e.to_string())
+}
