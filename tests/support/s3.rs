@@ -1,6 +1,7 @@
 //! A real S3-compatible server for storage tests: moto's `moto_server` (from PyPI,
 //! installed by `scripts/test`), on a free loopback port, with one bucket.
-//! moto honours conditional PUT (`If-None-Match: *`), which Enishi's commits use.
+//! moto honours conditional PUT (`If-None-Match: *`), which Enishi's commits use;
+//! `moto_atomic.py` makes its check and its write one step, as on S3.
 
 #![allow(dead_code)]
 
@@ -19,13 +20,15 @@ impl S3Server {
     /// Starts moto and creates `bucket`. Panics with a hint when moto is missing:
     /// the storage suite must run against S3 too.
     pub fn start(bucket: &str) -> Self {
-        let program = std::env::var("ENISHI_TEST_MOTO").unwrap_or_else(|_| "moto_server".into());
+        // moto's server with its object writes made atomic, as S3's are.
+        let wrapper = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_atomic.py");
+        let program = "python3";
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(program)
+            .args([wrapper, "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
