@@ -487,11 +487,7 @@ fn like_escape_as_backslash(stmt: &mut Statement) {
         } = expr
             && let Some(escape) = escape_char
             && !matches!(&escape.value, Value::SingleQuotedString(e) if e == "\\")
-            && let Ok(Statement::Query(query)) =
-                parse_one(&format!("SELECT pg_like_escape(({pattern}), {escape})"))
-            && let SetExpr::Select(select) = *query.body
-            && let Some(ast::SelectItem::UnnamedExpr(rewritten)) =
-                select.projection.into_iter().next()
+            && let Some(rewritten) = parse_expr(&format!("pg_like_escape(({pattern}), {escape})"))
         {
             **pattern = rewritten;
             *escape_char = None;
@@ -514,11 +510,7 @@ fn substring_patterns_as_regexp(stmt: &mut Statement) {
         } = expr
             && let Expr::Value(v) = from.as_ref()
             && let Value::SingleQuotedString(_) = v.value
-            && let Ok(Statement::Query(query)) =
-                parse_one(&format!("SELECT (regexp_match(({text}), {from}))[1]"))
-            && let SetExpr::Select(select) = *query.body
-            && let Some(ast::SelectItem::UnnamedExpr(rewritten)) =
-                select.projection.into_iter().next()
+            && let Some(rewritten) = parse_expr(&format!("(regexp_match(({text}), {from}))[1]"))
         {
             *expr = rewritten;
         }

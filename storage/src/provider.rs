@@ -390,7 +390,12 @@ impl TableProvider for TableHandle {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if let Some(tx) = TransactionSlot::of(state) {
             let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
-            return copy.update(state, assignments, filters).await;
+            let changes_key = self.changes_key(&assignments);
+            let dml = copy.update(state, assignments, filters).await?;
+            if changes_key {
+                return self.write_plan(self.nothing(), Write::TxKeyUpdate(tx, dml), state);
+            }
+            return Ok(dml);
         }
         if self.changes_key(&assignments)
             || self.needs_rewrite(filters.iter().chain(assignments.iter().map(|(_, v)| v)))
@@ -435,6 +440,9 @@ enum Write {
     Update(Vec<(String, Expr)>, Option<Expr>),
     /// A DELETE/UPDATE run on a private copy, committed as an overwrite.
     Rewrite(Arc<Transaction>, Arc<dyn ExecutionPlan>),
+    /// An UPDATE of key columns on a transaction's copy: run, and its keys
+    /// checked (the transaction commits it, or fails).
+    TxKeyUpdate(Arc<Transaction>, Arc<dyn ExecutionPlan>),
 }
 
 /// Performs one write when DataFusion executes the DML plan.
@@ -552,6 +560,7 @@ impl DisplayAs for WriteSink {
             Write::Delete(_) => "delete",
             Write::Update(..) => "update",
             Write::Rewrite(..) => "rewrite",
+            Write::TxKeyUpdate(..) => "key update (transaction)",
         };
         write!(f, "DeltaWrite: {what} table {}", self.table.id)
     }
@@ -584,7 +593,7 @@ impl DataSink for WriteSink {
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(to_df)?;
                 self.check_tx_keys(tx, &batches).await?;
-                tx.append(&self.table, self.schema.clone(), batches)
+                tx.append(&self.table, self.schema.clone(), batches, self.key.clone())
                     .await
                     .map_err(to_df)
             }
@@ -593,14 +602,16 @@ impl DataSink for WriteSink {
                 .delete(predicate.clone(), self.session.clone())
                 .await
                 .map_err(to_df),
-            Write::Rewrite(tx, dml) => {
+            Write::Rewrite(tx, dml) | Write::TxKeyUpdate(tx, dml) => {
                 let counts = collect(dml.clone(), context.clone()).await?;
                 let changed = counts
                     .first()
                     .and_then(|b| b.column(0).as_primitive_opt::<UInt64Type>())
                     .map_or(0, |c| c.value(0));
                 self.check_copy_keys(tx).await?;
-                tx.commit(self.session.clone()).await.map_err(to_df)?;
+                if matches!(self.write, Write::Rewrite(..)) {
+                    tx.commit(self.session.clone()).await.map_err(to_df)?;
+                }
                 Ok(changed)
             }
             Write::Update(assignments, predicate) => self

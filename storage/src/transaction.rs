@@ -23,6 +23,8 @@ use deltalake::datafusion::common::Result as DfResult;
 use deltalake::datafusion::datasource::MemTable;
 use deltalake::datafusion::physical_plan::collect;
 
+use crate::catalog::PrimaryKey;
+use crate::unique::NewKeys;
 use crate::{StorageError, Table};
 
 /// The transaction slot of one session, kept in its DataFusion config so table
@@ -60,6 +62,8 @@ struct Pending {
     /// The snapshot version the changes were made against.
     base_version: Option<u64>,
     appended: Vec<RecordBatch>,
+    /// The table's primary key, checked again against the table at COMMIT.
+    key: Option<PrimaryKey>,
     /// Set once the transaction updated or deleted: the table's rows as this
     /// transaction sees them.
     rewritten: Option<Arc<MemTable>>,
@@ -77,6 +81,7 @@ impl Transaction {
         table: &Arc<Table>,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
+        key: Option<PrimaryKey>,
     ) -> Result<u64, StorageError> {
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let mut tables = self.tables.lock().await;
@@ -89,6 +94,7 @@ impl Transaction {
                     schema: schema.clone(),
                     base_version,
                     appended: Vec::new(),
+                    key,
                     rewritten: None,
                 })
             }
@@ -156,15 +162,43 @@ impl Transaction {
                 schema,
                 base_version,
                 appended: Vec::new(),
+                key: None,
                 rewritten: Some(copy.clone()),
             },
         );
         Ok(copy)
     }
 
-    /// Applies every table's changes.
+    /// Applies every table's changes. Keys appended are checked first against
+    /// the tables as they are now (another session may have committed the
+    /// same key since); a rewritten table is refused if anyone committed to it.
     pub async fn commit(&self, session: Arc<dyn Session>) -> Result<(), StorageError> {
         let tables = std::mem::take(&mut *self.tables.lock().await);
+        for pending in tables.values() {
+            let Some(key) = &pending.key else {
+                continue;
+            };
+            if pending.rewritten.is_some() || pending.appended.is_empty() {
+                continue;
+            }
+            let types = key
+                .columns
+                .iter()
+                .map(|c| {
+                    pending
+                        .schema
+                        .field_with_name(c)
+                        .map(|f| f.data_type().clone())
+                        .map_err(|e| StorageError::Delta(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut keys = NewKeys::new(key.clone(), types)?;
+            for batch in &pending.appended {
+                keys.add(batch)?;
+            }
+            let current = pending.table.snapshot().await?.provider;
+            keys.check_against(&current, session.as_ref()).await?;
+        }
         for (_, pending) in tables {
             match pending.rewritten {
                 Some(copy) => {

@@ -287,8 +287,10 @@ async fn driver_copy_in_and_out_over_the_extended_protocol() {
 
 /// A primary key stays unique however rows arrive: COPY repeating a key (in
 /// its own rows or against the table's) fails with 23505 and loads nothing,
-/// and so does an INSERT in a transaction repeating one of the
-/// transaction's own keys; the transaction can roll back and go on.
+/// and so do an INSERT in a transaction repeating one of the transaction's
+/// own keys and an UPDATE there that repeats one; the transaction can roll
+/// back and go on. A COMMIT fails when another session committed one of its
+/// keys first.
 #[tokio::test]
 async fn primary_keys_stay_unique_through_copy_and_transactions() {
     let server = TestServer::start();
@@ -341,6 +343,20 @@ async fn primary_keys_stay_unique_through_copy_and_transactions() {
         .unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err}");
     tx.rollback().await.unwrap();
+    // An UPDATE of the key inside a transaction is checked too.
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into k values (6, 'f')", &[])
+        .await
+        .unwrap();
+    tx.execute("update k set id = 7 where id = 6", &[])
+        .await
+        .unwrap();
+    let err = tx
+        .execute("update k set id = 1 where id = 7", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err}");
+    tx.rollback().await.unwrap();
     let kept = rows(
         &client
             .simple_query("select id, v from k order by id")
@@ -348,4 +364,23 @@ async fn primary_keys_stay_unique_through_copy_and_transactions() {
             .unwrap(),
     );
     assert_eq!(kept, vec![vec![Some("1".into()), Some("a".into())]]);
+    // A key another session commits first fails this one's COMMIT.
+    let other = server.connect().await;
+    let tx = client.transaction().await.unwrap();
+    tx.execute("insert into k values (8, 'mine')", &[])
+        .await
+        .unwrap();
+    other
+        .batch_execute("insert into k values (8, 'theirs')")
+        .await
+        .unwrap();
+    let err = tx.commit().await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err}");
+    let kept = rows(
+        &other
+            .simple_query("select v from k where id = 8")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(kept, vec![vec![Some("theirs".into())]]);
 }
