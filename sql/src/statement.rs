@@ -1367,8 +1367,7 @@ fn rooted(query: &mut Query) -> bool {
         return false;
     };
     let own = |select: &ast::Select| own_relations_of(select);
-    let (Some(anchor_own), Some(step_own), Some(last_own)) = (own(anchor), own(step), own(last))
-    else {
+    let (Some(anchor_own), Some(step_own)) = (own(anchor), own(step)) else {
         return false;
     };
     // The CTE's own name, as the step and the final select call it.
@@ -1393,9 +1392,10 @@ fn rooted(query: &mut Query) -> bool {
     let (Some(step_ref), Some(last_ref)) = (reference(step), reference(last)) else {
         return false;
     };
-    let names_outer = |e: &Expr, own: &[String]| {
+    /// Whether a part of the query names a relation outside `own`.
+    fn names_outer<V: ast::Visit>(node: &V, own: &[String]) -> bool {
         let mut outer = false;
-        let _ = ast::visit_expressions(e, |e| {
+        let _ = ast::visit_expressions(node, |e| {
             if let Expr::CompoundIdentifier(parts) = e
                 && parts.len() >= 2
                 && !own.contains(&normalize(&parts[parts.len() - 2]))
@@ -1405,39 +1405,13 @@ fn rooted(query: &mut Query) -> bool {
             std::ops::ControlFlow::<()>::Continue(())
         });
         outer
-    };
-    // The step and the anchor's other parts read no outer column; the
+    }
+    // The step, and the anchor but for its WHERE, read no outer column; the
     // anchor's WHERE equates one of its own expressions with one outer one.
-    let step_outer =
-        step.projection
-            .iter()
-            .chain(last.projection.iter())
-            .any(|item| match item {
-                ast::SelectItem::UnnamedExpr(e)
-                | ast::SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e, &step_own),
-                _ => true,
-            })
-            || step
-                .selection
-                .as_ref()
-                .is_some_and(|w| names_outer(w, &step_own))
-            || step.from.iter().any(|f| {
-                f.joins.iter().any(|j| {
-                    let mut outer = false;
-                    let _ = ast::visit_expressions(&j.join_operator, |e| {
-                        outer |= names_outer(e, &step_own);
-                        std::ops::ControlFlow::<()>::Continue(())
-                    });
-                    outer
-                })
-            })
-            || anchor.projection.iter().any(|item| match item {
-                ast::SelectItem::UnnamedExpr(e)
-                | ast::SelectItem::ExprWithAlias { expr: e, .. } => names_outer(e, &anchor_own),
-                _ => true,
-            })
-            || !last_own.contains(&last_ref);
-    if step_outer {
+    if names_outer(step.as_ref(), &step_own)
+        || names_outer(&anchor.projection, &anchor_own)
+        || names_outer(&anchor.from, &anchor_own)
+    {
         return false;
     }
     let Some(selection) = anchor.selection.clone() else {
@@ -1460,8 +1434,8 @@ fn rooted(query: &mut Query) -> bool {
                 None,
             ) => {
                 let (l, r) = (
-                    names_outer(left, &anchor_own),
-                    names_outer(right, &anchor_own),
+                    names_outer(left.as_ref(), &anchor_own),
+                    names_outer(right.as_ref(), &anchor_own),
                 );
                 key = match (l, r) {
                     (false, true) => Some((left.as_ref().clone(), right.as_ref().clone())),

@@ -199,6 +199,8 @@ WITH x AS (SELECT id FROM emp WHERE active) SELECT count(*) FROM x;
 WITH x AS (SELECT id FROM emp) SELECT count(*) FROM x a JOIN x b ON a.id = b.id;
 WITH RECURSIVE r(n) AS (SELECT 10 UNION ALL SELECT n - 3 FROM r WHERE n > 0) SELECT array_agg(n ORDER BY n) FROM r;
 WITH t(a, b) AS (VALUES (1, 2), (3, 4)) SELECT a + b FROM t ORDER BY 1;
+SELECT e0.name, (WITH RECURSIVE up(id, boss) AS (SELECT id, manager_id FROM emp WHERE emp.id = e0.id UNION ALL SELECT emp.id, emp.manager_id FROM up JOIN emp ON emp.id = up.boss) SELECT count(*) FROM up) AS chain FROM emp e0 ORDER BY e0.id;
+SELECT e0.name, ARRAY(WITH RECURSIVE up AS (SELECT manager_id AS boss FROM emp WHERE emp.id = e0.id UNION ALL SELECT emp.manager_id FROM up u JOIN emp ON emp.id = u.boss) SELECT boss FROM up WHERE boss IS NOT NULL ORDER BY boss) AS bosses FROM emp e0 ORDER BY e0.id;
 -- section: setop
 SELECT dept_id FROM emp UNION SELECT id FROM dept ORDER BY 1 NULLS FIRST;
 SELECT dept_id FROM emp UNION ALL SELECT id FROM dept ORDER BY 1 NULLS FIRST;
