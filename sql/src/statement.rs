@@ -523,6 +523,14 @@ fn substring_patterns_as_regexp(stmt: &mut Statement) {
 /// PostgreSQL prints these types; compared, it stays the number it is.
 fn reverse_reg_casts_as_names(stmt: &mut Statement) {
     fn named(expr: &mut Expr) -> bool {
+        // `to_regtype('int4')` is a regtype, shown as `integer`.
+        if let Expr::Function(f) = expr
+            && object_name_last(&f.name) == "to_regtype"
+            && let Some(name) = parse_expr(&format!("format_type({expr}, NULL)"))
+        {
+            *expr = name;
+            return true;
+        }
         // `'t'::regclass`, looked up already (see scalar_subqueries_protected).
         if let Expr::Function(f) = expr
             && object_name_last(&f.name) == "regclass"

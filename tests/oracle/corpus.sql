@@ -592,6 +592,8 @@ DROP TABLE typed;
 SELECT 'dept'::regclass, 'public.emp'::regclass::text, 'pg_class'::regclass;
 SELECT c.oid::regclass AS rel, a.attname, a.atttypid::regtype FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.oid = 'emp'::regclass AND a.attnum > 0 ORDER BY a.attnum;
 SELECT count(*) FROM pg_attribute WHERE attrelid = 'dept'::regclass AND attrelid::regclass::text = 'dept' AND attnum > 0;
+SELECT to_regtype('int4'), to_regtype('character varying'), to_regtype('no_such_type') IS NULL AS missing;
+SELECT count(*) FROM pg_type WHERE oid = to_regtype('int8');
 -- section: primary_key
 CREATE TABLE pk (id int PRIMARY KEY, v text);
 INSERT INTO pk VALUES (1, 'a'), (2, 'b');
