@@ -14,9 +14,7 @@ use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::Result;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::Expr;
-
-/// The field metadata by which the library marks a column of an OID type.
-const OID_ALIAS_KEY: &str = "pg.oid_alias";
+use datafusion_pg_catalog::pg_catalog::oid_field::{OID_ALIAS_KEY, kind as oid_kind};
 
 /// A view computed from another table's rows, batch by batch.
 #[derive(Debug)]
@@ -89,7 +87,7 @@ pub fn roles(source: Arc<dyn TableProvider>) -> Derived {
             "oid" => f
                 .as_ref()
                 .clone()
-                .with_metadata([(OID_ALIAS_KEY.to_string(), "oid".to_string())].into()),
+                .with_metadata([(OID_ALIAS_KEY.to_string(), oid_kind::OID.to_string())].into()),
             _ => f.as_ref().clone(),
         })
         .collect();

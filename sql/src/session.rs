@@ -227,6 +227,11 @@ impl Session {
     }
 
     /// A copy of the current settings.
+    /// One setting's value, without copying the others.
+    pub fn setting(&self, name: &str) -> Result<String> {
+        self.settings.read().expect("settings lock").get(name)
+    }
+
     pub fn settings(&self) -> Settings {
         self.settings.read().expect("settings lock").clone()
     }

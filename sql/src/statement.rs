@@ -1400,20 +1400,6 @@ fn rooted(query: &mut Query) -> bool {
     let (Some(step_ref), Some(last_ref)) = (reference(step), reference(last)) else {
         return false;
     };
-    /// Whether a part of the query names a relation outside `own`.
-    fn names_outer<V: ast::Visit>(node: &V, own: &[String]) -> bool {
-        let mut outer = false;
-        let _ = ast::visit_expressions(node, |e| {
-            if let Expr::CompoundIdentifier(parts) = e
-                && parts.len() >= 2
-                && !own.contains(&normalize(&parts[parts.len() - 2]))
-            {
-                outer = true;
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        outer
-    }
     // The step, and the anchor but for its WHERE, read no outer column; the
     // anchor's WHERE equates one of its own expressions with one outer one.
     if names_outer(step.as_ref(), &step_own)
@@ -1759,12 +1745,14 @@ fn own_relations_of(select: &ast::Select) -> Option<Vec<String>> {
 
 /// Whether a subquery names a table its own FROM does not (an outer one).
 fn correlated(query: &ast::Query) -> bool {
-    let Some(own) = own_relations(query) else {
-        return true;
-    };
+    own_relations(query).is_none_or(|own| names_outer(query, &own))
+}
+
+/// Whether a part of a query names a relation other than those in `own`.
+fn names_outer<V: ast::Visit>(node: &V, own: &[String]) -> bool {
     let mut outer = false;
-    let _ = ast::visit_expressions(query, |expr| {
-        if let Expr::CompoundIdentifier(parts) = expr
+    let _ = ast::visit_expressions(node, |e| {
+        if let Expr::CompoundIdentifier(parts) = e
             && parts.len() >= 2
             && !own.contains(&normalize(&parts[parts.len() - 2]))
         {

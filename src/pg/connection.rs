@@ -739,10 +739,7 @@ impl Connection {
             pid,
             &user,
             &database,
-            &session
-                .settings()
-                .get("application_name")
-                .unwrap_or_default(),
+            &session.setting("application_name").unwrap_or_default(),
             Some(client.socket_addr()),
         );
         self.state.lock().await.active = Some(Active {
@@ -879,7 +876,7 @@ impl Connection {
             _permit: permit,
             metrics: metrics.clone(),
         };
-        let application = active.session.settings().get("application_name");
+        let application = active.session.setting("application_name");
         active
             .backend
             .started(sql, &application.unwrap_or_default());
