@@ -35,6 +35,22 @@ pub struct Backend {
     pub query: String,
 }
 
+/// Who a session is, kept in its DataFusion config so the statistics views
+/// show each caller what PostgreSQL would: the statements and states of
+/// other roles' sessions only to superusers.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: String,
+    pub superuser: bool,
+}
+
+impl Caller {
+    /// Whether this caller may see what `backend` runs.
+    pub fn sees(&self, backend: &Backend) -> bool {
+        self.superuser || self.user == backend.user
+    }
+}
+
 /// What the sessions of one database have done since the server started.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DatabaseCounts {

@@ -622,6 +622,7 @@ impl PgCatalog {
             storage: storage.clone(),
             type_names: type_names.clone(),
             activity: activity.clone(),
+            caller: None,
         };
         for database in catalogs.catalog_names() {
             let Some(catalog) = catalogs.catalog(&database) else {
@@ -634,6 +635,7 @@ impl PgCatalog {
                 storage: storage.clone(),
                 type_names: type_names.clone(),
                 activity: activity.clone(),
+                caller: None,
             };
             let mut overrides = system_tables::tables(&reader, &schemas, &fixed);
             overrides.extend(crate::stat_views::tables(&reader));

@@ -26,6 +26,14 @@ pub const DEFAULT_SCHEMA: &str = "public";
 /// The superuser that exists on a fresh server.
 pub const SUPERUSER: &str = "postgres";
 
+/// How deep views may read views.
+const MAX_VIEW_DEPTH: usize = 64;
+
+tokio::task_local! {
+    /// How many views deep the view being planned is.
+    static VIEW_DEPTH: usize;
+}
+
 /// Opens the table a `CREATE EXTERNAL TABLE` statement describes, with the
 /// factory for its format (Parquet, CSV, JSON, Delta), without registering it.
 pub(crate) async fn open_external(
@@ -131,16 +139,34 @@ impl Engine {
         // Stored views are planned in a context of their own when a query reads
         // them. The engine is held weakly: the catalog lives inside it.
         let weak = Arc::downgrade(&engine);
-        catalog.set_view_planner(Arc::new(move |sql: String| {
+        catalog.set_view_planner(Arc::new(move |view: enishi_storage::ViewEntry| {
             let engine = weak.clone();
             Box::pin(async move {
                 let engine = engine
                     .upgrade()
                     .ok_or_else(|| DataFusionError::Internal("engine is shutting down".into()))?;
+                // Views read views: a cycle left by an older release, or a
+                // very deep nest, ends with an error instead of the stack.
+                let depth = VIEW_DEPTH.try_with(|d| *d).unwrap_or(0);
+                if depth >= MAX_VIEW_DEPTH {
+                    return Err(DataFusionError::from(Error::Coded {
+                        code: "54001",
+                        message: format!(
+                            "views nest more than {MAX_VIEW_DEPTH} deep (or form a cycle)"
+                        ),
+                    }));
+                }
+                let path = view
+                    .search_path
+                    .unwrap_or_else(|| vec!["pg_catalog".to_string(), DEFAULT_SCHEMA.to_string()]);
                 let ctx = engine
-                    .new_context(DATABASE)
+                    .context(DATABASE, Arc::new(move || path.clone()))
                     .map_err(DataFusionError::from)?;
-                ctx.state().create_logical_plan(&sql).await
+                VIEW_DEPTH
+                    .scope(depth + 1, async move {
+                        ctx.state().create_logical_plan(&view.sql).await
+                    })
+                    .await
             })
         }));
         let weak = Arc::downgrade(&engine);
@@ -179,10 +205,25 @@ impl Engine {
         Session::new(self.clone(), user, database, principal)
     }
 
-    /// A fresh DataFusion context over the shared runtime and catalog.
-    pub(crate) fn new_context(&self, database: &str) -> Result<SessionContext> {
+    /// A fresh DataFusion context over the shared runtime and catalog, where
+    /// bare names are looked up in the schemas `path` gives when a statement
+    /// is planned (a session's search_path).
+    pub(crate) fn context(
+        &self,
+        database: &str,
+        path: crate::tables::LookupPath,
+    ) -> Result<SessionContext> {
+        let shared = self
+            .catalogs
+            .catalog(database)
+            .ok_or_else(|| Error::UndefinedDatabase(database.to_string()))?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs.register_catalog(
+            database.to_string(),
+            Arc::new(crate::tables::SessionCatalog::new(shared, path)),
+        );
         let mut config = SessionConfig::new()
-            .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
+            .with_default_catalog_and_schema(database, crate::tables::SEARCH_PATH)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false)
             .with_extension(Arc::new(enishi_storage::TransactionSlot::default()));
@@ -207,7 +248,7 @@ impl Engine {
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
-            .with_catalog_list(self.catalogs.clone())
+            .with_catalog_list(Arc::new(catalogs))
             // Before the default planners, which the default features add.
             .with_expr_planners(vec![Arc::new(crate::operators::PgOperators)])
             .with_default_features()
@@ -301,7 +342,7 @@ mod tests {
                 },
             )
             .unwrap();
-            let ctx = engine.new_context(DATABASE).unwrap();
+            let ctx = engine.context(DATABASE, Arc::new(Vec::new)).unwrap();
             let state = ctx.state();
             let options = state.config().options();
             assert_eq!(options.execution.target_partitions, 3);

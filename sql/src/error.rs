@@ -301,12 +301,12 @@ impl From<Error> for DataFusionError {
 }
 
 /// A missing table's name as PostgreSQL reports it, which is as it was
-/// written: DataFusion qualifies it fully (`postgres.shop.t`). A name in the
-/// default schema was most likely written bare.
+/// written: DataFusion qualifies it fully (`postgres.shop.t`), and a bare name
+/// with the search_path schema (`postgres.$search_path.t`).
 fn as_written(qualified: &str) -> String {
     let parts: Vec<&str> = qualified.split('.').collect();
     match parts.as_slice() {
-        [.., schema, table] if *schema != crate::engine::DEFAULT_SCHEMA => {
+        [.., schema, table] if *schema != crate::tables::SEARCH_PATH => {
             format!("{schema}.{table}")
         }
         [.., table] => table.to_string(),
@@ -541,7 +541,7 @@ mod tests {
     #[test]
     fn datafusion_errors_are_classified() {
         let e = Error::from_datafusion(DataFusionError::Plan(
-            "table 'postgres.public.nope' not found".into(),
+            "table 'postgres.$search_path.nope' not found".into(),
         ));
         assert!(
             matches!(e, Error::UndefinedTable(ref t) if t == "nope"),

@@ -8,14 +8,18 @@
 //! may read through it, and no more.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use datafusion::common::TableReference;
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::source_as_provider;
+use datafusion::logical_expr::{Expr, LogicalPlan, TableSource, WriteOp};
 use enishi_storage::{CatalogState, schema_key, table_key};
 
 use crate::engine::DEFAULT_SCHEMA;
 use crate::error::{Error, Result};
+pub use crate::tables::Identity;
+use crate::tables::{identify, is_system_schema};
 
 /// A privilege on a table or a schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,11 +120,6 @@ impl Principal {
 /// The role name every role holds grants of (`GRANT … TO PUBLIC`).
 pub const PUBLIC: &str = "public";
 
-/// Schemas every session may read, whatever its grants.
-fn is_system_schema(schema: &str) -> bool {
-    matches!(schema, "pg_catalog" | "information_schema")
-}
-
 fn granted(catalog: &CatalogState, key: &str, role: &str, privilege: Privilege) -> bool {
     catalog.security.grants.get(key).is_some_and(|by_role| {
         [role, PUBLIC].iter().any(|r| {
@@ -202,73 +201,201 @@ pub fn table_allowed(
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Access {
     pub privilege: Privilege,
-    pub relation: TableReference,
+    /// The relation as the plan holds it (what DataFusion will scan or write).
+    pub relation: Identity,
     /// The view the relation is read through (None: named by the statement);
     /// that view's owner is who must hold the privilege.
-    pub view: Option<TableReference>,
+    pub view: Option<Identity>,
 }
 
-/// The relations a plan reads and writes, views and subqueries included.
-pub fn accesses(plan: &LogicalPlan) -> Vec<Access> {
-    let mut out = BTreeSet::new();
-    collect(plan, None, None, &mut out);
-    out.into_iter().collect()
+/// The relations a plan reads and writes, views and subqueries included,
+/// each identified by the provider the plan holds (never by its name again).
+pub fn accesses(plan: &LogicalPlan, catalog: &CatalogState) -> Vec<Access> {
+    let mut walk = Walk {
+        catalog,
+        out: BTreeSet::new(),
+    };
+    walk.collect(plan, None, None);
+    walk.out.into_iter().collect()
 }
 
-/// Walks `plan`; scans of `target` (the table an UPDATE or DELETE changes) are
-/// covered by that statement's own privilege.
-fn collect(
-    plan: &LogicalPlan,
-    target: Option<&TableReference>,
-    view: Option<&TableReference>,
-    out: &mut BTreeSet<Access>,
-) {
-    let _ = plan.apply_with_subqueries(|node| {
-        match node {
-            LogicalPlan::TableScan(scan) => {
-                if target != Some(&scan.table_name) {
-                    out.insert(Access {
-                        privilege: Privilege::Select,
-                        relation: scan.table_name.clone(),
+struct Walk<'a> {
+    catalog: &'a CatalogState,
+    out: BTreeSet<Access>,
+}
+
+impl Walk<'_> {
+    fn identify(&self, source: &Arc<dyn TableSource>, reference: &TableReference) -> Identity {
+        match source_as_provider(source) {
+            Ok(provider) => identify(provider.as_ref(), reference, self.catalog),
+            Err(_) => Identity::Unknown(reference.to_string()),
+        }
+    }
+
+    /// Walks `plan`; scans of `target` (the table an UPDATE or DELETE changes)
+    /// are covered by that statement's own privileges.
+    fn collect(&mut self, plan: &LogicalPlan, target: Option<&Identity>, view: Option<&Identity>) {
+        let _ = plan.apply_with_subqueries(|node| {
+            match node {
+                LogicalPlan::TableScan(scan) => {
+                    let relation = self.identify(&scan.source, &scan.table_name);
+                    if target != Some(&relation) {
+                        self.out.insert(Access {
+                            privilege: Privilege::Select,
+                            relation: relation.clone(),
+                            view: view.cloned(),
+                        });
+                    }
+                    if let Some(inner) = view_plan(scan) {
+                        self.collect(inner, None, Some(&relation));
+                    }
+                }
+                LogicalPlan::Dml(dml) => {
+                    let privilege = match dml.op {
+                        WriteOp::Insert(_) | WriteOp::Ctas => Privilege::Insert,
+                        WriteOp::Update => Privilege::Update,
+                        // DELETE, TRUNCATE and any write DataFusion adds later.
+                        _ => Privilege::Delete,
+                    };
+                    let relation = self.identify(&dml.target, &dml.table_name);
+                    self.out.insert(Access {
+                        privilege,
+                        relation: relation.clone(),
                         view: view.cloned(),
                     });
+                    let changes = matches!(dml.op, WriteOp::Update | WriteOp::Delete);
+                    // As in PostgreSQL, an UPDATE or DELETE that reads the
+                    // table's columns (in WHERE or in SET) needs SELECT too.
+                    if changes && reads_columns(&dml.input) {
+                        self.out.insert(Access {
+                            privilege: Privilege::Select,
+                            relation: relation.clone(),
+                            view: view.cloned(),
+                        });
+                    }
+                    self.collect(&dml.input, changes.then_some(&relation), view);
+                    return Ok(TreeNodeRecursion::Jump);
                 }
-                if let Some(inner) = view_plan(scan) {
-                    collect(inner, None, Some(&scan.table_name), out);
-                }
+                _ => {}
             }
-            LogicalPlan::Dml(dml) => {
-                let privilege = match dml.op {
-                    WriteOp::Insert(_) | WriteOp::Ctas => Privilege::Insert,
-                    WriteOp::Update => Privilege::Update,
-                    // DELETE, TRUNCATE and any write DataFusion adds later.
-                    _ => Privilege::Delete,
-                };
-                out.insert(Access {
-                    privilege,
-                    relation: dml.table_name.clone(),
-                    view: view.cloned(),
-                });
-                let own =
-                    matches!(dml.op, WriteOp::Update | WriteOp::Delete).then_some(&dml.table_name);
-                collect(&dml.input, own, view, out);
-                return Ok(TreeNodeRecursion::Jump);
-            }
-            _ => {}
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
+}
+
+/// Refuses any plan that holds a node Enishi does not run on purpose.
+///
+/// Enishi answers its statements itself (DDL, COPY to and from files, session
+/// statements, …) with their own checks; what reaches DataFusion's planner and
+/// executor may only read relations and change rows. DataFusion's own
+/// statements (its `COPY … STORED AS`, which writes files; DDL on its
+/// in-memory catalog; …) are refused wherever they appear, under EXPLAIN too.
+pub fn admissible(plan: &LogicalPlan) -> Result<()> {
+    let mut refused = None;
+    let _ = plan.apply_with_subqueries(|node| {
+        let why = match node {
+            LogicalPlan::Projection(_)
+            | LogicalPlan::Filter(_)
+            | LogicalPlan::Window(_)
+            | LogicalPlan::Aggregate(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Join(_)
+            | LogicalPlan::Repartition(_)
+            | LogicalPlan::Union(_)
+            | LogicalPlan::TableScan(_)
+            | LogicalPlan::EmptyRelation(_)
+            | LogicalPlan::Subquery(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::Values(_)
+            | LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::Distinct(_)
+            | LogicalPlan::Unnest(_)
+            | LogicalPlan::RecursiveQuery(_)
+            | LogicalPlan::DescribeTable(_) => None,
+            LogicalPlan::Dml(dml) => match dml.op {
+                WriteOp::Insert(_) | WriteOp::Update | WriteOp::Delete | WriteOp::Truncate => None,
+                _ => Some(Error::unsupported("CREATE TABLE AS is not supported here")),
+            },
+            LogicalPlan::Copy(_) => Some(Error::unsupported(
+                "COPY … STORED AS is not supported: use COPY … TO 'file' WITH (FORMAT …)",
+            )),
+            LogicalPlan::Ddl(ddl) => Some(not_supported(ddl.name())),
+            LogicalPlan::Statement(statement) => Some(not_supported(statement.name())),
+            LogicalPlan::Extension(extension) => Some(not_supported(extension.node.name())),
+        };
+        if let Some(why) = why {
+            refused = Some(why);
+            return Ok(TreeNodeRecursion::Stop);
         }
         Ok(TreeNodeRecursion::Continue)
     });
+    refused.map_or(Ok(()), Err)
+}
+
+fn not_supported(what: &str) -> Error {
+    Error::unsupported(format!("{what} is not supported"))
+}
+
+/// Whether the input of an UPDATE or DELETE reads the rows' values: a
+/// condition, or a SET expression that is not a column kept as it is.
+fn reads_columns(input: &LogicalPlan) -> bool {
+    let mut reads = false;
+    let _ = input.apply(|node| {
+        match node {
+            LogicalPlan::Filter(_) => reads = true,
+            LogicalPlan::Projection(projection) => {
+                for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+                    let kept = matches!(
+                        expr.clone().unalias_nested().data,
+                        Expr::Column(ref c) if c.name == *field.name()
+                    );
+                    if !kept && !expr.column_refs().is_empty() {
+                        reads = true;
+                    }
+                }
+            }
+            LogicalPlan::TableScan(scan) if !scan.filters.is_empty() => reads = true,
+            _ => {}
+        }
+        Ok(if reads {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    reads
+}
+
+/// Whether `plan` reads view `schema.name`, directly or through other views.
+pub fn reads_view(plan: &LogicalPlan, schema: &str, name: &str) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Some(view) = stored_view(scan)
+        {
+            found = view.name() == (schema, name) || reads_view(view.plan(), schema, name);
+        }
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
+}
+
+fn stored_view(scan: &datafusion::logical_expr::TableScan) -> Option<&crate::tables::StoredView> {
+    scan.source
+        .downcast_ref::<datafusion::datasource::DefaultTableSource>()?
+        .table_provider
+        .downcast_ref::<crate::tables::StoredView>()
 }
 
 /// The query of a stored view a scan reads, if it reads one.
 fn view_plan(scan: &datafusion::logical_expr::TableScan) -> Option<&LogicalPlan> {
-    let source = scan
-        .source
-        .downcast_ref::<datafusion::datasource::DefaultTableSource>()?;
-    let view = source
-        .table_provider
-        .downcast_ref::<crate::tables::StoredView>()?;
-    Some(view.plan())
+    Some(stored_view(scan)?.plan())
 }
 
 /// PostgreSQL's refusal: `permission denied for table t` (42501).
@@ -281,10 +408,6 @@ pub fn expired() -> Error {
     Error::InvalidAuthorization("the capability token has expired".into())
 }
 
-/// A resolved access: privilege, schema, relation, and the view (schema,
-/// name) it is read through, if any.
-pub type Resolved = (Privilege, String, String, Option<(String, String)>);
-
 /// Who owns a table or view: a role, or the superuser when none is recorded.
 pub fn owner(catalog: &CatalogState, schema: &str, table: &str) -> Principal {
     match catalog.security.owners.get(&table_key(schema, table)) {
@@ -293,28 +416,42 @@ pub fn owner(catalog: &CatalogState, schema: &str, table: &str) -> Principal {
     }
 }
 
-/// Checks resolved accesses. Relations the catalog does not hold (system
-/// tables) need no grant to read.
-pub fn check(catalog: &CatalogState, principal: &Principal, accesses: &[Resolved]) -> Result<()> {
-    for (privilege, schema, table, view) in accesses {
+/// Checks a statement's accesses: stored relations against the grants of the
+/// caller (or of the view's owner, under a view), system relations are read
+/// by everyone and written by no one, and a relation the catalog does not
+/// hold is refused.
+pub fn check(catalog: &CatalogState, principal: &Principal, accesses: &[Access]) -> Result<()> {
+    for access in accesses {
+        let (schema, table) = match &access.relation {
+            Identity::Stored { schema, name } => (schema, name),
+            Identity::WorkTable => continue,
+            Identity::System(name) => {
+                if access.privilege == Privilege::Select {
+                    continue;
+                }
+                return Err(denied("table", name));
+            }
+            Identity::Unknown(name) => return Err(Error::UndefinedTable(name.clone())),
+        };
         let owner_of_view;
-        let principal = match view {
-            Some((view_schema, view_name)) => {
+        let principal = match &access.view {
+            Some(Identity::Stored {
+                schema: view_schema,
+                name: view_name,
+            }) => {
                 owner_of_view = owner(catalog, view_schema, view_name);
                 &owner_of_view
             }
+            Some(_) => return Err(Error::UndefinedTable(table.clone())),
             None => principal,
         };
         if principal.is_superuser() {
             continue;
         }
-        if !catalog.relation_exists(schema, table) {
-            continue;
-        }
         if !schema_allowed(catalog, principal, schema, Privilege::Usage) {
             return Err(denied("schema", schema));
         }
-        if !table_allowed(catalog, principal, schema, table, *privilege) {
+        if !table_allowed(catalog, principal, schema, table, access.privilege) {
             let kind = if catalog
                 .schema(schema)
                 .is_some_and(|s| s.views.contains_key(table))

@@ -23,7 +23,7 @@ use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{
-    ColumnarValue, DdlStatement, LogicalPlan, ScalarUDF, Volatility, WriteOp, create_udf,
+    ColumnarValue, LogicalPlan, ScalarUDF, Volatility, WriteOp, create_udf,
 };
 use datafusion::logical_expr::{DmlStatement, LogicalPlanBuilder};
 use datafusion::physical_plan::memory::MemoryStream;
@@ -151,7 +151,9 @@ pub struct Session {
     tx: TxState,
     /// Settings as they were at BEGIN, restored by ROLLBACK.
     settings_at_begin: Option<Settings>,
-    savepoints: Vec<(String, Settings)>,
+    /// Open savepoints, innermost last: name, settings and the transaction's
+    /// changes when it was set.
+    savepoints: Vec<(String, Settings, enishi_storage::Savepoint)>,
     prepared: HashMap<String, SqlPrepared>,
     /// Behind a lock only so the session is `Sync` (streams are not).
     cursors: HashMap<String, tokio::sync::Mutex<Cursor>>,
@@ -177,13 +179,24 @@ impl Session {
         database: &str,
         principal: Principal,
     ) -> Result<Self> {
-        let ctx = engine.new_context(database)?;
         let superuser = principal.is_superuser();
         let mut defaults = Settings::new(user, superuser);
         for (name, value) in &engine.config().session_defaults {
             defaults.set_server_default(name, value)?;
         }
         let settings = Arc::new(RwLock::new(defaults));
+        let path = {
+            let settings = settings.clone();
+            Arc::new(move || settings.read().expect("settings lock").lookup_path())
+        };
+        let ctx = engine.context(database, path)?;
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(crate::activity::Caller {
+                user: user.to_string(),
+                superuser,
+            }));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
         for udf in names::udfs(&ctx, database, settings.clone(), engine.clone()) {
@@ -272,6 +285,10 @@ impl Session {
     ) -> Result<Output> {
         if self.tx == TxState::Failed && !ends_transaction(stmt) {
             return Err(Error::InFailedTransaction);
+        }
+        // Another server sharing the storage may have changed the catalog.
+        if let Err(e) = self.engine.storage().refresh_catalog().await {
+            tracing::warn!(error = %e, "could not look for a newer catalog");
         }
         self.check_principal()?;
         let result = self.dispatch(stmt, params).await;
@@ -403,8 +420,8 @@ impl Session {
             Statement::Rollback {
                 savepoint: Some(name),
                 ..
-            } => self.rollback_to(name),
-            Statement::Savepoint { name } => self.savepoint(name),
+            } => self.rollback_to(name).await,
+            Statement::Savepoint { name } => self.savepoint(name).await,
             Statement::ReleaseSavepoint { name } => self.release(name),
             Statement::Discard { object_type } => self.discard(object_type),
             Statement::Prepare {
@@ -515,7 +532,14 @@ impl Session {
             None => DFStatement::Statement(Box::new(Statement::Insert(plain))),
         };
         match self.plan(&stmt).await? {
-            LogicalPlan::Dml(dml) => Ok((dml, items)),
+            LogicalPlan::Dml(dml) => {
+                // RETURNING reads the table's columns: SELECT is needed too,
+                // as in PostgreSQL.
+                if !items.is_empty() {
+                    self.require_target(&dml, Privilege::Select)?;
+                }
+                Ok((dml, items))
+            }
             other => Err(Error::Internal(format!(
                 "INSERT planned as {}",
                 other.display()
@@ -602,6 +626,7 @@ impl Session {
     async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt.clone()).await?;
+        crate::privileges::admissible(&plan)?;
         self.authorize(&plan)?;
         let plan = crate::rewrite::set_operations_all(plan)?;
         let plan = crate::rewrite::integral_numeric_functions(plan)?;
@@ -1088,32 +1113,6 @@ impl Session {
                 }
                 Ok(Output::Command(tag))
             }
-            LogicalPlan::Ddl(ddl) => {
-                let tag = match ddl {
-                    DdlStatement::CreateMemoryTable(c) => {
-                        if matches!(c.input.as_ref(), LogicalPlan::EmptyRelation(_)) {
-                            "CREATE TABLE".to_string()
-                        } else {
-                            let rows = self.count_input(&c.input).await?;
-                            self.ctx.execute_logical_plan(plan).await?.collect().await?;
-                            return Ok(Output::Command(CommandTag::new("SELECT").with_rows(rows)));
-                        }
-                    }
-                    DdlStatement::CreateExternalTable(_) => "CREATE EXTERNAL TABLE".into(),
-                    DdlStatement::CreateView(_) => "CREATE VIEW".into(),
-                    DdlStatement::CreateCatalogSchema(_) => "CREATE SCHEMA".into(),
-                    DdlStatement::CreateCatalog(_) => "CREATE DATABASE".into(),
-                    DdlStatement::DropTable(_) => "DROP TABLE".into(),
-                    DdlStatement::DropView(_) => "DROP VIEW".into(),
-                    DdlStatement::DropCatalogSchema(_) => "DROP SCHEMA".into(),
-                    DdlStatement::CreateIndex(_) => "CREATE INDEX".into(),
-                    DdlStatement::CreateFunction(_) => "CREATE FUNCTION".into(),
-                    DdlStatement::DropFunction(_) => "DROP FUNCTION".into(),
-                };
-                self.ctx.execute_logical_plan(plan).await?.collect().await?;
-                Ok(Output::Command(CommandTag::new(tag)))
-            }
-            LogicalPlan::Statement(_) => Err(Error::unsupported("this statement is not supported")),
             _ => {
                 let schema = self.result_schema(&plan).await;
                 rows_of(&self.ctx, plan, schema, "SELECT").await
@@ -1249,20 +1248,26 @@ impl Session {
                 }
                 field = field.with_metadata(metadata);
             }
-            if let Some(table) = qualifier {
-                let schema_name = table
-                    .schema()
-                    .unwrap_or(crate::engine::DEFAULT_SCHEMA)
-                    .to_string();
-                if let Ok(provider) = self.ctx.table_provider(table.clone()).await
-                    && let Ok(index) = provider.schema().index_of(field.name())
-                {
-                    let mut metadata = field.metadata().clone();
-                    let oid = oids.relation(&schema_name, table.table());
-                    metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
-                    metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
-                    field = field.with_metadata(metadata);
-                }
+            if let Some(table) = qualifier
+                && let Ok(provider) = self.ctx.table_provider(table.clone()).await
+                && let Ok(index) = provider.schema().index_of(field.name())
+            {
+                let identity = self
+                    .engine
+                    .storage()
+                    .read_catalog(|c| crate::tables::identify(provider.as_ref(), table, c));
+                let (schema_name, table_name) = match identity {
+                    crate::tables::Identity::Stored { schema, name } => (schema, name),
+                    _ => (
+                        table.schema().unwrap_or("pg_catalog").to_string(),
+                        table.table().to_string(),
+                    ),
+                };
+                let mut metadata = field.metadata().clone();
+                let oid = oids.relation(&schema_name, &table_name);
+                metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
+                metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
+                field = field.with_metadata(metadata);
             }
             fields.push(field);
         }
@@ -1283,18 +1288,6 @@ impl Session {
         Ok(total)
     }
 
-    async fn count_input(&self, input: &LogicalPlan) -> Result<usize> {
-        let batches = self
-            .ctx
-            .execute_logical_plan(input.clone())
-            .await?
-            .collect()
-            .await?;
-        Ok(batches.iter().map(|b| b.num_rows()).sum())
-    }
-
-    /// CREATE TABLE with column types: DataFusion plans defaults and constraints;
-    /// the schema is replaced by one that records the declared PostgreSQL types.
     /// Resolves a table name to (schema, table): unqualified names go to the
     /// first schema of search_path that exists (else `public`).
     fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
@@ -1570,6 +1563,9 @@ impl Session {
 
     /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
     async fn check_default(&self, expr: &Expr, column: &DataType) -> Result<()> {
+        // A default is evaluated with the privileges of whoever inserts: it
+        // may not read other relations (PostgreSQL refuses the same).
+        refuse_subqueries(expr, "DEFAULT expression")?;
         let plan = self
             .ctx
             .state()
@@ -1812,14 +1808,26 @@ impl Session {
         let Some(query) = check.first() else {
             return Err(Error::syntax("CREATE VIEW needs a query"));
         };
-        self.plan(query).await?;
+        let plan = self.plan(query).await?;
+        // Replacing a view with a query that reads it, through any number of
+        // views, would make it read itself.
+        if crate::privileges::reads_view(&plan, &schema, &name) {
+            return Err(Error::Coded {
+                code: "42P17",
+                message: format!("infinite recursion detected in rules for relation \"{name}\""),
+            });
+        }
         let storage = self.engine.storage().clone();
         if view.if_not_exists && storage.catalog().relation_exists(&schema, &name) {
             self.already_exists(&name);
             return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
         }
+        let entry = enishi_storage::ViewEntry {
+            sql,
+            search_path: Some(self.settings().lookup_path()),
+        };
         storage
-            .create_view(&schema, &name, &sql, view.or_replace)
+            .create_view(&schema, &name, entry, view.or_replace)
             .await?;
         self.record_owner(enishi_storage::table_key(&schema, &name))
             .await?;
@@ -2207,10 +2215,15 @@ impl Session {
         Ok(())
     }
 
-    fn savepoint(&mut self, name: &ast::Ident) -> Result<Output> {
+    async fn savepoint(&mut self, name: &ast::Ident) -> Result<Output> {
         self.require_block("SAVEPOINT")?;
+        let tx = self
+            .transaction_slot()
+            .current()
+            .ok_or_else(|| Error::Internal("a transaction block without a transaction".into()))?;
+        let changes = tx.savepoint().await?;
         self.savepoints
-            .push((name.value.to_lowercase(), self.settings()));
+            .push((name.value.to_lowercase(), self.settings(), changes));
         Ok(Output::Command(CommandTag::new("SAVEPOINT")))
     }
 
@@ -2218,7 +2231,7 @@ impl Session {
         let key = name.value.to_lowercase();
         self.savepoints
             .iter()
-            .rposition(|(n, _)| *n == key)
+            .rposition(|(n, _, _)| *n == key)
             .ok_or_else(|| Error::UndefinedSavepoint(format!("savepoint \"{key}\" does not exist")))
     }
 
@@ -2229,11 +2242,17 @@ impl Session {
         Ok(Output::Command(CommandTag::new("RELEASE")))
     }
 
-    fn rollback_to(&mut self, name: &ast::Ident) -> Result<Output> {
+    /// ROLLBACK TO SAVEPOINT: the rows written since the savepoint are gone,
+    /// settings are as they were, a failed block may go on; the savepoint stays.
+    async fn rollback_to(&mut self, name: &ast::Ident) -> Result<Output> {
         self.require_block("ROLLBACK TO SAVEPOINT")?;
         let at = self.find_savepoint(name)?;
-        let settings = self.savepoints[at].1.clone();
         self.savepoints.truncate(at + 1);
+        let (_, settings, changes) = &self.savepoints[at];
+        let settings = settings.clone();
+        if let Some(tx) = self.transaction_slot().current() {
+            tx.roll_back_to(changes).await?;
+        }
         self.restore_settings(settings);
         self.tx = TxState::Block;
         Ok(Output::Command(CommandTag::new("ROLLBACK")))
@@ -2310,6 +2329,8 @@ impl Session {
 
     /// Evaluates a constant expression (an EXECUTE argument).
     async fn evaluate(&self, expr: &Expr) -> Result<ScalarValue> {
+        // As in PostgreSQL, parameters are plain values.
+        refuse_subqueries(expr, "EXECUTE parameter")?;
         let sql = format!("SELECT {expr}");
         let batches = self.ctx.sql(&sql).await?.collect().await?;
         let batch = batches
@@ -2502,6 +2523,22 @@ fn ends_transaction(stmt: &DFStatement) -> bool {
 }
 
 /// Parses one SQL expression (a stored DEFAULT).
+/// `cannot use subquery in <what>` (0A000) when `expr` holds a subquery.
+fn refuse_subqueries(expr: &Expr, what: &str) -> Result<()> {
+    let found = ast::visit_expressions(expr, |e| match e {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    });
+    match found {
+        std::ops::ControlFlow::Break(()) => {
+            Err(Error::unsupported(format!("cannot use subquery in {what}")))
+        }
+        std::ops::ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
 fn parse_expr(sql: &str) -> Result<Expr> {
     use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
     use datafusion::sql::sqlparser::parser::Parser;

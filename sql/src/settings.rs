@@ -263,14 +263,33 @@ impl Settings {
             .unwrap_or(1)
     }
 
-    /// The schemas of `search_path`, in order, without `$user` entries that
-    /// name no schema.
+    /// The schemas of `search_path`, in order, `$user` read as the session
+    /// user's name.
     pub fn search_path(&self) -> Vec<String> {
         let path = self.get("search_path").unwrap_or_default();
+        let user = self.get("session_authorization").unwrap_or_default();
         path.split(',')
-            .map(|s| s.trim().trim_matches('"').to_string())
-            .filter(|s| !s.is_empty() && s != "$user")
+            .map(|s| {
+                let s = s.trim();
+                // `$user` is the schema named as the session's user, if any.
+                if s == "$user" || s == "\"$user\"" {
+                    user.clone()
+                } else {
+                    s.trim_matches('"').to_string()
+                }
+            })
+            .filter(|s| !s.is_empty())
             .collect()
+    }
+
+    /// The schemas a bare relation name is looked up in, in order:
+    /// pg_catalog first unless the search_path places it, then the path.
+    pub fn lookup_path(&self) -> Vec<String> {
+        let mut path = self.search_path();
+        if !path.iter().any(|s| s == "pg_catalog") {
+            path.insert(0, "pg_catalog".to_string());
+        }
+        path
     }
 }
 

@@ -182,17 +182,23 @@ async fn activity(r: CatalogReader) -> DfResult<Vec<Row>> {
         .map(|b| {
             let mut row = Row::from([
                 ("datid", int32(DATABASE_OID)),
-                ("datname", text(b.database)),
+                ("datname", text(b.database.clone())),
                 ("pid", int32(b.pid)),
                 ("usename", text(b.user.clone())),
-                ("application_name", text(b.application_name)),
-                ("backend_start", stamp(b.backend_start)),
-                ("state_change", stamp(b.state_change)),
-                ("state", text(b.state)),
-                ("query", text(b.query)),
+                ("application_name", text(b.application_name.clone())),
                 ("backend_type", text("client backend")),
             ]);
             row.insert("usesysid", int32(role_oid(&b.user)));
+            // As PostgreSQL: another role's session shows who and what kind,
+            // not what it runs, from where, or since when.
+            if !r.caller.as_ref().is_some_and(|c| c.sees(&b)) {
+                row.insert("query", text("<insufficient privilege>"));
+                return row;
+            }
+            row.insert("backend_start", stamp(b.backend_start));
+            row.insert("state_change", stamp(b.state_change));
+            row.insert("state", text(b.state));
+            row.insert("query", text(b.query));
             if let Some(client) = b.client {
                 row.insert("client_addr", text(client.ip().to_string()));
                 row.insert("client_port", int32(client.port()));

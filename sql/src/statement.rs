@@ -340,22 +340,24 @@ fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
 /// `CREATE USER`, `ALTER USER` and `DROP USER` are PostgreSQL's ROLE
 /// statements (CREATE USER with LOGIN unless told otherwise), but sqlparser
 /// reads CREATE USER in another dialect's form. The keyword is swapped for
-/// ROLE where it starts a statement; returns the new text and the positions
-/// (statement numbers) of the CREATE USERs.
+/// ROLE where it starts a statement, in the original text by byte offset (the
+/// rest of the text, its quoting included, is kept as the client sent it);
+/// returns the new text and the positions (statement numbers) of the CREATE USERs.
 fn users_as_roles(sql: &str) -> Option<(String, Vec<usize>)> {
     use datafusion::sql::sqlparser::keywords::Keyword;
     use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     if !sql.to_ascii_lowercase().contains("user") {
         return None;
     }
-    let mut tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
     let mut statement = 0;
     let mut at_start = true;
     let mut creates = Vec::new();
-    let mut changed = false;
-    let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
+    let mut swaps = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        match &token.token {
             Token::Whitespace(_) => {}
             Token::SemiColon => {
                 statement += 1;
@@ -363,26 +365,54 @@ fn users_as_roles(sql: &str) -> Option<(String, Vec<usize>)> {
             }
             Token::Word(verb) if at_start => {
                 at_start = false;
-                let verb = verb.keyword;
-                if matches!(verb, Keyword::CREATE | Keyword::ALTER | Keyword::DROP) {
-                    let next =
-                        (i + 1..tokens.len()).find(|j| !matches!(tokens[*j], Token::Whitespace(_)));
-                    if let Some(j) = next
-                        && matches!(&tokens[j], Token::Word(w) if w.keyword == Keyword::USER)
-                    {
-                        tokens[j] = Token::make_keyword("ROLE");
-                        changed = true;
-                        if verb == Keyword::CREATE {
-                            creates.push(statement);
-                        }
+                if matches!(
+                    verb.keyword,
+                    Keyword::CREATE | Keyword::ALTER | Keyword::DROP
+                ) && let Some(next) = tokens[i + 1..]
+                    .iter()
+                    .find(|t| !matches!(t.token, Token::Whitespace(_)))
+                    && matches!(&next.token, Token::Word(w) if w.keyword == Keyword::USER)
+                {
+                    swaps
+                        .push(byte_offset(sql, next.span.start)?..byte_offset(sql, next.span.end)?);
+                    if verb.keyword == Keyword::CREATE {
+                        creates.push(statement);
                     }
                 }
             }
             _ => at_start = false,
         }
-        i += 1;
     }
-    changed.then(|| (tokens.iter().map(|t| t.to_string()).collect(), creates))
+    if swaps.is_empty() {
+        return None;
+    }
+    let mut text = sql.to_string();
+    for range in swaps.into_iter().rev() {
+        text.replace_range(range, "ROLE");
+    }
+    Some((text, creates))
+}
+
+/// The byte offset in `sql` of a tokenizer location (1-based line and
+/// character column).
+fn byte_offset(sql: &str, at: datafusion::sql::sqlparser::tokenizer::Location) -> Option<usize> {
+    let line_start = if at.line <= 1 {
+        0
+    } else {
+        sql.match_indices('\n')
+            .nth(usize::try_from(at.line).ok()? - 2)?
+            .0
+            + 1
+    };
+    let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
+    let rest = &sql[line_start..];
+    Some(
+        line_start
+            + rest
+                .char_indices()
+                .nth(column)
+                .map_or(rest.len(), |(offset, _)| offset),
+    )
 }
 
 /// CREATE USER logs in unless told otherwise.
@@ -2159,6 +2189,31 @@ mod tests {
             .collect()
     }
 
+    /// CREATE USER becomes CREATE ROLE by editing the keyword alone: a quote
+    /// doubled inside a password stays a quote inside the password.
+    #[test]
+    fn create_user_keeps_the_text_it_was_sent() {
+        for sql in [
+            "CREATE USER app1 PASSWORD 'x'' SUPERUSER --'",
+            "create user app1 with password E'x\\' SUPERUSER --'",
+            "select 1;\n  CREATE USER \"ü\" PASSWORD $$x' SUPERUSER$$",
+        ] {
+            let stmt = parse(sql).unwrap().pop().unwrap();
+            let DFStatement::Statement(s) = stmt else {
+                panic!("{sql}")
+            };
+            let Statement::CreateRole(create) = *s else {
+                panic!("{sql}: {s}")
+            };
+            assert_eq!(create.superuser, None, "{sql}");
+            assert_eq!(create.login, Some(true), "{sql}");
+            assert!(create.password.is_some(), "{sql}");
+        }
+        let (text, creates) = users_as_roles("drop user a; CREATE USER b").unwrap();
+        assert_eq!(text, "drop ROLE a; CREATE ROLE b");
+        assert_eq!(creates, vec![1]);
+    }
+
     #[test]
     fn columns_are_named_like_postgres() {
         assert_eq!(names("select 1"), vec!["?column?"]);
@@ -2254,42 +2309,67 @@ pub fn classify(stmt: &DFStatement) -> (&'static str, String) {
     (class, command.to_string())
 }
 
-/// The statement text with every quoted literal after `PASSWORD` replaced,
-/// so that the audit log never holds a password.
+/// The statement text as it may be kept (pg_stat_activity, the audit log,
+/// the server log): every secret replaced by `'********'`. Secrets are found
+/// by PostgreSQL's own tokenizer, so quoting of every kind (`''`, `E'…'`,
+/// dollar quotes) and comments are read as the server reads them:
+/// - the literal after `PASSWORD` (CREATE/ALTER ROLE or USER);
+/// - the value after an option key naming a secret (`'aws.secret_access_key'
+///   '…'` in CREATE EXTERNAL TABLE's OPTIONS).
+///
+/// Text that does not tokenize is kept only when it cannot hold a secret.
 pub fn redact_passwords(sql: &str) -> String {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
     let lower = sql.to_ascii_lowercase();
-    if !lower.contains("password") {
+    let secret_word = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        ["password", "secret", "token", "credential", "session_key"]
+            .iter()
+            .any(|w| s.contains(w))
+    };
+    if !secret_word(&lower) {
         return sql.to_string();
     }
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = 0;
-    while let Some(found) = lower[rest..].find("password") {
-        let after = rest + found + "password".len();
-        out.push_str(&sql[rest..after]);
-        let gap = sql[after..].len() - sql[after..].trim_start().len();
-        let start = after + gap;
-        if !sql[start..].starts_with('\'') {
-            rest = after;
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
+        return "<a statement that could not be read, with a password or secret>".to_string();
+    };
+    let literal = |t: &Token| -> Option<String> {
+        match t {
+            Token::SingleQuotedString(s)
+            | Token::EscapedStringLiteral(s)
+            | Token::NationalStringLiteral(s)
+            | Token::UnicodeStringLiteral(s) => Some(s.clone()),
+            Token::DollarQuotedString(d) => Some(d.value.clone()),
+            _ => None,
+        }
+    };
+    let significant: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut spans = Vec::new();
+    for pair in significant.windows(2) {
+        let (before, value) = (&pair[0].token, pair[1]);
+        if literal(&value.token).is_none() {
             continue;
         }
-        // The literal ends at a quote not doubled.
-        let bytes = sql.as_bytes();
-        let mut end = start + 1;
-        while end < bytes.len() {
-            if bytes[end] == b'\'' {
-                if bytes.get(end + 1) == Some(&b'\'') {
-                    end += 2;
-                    continue;
-                }
-                break;
-            }
-            end += 1;
+        let names_secret = match before {
+            Token::Word(w) => w.value.eq_ignore_ascii_case("password"),
+            other => literal(other).is_some_and(|key| secret_word(&key)),
+        };
+        if names_secret
+            && let (Some(start), Some(end)) = (
+                byte_offset(sql, value.span.start),
+                byte_offset(sql, value.span.end),
+            )
+        {
+            spans.push(start..end);
         }
-        out.push_str(&sql[after..start]);
-        out.push_str("'********'");
-        rest = (end + 1).min(sql.len());
     }
-    out.push_str(&sql[rest..]);
+    let mut out = sql.to_string();
+    for span in spans.into_iter().rev() {
+        out.replace_range(span, "'********'");
+    }
     out
 }
 
@@ -2308,6 +2388,19 @@ mod audit_tests {
             "alter user b with password  '********'"
         );
         assert_eq!(redact_passwords("SELECT 1"), "SELECT 1");
+        // Every quoting PostgreSQL reads, and comments between.
+        for sql in [
+            "ALTER ROLE a PASSWORD E'it\\'s SECRET'",
+            "ALTER ROLE a PASSWORD $q$it's SECRET$q$",
+            "ALTER ROLE a PASSWORD /* c */ 'SECRET'",
+            "ALTER ROLE a PASSWORD -- c\n 'SECRET'",
+            "create external table t stored as csv location 's3://b/' \
+             options ('aws.secret_access_key' 'SECRET', 'format.has_header' 'true')",
+        ] {
+            let kept = redact_passwords(sql);
+            assert!(!kept.contains("SECRET"), "{sql} -> {kept}");
+            assert!(kept.contains("'********'"), "{sql} -> {kept}");
+        }
         assert_eq!(
             redact_passwords("SELECT password FROM t"),
             "SELECT password FROM t"

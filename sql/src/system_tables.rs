@@ -200,6 +200,8 @@ pub struct CatalogReader {
     pub type_names: Arc<HashMap<i64, String>>,
     /// The sessions, for the statistics views.
     pub activity: Arc<crate::activity::Activity>,
+    /// Who is reading (set per scan from the reading session).
+    pub caller: Option<Arc<crate::activity::Caller>>,
 }
 
 /// A table's declared primary key, as the system tables show it.
@@ -446,7 +448,9 @@ impl TableProvider for SystemTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let rows = (self.build)(self.reader.clone()).await?;
+        let mut reader = self.reader.clone();
+        reader.caller = state.config().get_extension::<crate::activity::Caller>();
+        let rows = (self.build)(reader).await?;
         let mut batches = self.fixed.clone();
         batches.push(to_batch(&self.schema, &rows)?);
         MemTable::try_new(self.schema.clone(), vec![batches])?

@@ -1,6 +1,13 @@
 //! DataFusion's view of the stored catalog: one CatalogProvider for the database,
 //! one SchemaProvider per schema, tables opened from storage on demand.
 //!
+//! A session looks bare names up through its own [`SessionCatalog`]: DataFusion
+//! resolves them in the [`SEARCH_PATH`] schema, which tries each schema of the
+//! session's search_path in turn, so a query plans the relation `\d` shows.
+//! Every stored relation a plan scans can say what it is in the catalog
+//! ([`identify`]): privileges are checked against that, never against a
+//! second resolution of the name.
+//!
 //! DDL does not come through here: the session calls storage directly (it is
 //! async and must be committed before the statement completes). Views are stored
 //! as SQL text and planned when a query reads them; external tables likewise
@@ -14,12 +21,14 @@ use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::LogicalPlan;
-use enishi_storage::{Storage, TableHandle};
+use enishi_storage::{CatalogState, Storage, TableHandle};
 use futures::future::BoxFuture;
 
-/// Plans a stored view's SQL text.
-pub type ViewPlanner =
-    Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
+/// Plans a stored view's query (its SQL text, bare names looked up in the
+/// schemas it was made with).
+pub type ViewPlanner = Arc<
+    dyn Fn(enishi_storage::ViewEntry) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync,
+>;
 
 /// Opens an external table from its `CREATE EXTERNAL TABLE` text.
 pub type ExternalOpener =
@@ -126,17 +135,23 @@ impl SchemaProvider for StorageSchema {
                 .views
                 .get()
                 .ok_or_else(|| DataFusionError::Internal("views are not available yet".into()))?;
-            let plan = planner(view.sql.clone()).await?;
-            return Ok(Some(Arc::new(StoredView(ViewTable::new(
-                plan,
-                Some(view.sql),
-            )))));
+            let sql = view.sql.clone();
+            let plan = planner(view).await?;
+            return Ok(Some(Arc::new(StoredView {
+                schema: self.name.clone(),
+                name: name.to_string(),
+                view: ViewTable::new(plan, Some(sql)),
+            })));
         }
         if let Some(entry) = self.storage.external(&self.name, name) {
             let opener = self.externals.get().ok_or_else(|| {
                 DataFusionError::Internal("external tables are not available yet".into())
             })?;
-            return Ok(Some(opener(entry.sql).await?));
+            return Ok(Some(Arc::new(StoredExternal {
+                schema: self.name.clone(),
+                name: name.to_string(),
+                inner: opener(entry.sql).await?,
+            })));
         }
         let external = |e: enishi_storage::StorageError| DataFusionError::External(Box::new(e));
         match self
@@ -173,19 +188,28 @@ impl SchemaProvider for StorageSchema {
 /// under it can be checked against the view owner's privileges
 /// ([`crate::privileges`]); it is expanded when the plan is executed.
 #[derive(Debug)]
-pub struct StoredView(ViewTable);
+pub struct StoredView {
+    schema: String,
+    name: String,
+    view: ViewTable,
+}
 
 impl StoredView {
     /// The view's query, as planned.
     pub fn plan(&self) -> &LogicalPlan {
-        self.0.logical_plan()
+        self.view.logical_plan()
+    }
+
+    /// The view's schema and name.
+    pub fn name(&self) -> (&str, &str) {
+        (&self.schema, &self.name)
     }
 }
 
 #[async_trait]
 impl TableProvider for StoredView {
     fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
-        self.0.schema()
+        self.view.schema()
     }
 
     fn table_type(&self) -> datafusion::datasource::TableType {
@@ -193,14 +217,14 @@ impl TableProvider for StoredView {
     }
 
     fn get_table_definition(&self) -> Option<&str> {
-        self.0.get_table_definition()
+        self.view.get_table_definition()
     }
 
     fn supports_filters_pushdown(
         &self,
         filters: &[&datafusion::logical_expr::Expr],
     ) -> DfResult<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
-        self.0.supports_filters_pushdown(filters)
+        self.view.supports_filters_pushdown(filters)
     }
 
     async fn scan(
@@ -210,6 +234,240 @@ impl TableProvider for StoredView {
         filters: &[datafusion::logical_expr::Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-        self.0.scan(state, projection, filters, limit).await
+        self.view.scan(state, projection, filters, limit).await
+    }
+}
+
+/// An external table, opened from its stored definition, that knows its name.
+#[derive(Debug)]
+pub struct StoredExternal {
+    schema: String,
+    name: String,
+    inner: Arc<dyn TableProvider>,
+}
+
+#[async_trait]
+impl TableProvider for StoredExternal {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&datafusion::logical_expr::Expr],
+    ) -> DfResult<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    fn statistics(&self) -> Option<datafusion::common::Statistics> {
+        self.inner.statistics()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[datafusion::logical_expr::Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        self.inner.scan(state, projection, filters, limit).await
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        input: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        insert_op: datafusion::logical_expr::dml::InsertOp,
+    ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        self.inner.insert_into(state, input, insert_op).await
+    }
+}
+
+// ---------------------------------------------------------------- identities
+
+/// What a relation a plan scans or writes is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Identity {
+    /// A table, view or external table of the stored catalog.
+    Stored { schema: String, name: String },
+    /// A stored relation the catalog no longer holds (it was dropped while
+    /// the statement was planned): nothing may read or write it.
+    Unknown(String),
+    /// What holds no user data: a system catalog table or a table function
+    /// (`generate_series(…)`), readable by everyone, writable by no one.
+    System(String),
+    /// A recursive query's working table: not a relation at all.
+    WorkTable,
+}
+
+/// Whether `schema` is one of the system schemas every session may read.
+pub fn is_system_schema(schema: &str) -> bool {
+    matches!(schema, "pg_catalog" | "information_schema")
+}
+
+/// What `provider`, found in a plan under `reference`, is in `catalog`.
+///
+/// User data is only ever read through the providers this module makes for
+/// the stored catalog ([`TableHandle`], [`StoredView`], [`StoredExternal`]):
+/// they say what they are themselves (a table by its id, views and external
+/// tables by the name they were opened under), and are refused when the
+/// catalog does not hold them. A new kind of provider that holds user data
+/// must be added here.
+pub fn identify(
+    provider: &dyn TableProvider,
+    reference: &datafusion::common::TableReference,
+    catalog: &CatalogState,
+) -> Identity {
+    if let Some(table) = provider.downcast_ref::<TableHandle>() {
+        let id = table.table_id();
+        return catalog
+            .schemas
+            .iter()
+            .find_map(|(schema, entry)| {
+                entry
+                    .tables
+                    .iter()
+                    .find(|(_, t)| t.id == id)
+                    .map(|(name, _)| Identity::Stored {
+                        schema: schema.clone(),
+                        name: name.clone(),
+                    })
+            })
+            .unwrap_or_else(|| Identity::Unknown(reference.to_string()));
+    }
+    if let Some(view) = provider.downcast_ref::<StoredView>() {
+        return stored_identity(catalog, &view.schema, &view.name, reference);
+    }
+    if let Some(external) = provider.downcast_ref::<StoredExternal>() {
+        return stored_identity(catalog, &external.schema, &external.name, reference);
+    }
+    if provider
+        .downcast_ref::<datafusion::datasource::cte_worktable::CteWorkTable>()
+        .is_some()
+    {
+        return Identity::WorkTable;
+    }
+    Identity::System(reference.table().to_string())
+}
+
+fn stored_identity(
+    catalog: &CatalogState,
+    schema: &str,
+    name: &str,
+    reference: &datafusion::common::TableReference,
+) -> Identity {
+    if catalog.relation_exists(schema, name) {
+        Identity::Stored {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        }
+    } else {
+        Identity::Unknown(reference.to_string())
+    }
+}
+
+// ---------------------------------------------------------------- search_path
+
+/// The schema DataFusion resolves bare names in, in a session's context: not a
+/// schema of its own but the session's search_path (no user schema can have
+/// this name: `$` cannot start an identifier).
+pub const SEARCH_PATH: &str = "$search_path";
+
+/// The schemas a bare name is looked up in, in order, as the session's
+/// search_path says now.
+pub type LookupPath = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
+/// A session's view of the database: the shared catalog, plus the
+/// [`SEARCH_PATH`] schema.
+pub struct SessionCatalog {
+    inner: Arc<dyn CatalogProvider>,
+    path: Arc<PathSchema>,
+}
+
+impl std::fmt::Debug for SessionCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCatalog").finish_non_exhaustive()
+    }
+}
+
+impl SessionCatalog {
+    pub fn new(inner: Arc<dyn CatalogProvider>, path: LookupPath) -> Self {
+        let path = Arc::new(PathSchema {
+            catalog: inner.clone(),
+            path,
+        });
+        Self { inner, path }
+    }
+}
+
+impl CatalogProvider for SessionCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        self.inner.schema_names()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if name == SEARCH_PATH {
+            return Some(self.path.clone());
+        }
+        self.inner.schema(name)
+    }
+
+    fn register_schema(
+        &self,
+        name: &str,
+        schema: Arc<dyn SchemaProvider>,
+    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+        self.inner.register_schema(name, schema)
+    }
+}
+
+/// Bare names: the first schema of the lookup path that holds the name.
+pub struct PathSchema {
+    catalog: Arc<dyn CatalogProvider>,
+    path: LookupPath,
+}
+
+impl std::fmt::Debug for PathSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PathSchema").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for PathSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (self.path)()
+            .iter()
+            .filter_map(|s| self.catalog.schema(s))
+            .flat_map(|s| s.table_names())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        for schema in (self.path)() {
+            let Some(provider) = self.catalog.schema(&schema) else {
+                continue;
+            };
+            if provider.table_exist(name)
+                && let Some(table) = provider.table(name).await?
+            {
+                return Ok(Some(table));
+            }
+        }
+        Ok(None)
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        (self.path)()
+            .iter()
+            .filter_map(|s| self.catalog.schema(s))
+            .any(|s| s.table_exist(name))
     }
 }

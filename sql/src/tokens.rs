@@ -78,10 +78,10 @@ pub async fn issue(
             let verifier = Verifier::with_salt(&secret, &salt, scram::ITERATIONS);
             security.tokens.retain(|_, t| t.expires_at > now);
             security.tokens.insert(
-                token_id,
+                token_id.clone(),
                 TokenEntry {
-                    resource,
-                    permissions,
+                    resource: resource.clone(),
+                    permissions: permissions.clone(),
                     expires_at,
                     verifier: verifier.to_string(),
                 },

@@ -662,15 +662,21 @@ impl Connection {
                 .refuse_login(client, &user, &database, too_many())
                 .await;
         }
+        let token = match &principal {
+            Principal::Token(c) => Some(c.id.clone()),
+            _ => None,
+        };
+        // A token session acts as its token, whatever name the client typed:
+        // current_user, pg_stat_activity and the audit log say which token.
+        let user = match &token {
+            Some(id) => format!("token:{id}"),
+            None => user,
+        };
         let mut slot = SessionSlot {
             shared: self.shared.clone(),
             user: user.clone(),
             peer: peer.clone(),
             pid: 0,
-        };
-        let token = match &principal {
-            Principal::Token(c) => Some(c.id.clone()),
-            _ => None,
         };
         let mut session = match self.shared.engine.session_as(&user, &database, principal) {
             Ok(s) => s,
@@ -877,9 +883,10 @@ impl Connection {
             metrics: metrics.clone(),
         };
         let application = active.session.setting("application_name");
-        active
-            .backend
-            .started(sql, &application.unwrap_or_default());
+        active.backend.started(
+            &statement::redact_passwords(sql),
+            &application.unwrap_or_default(),
+        );
         let output = limits
             .run(active.session.execute(stmt, params))
             .await
@@ -1458,7 +1465,7 @@ impl SimpleQueryHandler for Connection {
         let mut guard = self.state.lock().await;
         let active = guard.active()?;
         client.set_state(PgWireConnectionState::QueryInProgress);
-        tracing::debug!(query = %query.query, "simple query");
+        tracing::debug!(query = %statement::redact_passwords(&query.query), "simple query");
         let mut copy_in = None;
 
         match statement::parse(&query.query) {

@@ -154,13 +154,17 @@ pub struct ExternalEntry {
     pub location: String,
 }
 
-/// A view: the SQL text of its query.
+/// A view: the SQL text of its query, and the schemas its bare names were
+/// looked up in when it was made (they resolve the same way whenever it is
+/// read, whoever reads it; None for views made before this was kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ViewEntry {
     pub sql: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_path: Option<Vec<String>>,
 }
 
-fn snapshot_path(version: u64) -> Path {
+pub(crate) fn snapshot_path(version: u64) -> Path {
     Path::from(format!("{CATALOG_DIR}/{version:020}.json"))
 }
 

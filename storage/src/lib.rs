@@ -38,7 +38,7 @@ pub use catalog::{
 };
 pub use provider::TableHandle;
 pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
-pub use transaction::{Transaction, TransactionSlot};
+pub use transaction::{Savepoint, Transaction, TransactionSlot};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +282,8 @@ pub struct Storage {
     /// Serializes catalog changes made by this process.
     changes: tokio::sync::Mutex<()>,
     tables: tokio::sync::Mutex<HashMap<u64, Arc<Table>>>,
+    /// When [`Storage::refresh_catalog`] last looked for a newer catalog.
+    catalog_probed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -291,6 +293,10 @@ impl std::fmt::Debug for Storage {
             .finish_non_exhaustive()
     }
 }
+
+/// How often a catalog change is retried after another server moved the
+/// catalog (or a new table's location was found taken) before giving up.
+const CATALOG_RETRIES: usize = 16;
 
 impl Storage {
     /// Opens (creating if needed) the storage root and loads its catalog.
@@ -327,6 +333,7 @@ impl Storage {
             ),
             changes: tokio::sync::Mutex::new(()),
             tables: tokio::sync::Mutex::new(HashMap::new()),
+            catalog_probed: Default::default(),
         };
         // The size limit counts every table: load them all now.
         if storage.writing.max_size_bytes.is_some() {
@@ -373,17 +380,11 @@ impl Storage {
     }
 
     /// One health probe of the object store, as the background check runs it:
-    /// the catalog reads, and every table catches up with its log (which also
+    /// the catalog reads (and is taken when another server changed it), and every table catches up with its log (which also
     /// refreshes the sizes `used_bytes` and `used_files` report).
     pub async fn probe(&self) -> Result<(), StorageError> {
-        if CatalogState::load(self.catalog_store.as_ref())
-            .await?
-            .is_none()
-        {
-            return Err(StorageError::Corrupt(
-                "the catalog is missing from the storage root".into(),
-            ));
-        }
+        // Another server's DDL, grants and tokens arrive here.
+        self.reload_catalog().await?;
         for (schema, entry) in self.catalog().schemas {
             for name in entry.tables.keys() {
                 if let Some(table) = self.table(&schema, name).await? {
@@ -543,7 +544,7 @@ impl Storage {
     /// Changes roles, privileges or tokens, committed as the next catalog version.
     pub async fn change_security<T>(
         &self,
-        apply: impl FnOnce(&mut CatalogState) -> Result<T, StorageError>,
+        apply: impl FnMut(&mut CatalogState) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         self.change(apply).await
     }
@@ -551,15 +552,73 @@ impl Storage {
     /// Applies a change to a copy of the catalog and commits it as the next version.
     async fn change<T>(
         &self,
-        apply: impl FnOnce(&mut CatalogState) -> Result<T, StorageError>,
+        mut apply: impl FnMut(&mut CatalogState) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         let _guard = self.changes.lock().await;
-        let mut next = self.catalog();
-        let out = apply(&mut next)?;
-        next.version += 1;
-        next.commit(self.catalog_store.as_ref()).await?;
-        *self.catalog.write().expect("catalog lock") = next;
-        Ok(out)
+        let mut attempts = 0;
+        loop {
+            let mut next = self.catalog();
+            let out = apply(&mut next)?;
+            next.version += 1;
+            match next.commit(self.catalog_store.as_ref()).await {
+                Ok(()) => {
+                    *self.catalog.write().expect("catalog lock") = next;
+                    return Ok(out);
+                }
+                Err(StorageError::Conflict(why)) if attempts < CATALOG_RETRIES => {
+                    attempts += 1;
+                    tracing::info!(%why, attempts, "catalog moved: reloading and retrying");
+                    self.reload_catalog().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads the newest committed catalog from the store and takes it when it
+    /// is newer than the one in memory (another server changed it). Returns
+    /// whether it was newer.
+    pub async fn reload_catalog(&self) -> Result<bool, StorageError> {
+        let Some(newest) = CatalogState::load(self.catalog_store.as_ref()).await? else {
+            return Err(StorageError::Corrupt(
+                "the catalog is missing from the storage root".into(),
+            ));
+        };
+        Ok(self.take_newer(newest))
+    }
+
+    /// Catches up with another server's catalog changes: looks for the next
+    /// catalog version (one HEAD request) at most once per probe interval, and
+    /// reloads when it exists. Sessions call this before each statement.
+    pub async fn refresh_catalog(&self) -> Result<bool, StorageError> {
+        {
+            let mut last = self.catalog_probed.lock().expect("probe lock");
+            if last.is_some_and(|t| t.elapsed() < self.writing.probe_interval) {
+                return Ok(false);
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let next = catalog::snapshot_path(self.catalog.read().expect("catalog lock").version + 1);
+        match object_store::ObjectStoreExt::head(self.catalog_store.as_ref(), &next).await {
+            Ok(_) => self.reload_catalog().await,
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn take_newer(&self, newest: CatalogState) -> bool {
+        let mut current = self.catalog.write().expect("catalog lock");
+        if newest.version > current.version {
+            tracing::info!(
+                from = current.version,
+                to = newest.version,
+                "catalog changed by another server"
+            );
+            *current = newest;
+            true
+        } else {
+            false
+        }
     }
 
     pub async fn create_schema(
@@ -658,31 +717,102 @@ impl Storage {
             }
         }
         let _guard = self.changes.lock().await;
-        let mut next = self.catalog();
-        let id = next.next_table_id;
-        let entry = TableEntry {
-            id,
-            location: format!("tables/{id}"),
-            primary_key,
-        };
-        let url = self.table_url(&entry)?;
-        if let Some(root) = &self.local_root {
-            let dir = root.join(&entry.location);
-            std::fs::create_dir_all(&dir)
-                .map_err(|source| StorageError::Root { path: dir, source })?;
+        let mut attempts = 0;
+        let mut id = self.catalog().next_table_id;
+        let mut created: Option<(Table, TableEntry)> = None;
+        loop {
+            let mut next = self.catalog();
+            // Checked again under the lock: another session may have created
+            // the name since the check above (or another server, as the
+            // reloaded catalog says).
+            if next.schema(schema).is_none() {
+                return Err(StorageError::SchemaNotFound(schema.into()));
+            }
+            if next.relation_exists(schema, name) {
+                return if if_not_exists {
+                    Ok(false)
+                } else {
+                    Err(StorageError::TableExists(name.into()))
+                };
+            }
+            let (table, entry) = match created.take() {
+                Some(made) => made,
+                None => {
+                    id = id.max(next.next_table_id);
+                    self.create_table_files(&mut id, columns, primary_key.clone())
+                        .await?
+                }
+            };
+            next.next_table_id = next.next_table_id.max(id + 1);
+            next.schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?
+                .tables
+                .insert(name.to_string(), entry.clone());
+            next.version += 1;
+            match next.commit(self.catalog_store.as_ref()).await {
+                Ok(()) => {
+                    *self.catalog.write().expect("catalog lock") = next;
+                    self.tables.lock().await.insert(id, Arc::new(table));
+                    return Ok(true);
+                }
+                Err(StorageError::Conflict(why)) if attempts < CATALOG_RETRIES => {
+                    attempts += 1;
+                    tracing::info!(%why, attempts, "catalog moved: reloading and retrying");
+                    self.reload_catalog().await?;
+                    created = Some((table, entry));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let table = Table::create(id, url, &self.store, columns, self.writing.clone()).await?;
-        next.next_table_id += 1;
-        next.schemas
-            .get_mut(schema)
-            .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?
-            .tables
-            .insert(name.to_string(), entry);
-        next.version += 1;
-        next.commit(self.catalog_store.as_ref()).await?;
-        *self.catalog.write().expect("catalog lock") = next;
-        self.tables.lock().await.insert(id, Arc::new(table));
-        Ok(true)
+    }
+
+    /// Creates a new table's files at the first free location from `id` on
+    /// (a location is taken when a crash came between its files and the
+    /// catalog commit, or when another server is creating a table there).
+    async fn create_table_files(
+        &self,
+        id: &mut u64,
+        columns: &Schema,
+        primary_key: Option<PrimaryKey>,
+    ) -> Result<(Table, TableEntry), StorageError> {
+        let mut attempts = 0;
+        loop {
+            let entry = TableEntry {
+                id: *id,
+                location: format!("tables/{id}"),
+                primary_key: primary_key.clone(),
+            };
+            let url = self.table_url(&entry)?;
+            if let Some(root) = &self.local_root {
+                let dir = root.join(&entry.location);
+                std::fs::create_dir_all(&dir)
+                    .map_err(|source| StorageError::Root { path: dir, source })?;
+            }
+            match Table::create(*id, url, &self.store, columns, self.writing.clone()).await {
+                Ok(table) => return Ok((table, entry)),
+                Err(e) if attempts < CATALOG_RETRIES && self.location_taken(&entry).await => {
+                    attempts += 1;
+                    tracing::warn!(
+                        location = %entry.location,
+                        error = %e,
+                        "a table's location is taken by files no catalog names (an interrupted CREATE TABLE?): using the next"
+                    );
+                    *id += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether something is stored under a table location.
+    async fn location_taken(&self, entry: &TableEntry) -> bool {
+        let prefix = object_store::path::Path::from(entry.location.as_str());
+        self.catalog_store
+            .list(Some(&prefix))
+            .next()
+            .await
+            .is_some()
     }
 
     /// Drops a table: it disappears with the catalog commit; its files go after.
@@ -744,7 +874,7 @@ impl Storage {
         &self,
         schema: &str,
         name: &str,
-        sql: &str,
+        view: ViewEntry,
         or_replace: bool,
     ) -> Result<(), StorageError> {
         self.change(|c| {
@@ -752,15 +882,13 @@ impl Storage {
                 .schemas
                 .get_mut(schema)
                 .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
-            if s.tables.contains_key(name) || (!or_replace && s.views.contains_key(name)) {
+            if s.tables.contains_key(name)
+                || s.externals.contains_key(name)
+                || (!or_replace && s.views.contains_key(name))
+            {
                 return Err(StorageError::TableExists(name.into()));
             }
-            s.views.insert(
-                name.to_string(),
-                ViewEntry {
-                    sql: sql.to_string(),
-                },
-            );
+            s.views.insert(name.to_string(), view.clone());
             Ok(())
         })
         .await
@@ -781,7 +909,7 @@ impl Storage {
                 .schemas
                 .get_mut(schema)
                 .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
-            s.externals.insert(name.to_string(), entry);
+            s.externals.insert(name.to_string(), entry.clone());
             Ok(())
         })
         .await
@@ -814,8 +942,8 @@ impl Storage {
     /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
     pub async fn set_comment(&self, key: String, text: Option<String>) -> Result<(), StorageError> {
         self.change(|c| {
-            match text {
-                Some(text) => c.comments.insert(key, text),
+            match &text {
+                Some(text) => c.comments.insert(key.clone(), text.clone()),
                 None => c.comments.remove(&key),
             };
             Ok(())

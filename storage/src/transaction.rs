@@ -221,6 +221,61 @@ impl Transaction {
     }
 }
 
+/// A transaction's changes as they were when a savepoint was set: what
+/// `ROLLBACK TO SAVEPOINT` goes back to.
+#[derive(Debug)]
+pub struct Savepoint {
+    tables: HashMap<u64, Pending>,
+}
+
+impl Transaction {
+    /// Sets a savepoint: a copy of every table's changes so far. Appended rows
+    /// are shared (batches are immutable); a rewritten table's rows are copied
+    /// as a list of batches, since later UPDATEs and DELETEs change the copy
+    /// in place.
+    pub async fn savepoint(&self) -> Result<Savepoint, StorageError> {
+        let tables = self.tables.lock().await;
+        Ok(Savepoint {
+            tables: copy_tables(&tables).await?,
+        })
+    }
+
+    /// Goes back to `savepoint`: what the transaction wrote since is gone. The
+    /// savepoint stays usable (it may be rolled back to again).
+    pub async fn roll_back_to(&self, savepoint: &Savepoint) -> Result<(), StorageError> {
+        let copy = copy_tables(&savepoint.tables).await?;
+        *self.tables.lock().await = copy;
+        Ok(())
+    }
+}
+
+async fn copy_tables(
+    tables: &HashMap<u64, Pending>,
+) -> Result<HashMap<u64, Pending>, StorageError> {
+    let mut out = HashMap::with_capacity(tables.len());
+    for (id, pending) in tables {
+        let rewritten = match &pending.rewritten {
+            Some(copy) => Some(Arc::new(MemTable::try_new(
+                copy.schema(),
+                partitions_of(copy).await,
+            )?)),
+            None => None,
+        };
+        out.insert(
+            *id,
+            Pending {
+                table: pending.table.clone(),
+                schema: pending.schema.clone(),
+                base_version: pending.base_version,
+                appended: pending.appended.clone(),
+                key: pending.key.clone(),
+                rewritten,
+            },
+        );
+    }
+    Ok(out)
+}
+
 /// The current rows of a MemTable, partition by partition.
 async fn partitions_of(table: &MemTable) -> Vec<Vec<RecordBatch>> {
     let mut out = Vec::with_capacity(table.batches.len());

@@ -106,7 +106,15 @@ fn statement(operation: &str, relation: &str) -> String {
 }
 
 /// What each principal may do, written down independently of the server.
+/// The UPDATE and DELETE statements read the table (their WHERE), so, as in
+/// PostgreSQL, they need SELECT besides their own privilege.
 fn allowed(principal: &str, relation: &str, operation: &str) -> bool {
+    holds(principal, relation, operation)
+        && (!matches!(operation, "UPDATE" | "DELETE") || holds(principal, relation, "SELECT"))
+}
+
+/// The privileges each principal was given.
+fn holds(principal: &str, relation: &str, operation: &str) -> bool {
     let read = operation == "SELECT";
     match principal {
         "postgres" => true,

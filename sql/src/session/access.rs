@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::common::TableReference;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast::{
     self, Action, AlterRoleOperation, Expr, GrantObjects, Grantee, GranteeName, GranteesType,
@@ -14,7 +13,7 @@ use enishi_storage::{RoleEntry, StorageError, schema_key, table_key};
 use super::{CommandTag, Output, Session, object_name};
 use crate::engine::SUPERUSER;
 use crate::error::{Error, Result};
-use crate::privileges::{self, PUBLIC, Principal, Privilege};
+use crate::privileges::{self, Access, Identity, PUBLIC, Principal, Privilege};
 use crate::scram;
 
 /// Seconds since the Unix epoch.
@@ -90,41 +89,19 @@ impl Session {
         Ok(())
     }
 
-    /// Schema and table a reference in a plan names, resolved as the planner did.
-    fn resolve_reference(&self, reference: &TableReference) -> Result<(String, String)> {
-        match reference {
-            TableReference::Bare { table } => {
-                self.resolve(&ObjectName::from(vec![ast::Ident::new(table.as_ref())]))
-            }
-            TableReference::Partial { schema, table }
-            | TableReference::Full { schema, table, .. } => {
-                Ok((schema.to_string(), table.to_string()))
-            }
-        }
-    }
-
-    /// Checks every relation `plan` reads or writes against the caller's privileges.
+    /// Checks every relation `plan` reads or writes against the caller's
+    /// privileges: the relations the plan holds, as the catalog knows them.
     pub(super) fn authorize(&self, plan: &LogicalPlan) -> Result<()> {
-        let mut resolved = Vec::new();
-        for access in privileges::accesses(plan) {
-            let (schema, table) = self.resolve_reference(&access.relation)?;
-            if access.view.is_none()
-                && self
-                    .engine
-                    .storage()
-                    .read_catalog(|c| c.relation_exists(&schema, &table))
-            {
-                self.note_object(&schema, &table);
+        self.engine.storage().read_catalog(|c| {
+            let accesses = privileges::accesses(plan, c);
+            for access in &accesses {
+                if let (None, Identity::Stored { schema, name }) = (&access.view, &access.relation)
+                {
+                    self.note_object(schema, name);
+                }
             }
-            let view = match &access.view {
-                Some(view) => Some(self.resolve_reference(view)?),
-                None => None,
-            };
-            resolved.push((access.privilege, schema, table, view));
-        }
-        self.engine
-            .storage()
-            .read_catalog(|c| privileges::check(c, &self.principal, &resolved))
+            privileges::check(c, &self.principal, &accesses)
+        })
     }
 
     /// Requires `privilege` on table `schema.table`.
@@ -135,10 +112,35 @@ impl Session {
         privilege: Privilege,
     ) -> Result<()> {
         self.note_object(schema, table);
-        let access = [(privilege, schema.to_string(), table.to_string(), None)];
+        let access = [Access {
+            privilege,
+            relation: Identity::Stored {
+                schema: schema.to_string(),
+                name: table.to_string(),
+            },
+            view: None,
+        }];
         self.engine
             .storage()
             .read_catalog(|c| privileges::check(c, &self.principal, &access))
+    }
+
+    /// Requires `privilege` on the table a planned write changes.
+    pub(super) fn require_target(
+        &self,
+        dml: &datafusion::logical_expr::DmlStatement,
+        privilege: Privilege,
+    ) -> Result<()> {
+        let provider = datafusion::datasource::source_as_provider(&dml.target)?;
+        self.engine.storage().read_catalog(|c| {
+            let relation = crate::tables::identify(provider.as_ref(), &dml.table_name, c);
+            let access = [Access {
+                privilege,
+                relation,
+                view: None,
+            }];
+            privileges::check(c, &self.principal, &access)
+        })
     }
 
     /// Requires `privilege` (CREATE, USAGE) on schema `schema`.
@@ -205,7 +207,7 @@ impl Session {
         self.engine
             .storage()
             .change_security(|c| {
-                c.security.owners.insert(key, role);
+                c.security.owners.insert(key.clone(), role.clone());
                 Ok(())
             })
             .await?;
@@ -306,8 +308,8 @@ impl Session {
                     .roles
                     .get_mut(&name)
                     .ok_or_else(|| StorageError::TableNotFound(name.clone()))?;
-                if let Some(verifier) = verifier {
-                    role.verifier = verifier;
+                if let Some(verifier) = &verifier {
+                    role.verifier = verifier.clone();
                 }
                 role.login = login.unwrap_or(role.login);
                 role.superuser = superuser.unwrap_or(role.superuser);

@@ -1,0 +1,314 @@
+//! The holes a security review found, each proved closed: name resolution
+//! that privileges cannot be talked around, statements that may not escape
+//! Enishi's rules, SQL text that is never rebuilt from tokens, and
+//! savepoints that really roll back.
+
+use tokio_postgres::error::SqlState;
+
+use crate::server::{TestServer, rows};
+
+const SUPERUSER_PASSWORD: &str = "review-superuser-password";
+
+async fn login(server: &TestServer, user: &str, password: &str) -> tokio_postgres::Client {
+    let mut config = server.config();
+    config.user(user).password(password);
+    crate::server::connect(&config).await
+}
+
+/// The SQLSTATE of a failed statement (or its text when it has none).
+async fn failure(client: &tokio_postgres::Client, sql: &str) -> String {
+    match client.simple_query(sql).await {
+        Ok(_) => format!("succeeded: {sql}"),
+        Err(e) => e
+            .code()
+            .map(|c| c.code().to_string())
+            .unwrap_or_else(|| e.to_string()),
+    }
+}
+
+async fn values(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    rows(
+        &client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+    )
+}
+
+fn one_column(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
+    rows.into_iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect()
+}
+
+/// A server with a password (so roles log in) and a secret table no one else
+/// was granted: `public.payroll`.
+async fn with_payroll() -> (TestServer, tokio_postgres::Client) {
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
+    let admin = login(&server, "postgres", SUPERUSER_PASSWORD).await;
+    admin
+        .batch_execute(
+            "CREATE TABLE payroll (name text, salary int);
+             INSERT INTO payroll VALUES ('ceo', 1000000);
+             CREATE SCHEMA other;
+             CREATE USER app PASSWORD 'app';
+             GRANT USAGE ON SCHEMA other TO app;",
+        )
+        .await
+        .unwrap();
+    (server, admin)
+}
+
+/// Bare names resolve through the session's search_path, and privileges are
+/// checked on the relation the plan reads: changing search_path neither
+/// reaches `public.payroll` nor dodges its grants.
+#[tokio::test]
+async fn search_path_decides_the_relation_and_privileges_follow_it() {
+    let (server, admin) = with_payroll().await;
+    let app = login(&server, "app", "app").await;
+    app.batch_execute("SET search_path = other").await.unwrap();
+    // `other` has no payroll: the bare name is not public's.
+    for sql in [
+        "SELECT * FROM payroll",
+        "DELETE FROM payroll",
+        "UPDATE payroll SET salary = 0",
+        "INSERT INTO payroll VALUES ('x', 1)",
+    ] {
+        assert_eq!(failure(&app, sql).await, "42P01", "{sql}");
+    }
+    // With public on the path, the name finds public.payroll, which app may
+    // not touch.
+    app.batch_execute("SET search_path = other, public")
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT * FROM payroll",
+        "DELETE FROM payroll",
+        "SELECT (SELECT max(salary) FROM payroll)",
+        "WITH p AS (SELECT * FROM payroll) SELECT * FROM p",
+    ] {
+        assert_eq!(failure(&app, sql).await, "42501", "{sql}");
+    }
+    // A table of the same name earlier in the path is the one read, as \d
+    // and pg_table_is_visible say.
+    admin
+        .batch_execute(
+            "CREATE TABLE other.payroll (name text, salary int);
+             INSERT INTO other.payroll VALUES ('intern', 10);
+             GRANT SELECT ON other.payroll TO app;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&app, "SELECT name FROM payroll").await),
+        vec!["intern"]
+    );
+    admin
+        .batch_execute("SET search_path = other, public")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&admin, "SELECT name FROM payroll").await),
+        vec!["intern"]
+    );
+    assert_eq!(
+        one_column(values(&admin, "SELECT name FROM public.payroll").await),
+        vec!["ceo"]
+    );
+    // The public table is untouched.
+    admin.batch_execute("RESET search_path").await.unwrap();
+    assert_eq!(
+        one_column(values(&admin, "SELECT count(*) FROM payroll").await),
+        vec!["1"]
+    );
+}
+
+/// DataFusion's own statements do not run: its `COPY … STORED AS` would write
+/// any file as any login, under EXPLAIN ANALYZE too.
+#[tokio::test]
+async fn datafusion_statements_cannot_write_files_or_change_catalogs() {
+    let (server, admin) = with_payroll().await;
+    let app = login(&server, "app", "app").await;
+    let dir = std::env::temp_dir().join(format!("enishi-holes-copy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("written.csv");
+    let target = target.display();
+    for client in [&app, &admin] {
+        for sql in [
+            format!("COPY (SELECT 1) TO '{target}' STORED AS CSV"),
+            format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}' STORED AS CSV"),
+            "CREATE DATABASE elsewhere".to_string(),
+        ] {
+            let code = failure(client, &sql).await;
+            assert!(code == "0A000" || code == "42501", "{sql}: {code}");
+        }
+    }
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "a file was written"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// EXECUTE's arguments are plain values: a subquery there is refused, as
+/// PostgreSQL refuses it, instead of running unchecked.
+#[tokio::test]
+async fn execute_arguments_cannot_read_tables() {
+    let (server, _admin) = with_payroll().await;
+    let app = login(&server, "app", "app").await;
+    app.batch_execute("PREPARE p(int) AS SELECT $1")
+        .await
+        .unwrap();
+    assert_eq!(
+        failure(&app, "EXECUTE p((SELECT max(salary) FROM payroll))").await,
+        "0A000"
+    );
+    assert_eq!(
+        one_column(values(&app, "EXECUTE p(41 + 1)").await),
+        vec!["42"]
+    );
+}
+
+/// A password with a doubled quote stays a password: CREATE USER's rewrite
+/// to CREATE ROLE edits the keyword, not the rest of the text.
+#[tokio::test]
+async fn a_quoted_password_cannot_make_a_superuser() {
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
+    let admin = login(&server, "postgres", SUPERUSER_PASSWORD).await;
+    admin
+        .batch_execute("CREATE USER app1 PASSWORD 'x'' SUPERUSER --'")
+        .await
+        .unwrap();
+    assert_eq!(
+        values(
+            &admin,
+            "SELECT rolsuper::text, rolcanlogin::text FROM pg_roles WHERE rolname = 'app1'"
+        )
+        .await,
+        vec![vec![Some("false".into()), Some("true".into())]]
+    );
+    let app1 = login(&server, "app1", "x' SUPERUSER --").await;
+    assert_eq!(failure(&app1, "CREATE SCHEMA mine").await, "42501");
+}
+
+/// PostgreSQL's rules for writes: an UPDATE or DELETE that reads the table
+/// (WHERE, SET expressions) needs SELECT, as does INSERT … RETURNING; a
+/// DEFAULT may not hold a subquery.
+#[tokio::test]
+async fn writes_that_read_need_select() {
+    let (server, admin) = with_payroll().await;
+    admin
+        .batch_execute(
+            "GRANT USAGE ON SCHEMA public TO app;
+             GRANT INSERT, UPDATE, DELETE ON payroll TO app;",
+        )
+        .await
+        .unwrap();
+    let app = login(&server, "app", "app").await;
+    for sql in [
+        "UPDATE payroll SET salary = 1 WHERE name = 'ceo'",
+        "UPDATE payroll SET salary = salary + 1",
+        "DELETE FROM payroll WHERE salary > 100",
+        "INSERT INTO payroll VALUES ('a', 1) RETURNING salary",
+    ] {
+        assert_eq!(failure(&app, sql).await, "42501", "{sql}");
+    }
+    // Blind writes need only their own privilege.
+    app.batch_execute(
+        "UPDATE payroll SET salary = 5; INSERT INTO payroll VALUES ('b', 2); DELETE FROM payroll",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        failure(&admin, "CREATE TABLE d (x int DEFAULT (SELECT 1))").await,
+        "0A000"
+    );
+}
+
+/// ROLLBACK TO SAVEPOINT discards what the transaction wrote after the
+/// savepoint (INSERT, UPDATE, DELETE, COPY), and a failed statement is
+/// recovered from by rolling back to the savepoint before it.
+#[tokio::test]
+async fn rollback_to_savepoint_discards_later_writes() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE TABLE s (id int PRIMARY KEY, v text)")
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO s VALUES (1, 'one');
+             SAVEPOINT a;
+             INSERT INTO s VALUES (2, 'two');
+             ROLLBACK TO SAVEPOINT a;
+             INSERT INTO s VALUES (3, 'three');
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT id FROM s ORDER BY id").await),
+        vec!["1", "3"]
+    );
+    client
+        .batch_execute(
+            "BEGIN;
+             SAVEPOINT a;
+             UPDATE s SET v = 'changed';
+             DELETE FROM s WHERE id = 1;
+             ROLLBACK TO a;
+             UPDATE s SET v = 'kept' WHERE id = 3;
+             SAVEPOINT b;
+             DELETE FROM s;
+             ROLLBACK TO SAVEPOINT b;
+             RELEASE a;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values(&client, "SELECT id::text, v FROM s ORDER BY id").await,
+        vec![
+            vec![Some("1".into()), Some("one".into())],
+            vec![Some("3".into()), Some("kept".into())],
+        ]
+    );
+    // Error recovery: the failed INSERT is undone with its savepoint and the
+    // transaction goes on.
+    client
+        .batch_execute("BEGIN; INSERT INTO s VALUES (4, 'four'); SAVEPOINT before_dup")
+        .await
+        .unwrap();
+    let e = client
+        .batch_execute("INSERT INTO s VALUES (5, 'five'), (1, 'again')")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION), "{e}");
+    client
+        .batch_execute("ROLLBACK TO SAVEPOINT before_dup; INSERT INTO s VALUES (6, 'six'); COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT id FROM s ORDER BY id").await),
+        vec!["1", "3", "4", "6"]
+    );
+    // COPY inside the span is rolled back too.
+    client.batch_execute("BEGIN; SAVEPOINT c").await.unwrap();
+    {
+        use futures::SinkExt;
+        let sink = client.copy_in("COPY s FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(b"7\tseven\n"))
+            .await
+            .unwrap();
+        sink.finish().await.unwrap();
+    }
+    client.batch_execute("ROLLBACK TO c; COMMIT").await.unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT count(*) FROM s").await),
+        vec!["4"]
+    );
+}
