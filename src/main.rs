@@ -41,8 +41,10 @@ fn main() -> ExitCode {
     if config.server.workers > 0 {
         runtime.worker_threads(config.server.workers);
     }
-    // Planning nests deeply (views, external tables, DataFusion's optimizer).
-    runtime.thread_stack_size(8 << 20);
+    // Planning nests deeply (views, external tables, DataFusion's optimizer,
+    // expression trees as deep as statement::MAX_OPERATORS allows). The stack
+    // is reserved, not committed: only what a thread touches costs memory.
+    runtime.thread_stack_size(256 << 20);
     let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -161,17 +161,21 @@ impl Error {
         Error::FeatureNotSupported(message.into())
     }
 
+    /// PostgreSQL's refusal of a statement nested deeper than the server
+    /// will recurse (54001).
+    pub fn too_deep() -> Self {
+        Error::Coded {
+            code: "54001",
+            message: "stack depth limit exceeded: the statement nests too deeply".into(),
+        }
+    }
+
     /// Classifies a parser error, turning sqlparser's "Line: l, Column: c" into the
     /// character offset PostgreSQL reports.
     pub fn from_parser(err: &ParserError, sql: &str) -> Self {
         let text = match err {
             ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
-            ParserError::RecursionLimitExceeded => {
-                return Error::Syntax {
-                    message: "statement is too deeply nested".into(),
-                    position: None,
-                };
-            }
+            ParserError::RecursionLimitExceeded => return Error::too_deep(),
         };
         let position = line_column(&text)
             .and_then(|(line, col)| char_offset(sql, line, col))

@@ -42,6 +42,7 @@ fn reads_catalog(sql: &str) -> bool {
 
 /// Parses SQL text into statements, applying the rewrites described above.
 pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
+    check_depth(sql)?;
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
     }
@@ -66,6 +67,90 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
         created_users_log_in(&mut statements, creates);
     }
     Ok(statements.into_iter().map(finish).collect())
+}
+
+/// How long a chain of binary operators (`1 + 1 + … + 1`) or of set
+/// operations (`SELECT … UNION ALL SELECT … …`) may be. sqlparser bounds the
+/// nesting it parses recursively (parentheses, subqueries), but reads such
+/// chains in a loop into a tree as deep as the chain is long, which every
+/// later step (cloning, rewriting, planning) walks recursively. AND and OR
+/// chains are exempt: they are rebuilt balanced ([`balance_boolean_chains`]),
+/// except on the catalog parser's path, which walks them first.
+const MAX_CHAIN: usize = 4_000;
+const MAX_SET_OPERATIONS: usize = 1_000;
+
+/// Refuses (54001) a statement holding a chain longer than [`MAX_CHAIN`] or
+/// [`MAX_SET_OPERATIONS`]. Short texts cannot (an operator and its operand
+/// take two bytes at least); longer ones are parsed once more to measure
+/// their chains, and a refused tree is taken apart without recursion.
+fn check_depth(sql: &str) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, SetExpr};
+    if sql.len() < 2 * MAX_CHAIN.min(MAX_SET_OPERATIONS * 8) {
+        return Ok(());
+    }
+    let Ok(mut statements) =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    else {
+        return Ok(()); // the real parse reports the error
+    };
+    struct Measure {
+        booleans_too: bool,
+    }
+    impl ast::VisitorMut for Measure {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+            let mut length = 0;
+            let mut at = &*expr;
+            while let Expr::BinaryOp { left, op, .. } = at {
+                if !self.booleans_too && matches!(op, BinaryOperator::And | BinaryOperator::Or) {
+                    break;
+                }
+                length += 1;
+                at = left;
+            }
+            if length <= MAX_CHAIN {
+                return std::ops::ControlFlow::Continue(());
+            }
+            // Taken apart here, spine first: dropping it whole would recurse.
+            let mut rest = std::mem::replace(expr, Expr::value(Value::Null));
+            while let Expr::BinaryOp { left, .. } = rest {
+                rest = *left;
+            }
+            std::ops::ControlFlow::Break(())
+        }
+        fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+            let mut length = 0;
+            let mut at = query.body.as_ref();
+            while let SetExpr::SetOperation { left, .. } = at {
+                length += 1;
+                at = left;
+            }
+            if length <= MAX_SET_OPERATIONS {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let mut rest = std::mem::replace(
+                query.body.as_mut(),
+                SetExpr::Values(ast::Values {
+                    explicit_row: false,
+                    value_keyword: false,
+                    rows: vec![],
+                }),
+            );
+            while let SetExpr::SetOperation { left, .. } = rest {
+                rest = *left;
+            }
+            std::ops::ControlFlow::Break(())
+        }
+    }
+    let mut measure = Measure {
+        booleans_too: reads_catalog(sql),
+    };
+    for statement in &mut statements {
+        if ast::VisitMut::visit(statement, &mut measure).is_break() {
+            return Err(Error::too_deep());
+        }
+    }
+    Ok(())
 }
 
 /// Whether a cast is to `regclass` (or `pg_catalog.regclass`).
@@ -1876,6 +1961,7 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
         .into_iter()
         .map(|stmt| match stmt {
             DFStatement::Statement(mut s) => {
+                balance_boolean_chains(&mut s);
                 // Named first: the rules below rewrite `x = ANY (array)` into
                 // a function call that would otherwise name the column.
                 if let Statement::Query(query) = s.as_mut() {
@@ -1894,6 +1980,7 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
 fn finish(stmt: DFStatement) -> DFStatement {
     match stmt {
         DFStatement::Statement(mut s) => {
+            balance_boolean_chains(&mut s);
             float_literals_stay_exact(&mut s);
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
@@ -1918,6 +2005,62 @@ fn finish(stmt: DFStatement) -> DFStatement {
         }
         other => other,
     }
+}
+
+/// `a = 1 OR a = 2 OR … OR a = 5000`, as tools generate it, parses into a
+/// tree as deep as the chain is long, which every later step walks
+/// recursively. AND and OR are associative, so each chain is rebuilt
+/// balanced (depth log₂ n), top-down before the walk reaches its spine.
+fn balance_boolean_chains(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::BinaryOperator;
+    fn balanced(mut operands: Vec<Expr>, op: &BinaryOperator) -> Expr {
+        if operands.len() == 1 {
+            return operands.pop().expect("one operand");
+        }
+        let right = operands.split_off(operands.len() / 2);
+        Expr::BinaryOp {
+            left: Box::new(balanced(operands, op)),
+            op: op.clone(),
+            right: Box::new(balanced(right, op)),
+        }
+    }
+    // Top-down (pre-visit): each chain is rebuilt before the walk descends.
+    struct Balance;
+    impl ast::VisitorMut for Balance {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+            if let Expr::BinaryOp {
+                op: op @ (BinaryOperator::And | BinaryOperator::Or),
+                ..
+            } = expr
+            {
+                let op = op.clone();
+                // Walk the left spine in a loop: the chain's operands, in order.
+                let mut operands = Vec::new();
+                let mut rest = std::mem::replace(expr, Expr::value(Value::Null));
+                loop {
+                    match rest {
+                        Expr::BinaryOp {
+                            left,
+                            op: ref this,
+                            right,
+                        } if *this == op => {
+                            operands.push(*right);
+                            rest = *left;
+                        }
+                        other => {
+                            operands.push(other);
+                            break;
+                        }
+                    }
+                }
+                operands.reverse();
+                *expr = balanced(operands, &op);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Balance);
 }
 
 /// `1e15::float8` must be exactly 1e15. DataFusion reads the literal as numeric

@@ -542,6 +542,10 @@ impl Connection {
             let data = initial.data.unwrap_or_default();
             let text = String::from_utf8_lossy(&data);
             let now = enishi_sql::session::now();
+            // A role or token another server made may be newer than our catalog.
+            if let Err(e) = self.shared.engine.storage().refresh_catalog().await {
+                tracing::warn!(error = %e, "could not look for a newer catalog");
+            }
             let (credential, salt) = self
                 .shared
                 .engine

@@ -312,3 +312,74 @@ async fn rollback_to_savepoint_discards_later_writes() {
         vec!["4"]
     );
 }
+
+/// pg_stat_activity shows another role's session without its statement (as
+/// PostgreSQL does), and the statement text kept anywhere never holds a
+/// password, however it is quoted.
+#[tokio::test]
+async fn session_text_is_kept_without_secrets_and_shown_only_to_its_role() {
+    let dir = std::env::temp_dir().join(format!("enishi-holes-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = dir.join("audit.log");
+    let server = TestServer::start_with(&[
+        ("ENISHI_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        ("ENISHI_AUDIT_LOG_PATH", audit.to_str().unwrap()),
+    ]);
+    let admin = login(&server, "postgres", SUPERUSER_PASSWORD).await;
+    admin
+        .batch_execute("CREATE USER app PASSWORD 'app'; CREATE USER other PASSWORD 'other'")
+        .await
+        .unwrap();
+    for sql in [
+        "ALTER ROLE other PASSWORD E'first\\'SECRET'",
+        "ALTER ROLE other PASSWORD $x$second'SECRET$x$",
+        "ALTER ROLE other PASSWORD /* c */ 'thirdSECRET'",
+    ] {
+        admin.batch_execute(sql).await.unwrap();
+        let seen = values(
+            &admin,
+            &format!(
+                "SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid() \
+                 OR query LIKE 'ALTER ROLE%'"
+            ),
+        )
+        .await;
+        assert!(!format!("{seen:?}").contains("SECRET"), "{sql}: {seen:?}");
+    }
+    let app = login(&server, "app", "app").await;
+    let shown = values(
+        &app,
+        "SELECT usename, query, state FROM pg_stat_activity ORDER BY usename",
+    )
+    .await;
+    for row in &shown {
+        match row[0].as_deref() {
+            Some("app") => assert!(row[1].as_deref().unwrap().contains("pg_stat_activity")),
+            _ => {
+                assert_eq!(
+                    row[1].as_deref(),
+                    Some("<insufficient privilege>"),
+                    "{row:?}"
+                );
+                assert_eq!(row[2], None, "{row:?}");
+            }
+        }
+    }
+    assert!(shown.iter().any(|r| r[0].as_deref() == Some("postgres")));
+    drop((app, admin));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_to_string(&audit)
+        .unwrap_or_default()
+        .matches("ALTER ROLE")
+        .count()
+        < 3
+    {
+        assert!(std::time::Instant::now() < deadline, "audit records");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!log.contains("SECRET"), "{log}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,6 +18,7 @@ mod oracle;
 mod packaging;
 mod protocol;
 mod psql;
+mod races;
 mod s3_storage;
 mod security;
 mod storage_settings;

@@ -38,6 +38,7 @@ fn password_text(password: &ast::Password) -> Result<Option<String>> {
         ast::Password::NullPassword => Ok(None),
         ast::Password::Password(Expr::Value(v)) => match &v.value {
             Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Ok(Some(s.clone())),
+            Value::DollarQuotedString(s) => Ok(Some(s.value.clone())),
             Value::Null => Ok(None),
             other => Err(Error::syntax(format!(
                 "a password must be a string, not {other}"
