@@ -473,11 +473,28 @@ impl Table {
         batches: Vec<RecordBatch>,
         session: Arc<dyn Session>,
     ) -> Result<u64, StorageError> {
+        self.append_unique(batches, None, session).await
+    }
+
+    /// Appends rows in one commit, after checking `keys` (the rows' primary
+    /// keys) against the table as it is then: check and commit hold the
+    /// table's writer lock together, so of two writers adding one key, the
+    /// second finds the first's row (23505).
+    pub async fn append_unique(
+        &self,
+        batches: Vec<RecordBatch>,
+        keys: Option<&crate::unique::NewKeys>,
+        session: Arc<dyn Session>,
+    ) -> Result<u64, StorageError> {
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         if rows == 0 {
             return Ok(0);
         }
         let _writer = self.writer.lock().await;
+        if let Some(keys) = keys {
+            let current = self.snapshot().await?.provider;
+            keys.check_against(&current, session.as_ref()).await?;
+        }
         let batches = self.stored(batches).await?;
         self.writing.admit(in_memory_bytes(&batches))?;
         let current = self.state.read().await.clone();

@@ -174,7 +174,11 @@ impl Transaction {
     /// same key since); a rewritten table is refused if anyone committed to it.
     pub async fn commit(&self, session: Arc<dyn Session>) -> Result<(), StorageError> {
         let tables = std::mem::take(&mut *self.tables.lock().await);
-        for pending in tables.values() {
+        // Every table's new keys are checked before any table commits (a
+        // duplicate fails the whole COMMIT), and again as each one commits,
+        // under its writer lock (a key another session committed meanwhile).
+        let mut keys = HashMap::new();
+        for (id, pending) in &tables {
             let Some(key) = &pending.key else {
                 continue;
             };
@@ -192,14 +196,15 @@ impl Transaction {
                         .map_err(|e| StorageError::Delta(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut keys = NewKeys::new(key.clone(), types)?;
+            let mut new = NewKeys::new(key.clone(), types)?;
             for batch in &pending.appended {
-                keys.add(batch)?;
+                new.add(batch)?;
             }
             let current = pending.table.snapshot().await?.provider;
-            keys.check_against(&current, session.as_ref()).await?;
+            new.check_against(&current, session.as_ref()).await?;
+            keys.insert(*id, new);
         }
-        for (_, pending) in tables {
+        for (id, pending) in tables {
             match pending.rewritten {
                 Some(copy) => {
                     let batches: Vec<RecordBatch> =
@@ -212,7 +217,7 @@ impl Transaction {
                 None => {
                     pending
                         .table
-                        .append(pending.appended, session.clone())
+                        .append_unique(pending.appended, keys.get(&id), session.clone())
                         .await?;
                 }
             }

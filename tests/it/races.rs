@@ -353,3 +353,41 @@ async fn deep_nesting_cannot_take_the_server_down() {
     let other = server.connect().await;
     assert_eq!(scalar(&other, "SELECT 1").await, "1");
 }
+
+/// Primary keys under concurrency: of two COMMITs adding one key, or a
+/// COMMIT racing an autocommit INSERT of it, exactly one wins and the other
+/// gets 23505.
+#[tokio::test]
+async fn one_key_added_by_racing_writers_is_added_once() {
+    let server = TestServer::start();
+    let (a, b) = (server.connect().await, server.connect().await);
+    a.batch_execute("CREATE TABLE k (id int PRIMARY KEY, who text)")
+        .await
+        .unwrap();
+    for round in 0..6 {
+        let key = round * 10;
+        a.batch_execute(&format!("BEGIN; INSERT INTO k VALUES ({key}, 'a')"))
+            .await
+            .unwrap();
+        let other = if round % 2 == 0 {
+            b.batch_execute(&format!("BEGIN; INSERT INTO k VALUES ({key}, 'b')"))
+                .await
+                .unwrap();
+            "COMMIT".to_string()
+        } else {
+            format!("INSERT INTO k VALUES ({key}, 'b')")
+        };
+        let (ra, rb) = tokio::join!(a.batch_execute("COMMIT"), b.batch_execute(&other));
+        let mut outcomes = [code(ra), code(rb)];
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            ["23505".to_string(), "ok".to_string()],
+            "round {round}: {other}"
+        );
+        assert_eq!(
+            scalar(&a, &format!("SELECT count(*) FROM k WHERE id = {key}")).await,
+            "1"
+        );
+    }
+}
