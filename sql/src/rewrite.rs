@@ -787,3 +787,93 @@ fn reads_only_catalog(plan: &LogicalPlan) -> bool {
     });
     only
 }
+
+/// INSERT and UPDATE into an unconstrained `numeric` column check, before
+/// the cast to the column's decimal type, that the cast would not round the
+/// value ([`crate::functions::math::NumericExact`]): the value the client
+/// stored is the value read back, or the write fails with 22003. Constants
+/// are checked now; computed values as the rows are made. The casts sit in
+/// the DML's projection, or in the VALUES under it.
+pub fn exact_numeric_writes(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    plan.transform_up(|node| {
+        let LogicalPlan::Dml(mut dml) = node else {
+            return Ok(Transformed::no(node));
+        };
+        let target = dml.target.schema();
+        let LogicalPlan::Projection(projection) = dml.input.as_ref() else {
+            return Ok(Transformed::no(LogicalPlan::Dml(dml)));
+        };
+        let mut input = projection.input.as_ref().clone();
+        let mut changed = false;
+        let mut exprs = Vec::with_capacity(projection.expr.len());
+        for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+            let scale = target
+                .field_with_name(field.name())
+                .ok()
+                .filter(|f| crate::types::declared(f) == Some((crate::types::oid::NUMERIC, -1)))
+                .and_then(|f| match f.data_type() {
+                    DataType::Decimal128(_, s) => Some(*s),
+                    _ => None,
+                });
+            let Some(scale) = scale else {
+                exprs.push(expr.clone());
+                continue;
+            };
+            match expr.clone().unalias_nested().data {
+                cast @ Expr::Cast(_) => {
+                    exprs.push(checked_cast(cast, scale)?.alias(field.name()));
+                    changed = true;
+                }
+                // `columnN AS x` over VALUES, whose rows hold the casts.
+                Expr::Column(column) => {
+                    if let LogicalPlan::Values(values) = &mut input
+                        && let Ok(index) = values.schema.index_of_column(&column)
+                    {
+                        for row in &mut values.values {
+                            if let Some(cell) = row.get_mut(index)
+                                && matches!(cell, Expr::Cast(_))
+                            {
+                                *cell = checked_cast(cell.clone(), scale)?;
+                                changed = true;
+                            }
+                        }
+                    }
+                    exprs.push(expr.clone());
+                }
+                _ => exprs.push(expr.clone()),
+            }
+        }
+        if !changed {
+            return Ok(Transformed::no(LogicalPlan::Dml(dml)));
+        }
+        let projection = datafusion::logical_expr::Projection::try_new(exprs, Arc::new(input))?;
+        dml.input = Arc::new(LogicalPlan::Projection(projection));
+        Ok(Transformed::yes(LogicalPlan::Dml(dml)))
+    })
+    .map(|t| t.data)
+}
+
+/// `CAST(e AS decimal)` with [`crate::functions::math::NumericExact`] in
+/// front of `e`; a constant `e` is checked at once instead.
+fn checked_cast(cast: Expr, scale: i8) -> DfResult<Expr> {
+    let Expr::Cast(Cast { expr: inner, field }) = cast else {
+        return Ok(cast);
+    };
+    let check = crate::functions::math::NumericExact::new(scale);
+    if let Expr::Literal(value, _) = inner.as_ref() {
+        let args = ScalarFunctionArgs {
+            args: vec![ColumnarValue::Scalar(value.clone())],
+            arg_fields: vec![Arc::new(Field::new("v", value.data_type(), true))],
+            number_rows: 1,
+            return_field: Arc::new(Field::new("v", value.data_type(), true)),
+            config_options: Arc::new(ConfigOptions::default()),
+        };
+        check.invoke_with_args(args)?;
+        return Ok(Expr::Cast(Cast { expr: inner, field }));
+    }
+    let check = ScalarUDF::new_from_impl(check);
+    Ok(Expr::Cast(Cast {
+        expr: Box::new(check.call(vec![*inner])),
+        field,
+    }))
+}

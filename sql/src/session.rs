@@ -630,6 +630,7 @@ impl Session {
         self.authorize(&plan)?;
         let plan = crate::rewrite::set_operations_all(plan)?;
         let plan = crate::rewrite::integral_numeric_functions(plan)?;
+        let plan = crate::rewrite::exact_numeric_writes(plan)?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 
@@ -984,7 +985,16 @@ impl Session {
         for (i, field) in copy.table_schema.fields().iter().enumerate() {
             if copy.columns.iter().any(|c| c.name() == field.name()) {
                 let text = datafusion::common::Column::from_name(field.name());
-                exprs.push(cast(col(text), field.data_type().clone()).alias(format!("c{i}")));
+                let mut text = col(text);
+                // An unconstrained numeric column refuses what it would round.
+                if types::declared(field) == Some((types::oid::NUMERIC, -1))
+                    && let DataType::Decimal128(_, scale) = field.data_type()
+                {
+                    text =
+                        ScalarUDF::new_from_impl(crate::functions::math::NumericExact::new(*scale))
+                            .call(vec![text]);
+                }
+                exprs.push(cast(text, field.data_type().clone()).alias(format!("c{i}")));
                 targets.push(i);
             }
         }

@@ -383,3 +383,48 @@ async fn session_text_is_kept_without_secrets_and_shown_only_to_its_role() {
     assert!(!log.contains("SECRET"), "{log}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// An unconstrained `numeric` column never rounds silently: what it cannot
+/// keep exactly (more than 10 digits after the point) is refused with 22003
+/// — through INSERT, UPDATE, INSERT … SELECT and COPY — and what it keeps
+/// reads back as stored.
+#[tokio::test]
+async fn unconstrained_numeric_refuses_what_it_would_round() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE TABLE n (id int, x numeric, y numeric(10,2))")
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO n VALUES (1, 0.123456789012345, 1)",
+        "INSERT INTO n (x, id) VALUES ('0.12345678901', 2)",
+        "INSERT INTO n VALUES (3, 1e-11, 1)",
+        "INSERT INTO n SELECT 4, 1 / 7.0, 1",
+    ] {
+        assert_eq!(failure(&client, sql).await, "22003", "{sql}");
+    }
+    // A constrained numeric rounds, as PostgreSQL's does.
+    client
+        .batch_execute("INSERT INTO n VALUES (5, 0.1234567891, 1.005)")
+        .await
+        .unwrap();
+    assert_eq!(
+        failure(&client, "UPDATE n SET x = 0.00000000001 WHERE id = 5").await,
+        "22003"
+    );
+    {
+        use futures::SinkExt;
+        let sink = client.copy_in("COPY n FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(b"6\t0.123456789012345\t1\n"))
+            .await
+            .unwrap();
+        let e = sink.finish().await.unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("22003"), "{e}");
+    }
+    assert_eq!(
+        values(&client, "SELECT x::text, y::text FROM n").await,
+        vec![vec![Some("0.1234567891".into()), Some("1.01".into())]]
+    );
+}

@@ -502,3 +502,98 @@ mod tests {
         assert!(width_bucket(1.0, 0.0, 2.0, 0).is_err());
     }
 }
+
+/// The check in front of a cast to an unconstrained `numeric` column: its
+/// argument, unchanged, unless the column's scale would round it (22003).
+/// The column keeps [`crate::types::DEFAULT_NUMERIC_SCALE`] digits after the
+/// point; PostgreSQL's unconstrained numeric keeps every digit, so a value
+/// with more is refused rather than rounded.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NumericExact {
+    signature: Signature,
+    scale: i8,
+}
+
+impl NumericExact {
+    pub const NAME: &'static str = "pg_numeric_exact";
+
+    pub fn new(scale: i8) -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+            scale,
+        }
+    }
+}
+
+/// The digits after the point `text` spells, trailing zeros aside (None
+/// when it is not a plain decimal number: the cast reports that).
+fn fraction_digits(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let fraction = mantissa.split_once('.').map_or("", |(_, f)| f);
+    let digits = fraction.trim_end_matches('0').len() as i64;
+    usize::try_from(digits - exponent).ok().or(Some(0))
+}
+
+impl ScalarUDFImpl for NumericExact {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scale = self.scale;
+        let input = args.args[0].to_array(args.number_rows)?;
+        let inexact = |shown: String| -> DataFusionError {
+            Error::NumericValueOutOfRange(format!(
+                "numeric value {shown} has more than {scale} digits after the decimal point and cannot be stored exactly"
+            ))
+            .into()
+        };
+        match input.data_type() {
+            DataType::Decimal128(_, from) if *from > scale => {
+                let values = input.as_primitive::<Decimal128Type>();
+                let unit = 10i128.pow((from - scale) as u32);
+                for i in 0..values.len() {
+                    if values.is_valid(i) && values.value(i) % unit != 0 {
+                        return Err(inexact(values.value_as_string(i)));
+                    }
+                }
+            }
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                let text = cast(&input, &DataType::Utf8)?;
+                for value in text.as_string::<i32>().iter().flatten() {
+                    if fraction_digits(value).is_some_and(|d| d > scale as usize) {
+                        return Err(inexact(value.trim().to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(ColumnarValue::Array(input))
+    }
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::fraction_digits;
+
+    #[test]
+    fn fraction_digits_count_what_would_be_rounded() {
+        assert_eq!(fraction_digits("0.123456789012345"), Some(15));
+        assert_eq!(fraction_digits(" 1.50000 "), Some(1));
+        assert_eq!(fraction_digits("12"), Some(0));
+        assert_eq!(fraction_digits("1.5e-12"), Some(13));
+        assert_eq!(fraction_digits("1.5e3"), Some(0));
+    }
+}

@@ -9,7 +9,7 @@
 mod average;
 mod datetime;
 mod formatting;
-mod math;
+pub(crate) mod math;
 mod ordered_set;
 mod single_value;
 
