@@ -38,8 +38,16 @@ pub struct ServerConfig {
     pub pg_port: u16,
     /// Threads that run connections and queries (0: one per CPU core).
     pub workers: usize,
-    /// Most PostgreSQL connections open at once; more are refused with 53300.
+    /// Most PostgreSQL connections logged in at once; more are refused with 53300.
     pub max_connections: u32,
+    /// Most connections that have not logged in yet (TLS, start-up, password
+    /// exchange); more are refused with 53300. Kept apart from
+    /// `max_connections` so that sockets that never log in cannot take the
+    /// places of sessions.
+    pub max_startup_connections: u32,
+    /// A connection that has not logged in this many seconds after it was
+    /// accepted is closed (PostgreSQL's `authentication_timeout`).
+    pub authentication_timeout_secs: u64,
     /// Default `statement_timeout` of every session, in seconds (0: none).
     pub timeout_secs: u64,
     /// On SIGTERM, how long open connections may finish before the server exits.
@@ -54,6 +62,8 @@ impl Default for ServerConfig {
             pg_port: 5432,
             workers: 0,
             max_connections: 1000,
+            max_startup_connections: 1000,
+            authentication_timeout_secs: 60,
             timeout_secs: 0,
             drain_timeout_secs: 30,
         }
@@ -239,9 +249,25 @@ pub struct Cli {
     /// Threads that run connections and queries (0: one per CPU core).
     #[arg(long, global = true, value_name = "N", env = "ENISHI_WORKERS")]
     pub workers: Option<usize>,
-    /// Most PostgreSQL connections open at once.
+    /// Most PostgreSQL connections logged in at once.
     #[arg(long, global = true, value_name = "N", env = "ENISHI_MAX_CONNECTIONS")]
     pub max_connections: Option<u32>,
+    /// Most connections that have not logged in yet.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "ENISHI_MAX_STARTUP_CONNECTIONS"
+    )]
+    pub max_startup_connections: Option<u32>,
+    /// Close connections that have not logged in after this many seconds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "ENISHI_AUTHENTICATION_TIMEOUT"
+    )]
+    pub authentication_timeout_secs: Option<u64>,
     /// Directory that holds the data, or an s3://bucket/prefix URL.
     #[arg(
         long,
@@ -430,6 +456,8 @@ impl Cli {
             port => "server.port",
             workers => "server.workers",
             max_connections => "server.max_connections",
+            max_startup_connections => "server.max_startup_connections",
+            authentication_timeout_secs => "server.authentication_timeout_secs",
             storage_path => "storage.path",
             compression => "storage.compression",
             max_size_gb => "storage.max_size_gb",
@@ -579,10 +607,16 @@ impl Config {
                 self.storage.max_size_gb
             ));
         }
-        if self.server.max_connections == 0 || self.security.max_sessions == 0 {
+        if self.server.max_connections == 0
+            || self.server.max_startup_connections == 0
+            || self.security.max_sessions == 0
+        {
             return invalid(
-                "server.max_connections and security.max_sessions must be at least 1".into(),
+                "server.max_connections, server.max_startup_connections and security.max_sessions must be at least 1".into(),
             );
+        }
+        if self.server.authentication_timeout_secs == 0 {
+            return invalid("server.authentication_timeout_secs must be at least 1".into());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.monitoring.log_level) {
             return invalid(format!(

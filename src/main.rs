@@ -244,6 +244,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     }
     let limits = enishi::pg::Limits {
         max_connections: config.server.max_connections,
+        max_startup_connections: config.server.max_startup_connections,
+        authentication_timeout: Duration::from_secs(config.server.authentication_timeout_secs),
         max_sessions: config.security.max_sessions,
         session_timeout: (config.security.session_timeout_secs > 0)
             .then(|| Duration::from_secs(config.security.session_timeout_secs)),
@@ -275,13 +277,13 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         "shutting down: draining connections"
     );
     let deadline = std::time::Instant::now() + timeout;
-    while metrics.connections_active.get() > 0 && std::time::Instant::now() < deadline {
+    // Connections that have not logged in have no work to finish: a start-up
+    // packet now is refused with 57P03, and a silent socket is not waited for.
+    let working = || metrics.connections_active.get() - metrics.connections_startup.get();
+    while working() > 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tracing::info!(
-        connections_left = metrics.connections_active.get(),
-        "shutting down"
-    );
+    tracing::info!(connections_left = working(), "shutting down");
     let _ = shutdown_tx.send(true);
     let _ = server.await;
     for task in http {

@@ -22,6 +22,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub struct Metrics {
     registry: Registry,
     pub connections_active: IntGauge,
+    pub connections_startup: IntGauge,
     pub connections_total: IntCounter,
     pub connections_rejected: IntCounter,
     pub auth_failures: IntCounter,
@@ -85,6 +86,10 @@ impl Metrics {
                 "enishi_connections_active",
                 "PostgreSQL client connections open now"
             )?),
+            connections_startup: register!(gauge(
+                "enishi_connections_startup",
+                "Connections that have not logged in yet (TLS handshake, start-up, password exchange)"
+            )?),
             connections_total: register!(counter(
                 "enishi_connections_total",
                 "PostgreSQL client connections accepted since start"
@@ -103,7 +108,7 @@ impl Metrics {
             )?),
             connections_max: register!(gauge(
                 "enishi_connections_max",
-                "Most connections accepted at once (server.max_connections)"
+                "Most connections logged in at once (server.max_connections or security.max_sessions, the lower)"
             )?),
             queries_in_flight: register!(gauge(
                 "enishi_queries_in_flight",
@@ -146,7 +151,7 @@ impl Metrics {
             limits: register!(IntCounterVec::new(
                 Opts::new(
                     "enishi_limit_refusals_total",
-                    "Connections refused or closed by a limit: max_connections and max_sessions (53300), idle_session_timeout (57P05)"
+                    "Connections refused or closed by a limit: max_connections, max_sessions and max_startup_connections (53300), idle_session_timeout (57P05), authentication_timeout and startup_bytes (closed before login)"
                 ),
                 &["limit"]
             )?),
