@@ -166,6 +166,9 @@ pub struct SecurityConfig {
     pub enable_audit: bool,
     /// Where audit records go (empty: `<log_dir>/audit.log`).
     pub audit_log_path: String,
+    /// Bytes of audit records that may wait for the writer; past it, new
+    /// statements are refused with 53000 until it catches up.
+    pub audit_queue_max_bytes: u64,
     /// Most sessions (logged-in connections) at once; more are refused with 53300.
     pub max_sessions: u32,
     /// Close a session idle for this many seconds with 57P05 (0: never).
@@ -187,6 +190,7 @@ impl Default for SecurityConfig {
         Self {
             enable_audit: false,
             audit_log_path: String::new(),
+            audit_queue_max_bytes: 64 << 20,
             max_sessions: 1000,
             session_timeout_secs: 0,
             superuser_password: String::new(),
@@ -614,6 +618,9 @@ impl Config {
             return invalid(
                 "server.max_connections, server.max_startup_connections and security.max_sessions must be at least 1".into(),
             );
+        }
+        if self.security.audit_queue_max_bytes == 0 {
+            return invalid("security.audit_queue_max_bytes must be at least 1".into());
         }
         if self.server.authentication_timeout_secs == 0 {
             return invalid("server.authentication_timeout_secs must be at least 1".into());

@@ -182,7 +182,7 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         .filter(|_| config.security.enable_audit)
     {
         Some(path) => Some(
-            Audit::open(&path)
+            Audit::open(&path, config.security.audit_queue_max_bytes)
                 .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?,
         ),
         None => None,
@@ -265,7 +265,12 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     };
     let server = tokio::spawn(enishi::pg::serve(listener, frontend, shutdown_rx));
     lifecycle.set(Phase::Ready);
-    tokio::spawn(reload_on_hangup(cli, config.clone(), logging, audit));
+    tokio::spawn(reload_on_hangup(
+        cli,
+        config.clone(),
+        logging,
+        audit.clone(),
+    ));
     shutdown_signal().await;
     // Drain: /ready fails and new clients are refused (57P03) while the open
     // connections finish, for up to server.drain_timeout_secs.
@@ -288,6 +293,13 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     let _ = server.await;
     for task in http {
         let _ = task.await;
+    }
+    // Every record queued so far reaches the file before the process exits.
+    if let Some(audit) = audit {
+        let _ = tokio::task::spawn_blocking(move || {
+            audit.close(enishi::audit::CLOSE_TIMEOUT);
+        })
+        .await;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::audit::Audit;
+
 /// Query latency buckets, in seconds: from a cached answer to a long scan.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -46,6 +48,10 @@ pub struct Metrics {
     pub storage_up: IntGauge,
     pub storage_probe_failures: IntCounter,
     memory_pool: IntGauge,
+    audit_queue_bytes: IntGauge,
+    audit_write_errors: IntCounter,
+    audit_up: IntGauge,
+    pub audit_refusals: IntCounterVec,
     store_requests: IntCounterVec,
     store_bytes: IntCounterVec,
     cache: CacheMetrics,
@@ -206,6 +212,25 @@ impl Metrics {
                 "enishi_memory_pool_reserved_bytes",
                 "Memory reserved by running queries (sorts, joins, aggregations)"
             )?),
+            audit_queue_bytes: register!(gauge(
+                "enishi_audit_queue_bytes",
+                "Bytes of audit records waiting for the audit writer"
+            )?),
+            audit_write_errors: register!(counter(
+                "enishi_audit_write_errors_total",
+                "Failed writes to the audit log (each is retried)"
+            )?),
+            audit_up: register!(gauge(
+                "enishi_audit_up",
+                "0 while writes to the audit log fail, else 1 (also when auditing is off)"
+            )?),
+            audit_refusals: register!(IntCounterVec::new(
+                Opts::new(
+                    "enishi_audit_refusals_total",
+                    "Statements refused because the audit log could not take their records: queue_full (53000), write_failed (58030)"
+                ),
+                &["reason"]
+            )?),
             cache: CacheMetrics {
                 hit_ratio: register!(Gauge::with_opts(Opts::new(
                     "enishi_cache_hit_ratio",
@@ -276,7 +301,7 @@ impl Metrics {
     }
 
     /// The text exposition of every metric, current as of now.
-    pub fn render(&self, engine: &Engine) -> prometheus::Result<String> {
+    pub fn render(&self, engine: &Engine, audit: Option<&Audit>) -> prometheus::Result<String> {
         {
             let mut scrape = self.scrape.lock().expect("scrape lock");
             let cache = engine.cache();
@@ -320,6 +345,14 @@ impl Metrics {
                 store.bytes_written.load(Ordering::Relaxed),
             );
             self.memory_pool.set(engine.memory_reserved() as i64);
+            match audit.map(Audit::stats) {
+                Some(audit) => {
+                    self.audit_queue_bytes.set(audit.queue_bytes as i64);
+                    advance(&self.audit_write_errors, audit.write_errors);
+                    self.audit_up.set(i64::from(audit.writable));
+                }
+                None => self.audit_up.set(1),
+            }
             if let Some(rss) = resident_bytes() {
                 self.memory.set(rss as i64);
             }

@@ -121,6 +121,10 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
             "error": state.lifecycle.storage_error(),
         },
         "configuration": state.configuration,
+        "audit": state.audit.as_ref().map(|audit| {
+            let stats = audit.stats();
+            json!({ "queue_bytes": stats.queue_bytes, "writable": stats.writable })
+        }),
         "cache": {
             "entries": entries,
             "bytes": bytes,
@@ -130,7 +134,7 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
 }
 
 async fn render_metrics(State(state): State<Arc<HttpState>>) -> Response {
-    match state.metrics.render(&state.engine) {
+    match state.metrics.render(&state.engine, state.audit.as_deref()) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

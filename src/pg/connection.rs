@@ -865,6 +865,22 @@ impl Connection {
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<(Output, StatementLimits), Error> {
         let metrics = &shared.metrics;
+        // No statement runs whose record the audit log could not take.
+        if let Some(audit) = &shared.audit
+            && let Err(refusal) = audit.admit()
+        {
+            metrics
+                .audit_refusals
+                .with_label_values(&[refusal.reason()])
+                .inc();
+            active.session.statement_failed();
+            let e = Error::Coded {
+                code: refusal.sqlstate(),
+                message: refusal.to_string(),
+            };
+            metrics.query_failed(sqlstate(&e));
+            return Err(e);
+        }
         let started = Instant::now();
         let timeout = active.session.settings().statement_timeout_ms();
         let mut limits = active.cancel.statement(timeout);

@@ -1,14 +1,32 @@
 //! The front door: what a client may cost before it logs in (the
 //! authentication timeout, the pre-login connection limit, the byte cap on
-//! pre-login messages).
+//! pre-login messages), and the audit writer's policy when it cannot keep up
+//! or cannot write.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::manual::eventually;
 use crate::server::TestServer;
 
 const PASSWORD: &str = "front door password";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("enishi-front-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The server's message for a failed statement.
+fn message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string())
+}
 
 fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.code()
@@ -220,4 +238,173 @@ async fn oversized_messages_before_login_are_refused() {
         .simple_query("select 1")
         .await
         .unwrap();
+}
+
+// ---------------------------------------------------------------- the audit writer
+
+/// A named pipe for the audit log, and a reader that opens it at once (the
+/// server's open blocks until then) but reads only when told: a reader that
+/// has not started stands for a disk that does not keep up.
+struct SlowAuditReader {
+    path: PathBuf,
+    go: std::sync::mpsc::Sender<()>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl SlowAuditReader {
+    fn new(dir: &Path) -> Self {
+        let path = dir.join("audit.pipe");
+        let status = Command::new("mkfifo").arg(&path).status().expect("mkfifo");
+        assert!(status.success());
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let fifo = path.clone();
+        let reader = std::thread::spawn(move || {
+            let mut file = std::fs::File::open(&fifo).expect("open the pipe");
+            let _ = wait.recv();
+            let mut text = Vec::new();
+            let _ = file.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        });
+        Self { path, go, reader }
+    }
+
+    /// Starts reading; returns everything written once the server closes the pipe.
+    fn read_all(self) -> std::thread::JoinHandle<String> {
+        let _ = self.go.send(());
+        self.reader
+    }
+}
+
+#[tokio::test]
+async fn audit_records_queued_at_sigterm_all_reach_the_file() {
+    let dir = temp_dir("audit-drain");
+    let pipe = SlowAuditReader::new(&dir);
+    let mut server = TestServer::start_with(&[
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        ("ENISHI_AUDIT_LOG_PATH", pipe.path.to_str().unwrap()),
+    ]);
+    // Far more records than the pipe holds: most wait in the server's queue.
+    let client = server.connect().await;
+    let statements = 1500;
+    for i in 0..statements {
+        client
+            .simple_query(&format!("SELECT 'marker-{i}-end'"))
+            .await
+            .unwrap();
+    }
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.terminate();
+    // The reader starts late, long after a server that did not wait for
+    // its audit writer would have exited.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let text = pipe.read_all().join().unwrap();
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .expect("the server exits");
+    assert!(status.success(), "{status}");
+    let missing: Vec<usize> = (0..statements)
+        .filter(|i| !text.contains(&format!("marker-{i}-end'")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {statements} statement records missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(text.contains("event=logout"), "the logout record");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_full_audit_queue_refuses_statements_until_it_drains() {
+    let dir = temp_dir("audit-full");
+    let pipe = SlowAuditReader::new(&dir);
+    let config = dir.join("enishi.toml");
+    std::fs::write(&config, "[security]\naudit_queue_max_bytes = 8192\n").unwrap();
+    let mut server = TestServer::start_with(&[
+        ("ENISHI_CONFIG", config.to_str().unwrap()),
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        ("ENISHI_AUDIT_LOG_PATH", pipe.path.to_str().unwrap()),
+    ]);
+    let client = server.connect().await;
+    // The pipe fills, then the queue: statements are refused, not blocked.
+    let mut ran = Vec::new();
+    let refusal = loop {
+        let i = ran.len();
+        assert!(i < 5000, "no statement was refused");
+        match client.simple_query(&format!("SELECT 'full-{i}-end'")).await {
+            Ok(_) => ran.push(i),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(sqlstate(&refusal), "53000", "{refusal}");
+    assert!(message(&refusal).contains("audit log"), "{refusal}");
+    // The HTTP API answers meanwhile.
+    assert_eq!(server.http_get("/health").0, 200);
+    assert!(
+        server
+            .metric("enishi_audit_refusals_total{reason=\"queue_full\"}")
+            .is_some_and(|n| n >= 1.0)
+    );
+    // Once the writer catches up, statements run again.
+    let reader = pipe.read_all();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let i = ran.len();
+        match client.simple_query(&format!("SELECT 'full-{i}-end'")).await {
+            Ok(_) => break ran.push(i),
+            Err(e) => assert!(Instant::now() < deadline, "still refused: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.terminate();
+    let text = reader.join().unwrap();
+    assert!(server.wait_exit(Duration::from_secs(30)).is_some());
+    for i in ran {
+        assert!(
+            text.contains(&format!("full-{i}-end'")),
+            "record {i} missing"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn an_unwritable_audit_log_refuses_statements_with_58030() {
+    let mut server = TestServer::start_with(&[
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        // Every write fails with "no space left on device".
+        ("ENISHI_AUDIT_LOG_PATH", "/dev/full"),
+    ]);
+    let client = server.connect().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refusal = loop {
+        match client.simple_query("select 1").await {
+            Err(e) => break e,
+            Ok(_) => assert!(Instant::now() < deadline, "statements still run"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(sqlstate(&refusal), "58030", "{refusal}");
+    assert!(message(&refusal).contains("audit log"), "{refusal}");
+    assert_eq!(server.http_get("/health").0, 200);
+    eventually(5, "the refusal counted", || {
+        server
+            .metric("enishi_audit_refusals_total{reason=\"write_failed\"}")
+            .is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    assert_eq!(server.metric("enishi_audit_up"), Some(0.0));
+    assert!(server.metric("enishi_audit_write_errors_total").unwrap() >= 1.0);
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Shutting down does not wait forever for records that cannot be written.
+    server.terminate();
+    assert!(
+        server.wait_exit(Duration::from_secs(30)).is_some(),
+        "the server exits"
+    );
 }
