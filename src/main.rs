@@ -152,6 +152,15 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     // Who may connect is settled first: a server that would be open to the
     // network without a password, or TLS files that do not load, never starts.
     let auth = enishi::pg::auth::Auth::from_config(&config.security, config.server.host)?;
+    if auth.trusts_loopback() {
+        tracing::warn!(
+            "security.trust_loopback is on: clients on this machine log in as any role WITHOUT a password"
+        );
+    } else if !auth.superuser_password() {
+        tracing::warn!(
+            "security.trust_loopback is off and no superuser password is set: only roles with passwords and capability tokens can log in"
+        );
+    }
     let options = storage_options(&config);
     let location = Location::parse(&config.storage.path)?;
     let storage = Arc::new(Storage::open(&location, options).await?);
@@ -226,7 +235,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         lifecycle: lifecycle.clone(),
         metrics: metrics.clone(),
         started: std::time::Instant::now(),
-        configuration: config.redacted_json(),
+        configuration: config.public_json(),
+        configuration_admin: config.redacted_json(),
         admin_token: config.security.admin_token.clone(),
         audit: audit.clone(),
     });

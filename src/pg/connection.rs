@@ -461,13 +461,14 @@ impl Connection {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if !auth.password_required() {
-            // Trust, for clients on this machine only.
-            if !peer.ip().is_loopback() {
-                return self
-                    .refuse_login(client, &user, &database, no_entry())
-                    .await;
-            }
+        // Without a superuser password the server listens on loopback only
+        // (Auth::from_config); a client from elsewhere is refused all the same.
+        if !auth.superuser_password() && !peer.ip().is_loopback() {
+            return self
+                .refuse_login(client, &user, &database, no_entry())
+                .await;
+        }
+        if auth.trusts(peer.ip()) {
             let principal = match self.trusted_principal(&user) {
                 Ok(p) => p,
                 Err(message) => {
@@ -494,7 +495,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Without passwords, a role that exists and may log in is who it says.
+    /// A trusted client: a role that exists and may log in is who it says.
     fn trusted_principal(&self, user: &str) -> Result<Principal, String> {
         if user == enishi_sql::engine::SUPERUSER {
             return Ok(Principal::Superuser);

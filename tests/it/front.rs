@@ -1,7 +1,8 @@
 //! The front door: what a client may cost before it logs in (the
 //! authentication timeout, the pre-login connection limit, the byte cap on
-//! pre-login messages), and the audit writer's policy when it cannot keep up
-//! or cannot write.
+//! pre-login messages), the audit writer's policy when it cannot keep up or
+//! cannot write, and loopback trust as an explicit setting with nothing secret
+//! on the unauthenticated HTTP endpoints.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,6 +14,7 @@ use crate::manual::eventually;
 use crate::server::TestServer;
 
 const PASSWORD: &str = "front door password";
+const ADMIN_TOKEN: &str = "front-door-admin-token";
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("enishi-front-{name}-{}", std::process::id()));
@@ -407,4 +409,167 @@ async fn an_unwritable_audit_log_refuses_statements_with_58030() {
         server.wait_exit(Duration::from_secs(30)).is_some(),
         "the server exits"
     );
+}
+
+// ---------------------------------------------------------------- loopback trust and secrets
+
+#[tokio::test]
+async fn loopback_trust_is_a_setting() {
+    // A password and no explicit choice: loopback clients need the password.
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", PASSWORD)]);
+    assert!(
+        server
+            .config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .is_err()
+    );
+    drop(server);
+    // A password and trust_loopback on: loopback clients are let in without it.
+    let server = TestServer::start_with(&[
+        ("ENISHI_SUPERUSER_PASSWORD", PASSWORD),
+        ("ENISHI_TRUST_LOOPBACK", "true"),
+    ]);
+    server
+        .connect()
+        .await
+        .simple_query("select 1")
+        .await
+        .unwrap();
+    drop(server);
+    // No password and trust_loopback off: nobody is let in without a password.
+    let server = TestServer::start_with(&[("ENISHI_TRUST_LOOPBACK", "false")]);
+    assert!(
+        server
+            .config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .is_err()
+    );
+    let mut config = server.config();
+    config.password("a guess");
+    let err = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("the server asks for a password");
+    assert_eq!(sqlstate(&err), "28P01", "{err}");
+}
+
+#[test]
+fn an_empty_superuser_password_is_refused_at_start() {
+    for env in [
+        ("ENISHI_SUPERUSER_PASSWORD", ""),
+        ("ENISHI_SUPERUSER_PASSWORD", "   "),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_enishi"))
+            .arg("config")
+            .env(env.0, env.1)
+            .output()
+            .expect("run enishi");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{env:?}: {err}");
+        assert!(err.contains("superuser_password"), "{err}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["config", "--superuser-password", ""])
+        .env_remove("ENISHI_SUPERUSER_PASSWORD")
+        .output()
+        .expect("run enishi");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn an_empty_role_password_is_no_password() {
+    let server = TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", PASSWORD)]);
+    let mut config = server.config();
+    config.password(PASSWORD);
+    let admin = crate::server::connect(&config).await;
+    admin
+        .batch_execute("CREATE ROLE blank LOGIN PASSWORD ''; CREATE ROLE later LOGIN PASSWORD 'x'")
+        .await
+        .unwrap();
+    admin
+        .batch_execute("ALTER ROLE later PASSWORD ''")
+        .await
+        .unwrap();
+    for user in ["blank", "later"] {
+        let mut config = server.config();
+        config.user(user).password("");
+        let err = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{user} logged in with an empty password"));
+        assert_eq!(sqlstate(&err), "28P01", "{user}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn status_and_metrics_show_no_secrets_or_paths() {
+    let dir = temp_dir("secrets");
+    let config = dir.join("enishi.toml");
+    let lake = dir.join("lake");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nexternal_locations = [{lake:?}]\n\
+             [storage.s3]\naccess_key_id = \"AKIAFRONTDOOR\"\nsecret_access_key = \"s3-secret-front\"\n\
+             endpoint = \"http://minio.internal:9000\"\n"
+        ),
+    )
+    .unwrap();
+    let audit = dir.join("audit.log");
+    let logs = dir.join("logs");
+    let server = TestServer::start_with(&[
+        ("ENISHI_CONFIG", config.to_str().unwrap()),
+        ("ENISHI_SUPERUSER_PASSWORD", PASSWORD),
+        ("ENISHI_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("ENISHI_ENABLE_AUDIT", "true"),
+        ("ENISHI_AUDIT_LOG_PATH", audit.to_str().unwrap()),
+        ("ENISHI_LOG_DIR", logs.to_str().unwrap()),
+    ]);
+    let data = server.data_dir.to_str().unwrap().to_string();
+    let secrets = [
+        PASSWORD,
+        ADMIN_TOKEN,
+        "AKIAFRONTDOOR",
+        "s3-secret-front",
+        "minio.internal",
+        &data,
+        dir.to_str().unwrap(),
+    ];
+    let (code, status) = server.http_get("/status");
+    assert_eq!(code, 200);
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    // What the manual reads there stays.
+    assert!(json["configuration"]["performance"]["query_cache_size"].is_u64());
+    for (port, path) in [
+        (server.http_port, "/status"),
+        (server.http_port, "/ready"),
+        (server.http_port, "/health"),
+        (server.http_port, "/metrics"),
+        (server.metrics_port, "/metrics"),
+    ] {
+        let (_, body) = server.http_get_on(port, path);
+        for secret in secrets {
+            assert!(!body.contains(secret), "{path} on {port} shows {secret}");
+        }
+    }
+    // The admin sees where things are (never the secrets).
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let (code, body) = server.http_request(
+        server.http_port,
+        "GET",
+        "/status",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(code, 200);
+    assert!(body.contains(&data), "{body}");
+    for secret in [PASSWORD, "s3-secret-front"] {
+        assert!(!body.contains(secret), "admin /status shows {secret}");
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
 }
