@@ -38,8 +38,16 @@ pub struct ServerConfig {
     pub pg_port: u16,
     /// Threads that run connections and queries (0: one per CPU core).
     pub workers: usize,
-    /// Most PostgreSQL connections open at once; more are refused with 53300.
+    /// Most PostgreSQL connections logged in at once; more are refused with 53300.
     pub max_connections: u32,
+    /// Most connections that have not logged in yet (TLS, start-up, password
+    /// exchange); more are refused with 53300. Kept apart from
+    /// `max_connections` so that sockets that never log in cannot take the
+    /// places of sessions.
+    pub max_startup_connections: u32,
+    /// A connection that has not logged in this many seconds after it was
+    /// accepted is closed (PostgreSQL's `authentication_timeout`).
+    pub authentication_timeout_secs: u64,
     /// Default `statement_timeout` of every session, in seconds (0: none).
     pub timeout_secs: u64,
     /// On SIGTERM, how long open connections may finish before the server exits.
@@ -54,6 +62,8 @@ impl Default for ServerConfig {
             pg_port: 5432,
             workers: 0,
             max_connections: 1000,
+            max_startup_connections: 1000,
+            authentication_timeout_secs: 60,
             timeout_secs: 0,
             drain_timeout_secs: 30,
         }
@@ -156,6 +166,9 @@ pub struct SecurityConfig {
     pub enable_audit: bool,
     /// Where audit records go (empty: `<log_dir>/audit.log`).
     pub audit_log_path: String,
+    /// Bytes of audit records that may wait for the writer; past it, new
+    /// statements are refused with 53000 until it catches up.
+    pub audit_queue_max_bytes: u64,
     /// Most sessions (logged-in connections) at once; more are refused with 53300.
     pub max_sessions: u32,
     /// Close a session idle for this many seconds with 57P05 (0: never).
@@ -163,6 +176,10 @@ pub struct SecurityConfig {
     /// The superuser's password (empty: none, and only loopback clients are
     /// let in, without a password).
     pub superuser_password: String,
+    /// Let clients on this machine log in as any role without a password.
+    /// Unset: on exactly when no superuser password is configured, for the
+    /// zero-config local start.
+    pub trust_loopback: Option<bool>,
     /// Bearer token of the admin HTTP API (empty: the admin API is off).
     pub admin_token: String,
     /// PEM certificate chain and private key for TLS on the pg port (both or neither).
@@ -177,9 +194,11 @@ impl Default for SecurityConfig {
         Self {
             enable_audit: false,
             audit_log_path: String::new(),
+            audit_queue_max_bytes: 64 << 20,
             max_sessions: 1000,
             session_timeout_secs: 0,
             superuser_password: String::new(),
+            trust_loopback: None,
             admin_token: String::new(),
             tls_cert_path: String::new(),
             tls_key_path: String::new(),
@@ -239,9 +258,25 @@ pub struct Cli {
     /// Threads that run connections and queries (0: one per CPU core).
     #[arg(long, global = true, value_name = "N", env = "ENISHI_WORKERS")]
     pub workers: Option<usize>,
-    /// Most PostgreSQL connections open at once.
+    /// Most PostgreSQL connections logged in at once.
     #[arg(long, global = true, value_name = "N", env = "ENISHI_MAX_CONNECTIONS")]
     pub max_connections: Option<u32>,
+    /// Most connections that have not logged in yet.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "ENISHI_MAX_STARTUP_CONNECTIONS"
+    )]
+    pub max_startup_connections: Option<u32>,
+    /// Close connections that have not logged in after this many seconds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "ENISHI_AUTHENTICATION_TIMEOUT"
+    )]
+    pub authentication_timeout_secs: Option<u64>,
     /// Directory that holds the data, or an s3://bucket/prefix URL.
     #[arg(
         long,
@@ -314,6 +349,15 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub superuser_password: Option<String>,
+    /// Let loopback clients log in without a password (true/false; default:
+    /// only when no superuser password is set).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        env = "ENISHI_TRUST_LOOPBACK"
+    )]
+    pub trust_loopback: Option<bool>,
     /// Bearer token that authenticates calls to the admin HTTP API.
     #[arg(
         long,
@@ -430,6 +474,8 @@ impl Cli {
             port => "server.port",
             workers => "server.workers",
             max_connections => "server.max_connections",
+            max_startup_connections => "server.max_startup_connections",
+            authentication_timeout_secs => "server.authentication_timeout_secs",
             storage_path => "storage.path",
             compression => "storage.compression",
             max_size_gb => "storage.max_size_gb",
@@ -442,6 +488,7 @@ impl Cli {
             audit_log_path => "security.audit_log_path",
             session_timeout_secs => "security.session_timeout_secs",
             superuser_password => "security.superuser_password",
+            trust_loopback => "security.trust_loopback",
             admin_token => "security.admin_token",
             tls_cert_path => "security.tls_cert_path",
             tls_key_path => "security.tls_key_path",
@@ -466,6 +513,15 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+impl SecurityConfig {
+    /// Whether loopback clients log in without a password: `trust_loopback`,
+    /// else exactly when no superuser password is configured.
+    pub fn trusts_loopback(&self) -> bool {
+        self.trust_loopback
+            .unwrap_or(self.superuser_password.is_empty())
+    }
+}
+
 impl StorageConfig {
     /// `max_size_gb` in bytes, if there is a limit.
     pub fn max_size_bytes(&self) -> Option<u64> {
@@ -483,27 +539,65 @@ pub struct Loaded {
     pub origins: BTreeMap<String, Origin>,
 }
 
+/// What replaces a value that is not shown.
+const REDACTED: &str = "<redacted>";
+
 impl Config {
-    /// A copy fit to show operators: secrets replaced.
+    /// A copy fit to show operators: secrets (passwords, tokens, storage
+    /// credentials) replaced.
     pub fn redacted(&self) -> Self {
         let mut shown = self.clone();
-        if shown.storage.s3.secret_access_key.is_some() {
-            shown.storage.s3.secret_access_key = Some("<redacted>".into());
+        let s3 = &mut shown.storage.s3;
+        for credential in [&mut s3.access_key_id, &mut s3.secret_access_key] {
+            if credential.is_some() {
+                *credential = Some(REDACTED.into());
+            }
         }
         for secret in [
             &mut shown.security.superuser_password,
             &mut shown.security.admin_token,
         ] {
             if !secret.is_empty() {
-                *secret = "<redacted>".into();
+                *secret = REDACTED.into();
             }
         }
         shown
     }
 
-    /// The configuration as JSON for operators (`/status`), secrets replaced.
+    /// A copy fit to show anyone who can reach the HTTP port: also without
+    /// where the data, logs and keys are, or the object store's endpoint.
+    pub fn public(&self) -> Self {
+        let mut shown = self.redacted();
+        for path in [
+            &mut shown.storage.path,
+            &mut shown.security.audit_log_path,
+            &mut shown.security.tls_cert_path,
+            &mut shown.security.tls_key_path,
+            &mut shown.monitoring.log_dir,
+        ] {
+            if !path.is_empty() {
+                *path = REDACTED.into();
+            }
+        }
+        for location in &mut shown.storage.external_locations {
+            *location = REDACTED.into();
+        }
+        if shown.storage.s3.endpoint.is_some() {
+            shown.storage.s3.endpoint = Some(REDACTED.into());
+        }
+        shown
+    }
+
+    /// The configuration as JSON for the admin (`/status` with the admin
+    /// token), secrets replaced.
     pub fn redacted_json(&self) -> serde_json::Value {
         serde_json::to_value(self.redacted()).unwrap_or_default()
+    }
+
+    /// The configuration as JSON for `/status` without the admin token:
+    /// neither secrets nor paths.
+    pub fn public_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.public()).unwrap_or_default()
     }
 
     /// Parses a config file's text. Unknown keys are rejected, naming the key and the
@@ -547,6 +641,13 @@ impl Config {
                 origins.insert(key, Origin::File(path.clone()));
             }
         }
+        if cli.superuser_password.as_deref() == Some("") {
+            return Err(ConfigError::Invalid(
+                "security.superuser_password is given empty (--superuser-password or ENISHI_SUPERUSER_PASSWORD): \
+                 set a password, or leave it unset to let only clients on this machine in"
+                    .into(),
+            ));
+        }
         for (id, key, value) in cli.overrides()? {
             set_key(&mut table, key, value);
             let origin = cli
@@ -579,10 +680,26 @@ impl Config {
                 self.storage.max_size_gb
             ));
         }
-        if self.server.max_connections == 0 || self.security.max_sessions == 0 {
+        if self.server.max_connections == 0
+            || self.server.max_startup_connections == 0
+            || self.security.max_sessions == 0
+        {
             return invalid(
-                "server.max_connections and security.max_sessions must be at least 1".into(),
+                "server.max_connections, server.max_startup_connections and security.max_sessions must be at least 1".into(),
             );
+        }
+        let password = &self.security.superuser_password;
+        if !password.is_empty() && password.trim().is_empty() {
+            return invalid(
+                "security.superuser_password is only blanks: set a real password, or leave it empty"
+                    .into(),
+            );
+        }
+        if self.security.audit_queue_max_bytes == 0 {
+            return invalid("security.audit_queue_max_bytes must be at least 1".into());
+        }
+        if self.server.authentication_timeout_secs == 0 {
+            return invalid("server.authentication_timeout_secs must be at least 1".into());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.monitoring.log_level) {
             return invalid(format!(
@@ -813,6 +930,7 @@ health_check_interval_secs = 30
     fn secrets_are_redacted() {
         let mut config = Config::default();
         config.storage.s3.secret_access_key = Some("hunter2".into());
+        config.storage.s3.access_key_id = Some("hunter2".into());
         config.security.superuser_password = "hunter2".into();
         config.security.admin_token = "hunter2".into();
         let loaded = Loaded {
@@ -822,6 +940,13 @@ health_check_interval_secs = 30
         };
         assert!(!loaded.render().contains("hunter2"));
         assert!(!config.redacted_json().to_string().contains("hunter2"));
+        // The public view hides paths too.
+        config.storage.path = "/srv/secret-place".into();
+        config.monitoring.log_dir = "/srv/secret-place/logs".into();
+        config.storage.external_locations = vec!["/srv/secret-place/lake".into()];
+        let public = config.public_json().to_string();
+        assert!(!public.contains("secret-place") && !public.contains("hunter2"));
+        assert!(config.redacted_json().to_string().contains("secret-place"));
     }
 
     #[test]

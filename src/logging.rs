@@ -57,6 +57,12 @@ impl ReopenableFile {
         self.lock().write_all(text.as_bytes())
     }
 
+    /// Writes as much of `bytes` as one write takes, and says how much: the
+    /// audit writer resumes a failed batch where it stopped, with no duplicates.
+    pub fn append(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.lock().write(bytes)
+    }
+
     fn lock(&self) -> MutexGuard<'_, File> {
         self.file.lock().unwrap_or_else(|e| e.into_inner())
     }

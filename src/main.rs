@@ -154,6 +154,15 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     // Who may connect is settled first: a server that would be open to the
     // network without a password, or TLS files that do not load, never starts.
     let auth = enishi::pg::auth::Auth::from_config(&config.security, config.server.host)?;
+    if auth.trusts_loopback() {
+        tracing::warn!(
+            "security.trust_loopback is on: clients on this machine log in as any role WITHOUT a password"
+        );
+    } else if !auth.superuser_password() {
+        tracing::warn!(
+            "security.trust_loopback is off and no superuser password is set: only roles with passwords and capability tokens can log in"
+        );
+    }
     let options = storage_options(&config);
     let location = Location::parse(&config.storage.path)?;
     let storage = Arc::new(Storage::open(&location, options).await?);
@@ -184,7 +193,7 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         .filter(|_| config.security.enable_audit)
     {
         Some(path) => Some(
-            Audit::open(&path)
+            Audit::open(&path, config.security.audit_queue_max_bytes)
                 .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?,
         ),
         None => None,
@@ -228,7 +237,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         lifecycle: lifecycle.clone(),
         metrics: metrics.clone(),
         started: std::time::Instant::now(),
-        configuration: config.redacted_json(),
+        configuration: config.public_json(),
+        configuration_admin: config.redacted_json(),
         admin_token: config.security.admin_token.clone(),
         audit: audit.clone(),
     });
@@ -246,6 +256,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     }
     let limits = enishi::pg::Limits {
         max_connections: config.server.max_connections,
+        max_startup_connections: config.server.max_startup_connections,
+        authentication_timeout: Duration::from_secs(config.server.authentication_timeout_secs),
         max_sessions: config.security.max_sessions,
         session_timeout: (config.security.session_timeout_secs > 0)
             .then(|| Duration::from_secs(config.security.session_timeout_secs)),
@@ -265,7 +277,12 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
     };
     let server = tokio::spawn(enishi::pg::serve(listener, frontend, shutdown_rx));
     lifecycle.set(Phase::Ready);
-    tokio::spawn(reload_on_hangup(cli, config.clone(), logging, audit));
+    tokio::spawn(reload_on_hangup(
+        cli,
+        config.clone(),
+        logging,
+        audit.clone(),
+    ));
     shutdown_signal().await;
     // Drain: /ready fails and new clients are refused (57P03) while the open
     // connections finish, for up to server.drain_timeout_secs.
@@ -277,17 +294,24 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         "shutting down: draining connections"
     );
     let deadline = std::time::Instant::now() + timeout;
-    while metrics.connections_active.get() > 0 && std::time::Instant::now() < deadline {
+    // Connections that have not logged in have no work to finish: a start-up
+    // packet now is refused with 57P03, and a silent socket is not waited for.
+    let working = || metrics.connections_active.get() - metrics.connections_startup.get();
+    while working() > 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tracing::info!(
-        connections_left = metrics.connections_active.get(),
-        "shutting down"
-    );
+    tracing::info!(connections_left = working(), "shutting down");
     let _ = shutdown_tx.send(true);
     let _ = server.await;
     for task in http {
         let _ = task.await;
+    }
+    // Every record queued so far reaches the file before the process exits.
+    if let Some(audit) = audit {
+        let _ = tokio::task::spawn_blocking(move || {
+            audit.close(enishi::audit::CLOSE_TIMEOUT);
+        })
+        .await;
     }
     Ok(())
 }

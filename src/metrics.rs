@@ -13,6 +13,8 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::audit::Audit;
+
 /// Query latency buckets, in seconds: from a cached answer to a long scan.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -22,6 +24,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub struct Metrics {
     registry: Registry,
     pub connections_active: IntGauge,
+    pub connections_startup: IntGauge,
     pub connections_total: IntCounter,
     pub connections_rejected: IntCounter,
     pub auth_failures: IntCounter,
@@ -45,6 +48,10 @@ pub struct Metrics {
     pub storage_up: IntGauge,
     pub storage_probe_failures: IntCounter,
     memory_pool: IntGauge,
+    audit_queue_bytes: IntGauge,
+    audit_write_errors: IntCounter,
+    audit_up: IntGauge,
+    pub audit_refusals: IntCounterVec,
     store_requests: IntCounterVec,
     store_bytes: IntCounterVec,
     cache: CacheMetrics,
@@ -85,6 +92,10 @@ impl Metrics {
                 "enishi_connections_active",
                 "PostgreSQL client connections open now"
             )?),
+            connections_startup: register!(gauge(
+                "enishi_connections_startup",
+                "Connections that have not logged in yet (TLS handshake, start-up, password exchange)"
+            )?),
             connections_total: register!(counter(
                 "enishi_connections_total",
                 "PostgreSQL client connections accepted since start"
@@ -103,7 +114,7 @@ impl Metrics {
             )?),
             connections_max: register!(gauge(
                 "enishi_connections_max",
-                "Most connections accepted at once (server.max_connections)"
+                "Most connections logged in at once (server.max_connections or security.max_sessions, the lower)"
             )?),
             queries_in_flight: register!(gauge(
                 "enishi_queries_in_flight",
@@ -146,7 +157,7 @@ impl Metrics {
             limits: register!(IntCounterVec::new(
                 Opts::new(
                     "enishi_limit_refusals_total",
-                    "Connections refused or closed by a limit: max_connections and max_sessions (53300), idle_session_timeout (57P05)"
+                    "Connections refused or closed by a limit: max_connections, max_sessions and max_startup_connections (53300), idle_session_timeout (57P05), authentication_timeout and startup_bytes (closed before login)"
                 ),
                 &["limit"]
             )?),
@@ -200,6 +211,25 @@ impl Metrics {
             memory_pool: register!(gauge(
                 "enishi_memory_pool_reserved_bytes",
                 "Memory reserved by running queries (sorts, joins, aggregations)"
+            )?),
+            audit_queue_bytes: register!(gauge(
+                "enishi_audit_queue_bytes",
+                "Bytes of audit records waiting for the audit writer"
+            )?),
+            audit_write_errors: register!(counter(
+                "enishi_audit_write_errors_total",
+                "Failed writes to the audit log (each is retried)"
+            )?),
+            audit_up: register!(gauge(
+                "enishi_audit_up",
+                "0 while writes to the audit log fail, else 1 (also when auditing is off)"
+            )?),
+            audit_refusals: register!(IntCounterVec::new(
+                Opts::new(
+                    "enishi_audit_refusals_total",
+                    "Statements refused because the audit log could not take their records: queue_full (53000), write_failed (58030)"
+                ),
+                &["reason"]
             )?),
             cache: CacheMetrics {
                 hit_ratio: register!(Gauge::with_opts(Opts::new(
@@ -271,7 +301,7 @@ impl Metrics {
     }
 
     /// The text exposition of every metric, current as of now.
-    pub fn render(&self, engine: &Engine) -> prometheus::Result<String> {
+    pub fn render(&self, engine: &Engine, audit: Option<&Audit>) -> prometheus::Result<String> {
         {
             let mut scrape = self.scrape.lock().expect("scrape lock");
             let cache = engine.cache();
@@ -315,6 +345,14 @@ impl Metrics {
                 store.bytes_written.load(Ordering::Relaxed),
             );
             self.memory_pool.set(engine.memory_reserved() as i64);
+            match audit.map(Audit::stats) {
+                Some(audit) => {
+                    self.audit_queue_bytes.set(audit.queue_bytes as i64);
+                    advance(&self.audit_write_errors, audit.write_errors);
+                    self.audit_up.set(i64::from(audit.writable));
+                }
+                None => self.audit_up.set(1),
+            }
             if let Some(rss) = resident_bytes() {
                 self.memory.set(rss as i64);
             }

@@ -27,8 +27,10 @@ pub struct HttpState {
     pub lifecycle: Arc<Lifecycle>,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
-    /// The effective configuration, secrets redacted, for /status.
+    /// The effective configuration for /status: no secrets, no paths.
     pub configuration: serde_json::Value,
+    /// The same with paths, for a caller with the admin token.
+    pub configuration_admin: serde_json::Value,
     /// Bearer token of `/admin/…` (empty: the admin API is off).
     pub admin_token: String,
     pub audit: Option<Arc<Audit>>,
@@ -84,11 +86,26 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "healthy" }))
 }
 
+/// What an unauthenticated caller is told of a failed storage probe: its
+/// error names paths, buckets and endpoints, which go to the server log and to
+/// the admin.
+const STORAGE_ERROR_HIDDEN: &str = "the storage probe failed; see the server log";
+
+/// The last storage probe's error as `headers`' caller may see it.
+fn storage_error(state: &HttpState, headers: &HeaderMap) -> Option<String> {
+    let error = state.lifecycle.storage_error()?;
+    Some(if is_admin(state, headers) {
+        error
+    } else {
+        STORAGE_ERROR_HIDDEN.into()
+    })
+}
+
 /// Readiness: 200 while the server accepts queries; 503 while starting, while
 /// draining, or while the object store fails its background probe.
-async fn ready(State(state): State<Arc<HttpState>>) -> Response {
+async fn ready(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
     let phase = state.lifecycle.phase();
-    let storage_error = state.lifecycle.storage_error();
+    let storage_error = storage_error(&state, &headers);
     match (phase, storage_error) {
         (Phase::Ready, None) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         (Phase::Ready, Some(error)) => (
@@ -103,9 +120,20 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
     .into_response()
 }
 
-async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
+/// What the server is doing. Open to anyone who reaches the port, so it shows
+/// neither secrets nor paths; with the admin token, the paths and the storage
+/// error's detail too.
+async fn status(
+    State(state): State<Arc<HttpState>>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
     let cache = state.engine.cache();
     let (entries, bytes) = cache.usage();
+    let configuration = if is_admin(&state, &headers) {
+        &state.configuration_admin
+    } else {
+        &state.configuration
+    };
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
@@ -118,9 +146,13 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
             "files": state.engine.storage().used_files(),
             "tables": state.engine.storage().table_count(),
             "healthy": state.lifecycle.storage_error().is_none(),
-            "error": state.lifecycle.storage_error(),
+            "error": storage_error(&state, &headers),
         },
-        "configuration": state.configuration,
+        "configuration": configuration,
+        "audit": state.audit.as_ref().map(|audit| {
+            let stats = audit.stats();
+            json!({ "queue_bytes": stats.queue_bytes, "writable": stats.writable })
+        }),
         "cache": {
             "entries": entries,
             "bytes": bytes,
@@ -130,7 +162,7 @@ async fn status(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
 }
 
 async fn render_metrics(State(state): State<Arc<HttpState>>) -> Response {
-    match state.metrics.render(&state.engine) {
+    match state.metrics.render(&state.engine, state.audit.as_deref()) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -142,8 +174,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Whether the request carries `Authorization: Bearer <admin token>`.
+/// Whether the request carries `Authorization: Bearer <admin token>` (never,
+/// without an admin token configured).
 fn is_admin(state: &HttpState, headers: &HeaderMap) -> bool {
+    if state.admin_token.is_empty() {
+        return false;
+    }
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

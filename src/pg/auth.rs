@@ -1,5 +1,6 @@
-//! Who may connect: TLS, trust for loopback clients when no password is
-//! configured, and SCRAM-SHA-256 otherwise — against a role's verifier, the
+//! Who may connect: TLS, trust for loopback clients when
+//! `security.trust_loopback` says so (by default exactly when no password is
+//! configured), and SCRAM-SHA-256 otherwise — against a role's verifier, the
 //! configured superuser password, or a capability token.
 //!
 //! The exchange never reveals whether a role exists: a user name without a
@@ -23,6 +24,8 @@ pub struct Auth {
     /// The superuser's verifier, when a password is configured; then every
     /// client must log in with SCRAM.
     superuser: Option<Verifier>,
+    /// Loopback clients log in without a password.
+    trust_loopback: bool,
     pub require_tls: bool,
     pub tls: Option<TlsAcceptor>,
     /// Key for the salts of user names that have no verifier.
@@ -33,6 +36,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
             .field("password", &self.superuser.is_some())
+            .field("trust_loopback", &self.trust_loopback)
             .field("require_tls", &self.require_tls)
             .field("tls", &self.tls.is_some())
             .finish()
@@ -80,14 +84,25 @@ impl Auth {
         }
         Ok(Self {
             superuser,
+            trust_loopback: security.trusts_loopback(),
             require_tls: security.require_tls,
             tls,
             mock_key: scram::random_bytes::<32>(),
         })
     }
 
-    /// Whether clients must log in with a password.
-    pub fn password_required(&self) -> bool {
+    /// Whether loopback clients log in without a password.
+    pub fn trusts_loopback(&self) -> bool {
+        self.trust_loopback
+    }
+
+    /// Whether a client at `peer` logs in without a password.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.trust_loopback && peer.is_loopback()
+    }
+
+    /// Whether the superuser has a password.
+    pub fn superuser_password(&self) -> bool {
         self.superuser.is_some()
     }
 

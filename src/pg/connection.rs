@@ -60,8 +60,11 @@ use std::time::Instant;
 pub struct Shared {
     pub engine: Arc<Engine>,
     pub limits: Limits,
-    /// Sessions logged in now (for `security.max_sessions`).
+    /// Sessions logged in now (for `server.max_connections` and
+    /// `security.max_sessions`).
     pub sessions: std::sync::atomic::AtomicU32,
+    /// Connections that have not logged in yet (`server.max_startup_connections`).
+    pub logging_in: Arc<std::sync::atomic::AtomicU32>,
     pub audit: Option<Arc<Audit>>,
     pub cancel: Arc<CancelRegistry>,
     pub keys: RandomPidSecretKeyGenerator,
@@ -71,10 +74,14 @@ pub struct Shared {
 }
 
 /// What the configuration limits.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limits {
-    /// Connections past this are refused with 53300 (0: no limit).
+    /// Logged-in connections past this are refused with 53300 (0: no limit).
     pub max_connections: u32,
+    /// Connections not yet logged in past this are refused with 53300.
+    pub max_startup_connections: u32,
+    /// A connection not logged in this long after it was accepted is closed.
+    pub authentication_timeout: std::time::Duration,
     /// Logged-in sessions past this are refused with 53300 (0: no limit).
     pub max_sessions: u32,
     /// Close a session idle this long with 57P05.
@@ -454,13 +461,14 @@ impl Connection {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if !auth.password_required() {
-            // Trust, for clients on this machine only.
-            if !peer.ip().is_loopback() {
-                return self
-                    .refuse_login(client, &user, &database, no_entry())
-                    .await;
-            }
+        // Without a superuser password the server listens on loopback only
+        // (Auth::from_config); a client from elsewhere is refused all the same.
+        if !auth.superuser_password() && !peer.ip().is_loopback() {
+            return self
+                .refuse_login(client, &user, &database, no_entry())
+                .await;
+        }
+        if auth.trusts(peer.ip()) {
             let principal = match self.trusted_principal(&user) {
                 Ok(p) => p,
                 Err(message) => {
@@ -487,7 +495,7 @@ impl Connection {
         Ok(())
     }
 
-    /// Without passwords, a role that exists and may log in is who it says.
+    /// A trusted client: a role that exists and may log in is who it says.
     fn trusted_principal(&self, user: &str) -> Result<Principal, String> {
         if user == enishi_sql::engine::SUPERUSER {
             return Ok(Principal::Superuser);
@@ -637,35 +645,6 @@ impl Connection {
         let peer = client.socket_addr().to_string();
         let limits = &self.shared.limits;
         let too_many = || fatal("53300", "sorry, too many clients already".into());
-        if limits.max_connections > 0
-            && self.shared.metrics.connections_active.get() > i64::from(limits.max_connections)
-        {
-            self.shared
-                .metrics
-                .limits
-                .with_label_values(&["max_connections"])
-                .inc();
-            return self
-                .refuse_login(client, &user, &database, too_many())
-                .await;
-        }
-        let sessions = self
-            .shared
-            .sessions
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if limits.max_sessions > 0 && sessions >= limits.max_sessions {
-            self.shared
-                .sessions
-                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-            self.shared
-                .metrics
-                .limits
-                .with_label_values(&["max_sessions"])
-                .inc();
-            return self
-                .refuse_login(client, &user, &database, too_many())
-                .await;
-        }
         let token = match &principal {
             Principal::Token(c) => Some(c.id.clone()),
             _ => None,
@@ -676,12 +655,32 @@ impl Connection {
             Some(id) => format!("token:{id}"),
             None => user,
         };
+        // Both limits count logged-in connections; connections still logging
+        // in have their own (`max_startup_connections`, checked at accept).
+        let sessions = self
+            .shared
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let mut slot = SessionSlot {
             shared: self.shared.clone(),
             user: user.clone(),
             peer: peer.clone(),
             pid: 0,
         };
+        let exceeded = if limits.max_connections > 0 && sessions >= limits.max_connections {
+            Some("max_connections")
+        } else if limits.max_sessions > 0 && sessions >= limits.max_sessions {
+            Some("max_sessions")
+        } else {
+            None
+        };
+        if let Some(limit) = exceeded {
+            self.shared.metrics.limits.with_label_values(&[limit]).inc();
+            drop(slot);
+            return self
+                .refuse_login(client, &user, &database, too_many())
+                .await;
+        }
         let mut session = match self.shared.engine.session_as(&user, &database, principal) {
             Ok(s) => s,
             Err(e) => {
@@ -871,6 +870,22 @@ impl Connection {
         params: Option<datafusion::common::ParamValues>,
     ) -> Result<(Output, StatementLimits), Error> {
         let metrics = &shared.metrics;
+        // No statement runs whose record the audit log could not take.
+        if let Some(audit) = &shared.audit
+            && let Err(refusal) = audit.admit()
+        {
+            metrics
+                .audit_refusals
+                .with_label_values(&[refusal.reason()])
+                .inc();
+            active.session.statement_failed();
+            let e = Error::Coded {
+                code: refusal.sqlstate(),
+                message: refusal.to_string(),
+            };
+            metrics.query_failed(sqlstate(&e));
+            return Err(e);
+        }
         let started = Instant::now();
         let timeout = active.session.settings().statement_timeout_ms();
         let mut limits = active.cancel.statement(timeout);

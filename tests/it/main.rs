@@ -11,6 +11,7 @@ mod clients;
 mod copy;
 mod durability;
 mod external;
+mod front;
 mod holes;
 mod manual;
 mod operations;

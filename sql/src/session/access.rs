@@ -59,6 +59,22 @@ impl Session {
         &self.principal
     }
 
+    /// The verifier a PASSWORD option stores: none for NULL and, as in
+    /// PostgreSQL, none (with a notice) for an empty string, which could
+    /// otherwise log in with no password at all.
+    fn verifier_of(&mut self, password: &ast::Password) -> Result<Option<String>> {
+        let text = password_text(password)?;
+        if text.as_deref() == Some("") {
+            self.notices.push(crate::Notice {
+                severity: "NOTICE",
+                code: "00000",
+                message: "empty string is not a valid password, clearing password".into(),
+            });
+            return Ok(None);
+        }
+        Ok(text.map(|p| scram::verifier_for(&p)))
+    }
+
     /// The relations the last statement was checked against, `schema.name`.
     pub fn take_objects(&mut self) -> Vec<String> {
         let mut objects = std::mem::take(&mut *self.objects.lock().expect("objects lock"));
@@ -220,7 +236,7 @@ impl Session {
     pub(super) async fn create_role(&mut self, create: &ast::CreateRole) -> Result<Output> {
         self.require_superuser("create role")?;
         let verifier = match &create.password {
-            Some(p) => password_text(p)?.map(|p| scram::verifier_for(&p)),
+            Some(p) => self.verifier_of(p)?,
             None => None,
         };
         let entry = RoleEntry {
@@ -290,7 +306,7 @@ impl Session {
         for option in options {
             match option {
                 RoleOption::Password(p) => {
-                    verifier = Some(password_text(p)?.map(|p| scram::verifier_for(&p)));
+                    verifier = Some(self.verifier_of(p)?);
                 }
                 RoleOption::Login(v) => login = Some(*v),
                 RoleOption::SuperUser(v) => superuser = Some(*v),
