@@ -144,6 +144,11 @@ pub struct PerformanceConfig {
     /// Plan with table statistics and narrow scans at run time with filters
     /// learned from joins and top-k sorts.
     pub adaptive_optimization: bool,
+    /// Memory all running queries may hold together: `auto` (half of the
+    /// machine's or the container's memory) or a size such as `4GB`, `512MiB`
+    /// or a number of bytes. Sorts, aggregates and joins spill to disk past
+    /// it; what cannot spill fails with 53200.
+    pub memory_limit: String,
 }
 
 impl Default for PerformanceConfig {
@@ -155,6 +160,7 @@ impl Default for PerformanceConfig {
             bloom_filter_size: 0,
             max_concurrent_queries: 0,
             adaptive_optimization: true,
+            memory_limit: "auto".into(),
         }
     }
 }
@@ -313,6 +319,9 @@ pub struct Cli {
         env = "ENISHI_MAX_CONCURRENT_QUERIES"
     )]
     pub max_concurrent_queries: Option<u32>,
+    /// Memory all running queries may hold: `auto` or a size (`4GB`).
+    #[arg(long, global = true, value_name = "SIZE", env = "ENISHI_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
     /// Plan with statistics and filter scans at run time (true/false).
     #[arg(
         long,
@@ -483,6 +492,7 @@ impl Cli {
             query_cache_size => "performance.query_cache_size",
             bloom_filter_size => "performance.bloom_filter_size",
             max_concurrent_queries => "performance.max_concurrent_queries",
+            memory_limit => "performance.memory_limit",
             adaptive_optimization => "performance.adaptive_optimization",
             enable_audit => "security.enable_audit",
             audit_log_path => "security.audit_log_path",
@@ -671,6 +681,9 @@ impl Config {
     /// Cross-field and range rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if let Err(why) = memory_limit_bytes(&self.performance.memory_limit) {
+            return invalid(why);
+        }
         if self.storage.path.is_empty() {
             return invalid("storage.path must not be empty".into());
         }
@@ -962,5 +975,68 @@ health_check_interval_secs = 30
         };
         let err = Config::load(&cli).unwrap_err().to_string();
         assert!(err.contains("audit_log_path"), "{err}");
+    }
+}
+
+/// The bytes `performance.memory_limit` stands for: `auto` is half of the
+/// memory the server may use (the container's limit when there is one, else
+/// the machine's); otherwise a number with an optional unit (`B`, `KB`,
+/// `MB`, `GB`, `TB`, or `KiB` … `TiB`, case-insensitive).
+pub fn memory_limit_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(available_memory_bytes() / 2);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("performance.memory_limit must be auto or a size such as 4GB, not {text:?}")
+    })?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "tib" | "t" => 1024.0f64.powi(4),
+        other => {
+            return Err(format!(
+                "performance.memory_limit: unknown unit {other:?} (use B, KB, MB, GB, TB or KiB … TiB)"
+            ));
+        }
+    };
+    let bytes = number * scale;
+    if bytes < (16u64 << 20) as f64 {
+        return Err(format!(
+            "performance.memory_limit must be at least 16MiB, not {text:?}"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+/// Memory this process may use: a cgroup (container, systemd) limit when set,
+/// else the machine's total.
+fn available_memory_bytes() -> u64 {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+    match (cgroup, total) {
+        (Some(c), Some(t)) => c.min(t),
+        (Some(c), None) => c,
+        (None, Some(t)) => t,
+        (None, None) => 8 << 30,
     }
 }

@@ -184,6 +184,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         adaptive_optimization: performance.adaptive_optimization,
         session_defaults,
         external_locations: config.storage.external_locations.clone(),
+        memory_limit_bytes: enishi::config::memory_limit_bytes(&performance.memory_limit)
+            .unwrap_or_default() as usize,
         ..EngineConfig::default()
     };
     let engine = Engine::new(storage.clone(), engine_config)?;

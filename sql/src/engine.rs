@@ -110,7 +110,16 @@ impl Engine {
     pub fn new(storage: Arc<Storage>, config: EngineConfig) -> Result<Arc<Self>> {
         let mut runtime = RuntimeEnvBuilder::new();
         if config.memory_limit_bytes > 0 {
-            runtime = runtime.with_memory_limit(config.memory_limit_bytes, 1.0);
+            // Every spilling operator of every session gets a fair share;
+            // what cannot spill fails with 53200 instead of taking the rest.
+            runtime = runtime.with_memory_pool(Arc::new(
+                datafusion::execution::memory_pool::TrackConsumersPool::new(
+                    datafusion::execution::memory_pool::FairSpillPool::new(
+                        config.memory_limit_bytes,
+                    ),
+                    std::num::NonZeroUsize::new(5).expect("five"),
+                ),
+            ));
         }
         let runtime = Arc::new(runtime.build().map_err(Error::from)?);
         // Table files are read through the same (fsyncing) store they are written with.

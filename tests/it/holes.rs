@@ -428,3 +428,36 @@ async fn unconstrained_numeric_refuses_what_it_would_round() {
         vec![vec![Some("0.1234567891".into()), Some("1.01".into())]]
     );
 }
+
+/// Memory is bounded: with a small `performance.memory_limit`, an aggregate
+/// far larger than it either finishes by spilling or fails with 53200, and
+/// every other session keeps working meanwhile.
+#[tokio::test]
+async fn a_query_larger_than_the_memory_limit_spills_or_fails_alone() {
+    let server = TestServer::start_with(&[("ENISHI_MEMORY_LIMIT", "16MiB")]);
+    let big = server.connect().await;
+    let other = server.connect().await;
+    let query = big.simple_query(
+        "SELECT count(*) FROM (SELECT x FROM generate_series(1, 3000000) t(x) GROUP BY x) g",
+    );
+    let probe = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        let answer = values(&other, "SELECT 41 + 1").await;
+        (answer, started.elapsed())
+    };
+    let (result, (answer, waited)) = tokio::join!(
+        tokio::time::timeout(std::time::Duration::from_secs(300), query),
+        probe
+    );
+    assert_eq!(answer, vec![vec![Some("42".to_string())]]);
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "another session waited {waited:?}"
+    );
+    match result.expect("the big query ends") {
+        Ok(messages) => assert_eq!(rows(&messages), vec![vec![Some("3000000".into())]]),
+        Err(e) => assert_eq!(e.code().map(|c| c.code()), Some("53200"), "{e}"),
+    }
+    assert_eq!(one_column(values(&big, "SELECT 1").await), vec!["1"]);
+}
