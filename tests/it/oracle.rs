@@ -248,17 +248,45 @@ fn known_differences() -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// What a client sees of a statement: columns and rows (sorted unless the
-/// statement orders them), or the SQLSTATE of its error.
-async fn observe(
-    client: &tokio_postgres::Client,
-    sql: &str,
-) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
-    let (columns, mut rows) = text_result(client, sql).await?;
-    if !sql.to_ascii_uppercase().contains("ORDER BY") {
-        rows.sort();
-    }
-    Ok((columns, rows))
+/// What a client sees of a statement: the result column types it is told
+/// when it prepares the statement (PostgreSQL type names; none when it cannot
+/// be prepared alone, e.g. several statements), then the columns and rows
+/// (sorted unless the statement orders them), or the SQLSTATE of its error.
+#[derive(Debug, Clone, PartialEq)]
+struct Observed {
+    types: Option<Vec<String>>,
+    result: Result<(Vec<String>, Vec<Vec<Option<String>>>), String>,
+}
+
+async fn observe(client: &tokio_postgres::Client, sql: &str) -> Observed {
+    let types = match client.prepare(sql).await {
+        Ok(statement) => Some(
+            statement
+                .columns()
+                .iter()
+                .map(|c| c.type_().name().to_string())
+                .collect(),
+        ),
+        Err(_) => None,
+    };
+    let result = text_result(client, sql).await.map(|(columns, mut rows)| {
+        if !sql.to_ascii_uppercase().contains("ORDER BY") {
+            rows.sort();
+        }
+        (columns, rows)
+    });
+    Observed { types, result }
+}
+
+/// Enishi's output for each listed difference, as last recorded: a listed
+/// statement whose output changes (for the worse, or for the better without
+/// being recorded) fails the test. `ENISHI_RECORD_KNOWN=1` records them anew.
+fn recorded_outputs() -> std::collections::BTreeMap<String, String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/known_outputs.json");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -280,9 +308,14 @@ async fn differential_corpus_agrees_with_postgresql() {
         statements.len()
     );
     let known = known_differences();
+    let recorded = recorded_outputs();
+    let record = std::env::var("ENISHI_RECORD_KNOWN").is_ok_and(|v| v == "1");
+    let mut outputs = std::collections::BTreeMap::new();
     let mut agreed = 0;
+    let mut same_text = 0;
     let mut unexplained = Vec::new();
     let mut fixed = Vec::new();
+    let mut changed = Vec::new();
     for statement in &statements {
         let expected = observe(&pg, &statement.sql).await;
         let actual = observe(&us, &statement.sql).await;
@@ -290,20 +323,41 @@ async fn differential_corpus_agrees_with_postgresql() {
         if same {
             agreed += 1;
         }
+        if expected.result == actual.result {
+            same_text += 1;
+        }
         match (same, known.contains_key(&statement.name)) {
             (false, false) => unexplained.push(format!(
                 "{} {}\n  postgres: {expected:?}\n  enishi:   {actual:?}",
                 statement.name, statement.sql
             )),
             (true, true) => fixed.push(statement.name.clone()),
-            _ => {}
+            (false, true) => {
+                let now = format!("{actual:?}");
+                if recorded.get(&statement.name) != Some(&now) {
+                    changed.push(format!(
+                        "{} {}\n  recorded: {:?}\n  now:      {now}",
+                        statement.name,
+                        statement.sql,
+                        recorded.get(&statement.name)
+                    ));
+                }
+                outputs.insert(statement.name.clone(), now);
+            }
+            (true, false) => {}
         }
     }
     let rate = 100.0 * agreed as f64 / statements.len() as f64;
     eprintln!(
-        "differential corpus: {agreed} of {} statements agree with PostgreSQL 15 ({rate:.1}%)",
+        "differential corpus: {agreed} of {} statements agree with PostgreSQL 15 in result types and text ({rate:.1}%); {same_text} in text",
         statements.len()
     );
+    if record {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/known_outputs.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&outputs).unwrap() + "\n").unwrap();
+        eprintln!("recorded {} known outputs in {}", outputs.len(), path.display());
+    }
     assert!(
         unexplained.is_empty(),
         "{} statements differ from PostgreSQL and are not in tests/oracle/known_differences.txt:\n{}",
@@ -313,5 +367,11 @@ async fn differential_corpus_agrees_with_postgresql() {
     assert!(
         fixed.is_empty(),
         "these now agree with PostgreSQL: remove them from known_differences.txt and COMPATIBILITY.md: {fixed:?}"
+    );
+    assert!(
+        record || changed.is_empty(),
+        "{} listed statements changed their output; if for the better, record it (ENISHI_RECORD_KNOWN=1):\n{}",
+        changed.len(),
+        changed.join("\n")
     );
 }

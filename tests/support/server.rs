@@ -194,7 +194,11 @@ impl TestServer {
             .host("127.0.0.1")
             .port(self.port)
             .user("postgres")
-            .dbname("postgres");
+            .dbname("postgres")
+            // A server that stops answering fails the test instead of
+            // stalling it.
+            .connect_timeout(Duration::from_secs(20))
+            .keepalives_idle(Duration::from_secs(30));
         config
     }
 
