@@ -2,6 +2,11 @@
 //! over the simple query protocol and once over the extended protocol. A failing
 //! record is reported and the run goes on; the process fails if any record failed.
 //!
+//! Over the extended protocol the column types a record declares (`query IRT`)
+//! are checked against the types the server describes: I for int2/int4/int8,
+//! R for float4/float8/numeric, T for text, varchar, char and name (other types
+//! are not checked).
+//!
 //! `cargo test --test sqllogictests -- FILTER` runs only files whose path contains
 //! FILTER. Records can be limited to one protocol with `onlyif simple` /
 //! `onlyif extended` (e.g. types the extended test client cannot decode).
@@ -13,7 +18,7 @@ mod server;
 
 use std::path::{Path, PathBuf};
 
-use sqllogictest::{DefaultColumnType, Record, Runner};
+use sqllogictest::{DBOutput, DefaultColumnType, Record, Runner};
 use sqllogictest_engines::postgres::{PostgresExtended, PostgresSimple};
 
 use s3::S3Server;
@@ -33,6 +38,64 @@ fn slt_files(root: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// The extended-protocol engine, reporting each result column's type as the
+/// server describes it (the engine itself reports none).
+struct Typed(PostgresExtended);
+
+fn column_type(ty: &tokio_postgres::types::Type) -> DefaultColumnType {
+    use tokio_postgres::types::Type;
+    match *ty {
+        Type::INT2 | Type::INT4 | Type::INT8 => DefaultColumnType::Integer,
+        Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => DefaultColumnType::FloatingPoint,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DefaultColumnType::Text,
+        _ => DefaultColumnType::Any,
+    }
+}
+
+#[async_trait::async_trait]
+impl sqllogictest::AsyncDB for Typed {
+    type Error = <PostgresExtended as sqllogictest::AsyncDB>::Error;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, Self::Error> {
+        let output = self.0.run(sql).await?;
+        let DBOutput::Rows { types, rows } = output else {
+            return Ok(output);
+        };
+        // Described again (Parse/Describe only: nothing runs twice).
+        let types = match self.0.client().prepare(sql).await {
+            Ok(statement) if statement.columns().len() == types.len() => statement
+                .columns()
+                .iter()
+                .map(|c| column_type(c.type_()))
+                .collect(),
+            _ => types,
+        };
+        Ok(DBOutput::Rows { types, rows })
+    }
+
+    async fn shutdown(&mut self) {
+        self.0.shutdown().await
+    }
+
+    fn engine_name(&self) -> &str {
+        self.0.engine_name()
+    }
+
+    fn error_sql_state(err: &Self::Error) -> Option<String> {
+        PostgresExtended::error_sql_state(err)
+    }
+}
+
+/// Declared and described column types agree where both are known.
+fn types_agree(actual: &Vec<DefaultColumnType>, expected: &Vec<DefaultColumnType>) -> bool {
+    actual.len() == expected.len()
+        && actual
+            .iter()
+            .zip(expected)
+            .all(|(a, e)| *a == DefaultColumnType::Any || *e == DefaultColumnType::Any || a == e)
 }
 
 /// Runs one file in one protocol; returns the failures as printable text.
@@ -75,10 +138,11 @@ async fn run_on(server: &TestServer, file: &Path, label: &str) -> Vec<String> {
         });
         run_file(file, runner, label).await
     } else {
-        let runner = Runner::new(move || {
+        let mut runner = Runner::new(move || {
             let config = config.clone();
-            async move { PostgresExtended::connect(config).await }
+            async move { PostgresExtended::connect(config).await.map(Typed) }
         });
+        runner.with_column_validator(types_agree);
         run_file(file, runner, label).await
     }
 }

@@ -877,3 +877,51 @@ fn checked_cast(cast: Expr, scale: i8) -> DfResult<Expr> {
         field,
     }))
 }
+
+/// Results PostgreSQL types as integers that DataFusion computes unsigned
+/// (`row_number`, `rank`, `ntile`, `array_length`, `cardinality`, …) are
+/// returned signed: clients are told int8 (int4, int2 for the narrower
+/// ones), not numeric.
+pub fn signed_outputs(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    let signed = |ty: &DataType| match ty {
+        DataType::UInt64 | DataType::UInt32 => Some(DataType::Int64),
+        DataType::UInt16 => Some(DataType::Int32),
+        DataType::UInt8 => Some(DataType::Int16),
+        _ => None,
+    };
+    let queries = !matches!(
+        plan,
+        LogicalPlan::Dml(_)
+            | LogicalPlan::Ddl(_)
+            | LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::DescribeTable(_)
+            | LogicalPlan::Statement(_)
+            | LogicalPlan::Copy(_)
+    );
+    if !queries
+        || !plan
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| signed(f.data_type()).is_some())
+    {
+        return Ok(plan);
+    }
+    let exprs = plan
+        .schema()
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            match signed(field.data_type()) {
+                Some(to) => Expr::Cast(Cast::new(Box::new(column), to))
+                    .alias_qualified(qualifier.cloned(), field.name()),
+                None => column,
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(LogicalPlan::Projection(Projection::try_new(
+        exprs,
+        Arc::new(plan),
+    )?))
+}

@@ -631,6 +631,7 @@ impl Session {
         let plan = crate::rewrite::set_operations_all(plan)?;
         let plan = crate::rewrite::integral_numeric_functions(plan)?;
         let plan = crate::rewrite::exact_numeric_writes(plan)?;
+        let plan = crate::rewrite::signed_outputs(plan)?;
         Ok(crate::rewrite::infer_placeholder_casts(plan)?)
     }
 

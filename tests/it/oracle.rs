@@ -355,8 +355,16 @@ async fn differential_corpus_agrees_with_postgresql() {
     if record {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/known_outputs.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&outputs).unwrap() + "\n").unwrap();
-        eprintln!("recorded {} known outputs in {}", outputs.len(), path.display());
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&outputs).unwrap() + "\n",
+        )
+        .unwrap();
+        eprintln!(
+            "recorded {} known outputs in {}",
+            outputs.len(),
+            path.display()
+        );
     }
     assert!(
         unexplained.is_empty(),
