@@ -85,7 +85,7 @@ const MAX_SET_OPERATIONS: usize = 1_000;
 /// their chains, and a refused tree is taken apart without recursion.
 fn check_depth(sql: &str) -> Result<()> {
     use datafusion::sql::sqlparser::ast::{BinaryOperator, SetExpr};
-    if sql.len() < 2 * MAX_CHAIN.min(MAX_SET_OPERATIONS * 8) {
+    if sql.len() < 2 * MAX_CHAIN.min(MAX_SET_OPERATIONS * 8) || !may_chain(sql) {
         return Ok(());
     }
     let Ok(mut statements) =
@@ -151,6 +151,31 @@ fn check_depth(sql: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `sql` holds enough operators (symbols, or the words that join
+/// operands or queries) for a chain [`check_depth`] would refuse: a cheap
+/// scan that spares long plain statements (a big VALUES list) a second parse.
+fn may_chain(sql: &str) -> bool {
+    let symbols = sql
+        .bytes()
+        .filter(|b| b"+-*/%^|&<>=~#!@".contains(b))
+        .count();
+    let lower = sql.to_ascii_lowercase();
+    let words: usize = [
+        "and",
+        "or",
+        "like",
+        "similar",
+        "is",
+        "union",
+        "except",
+        "intersect",
+    ]
+    .iter()
+    .map(|w| lower.matches(w).count())
+    .sum();
+    symbols + words >= MAX_SET_OPERATIONS
 }
 
 /// Whether a cast is to `regclass` (or `pg_catalog.regclass`).
