@@ -274,6 +274,11 @@ impl Engine {
         Ok(ctx)
     }
 
+    /// The pool that queries, COPY buffers and key checks reserve memory in.
+    pub fn memory_pool(&self) -> &Arc<dyn datafusion::execution::memory_pool::MemoryPool> {
+        &self.runtime.memory_pool
+    }
+
     /// Bytes the running queries hold in the memory pool.
     pub fn memory_reserved(&self) -> usize {
         self.runtime.memory_pool.reserved()

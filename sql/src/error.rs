@@ -246,6 +246,7 @@ impl Error {
             S::InvalidText(m) => Error::InvalidTextRepresentation(m.clone()),
             S::TooLong(m) => Error::StringDataRightTruncation(m.clone()),
             S::DiskFull(m) => Error::DiskFull(m.clone()),
+            S::OutOfMemory(_) => Error::OutOfMemory(err.to_string()),
             S::Root { .. } | S::Corrupt(_) | S::ObjectStore(_) | S::Delta(_) | S::Backup(_) => {
                 Error::Internal(err.to_string())
             }

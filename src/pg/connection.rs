@@ -1227,7 +1227,12 @@ impl Connection {
             .iter()
             .map(|f| f.datatype().clone())
             .collect();
-        let decoder = super::copy::Decoder::new(copy.options.clone(), names, types);
+        let memory = datafusion::execution::memory_pool::MemoryConsumer::new(format!(
+            "COPY {} FROM STDIN",
+            copy.table
+        ))
+        .register(active.session.engine().memory_pool());
+        let decoder = super::copy::Decoder::new(copy.options.clone(), names, types, memory);
         let (sender, receiver) = tokio::sync::mpsc::channel::<CopyItem>(2);
         let batches = stream::unfold(Some(receiver), |receiver| async move {
             let mut receiver = receiver?;

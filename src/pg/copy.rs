@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::memory_pool::MemoryReservation;
 use enishi_sql::{CopyFormat, CopyOptions};
 use pgwire::api::Type;
 use pgwire::api::portal::Format;
@@ -23,6 +24,12 @@ const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// Rows per batch handed to the engine.
 pub const BATCH_ROWS: usize = 8192;
+
+/// Text a batch may hold before it is handed on, however few its rows.
+const BATCH_BYTES: usize = 8 << 20;
+
+/// The longest record COPY reads: PostgreSQL's limit for one line.
+const MAX_RECORD_BYTES: usize = (1 << 30) - 1;
 
 /// The per-column format code of a CopyIn/CopyOutResponse.
 pub fn format_code(options: &CopyOptions) -> i8 {
@@ -206,14 +213,17 @@ pub struct DataError {
     pub message: String,
     pub line: u64,
     /// What follows the line number in CONTEXT: `: "line text"`.
+    pub context: Option<String>,
+    /// The DETAIL line.
     pub detail: Option<String>,
 }
 
 impl DataError {
     pub fn into_error_info(self, table: &str) -> ErrorInfo {
         let mut info = ErrorInfo::new("ERROR".into(), self.code.into(), self.message);
-        info.where_context = Some(match self.detail {
-            Some(detail) => format!("COPY {table}, line {}{detail}", self.line),
+        info.detail = self.detail;
+        info.where_context = Some(match self.context {
+            Some(context) => format!("COPY {table}, line {}{context}", self.line),
             None => format!("COPY {table}, line {}", self.line),
         });
         info
@@ -237,14 +247,28 @@ pub struct Decoder {
     /// Binary format: each column's type, and whether the header was read.
     types: Vec<Type>,
     binary_header_read: bool,
+    /// How far the record at the start of `buffer` has been read.
+    scan: Scan,
+    /// What the buffer, the scan and the rows not yet handed on hold of the
+    /// server's memory pool: a COPY larger than the pool allows fails with
+    /// 53200 instead of taking memory from every other session.
+    memory: MemoryReservation,
 }
 
 impl Decoder {
-    /// `types`: the columns' PostgreSQL types (binary input needs them).
-    pub fn new(options: CopyOptions, names: Vec<String>, types: Vec<Type>) -> Self {
+    /// `types`: the columns' PostgreSQL types (binary input needs them);
+    /// `memory`: the reservation the decoder's buffers are counted in.
+    pub fn new(
+        options: CopyOptions,
+        names: Vec<String>,
+        types: Vec<Type>,
+        memory: MemoryReservation,
+    ) -> Self {
         let builders = names.iter().map(|_| StringBuilder::new()).collect();
         Self {
             types,
+            scan: Scan::default(),
+            memory,
             binary_header_read: false,
             header_pending: options.header,
             options,
@@ -263,13 +287,49 @@ impl Decoder {
             return Ok(());
         }
         self.buffer.extend_from_slice(data);
-        self.parse(false)
+        self.account()?;
+        self.parse(false)?;
+        // What is left is one record, not yet complete.
+        if self.buffer.len() > MAX_RECORD_BYTES {
+            return Err(self.out_of_memory(
+                "54000",
+                format!("A record longer than {MAX_RECORD_BYTES} bytes cannot be read."),
+            ));
+        }
+        self.account()
+    }
+
+    /// Brings the reservation to what the decoder holds now.
+    fn account(&mut self) -> Result<(), DataError> {
+        if self.buffer.capacity() > 4 * self.buffer.len().max(BATCH_BYTES) {
+            self.buffer.shrink_to(self.buffer.len().max(BATCH_BYTES));
+        }
+        let rows: usize = self
+            .builders
+            .iter()
+            .map(|b| b.values_slice().len() + std::mem::size_of_val(b.offsets_slice()))
+            .sum();
+        let held = self.buffer.capacity() + self.scan.bytes() + rows;
+        let grow = held.saturating_sub(self.memory.size());
+        self.memory.try_resize(held).map_err(|_| {
+            self.out_of_memory(
+                "53200",
+                format!("Failed on request of size {grow} within performance.memory_limit."),
+            )
+        })
+    }
+
+    /// Text held in rows not yet handed on.
+    fn row_bytes(&self) -> usize {
+        self.builders.iter().map(|b| b.values_slice().len()).sum()
     }
 
     /// The rows buffered so far, with the line each started on, once there
     /// are enough for a batch (or any, with `force`).
     pub fn take(&mut self, force: bool) -> Option<(RecordBatch, Vec<u64>)> {
-        if self.lines.is_empty() || (!force && self.lines.len() < BATCH_ROWS) {
+        if self.lines.is_empty()
+            || (!force && self.lines.len() < BATCH_ROWS && self.row_bytes() < BATCH_BYTES)
+        {
             return None;
         }
         let columns: Vec<ArrayRef> = self
@@ -292,6 +352,8 @@ impl Decoder {
         let options = datafusion::arrow::array::RecordBatchOptions::new()
             .with_row_count(Some(self.lines.len()));
         let batch = RecordBatch::try_new_with_options(schema, columns, &options).ok()?;
+        // The batch is the writer's now; the pool counts what is left here.
+        let _ = self.account();
         Some((batch, std::mem::take(&mut self.lines)))
     }
 
@@ -390,12 +452,22 @@ impl Decoder {
         Ok(offset)
     }
 
-    fn error(&self, code: &'static str, message: String, detail: Option<String>) -> DataError {
+    /// An error in the data, `context` following the line number.
+    fn error(&self, code: &'static str, message: String, context: Option<String>) -> DataError {
         DataError {
             code,
             message,
             line: self.line + 1,
-            detail,
+            context,
+            detail: None,
+        }
+    }
+
+    /// PostgreSQL's "out of memory", with what was asked for in DETAIL.
+    fn out_of_memory(&self, code: &'static str, detail: String) -> DataError {
+        DataError {
+            detail: Some(detail),
+            ..self.error(code, "out of memory".into(), None)
         }
     }
 
@@ -408,9 +480,11 @@ impl Decoder {
             }
             let rest = &self.buffer[start..];
             let parsed = match self.options.format {
-                CopyFormat::Text => next_text_line(rest, at_end),
-                CopyFormat::Csv => next_csv_record(rest, &self.options, at_end)
-                    .map_err(|m| self.error("22P04", m, None))?,
+                CopyFormat::Text => next_text_line(rest, &mut self.scan, at_end),
+                CopyFormat::Csv => {
+                    let parsed = next_csv_record(rest, &mut self.scan, &self.options, at_end);
+                    parsed.map_err(|m| self.error("22P04", m, None))?
+                }
                 CopyFormat::Binary => {
                     let consumed = self.binary(start, at_end)?;
                     if consumed == 0 {
@@ -639,13 +713,39 @@ struct Record {
     end_marker: bool,
 }
 
+/// How far an incomplete record has been read: the next CopyData resumes
+/// there, so a long record is read once, not again with every message.
+#[derive(Default)]
+struct Scan {
+    /// Bytes of the record read so far.
+    at: usize,
+    /// CSV: the fields finished, the one being read, whether it was quoted,
+    /// whether the scan is inside quotes, and the line breaks inside quotes.
+    fields: Vec<(Vec<u8>, bool)>,
+    field: Vec<u8>,
+    quoted: bool,
+    in_quotes: bool,
+    breaks: u64,
+}
+
+impl Scan {
+    /// Bytes the scan holds besides the buffer.
+    fn bytes(&self) -> usize {
+        self.field.capacity() + self.fields.iter().map(|(f, _)| f.capacity()).sum::<usize>()
+    }
+}
+
 /// The next complete line of text-format data (None: wait for more).
-fn next_text_line(data: &[u8], at_end: bool) -> Option<Record> {
-    let (line, consumed) = match data.iter().position(|&b| b == b'\n') {
-        Some(i) => (&data[..i], i + 1),
+fn next_text_line(data: &[u8], scan: &mut Scan, at_end: bool) -> Option<Record> {
+    let (line, consumed) = match data[scan.at..].iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..scan.at + i], scan.at + i + 1),
         None if at_end && !data.is_empty() => (data, data.len()),
-        None => return None,
+        None => {
+            scan.at = data.len();
+            return None;
+        }
     };
+    scan.at = 0;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     Some(Record {
         end_marker: line == b"\\.",
@@ -726,10 +826,12 @@ fn unescape(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The next complete CSV record (None: wait for more data). Quoted values may
-/// span lines; an unquoted `\.` alone on its line ends the data.
+/// The next complete CSV record (None: wait for more data, `scan` keeps
+/// what was read). Quoted values may span lines; an unquoted `\.` alone on
+/// its line ends the data.
 fn next_csv_record(
     data: &[u8],
+    scan: &mut Scan,
     options: &CopyOptions,
     at_end: bool,
 ) -> Result<Option<Record>, String> {
@@ -737,65 +839,72 @@ fn next_csv_record(
         return Ok(None);
     }
     let (quote, escape, delimiter) = (options.quote, options.escape, options.delimiter);
-    let mut fields = Vec::new();
-    let mut field = Vec::new();
-    let mut quoted = false;
-    let mut in_quotes = false;
-    let mut lines = 1u64;
-    let mut i = 0;
+    let mut i = scan.at;
+    // Stops the scan before `data[i]` until more data arrives.
+    macro_rules! wait {
+        () => {{
+            scan.at = i;
+            return Ok(None);
+        }};
+    }
     loop {
         if i == data.len() {
             if !at_end {
-                return Ok(None);
+                wait!();
             }
-            if in_quotes {
+            if scan.in_quotes {
                 return Err("unterminated CSV quoted field".into());
             }
-            fields.push((std::mem::take(&mut field), quoted));
+            let field = std::mem::take(&mut scan.field);
+            scan.fields.push((field, scan.quoted));
             break;
         }
         let b = data[i];
-        if in_quotes {
-            if b == escape
-                && escape != quote
-                && data.get(i + 1).is_some_and(|&n| n == quote || n == escape)
-            {
-                field.push(data[i + 1]);
-                i += 2;
-                continue;
+        if scan.in_quotes {
+            if b == escape && escape != quote {
+                match data.get(i + 1) {
+                    Some(&n) if n == quote || n == escape => {
+                        scan.field.push(n);
+                        i += 2;
+                        continue;
+                    }
+                    None if !at_end => wait!(),
+                    _ => {}
+                }
             }
             if b == quote {
                 match data.get(i + 1) {
                     // A doubled quote (when the escape is the quote) is one quote.
                     Some(&n) if n == quote && escape == quote => {
-                        field.push(quote);
+                        scan.field.push(quote);
                         i += 2;
                         continue;
                     }
-                    None if !at_end && escape == quote => return Ok(None),
+                    None if !at_end && escape == quote => wait!(),
                     _ => {
-                        in_quotes = false;
+                        scan.in_quotes = false;
                         i += 1;
                         continue;
                     }
                 }
             }
             if b == b'\n' {
-                lines += 1;
+                scan.breaks += 1;
             }
-            field.push(b);
+            scan.field.push(b);
             i += 1;
             continue;
         }
         if b == quote {
-            in_quotes = true;
-            quoted = true;
+            scan.in_quotes = true;
+            scan.quoted = true;
             i += 1;
             continue;
         }
         if b == delimiter {
-            fields.push((std::mem::take(&mut field), quoted));
-            quoted = false;
+            let field = std::mem::take(&mut scan.field);
+            scan.fields.push((field, scan.quoted));
+            scan.quoted = false;
             i += 1;
             continue;
         }
@@ -804,17 +913,19 @@ fn next_csv_record(
             if b == b'\r' {
                 match data.get(i + 1) {
                     Some(b'\n') => end += 1,
-                    None if !at_end => return Ok(None),
+                    None if !at_end => wait!(),
                     _ => {}
                 }
             }
-            fields.push((std::mem::take(&mut field), quoted));
+            let field = std::mem::take(&mut scan.field);
+            scan.fields.push((field, scan.quoted));
             i = end;
             break;
         }
-        field.push(b);
+        scan.field.push(b);
         i += 1;
     }
+    let Scan { fields, breaks, .. } = std::mem::take(scan);
     let end_marker = fields.len() == 1 && !fields[0].1 && fields[0].0 == b"\\.";
     let raw_end = data[..i]
         .iter()
@@ -824,7 +935,7 @@ fn next_csv_record(
         raw: data[..raw_end].to_vec(),
         fields,
         consumed: i,
-        lines,
+        lines: breaks + 1,
         end_marker,
     }))
 }
@@ -866,9 +977,28 @@ mod tests {
         }
     }
 
+    fn unbounded() -> MemoryReservation {
+        let pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool> =
+            Arc::new(datafusion::execution::memory_pool::UnboundedMemoryPool::default());
+        datafusion::execution::memory_pool::MemoryConsumer::new("COPY").register(&pool)
+    }
+
     fn decode(format: CopyFormat, chunks: &[&[u8]], columns: usize) -> Vec<Vec<Option<String>>> {
+        let whole = decode_with(options(format), chunks, columns);
+        // Resuming a record cut anywhere reads the same rows.
+        let all: Vec<u8> = chunks.concat();
+        let bytes: Vec<&[u8]> = all.chunks(1).collect();
+        assert_eq!(decode_with(options(format), &bytes, columns), whole);
+        whole
+    }
+
+    fn decode_with(
+        options: CopyOptions,
+        chunks: &[&[u8]],
+        columns: usize,
+    ) -> Vec<Vec<Option<String>>> {
         let names = (0..columns).map(|i| format!("c{i}")).collect();
-        let mut decoder = Decoder::new(options(format), names, vec![]);
+        let mut decoder = Decoder::new(options, names, vec![], unbounded());
         for chunk in chunks {
             decoder.push(chunk).unwrap();
         }
@@ -945,11 +1075,48 @@ mod tests {
     }
 
     #[test]
+    fn csv_with_its_own_escape_resumes_between_escape_and_quote() {
+        let mut o = options(CopyFormat::Csv);
+        o.escape = b'\\';
+        let data: &[u8] = b"\"a\\\"b\",\"c\\\\\"\r\nx,y";
+        let expected = vec![
+            vec![Some("a\"b".to_string()), Some("c\\".to_string())],
+            vec![Some("x".to_string()), Some("y".to_string())],
+        ];
+        assert_eq!(decode_with(o.clone(), &[data], 2), expected);
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        assert_eq!(decode_with(o, &bytes, 2), expected);
+    }
+
+    #[test]
+    fn a_record_larger_than_the_memory_pool_fails_with_53200() {
+        let pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool> = Arc::new(
+            datafusion::execution::memory_pool::GreedyMemoryPool::new(1 << 20),
+        );
+        let memory =
+            datafusion::execution::memory_pool::MemoryConsumer::new("COPY").register(&pool);
+        let mut decoder = Decoder::new(options(CopyFormat::Text), vec!["a".into()], vec![], memory);
+        let chunk = vec![b'x'; 64 << 10];
+        let err = (0..64)
+            .find_map(|_| decoder.push(&chunk).err())
+            .expect("a 4 MiB line does not fit in 1 MiB");
+        assert_eq!((err.code, err.line), ("53200", 1));
+        assert!(pool.reserved() <= 1 << 20);
+        drop(decoder);
+        assert_eq!(pool.reserved(), 0);
+    }
+
+    #[test]
     fn wrong_field_counts_name_the_line() {
         let names = vec!["a".to_string(), "b".to_string()];
-        let mut decoder = Decoder::new(options(CopyFormat::Text), names, vec![]);
+        let mut decoder = Decoder::new(options(CopyFormat::Text), names, vec![], unbounded());
         decoder.push(b"1\t2\n3\n").unwrap_err();
-        let mut decoder = Decoder::new(options(CopyFormat::Text), vec!["a".into()], vec![]);
+        let mut decoder = Decoder::new(
+            options(CopyFormat::Text),
+            vec!["a".into()],
+            vec![],
+            unbounded(),
+        );
         let err = decoder.push(b"1\n2\t3\n").unwrap_err();
         assert_eq!((err.code, err.line), ("22P04", 2));
     }

@@ -79,6 +79,9 @@ pub enum StorageError {
     /// A write would take storage past `storage.max_size_gb` (53100).
     #[error("{0}")]
     DiskFull(String),
+    /// A write needs more memory than the server's pool allows (53200).
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     #[error("storage is damaged: {0}")]
     Corrupt(String),
     #[error("object store: {0}")]
@@ -126,6 +129,7 @@ impl StorageError {
             StorageError::InvalidText(m) => StorageError::InvalidText(m.clone()),
             StorageError::TooLong(m) => StorageError::TooLong(m.clone()),
             StorageError::NotNull(m) => StorageError::NotNull(m.clone()),
+            StorageError::OutOfMemory(m) => StorageError::OutOfMemory(m.clone()),
             StorageError::UniqueViolation { constraint, detail } => StorageError::UniqueViolation {
                 constraint: constraint.clone(),
                 detail: detail.clone(),

@@ -462,7 +462,8 @@ impl WriteSink {
             .iter()
             .map(|c| Ok(self.schema.field_with_name(c)?.data_type().clone()))
             .collect::<Result<Vec<_>>>()?;
-        NewKeys::new(key.clone(), types).map_err(|e| DataFusionError::External(Box::new(e)))
+        NewKeys::new(key.clone(), types, self.session.as_ref())
+            .map_err(|e| DataFusionError::External(Box::new(e)))
     }
 
     /// `data`, checked for keys repeated among its rows or already in the
@@ -584,7 +585,13 @@ impl DataSink for WriteSink {
                 self.table.append_stream(data, self.session.clone()).await
             }
             Write::TxAppend(tx) => {
-                let batches: Vec<_> = data.try_collect().await?;
+                let batches: Vec<_> = data
+                    .and_then(|batch| {
+                        let held = tx.hold(std::slice::from_ref(&batch), self.session.as_ref());
+                        futures::future::ready(held.map(|()| batch).map_err(to_df))
+                    })
+                    .try_collect()
+                    .await?;
                 check_not_null(&self.schema, &batches)?;
                 let layout = Layout::from_logical(self.schema.clone());
                 let batches = batches

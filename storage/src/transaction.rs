@@ -12,6 +12,10 @@
 //! if another writer committed to that table since the copy was taken. Each table
 //! commits atomically; a transaction that wrote several tables commits them one
 //! after another, so a crash during COMMIT can apply some tables and not others.
+//!
+//! What a transaction holds counts in the server's memory pool until it ends:
+//! a transaction that would hold more than `performance.memory_limit` allows
+//! fails with 53200 (and can be rolled back) instead of exhausting the server.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::catalog::{Session, TableProvider};
 use deltalake::datafusion::common::Result as DfResult;
 use deltalake::datafusion::datasource::MemTable;
+use deltalake::datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use deltalake::datafusion::physical_plan::collect;
 
 use crate::catalog::PrimaryKey;
@@ -72,9 +77,27 @@ struct Pending {
 #[derive(Debug, Default)]
 pub struct Transaction {
     tables: tokio::sync::Mutex<HashMap<u64, Pending>>,
+    /// The rows held, in the memory pool of the session that wrote them.
+    memory: Mutex<Option<MemoryReservation>>,
 }
 
 impl Transaction {
+    /// Counts `batches` as held by the transaction; fails when the memory
+    /// pool has no room for them.
+    pub fn hold(&self, batches: &[RecordBatch], session: &dyn Session) -> Result<(), StorageError> {
+        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        let mut memory = self.memory.lock().expect("tx memory lock");
+        let memory = memory.get_or_insert_with(|| {
+            MemoryConsumer::new("transaction").register(&session.runtime_env().memory_pool)
+        });
+        memory.try_grow(bytes).map_err(|_| {
+            StorageError::OutOfMemory(format!(
+                "no room for {} more bytes of this transaction within performance.memory_limit",
+                bytes
+            ))
+        })
+    }
+
     /// Records appended rows (already checked against the table's constraints).
     pub async fn append(
         &self,
@@ -151,6 +174,8 @@ impl Transaction {
         };
         let plan = snapshot.scan(state, None, &[], None).await?;
         let mut batches = collect(plan, state.task_ctx()).await?;
+        self.hold(&batches, state)
+            .map_err(|e| deltalake::datafusion::error::DataFusionError::External(Box::new(e)))?;
         if let Some(p) = tables.get(&table.id) {
             batches.extend(p.appended.iter().cloned());
         }
@@ -196,7 +221,7 @@ impl Transaction {
                         .map_err(|e| StorageError::Delta(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut new = NewKeys::new(key.clone(), types)?;
+            let mut new = NewKeys::new(key.clone(), types, session.as_ref())?;
             for batch in &pending.appended {
                 new.add(batch)?;
             }

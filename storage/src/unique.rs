@@ -4,7 +4,8 @@
 //! The keys a write adds are compared with each other and with the keys the
 //! table (and the writing transaction) already holds: the key columns of
 //! those are scanned, not the whole rows, and only the new keys are kept in
-//! memory.
+//! memory, counted in the server's memory pool: a write adding more keys than
+//! the pool holds fails with 53200.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::DataType;
 use deltalake::arrow::row::{OwnedRow, RowConverter, SortField};
 use deltalake::datafusion::catalog::{Session, TableProvider};
+use deltalake::datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use deltalake::datafusion::physical_plan::execute_stream;
 use futures::TryStreamExt;
 
@@ -26,18 +28,27 @@ pub struct NewKeys {
     types: Vec<DataType>,
     converter: RowConverter,
     seen: HashSet<OwnedRow>,
+    memory: MemoryReservation,
 }
 
 impl NewKeys {
-    /// An empty set for `key`, whose columns have `types`.
-    pub fn new(key: PrimaryKey, types: Vec<DataType>) -> Result<Self, StorageError> {
+    /// An empty set for `key`, whose columns have `types`, held in the
+    /// memory pool of `session`.
+    pub fn new(
+        key: PrimaryKey,
+        types: Vec<DataType>,
+        session: &dyn Session,
+    ) -> Result<Self, StorageError> {
         let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
         let converter = RowConverter::new(fields).map_err(delta)?;
+        let memory = MemoryConsumer::new(format!("primary key {}", key.name))
+            .register(&session.runtime_env().memory_pool);
         Ok(Self {
             key,
             types,
             converter,
             seen: HashSet::new(),
+            memory,
         })
     }
 
@@ -64,6 +75,15 @@ impl NewKeys {
     pub fn add(&mut self, batch: &RecordBatch) -> Result<(), StorageError> {
         let columns = self.columns(batch)?;
         let rows = self.converter.convert_columns(&columns).map_err(delta)?;
+        // Each key: its bytes, the row that owns them, and its slot in the set.
+        let slot = std::mem::size_of::<OwnedRow>() * 2;
+        let bytes = rows.size() + rows.num_rows() * slot;
+        self.memory.try_grow(bytes).map_err(|_| {
+            StorageError::OutOfMemory(format!(
+                "the keys of \"{}\" added by this write need more than performance.memory_limit allows",
+                self.key.name
+            ))
+        })?;
         for (i, row) in rows.iter().enumerate() {
             if !self.seen.insert(row.owned()) {
                 return Err(self.violation(&columns, i));

@@ -461,3 +461,142 @@ async fn a_query_larger_than_the_memory_limit_spills_or_fails_alone() {
     }
     assert_eq!(one_column(values(&big, "SELECT 1").await), vec!["1"]);
 }
+
+/// Sends `chunks` as the data of `sql` (a COPY … FROM STDIN).
+async fn copy_chunks(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    chunks: impl Iterator<Item = bytes::Bytes>,
+) -> Result<u64, tokio_postgres::Error> {
+    use futures::SinkExt;
+    let sink = client.copy_in(sql).await?;
+    futures::pin_mut!(sink);
+    for chunk in chunks {
+        sink.send(chunk).await?;
+    }
+    sink.finish().await
+}
+
+/// A long COPY record arriving in many small messages is read once, not
+/// again from its start with every message: a 32 MiB value in 8 KiB
+/// messages is stored whole, in time.
+#[tokio::test]
+async fn copy_reads_a_long_record_once_however_it_is_split() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE TABLE blob (id int, body text)")
+        .await
+        .unwrap();
+    const LEN: usize = 32 << 20;
+    for (format, head, tail) in [("text", "1\t", "\n"), ("csv", "2,\"", "\"\n")] {
+        let mut data = head.as_bytes().to_vec();
+        data.resize(head.len() + LEN, b'x');
+        data.extend_from_slice(tail.as_bytes());
+        let data = bytes::Bytes::from(data);
+        let chunks = (0..data.len())
+            .step_by(8 << 10)
+            .map(|at| data.slice(at..(at + (8 << 10)).min(data.len())));
+        let started = std::time::Instant::now();
+        let copied = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            copy_chunks(
+                &client,
+                &format!("COPY blob FROM STDIN WITH (FORMAT {format})"),
+                chunks,
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{format}: a 32 MiB record took over a minute"))
+        .unwrap();
+        assert_eq!(copied, 1, "{format} in {:?}", started.elapsed());
+    }
+    assert_eq!(
+        values(&client, "SELECT id, length(body) FROM blob ORDER BY id").await,
+        vec![
+            vec![Some("1".into()), Some(LEN.to_string())],
+            vec![Some("2".into()), Some(LEN.to_string())],
+        ]
+    );
+}
+
+/// COPY holds what it reads in the server's memory pool: a record larger
+/// than `performance.memory_limit`, the primary keys of a COPY that
+/// outgrow it, and a transaction's rows fail with 53200 — nothing of the
+/// failed COPY is kept, and the session and every other one go on.
+#[tokio::test]
+async fn copy_buffers_and_key_sets_count_against_the_memory_pool() {
+    let server = TestServer::start_with(&[("ENISHI_MEMORY_LIMIT", "16MiB")]);
+    let client = server.connect().await;
+    let other = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE blob (id int, body text);
+             CREATE TABLE keyed (id bigint PRIMARY KEY);
+             CREATE TABLE wide (a text, b text)",
+        )
+        .await
+        .unwrap();
+    let code = |r: Result<u64, tokio_postgres::Error>| match r {
+        Ok(n) => format!("copied {n}"),
+        Err(e) => e.code().map_or(e.to_string(), |c| c.code().to_string()),
+    };
+
+    // One 64 MiB line, never ended.
+    let chunk = bytes::Bytes::from(vec![b'x'; 1 << 20]);
+    let line =
+        std::iter::once(bytes::Bytes::from_static(b"1\t")).chain(std::iter::repeat_n(chunk, 64));
+    assert_eq!(
+        code(copy_chunks(&client, "COPY blob FROM STDIN", line).await),
+        "53200"
+    );
+    assert_eq!(
+        one_column(values(&other, "SELECT 41 + 1").await),
+        vec!["42"]
+    );
+
+    // Two million keys: more than 16 MiB to compare.
+    let keys = (0..2_000_000u64)
+        .collect::<Vec<_>>()
+        .chunks(100_000)
+        .map(|part| bytes::Bytes::from(part.iter().map(|k| format!("{k}\n")).collect::<String>()))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        code(copy_chunks(&client, "COPY keyed FROM STDIN", keys.clone().into_iter()).await),
+        "53200"
+    );
+    assert_eq!(
+        one_column(values(&client, "SELECT count(*) FROM keyed").await),
+        vec!["0"]
+    );
+    // The same keys in parts the pool holds are all stored.
+    for part in keys {
+        assert_eq!(
+            code(copy_chunks(&client, "COPY keyed FROM STDIN", std::iter::once(part)).await),
+            "copied 100000"
+        );
+    }
+    assert_eq!(
+        one_column(values(&client, "SELECT count(*) FROM keyed").await),
+        vec!["2000000"]
+    );
+
+    // A transaction holds its rows until COMMIT: 64 MiB of them do not fit.
+    client.batch_execute("BEGIN").await.unwrap();
+    let row = format!("{}\t{}\n", "a".repeat(500), "b".repeat(500));
+    let rows = (0..64).map(|_| bytes::Bytes::from(row.repeat(1 << 10)));
+    assert_eq!(
+        code(copy_chunks(&client, "COPY wide FROM STDIN", rows).await),
+        "53200"
+    );
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT count(*) FROM wide").await),
+        vec!["0"]
+    );
+    assert_eq!(one_column(values(&client, "SELECT 1").await), vec!["1"]);
+    assert_eq!(
+        one_column(values(&other, "SELECT 41 + 1").await),
+        vec!["42"]
+    );
+}
