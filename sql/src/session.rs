@@ -1232,7 +1232,6 @@ impl Session {
     /// from a table, the table's OID and the column's number (RowDescription).
     async fn result_schema(&self, plan: &LogicalPlan) -> SchemaRef {
         let oids = self.engine.pg_catalog().oids();
-        let outputs = output_exprs(plan);
         let mut fields = Vec::with_capacity(plan.schema().fields().len());
         for (i, (qualifier, field)) in plan.schema().iter().enumerate() {
             let name = field
@@ -1248,7 +1247,7 @@ impl Session {
             // column would still claim to be uuid.
             // A cast to a type that names its PostgreSQL type (`::varchar(20)`)
             // takes that one.
-            if let Some(cast) = outputs.and_then(|exprs| exprs.get(i)).and_then(cast_field) {
+            if let Some(cast) = output_cast(plan, i) {
                 let mut metadata = field.metadata().clone();
                 metadata.remove(types::PG_TYPE_OID_KEY);
                 metadata.remove(types::PG_TYPMOD_KEY);
@@ -2330,7 +2329,7 @@ impl Session {
         for (i, arg) in args.iter().enumerate() {
             let mut value = self.evaluate(arg).await?;
             if let Some(ty) = prepared.param_types.get(i) {
-                value = value.cast_to(ty)?;
+                value = crate::types::parameter_value(value, ty)?;
             }
             values.push(value);
         }
@@ -2710,26 +2709,35 @@ fn set_config_udf(settings: Arc<RwLock<Settings>>) -> ScalarUDF {
     )
 }
 
-/// The expressions of a query's final projection (under ORDER BY / LIMIT).
-fn output_exprs(plan: &LogicalPlan) -> Option<&[datafusion::logical_expr::Expr]> {
-    match plan {
-        LogicalPlan::Projection(p) => Some(&p.expr),
-        LogicalPlan::Sort(s) => output_exprs(&s.input),
-        LogicalPlan::Limit(l) => output_exprs(&l.input),
-        _ => None,
-    }
-}
-
-/// The target field of an output that is a cast (its metadata may name a
-/// PostgreSQL type).
-fn cast_field(
-    expr: &datafusion::logical_expr::Expr,
-) -> Option<datafusion::arrow::datatypes::FieldRef> {
+/// The target field of the cast that output column `index` of `plan` comes
+/// from, if it comes from one (its metadata may name a PostgreSQL type),
+/// followed through the nodes that pass a column on unchanged: in
+/// `SELECT x::text … ORDER BY id` the cast sits below a sort.
+fn output_cast(plan: &LogicalPlan, index: usize) -> Option<datafusion::arrow::datatypes::FieldRef> {
     use datafusion::logical_expr::Expr as E;
-    match expr {
-        E::Alias(alias) => cast_field(&alias.expr),
-        E::Cast(c) => Some(c.field.clone()),
-        E::TryCast(c) => Some(c.field.clone()),
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let mut expr = p.expr.get(index)?;
+            while let E::Alias(alias) = expr {
+                expr = &alias.expr;
+            }
+            match expr {
+                E::Cast(c) => Some(c.field.clone()),
+                E::TryCast(c) => Some(c.field.clone()),
+                E::Column(column) => {
+                    let index = p.input.schema().index_of_column(column).ok()?;
+                    output_cast(&p.input, index)
+                }
+                _ => None,
+            }
+        }
+        LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::SubqueryAlias(_)
+        | LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(_)) => {
+            output_cast(plan.inputs().first()?, index)
+        }
         _ => None,
     }
 }

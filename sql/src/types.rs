@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{self, CharacterLength, ExactNumberInfo, Ti
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::FieldRef;
-use datafusion::common::Result as DfResult;
+use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::planner::TypePlanner;
 use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 
@@ -388,6 +388,118 @@ fn length(len: &Option<CharacterLength>) -> Result<Option<i32>> {
     }
 }
 
+/// A parameter's value as its placeholder's type `to`. The unconstrained
+/// `numeric` keeps [`DEFAULT_NUMERIC_SCALE`] digits after the point where
+/// PostgreSQL's keeps them all: a value with more is refused (22003), never
+/// rounded. A constrained numeric rounds, as PostgreSQL's assignment does; a
+/// value too large for it is refused (22003).
+pub fn parameter_value(value: ScalarValue, to: &DataType) -> Result<ScalarValue> {
+    if let ScalarValue::Decimal128(Some(v), _, from) = &value
+        && *to == DataType::Decimal128(MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE)
+        && *from > DEFAULT_NUMERIC_SCALE
+        && v % 10i128.pow((from - DEFAULT_NUMERIC_SCALE) as u32) != 0
+    {
+        return Err(Error::NumericValueOutOfRange(format!(
+            "numeric value {value} has more than {DEFAULT_NUMERIC_SCALE} digits after the decimal point and cannot be stored exactly"
+        )));
+    }
+    if value.data_type() == *to {
+        return Ok(value);
+    }
+    value.cast_to(to).map_err(|e| match to {
+        DataType::Decimal128(p, s) if matches!(value, ScalarValue::Decimal128(..)) => {
+            Error::NumericValueOutOfRange(format!(
+                "numeric field overflow: a field with precision {p}, scale {s} must round to an absolute value less than 10^{}",
+                i16::from(*p) - i16::from(*s)
+            ))
+        }
+        _ => e.into(),
+    })
+}
+
+/// A numeric parameter as the client spelled it (`1.5`, `-2e-3`), read
+/// exactly, as a value of `to` ([`parameter_value`]).
+pub fn numeric_parameter(text: &str, to: &DataType) -> Result<ScalarValue> {
+    let text = text.trim();
+    if matches!(to, DataType::Float64 | DataType::Float32) {
+        let value = ScalarValue::Utf8(Some(text.to_string()));
+        return Ok(value.cast_to(to)?);
+    }
+    let (digits, scale) = exact_decimal(text)?;
+    let value = ScalarValue::Decimal128(Some(digits), MAX_NUMERIC_PRECISION, scale);
+    parameter_value(value, to)
+}
+
+/// `text` (digits, an optional point and exponent) as a Decimal128's digits
+/// and scale, exactly: 22003 when that needs more than 38 digits or names no
+/// finite number (NaN, Infinity), 22P02 when it is not a number at all.
+fn exact_decimal(text: &str) -> Result<(i128, i8)> {
+    let invalid = || {
+        Error::InvalidTextRepresentation(format!(
+            "invalid input syntax for type numeric: \"{text}\""
+        ))
+    };
+    let too_long = || {
+        Error::NumericValueOutOfRange(format!(
+            "numeric value {text} needs more than {MAX_NUMERIC_PRECISION} digits"
+        ))
+    };
+    let lower = text.to_ascii_lowercase();
+    if matches!(
+        lower.trim_start_matches(['+', '-']),
+        "nan" | "infinity" | "inf"
+    ) {
+        return Err(Error::NumericValueOutOfRange(format!(
+            "numeric value {text} cannot be stored: only finite numbers can"
+        )));
+    }
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().map_err(|_| invalid())?),
+        None => (rest, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let mut digits: String = whole.chars().chain(fraction.chars()).collect();
+    let mut scale = fraction.len() as i64 - i64::from(exponent);
+    // Trailing zeros after the point say nothing; an exponent past the
+    // digits adds zeros before it.
+    while scale > 0 && digits.ends_with('0') {
+        digits.pop();
+        scale -= 1;
+    }
+    if scale < 0 {
+        let zeros = usize::try_from(-scale).map_err(|_| too_long())?;
+        if zeros > usize::from(MAX_NUMERIC_PRECISION) {
+            return Err(too_long());
+        }
+        digits.push_str(&"0".repeat(zeros));
+        scale = 0;
+    }
+    let digits = digits.trim_start_matches('0');
+    if digits.len() > usize::from(MAX_NUMERIC_PRECISION) || scale > i64::from(MAX_NUMERIC_PRECISION)
+    {
+        return Err(too_long());
+    }
+    let value: i128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().map_err(|_| invalid())?
+    };
+    Ok((if negative { -value } else { value }, scale as i8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +515,31 @@ mod tests {
             panic!()
         };
         column_type(&create.columns[0].data_type)
+    }
+
+    #[test]
+    fn numeric_parameters_are_read_exactly_and_never_rounded_silently() {
+        let unconstrained = DataType::Decimal128(MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE);
+        let shown = |text: &str, to: &DataType| match numeric_parameter(text, to) {
+            Ok(v) => v.to_string(),
+            Err(Error::NumericValueOutOfRange(m)) => format!("22003: {m}"),
+            Err(Error::InvalidTextRepresentation(m)) => format!("22P02: {m}"),
+            Err(e) => format!("other: {e}"),
+        };
+        assert_eq!(shown("0.1234567891", &unconstrained), "0.1234567891");
+        assert_eq!(shown("-2.5e-3", &unconstrained), "-0.0025000000");
+        assert_eq!(shown(" 1.5E3 ", &unconstrained), "1500.0000000000");
+        assert!(shown("0.123456789012345", &unconstrained).starts_with("22003"));
+        assert_eq!(
+            shown("0.12345678900000000000", &unconstrained),
+            "0.1234567890"
+        );
+        // A constrained numeric rounds half away from zero, as PostgreSQL does.
+        assert_eq!(shown("1.005", &DataType::Decimal128(10, 2)), "1.01");
+        assert!(shown("123456789.5", &DataType::Decimal128(5, 2)).starts_with("22003"));
+        assert!(shown("NaN", &unconstrained).starts_with("22003"));
+        assert!(shown("1.2.3", &unconstrained).starts_with("22P02"));
+        assert_eq!(shown("2.5", &DataType::Float64), "2.5");
     }
 
     #[test]

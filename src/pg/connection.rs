@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::sql::parser::Statement as DFStatement;
 use enishi_sql::privileges::Principal;
@@ -1634,6 +1635,59 @@ impl SimpleQueryHandler for Connection {
 
 // ---------------------------------------------------------------- extended query
 
+/// A Bind's parameters as values of the statement's parameter types. Numeric
+/// values are read here, exactly, in text or binary form: one its parameter
+/// type would round silently is refused (22003, `types::parameter_value`).
+/// The rest are arrow-pg's to decode.
+fn bind_parameters(portal: &Portal<Prepared>) -> PgWireResult<ParamValues> {
+    let prepared = &portal.statement.statement;
+    let declared = &portal.statement.parameter_types;
+    let mut others = portal.parameters.clone();
+    let mut numeric = Vec::new();
+    for (i, field) in prepared.param_types.iter().enumerate() {
+        let is_numeric = match declared.get(i).and_then(Option::as_ref) {
+            Some(ty) => *ty == Type::NUMERIC,
+            None => matches!(field.data_type(), DataType::Decimal128(..)),
+        };
+        let Some(raw) = others.get_mut(i).filter(|_| is_numeric) else {
+            continue;
+        };
+        let value = match raw.take() {
+            None => ScalarValue::try_from(field.data_type()).map_err(|e| to_pgwire(&e.into()))?,
+            Some(bytes) => {
+                let text = if portal.parameter_format.is_binary(i) {
+                    super::copy::numeric_text(&bytes).map_err(|why| {
+                        to_pgwire(&Error::Protocol(format!(
+                            "incorrect binary data format in bind parameter {}: {why}",
+                            i + 1
+                        )))
+                    })?
+                } else {
+                    String::from_utf8_lossy(&bytes).into_owned()
+                };
+                enishi_sql::types::numeric_parameter(&text, field.data_type())
+                    .map_err(|e| to_pgwire(&e))?
+            }
+        };
+        numeric.push((i, value));
+    }
+    let inferred: Vec<Option<&DataType>> = prepared
+        .param_types
+        .iter()
+        .map(|f| Some(f.data_type()))
+        .collect();
+    let mut rest = Portal::new_cursor(portal.name.clone(), portal.statement.clone());
+    rest.parameter_format = portal.parameter_format.clone();
+    rest.parameters = others;
+    let mut values = arrow_pg::datatypes::df::deserialize_parameters(&rest, &inferred)?;
+    if let ParamValues::List(list) = &mut values {
+        for (i, value) in numeric {
+            list[i] = value.into();
+        }
+    }
+    Ok(values)
+}
+
 /// Parses and describes statements for Parse messages, against the session.
 pub struct Parser {
     state: State,
@@ -1983,14 +2037,7 @@ impl Connection {
                         prepared.param_types.len()
                     ))));
                 }
-                let inferred: Vec<Option<&DataType>> = prepared
-                    .param_types
-                    .iter()
-                    .map(|f| Some(f.data_type()))
-                    .collect();
-                Some(arrow_pg::datatypes::df::deserialize_parameters(
-                    portal, &inferred,
-                )?)
+                Some(bind_parameters(portal)?)
             };
             let result = Self::run(
                 &self.shared,

@@ -653,7 +653,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// PostgreSQL's binary numeric (digit count, weight, sign, display scale,
 /// base-10000 digits) as decimal text.
-fn numeric_text(b: &[u8]) -> Result<String, String> {
+pub(super) fn numeric_text(b: &[u8]) -> Result<String, String> {
     if b.len() < 8 {
         return Err("numeric too short".into());
     }

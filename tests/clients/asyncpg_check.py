@@ -56,6 +56,23 @@ async def main(port: int) -> None:
     async with conn.transaction():
         assert await conn.fetchval("select count(*) from ap") == 1
 
+    # Decimal parameters travel in binary and are stored exactly, or refused
+    # (22003) when an unconstrained numeric would round them.
+    await conn.execute("create table exact_binary (id int, x numeric, y numeric(10,2))")
+    insert = "insert into exact_binary values ($1, $2, $3)"
+    await conn.execute(insert, 1, decimal.Decimal("-123456.0001"), decimal.Decimal("2.345"))
+    await conn.execute(insert, 2, decimal.Decimal("1E+20"), None)
+    try:
+        await conn.execute(insert, 3, decimal.Decimal("0.123456789012345"), None)
+        raise AssertionError("a value with 15 decimals was rounded")
+    except asyncpg.exceptions.NumericValueOutOfRangeError as e:
+        assert e.sqlstate == "22003"
+    rows = await conn.fetch("select x::text, y::text from exact_binary order by id")
+    assert [tuple(r) for r in rows] == [
+        ("-123456.0001000000", "2.35"),
+        ("100000000000000000000.0000000000", None),
+    ], rows
+
     assert conn.get_server_version().major == 15
     await conn.close()
     print("asyncpg ok")

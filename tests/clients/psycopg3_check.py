@@ -139,4 +139,21 @@ with psycopg.connect(dsn, autocommit=True) as conn:
     got = conn.execute("select to_regtype('no_such_type') is null, to_regtype('int4')::oid").fetchone()
     assert got == (True, 23), got
 
+with psycopg.connect(dsn, autocommit=True) as conn:
+    # Decimal parameters (sent as text) are stored as the client sent them:
+    # an unconstrained numeric refuses what it would round; numeric(10,2)
+    # rounds as PostgreSQL's assignment does.
+    conn.execute("create table exact (id int, x numeric, y numeric(10,2))")
+    insert = "insert into exact values (%s, %s, %s)"
+    conn.execute(insert, (1, decimal.Decimal("0.1234567891"), decimal.Decimal("1.005")))
+    conn.execute(insert, (2, decimal.Decimal("-5E-4"), None))
+    for bad in [decimal.Decimal("0.123456789012345"), decimal.Decimal("NaN")]:
+        try:
+            conn.execute(insert, (3, bad, 1))
+            raise AssertionError(f"{bad} was stored")
+        except psycopg.errors.NumericValueOutOfRange:
+            pass
+    got = conn.execute("select id, x::text, y::text from exact order by id").fetchall()
+    assert got == [(1, "0.1234567891", "1.01"), (2, "-0.0005000000", None)], got
+
 print("psycopg3 ok")

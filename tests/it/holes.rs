@@ -401,6 +401,8 @@ async fn unconstrained_numeric_refuses_what_it_would_round() {
         "INSERT INTO n (x, id) VALUES ('0.12345678901', 2)",
         "INSERT INTO n VALUES (3, 1e-11, 1)",
         "INSERT INTO n SELECT 4, 1 / 7.0, 1",
+        "PREPARE ins(int, numeric, numeric) AS INSERT INTO n VALUES ($1, $2, $3); \
+         EXECUTE ins(7, 0.123456789012345, 1)",
     ] {
         assert_eq!(failure(&client, sql).await, "22003", "{sql}");
     }
