@@ -391,3 +391,22 @@ async fn one_key_added_by_racing_writers_is_added_once() {
         );
     }
 }
+
+/// A test that hangs fails instead of stalling the run: past its deadline its
+/// server is killed, and the statement it waited on ends with an error.
+#[tokio::test]
+async fn a_hung_test_fails_at_its_deadline() {
+    let mut server = TestServer::start();
+    let client = server.connect().await;
+    server.set_deadline(Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let endless = client
+        .simple_query("SELECT count(*) FROM generate_series(1, 100000000000) t(x) WHERE x < 0")
+        .await;
+    assert!(endless.is_err(), "the endless query finished");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the hung statement ended only after {:?}",
+        started.elapsed()
+    );
+}

@@ -6,10 +6,12 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct TestServer {
     child: Child,
+    watchdog: Watchdog,
     pub port: u16,
     /// The HTTP API's port (/health, /metrics, …).
     pub http_port: u16,
@@ -111,6 +113,7 @@ impl TestServer {
         }
         let child = command.spawn().expect("spawn enishi");
         Self {
+            watchdog: Watchdog::start(child.id(), port, deadline()),
             child,
             port,
             http_port,
@@ -237,8 +240,15 @@ impl TestServer {
         }
     }
 
+    /// Gives the test `limit` from now before its server is killed.
+    pub fn set_deadline(&mut self, limit: Duration) {
+        self.watchdog.stop();
+        self.watchdog = Watchdog::start(self.child.id(), self.port, limit);
+    }
+
     /// Stops the server with SIGKILL: no chance to flush or clean up.
     pub fn kill(&mut self) {
+        self.watchdog.stop();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -250,5 +260,57 @@ impl Drop for TestServer {
         if self.owns_data {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
+    }
+}
+
+/// How long one test server may run (`ENISHI_TEST_DEADLINE_SECS`, 600).
+fn deadline() -> Duration {
+    let secs = std::env::var("ENISHI_TEST_DEADLINE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// Fails a test that hangs instead of letting it stall the run: past the
+/// deadline its server is killed, so whatever waits on the server (a query,
+/// a driver, psql) gets an error, and the test says which server it was.
+struct Watchdog {
+    done: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Watchdog {
+    fn start(pid: u32, port: u16, limit: Duration) -> Self {
+        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let watched = done.clone();
+        // The test harness names each test's thread after the test.
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a test")
+            .to_string();
+        std::thread::spawn(move || {
+            let (lock, signal) = &*watched;
+            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let (guard, _) = signal
+                .wait_timeout_while(guard, limit, |done| !*done)
+                .unwrap_or_else(|e| e.into_inner());
+            if !*guard {
+                eprintln!(
+                    "{test}: killing its server (port {port}) after {}s: the test hung",
+                    limit.as_secs()
+                );
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        });
+        Self { done }
+    }
+
+    /// The server is being stopped by its test: no need to watch it anymore.
+    fn stop(&self) {
+        let (lock, signal) = &*self.done;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        signal.notify_all();
     }
 }
