@@ -24,10 +24,9 @@ use deltalake::datafusion::logical_expr::utils::conjunction;
 use deltalake::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use deltalake::datafusion::physical_plan::collect;
 use deltalake::datafusion::physical_plan::empty::EmptyExec;
-use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use deltalake::datafusion::physical_plan::union::UnionExec;
 use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 use deltalake::datafusion::physical_expr::PhysicalExpr;
 use deltalake::datafusion::physical_expr::expressions::{CastExpr, Column as PhysicalColumn};
@@ -466,39 +465,6 @@ impl WriteSink {
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }
 
-    /// `data`, checked for keys repeated among its rows or already in the
-    /// table; the check of the table runs when the rows end, before the
-    /// append commits.
-    fn keys_checked(&self, data: SendableRecordBatchStream) -> Result<SendableRecordBatchStream> {
-        let Some(key) = &self.key else {
-            return Ok(data);
-        };
-        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
-        let keys = Arc::new(tokio::sync::Mutex::new(self.new_keys(key)?));
-        let schema = data.schema();
-        let adding = keys.clone();
-        let rows = data.and_then(move |batch| {
-            let keys = adding.clone();
-            async move {
-                keys.lock().await.add(&batch).map_err(to_df)?;
-                Ok(batch)
-            }
-        });
-        let (table, session) = (self.table.clone(), self.session.clone());
-        let end = futures::stream::once(async move {
-            let existing = table.snapshot().await.map_err(to_df)?.provider;
-            let keys = keys.lock().await;
-            keys.check_against(&existing, session.as_ref())
-                .await
-                .map_err(to_df)
-        })
-        .try_filter_map(|()| async { Ok(None) });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            schema,
-            rows.chain(end),
-        )))
-    }
-
     /// Checks rows a transaction appends: against each other, the table as
     /// the transaction sees it (its copy, or the snapshot and its own rows).
     async fn check_tx_keys(&self, tx: &Transaction, batches: &[RecordBatch]) -> Result<()> {
@@ -581,8 +547,14 @@ impl DataSink for WriteSink {
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
         match &self.write {
             Write::Append => {
-                let data = self.keys_checked(data)?;
-                self.table.append_stream(data, self.session.clone()).await
+                let keys = self
+                    .key
+                    .as_ref()
+                    .map(|key| self.new_keys(key))
+                    .transpose()?;
+                self.table
+                    .append_stream(data, keys, self.session.clone())
+                    .await
             }
             Write::TxAppend(tx) => {
                 let batches: Vec<_> = data

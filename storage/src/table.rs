@@ -62,6 +62,21 @@ fn client_commit() -> CommitProperties {
         .with_cleanup_expired_logs(Some(false))
 }
 
+/// Commit settings for a write whose rows were checked against the version
+/// it starts from (`checked`): such a commit may not land on a later version,
+/// whose rows the check did not see.
+fn commit_on(checked: bool) -> CommitProperties {
+    if checked {
+        client_commit().with_max_retries(0)
+    } else {
+        client_commit()
+    }
+}
+
+/// How often a checked append is checked again and retried after another
+/// server committed first.
+const KEYED_ATTEMPTS: usize = 20;
+
 /// Rows per Parquet row group. Row groups are the unit that min/max statistics,
 /// bloom filters and parallel scans work on: at Parquet's default (1 Mi rows) a
 /// million-row table is one group that nothing can skip or split.
@@ -433,6 +448,11 @@ impl Table {
     /// see), its layout and its version, read together.
     pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
         let state = self.state.read().await.clone();
+        Self::snapshot_of(&state).await
+    }
+
+    /// The rows of one version of the table, `state`.
+    async fn snapshot_of(state: &DeltaTable) -> Result<Snapshot, StorageError> {
         let kernel = state.snapshot()?.schema();
         let arrow: Schema = kernel.as_ref().try_into_arrow()?;
         let layout = Layout::from_stored(Arc::new(arrow));
@@ -477,9 +497,12 @@ impl Table {
     }
 
     /// Appends rows in one commit, after checking `keys` (the rows' primary
-    /// keys) against the table as it is then: check and commit hold the
-    /// table's writer lock together, so of two writers adding one key, the
-    /// second finds the first's row (23505).
+    /// keys) against the table as it is then. The check and the commit hold
+    /// the table's writer lock together, and a checked commit lands only
+    /// directly on the version it checked: when another server committed in
+    /// between, the check runs again on the newer version. Of two writers
+    /// adding one key, on one server or two, the second finds the first's
+    /// row (23505).
     pub async fn append_unique(
         &self,
         batches: Vec<RecordBatch>,
@@ -491,35 +514,80 @@ impl Table {
             return Ok(0);
         }
         let _writer = self.writer.lock().await;
-        if let Some(keys) = keys {
-            let current = self.snapshot().await?.provider;
-            keys.check_against(&current, session.as_ref()).await?;
-        }
         let batches = self.stored(batches).await?;
         self.writing.admit(in_memory_bytes(&batches))?;
-        let current = self.state.read().await.clone();
-        let next = current
-            .write(batches)
-            .with_save_mode(SaveMode::Append)
-            .with_writer_properties(self.writing.properties.clone())
-            .with_session_state(session)
-            .with_commit_properties(client_commit())
-            .await?;
-        self.replace(Some(next)).await?;
-        Ok(rows as u64)
+        if keys.is_some() {
+            // Another server's commits, if it is known there are some, are
+            // better seen before the rows are written than after.
+            self.refresh().await?;
+        }
+        let mut attempts = 0;
+        loop {
+            let current = self.state.read().await.clone();
+            if let Some(keys) = keys {
+                let base = Self::snapshot_of(&current).await?.provider;
+                keys.check_against(&base, session.as_ref()).await?;
+            }
+            let written = current
+                .write(batches.clone())
+                .with_save_mode(SaveMode::Append)
+                .with_writer_properties(self.writing.properties.clone())
+                .with_session_state(session.clone())
+                .with_commit_properties(commit_on(keys.is_some()))
+                .await
+                .map_err(StorageError::from);
+            match written {
+                Ok(next) => {
+                    self.replace(Some(next)).await?;
+                    return Ok(rows as u64);
+                }
+                Err(StorageError::Conflict(_)) if keys.is_some() && attempts < KEYED_ATTEMPTS => {
+                    attempts += 1;
+                    self.state.write().await.update_state().await?;
+                    self.replace(None).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Appends the rows of a stream in one commit, writing data files as the
     /// rows arrive (memory stays bounded whatever the stream's length); returns
     /// how many. A bad row or the size limit fails the whole append, and
     /// nothing of it becomes visible.
+    ///
+    /// With `keys`, the rows' primary keys are checked when the rows end,
+    /// against the version the append commits on; the commit lands only
+    /// directly on that version (another server's commit in between fails
+    /// it with 40001: the rows cannot be read again to check once more).
     pub async fn append_stream(
         &self,
         data: SendableRecordBatchStream,
+        keys: Option<crate::unique::NewKeys>,
         session: Arc<dyn Session>,
     ) -> Result<u64, DataFusionError> {
         let storage_error = |e: StorageError| DataFusionError::External(Box::new(e));
         let _writer = self.writer.lock().await;
+        let keyed = keys.is_some();
+        let data = match keys {
+            Some(keys) => {
+                // Check against the newest version there is.
+                self.state
+                    .write()
+                    .await
+                    .update_state()
+                    .await
+                    .map_err(|e| storage_error(e.into()))?;
+                self.replace(None).await.map_err(storage_error)?;
+                let current = self.state.read().await.clone();
+                let base = Self::snapshot_of(&current)
+                    .await
+                    .map_err(storage_error)?
+                    .provider;
+                keys.checked(data, base, session.clone())
+            }
+            None => data,
+        };
         let layout = self.layout().await.map_err(storage_error)?;
         let rows = Arc::new(AtomicU64::new(0));
         // The first error of the input, as it was: Delta reports errors from
@@ -569,7 +637,7 @@ impl Table {
             .with_save_mode(SaveMode::Append)
             .with_writer_properties(self.writing.properties.clone())
             .with_session_state(session)
-            .with_commit_properties(client_commit())
+            .with_commit_properties(commit_on(keyed))
             .await;
         let next = match written {
             Ok(next) => next,

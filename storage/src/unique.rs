@@ -15,9 +15,12 @@ use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::DataType;
 use deltalake::arrow::row::{OwnedRow, RowConverter, SortField};
 use deltalake::datafusion::catalog::{Session, TableProvider};
+use deltalake::datafusion::common::DataFusionError;
+use deltalake::datafusion::execution::SendableRecordBatchStream;
 use deltalake::datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use deltalake::datafusion::physical_plan::execute_stream;
-use futures::TryStreamExt;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::StorageError;
 use crate::catalog::PrimaryKey;
@@ -90,6 +93,35 @@ impl NewKeys {
             }
         }
         Ok(())
+    }
+
+    /// `data`, its keys added as it passes (a key repeated among its rows
+    /// fails it), and, when it ends, checked against `existing`.
+    pub fn checked(
+        self,
+        data: SendableRecordBatchStream,
+        existing: Arc<dyn TableProvider>,
+        session: Arc<dyn Session>,
+    ) -> SendableRecordBatchStream {
+        let to_df = |e: StorageError| DataFusionError::External(Box::new(e));
+        let keys = Arc::new(tokio::sync::Mutex::new(self));
+        let schema = data.schema();
+        let adding = keys.clone();
+        let rows = data.and_then(move |batch| {
+            let keys = adding.clone();
+            async move {
+                keys.lock().await.add(&batch).map_err(to_df)?;
+                Ok(batch)
+            }
+        });
+        let end = futures::stream::once(async move {
+            let keys = keys.lock().await;
+            keys.check_against(&existing, session.as_ref())
+                .await
+                .map_err(to_df)
+        })
+        .try_filter_map(|()| async { Ok(None) });
+        Box::pin(RecordBatchStreamAdapter::new(schema, rows.chain(end)))
     }
 
     /// Fails when `existing` (a table, or a transaction's own rows) holds one
