@@ -844,6 +844,69 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
     }
 }
 
+/// The bytes `performance.memory_limit` stands for: `auto` is half of the
+/// memory the server may use (the container's limit when there is one, else
+/// the machine's); otherwise a number with an optional unit (`B`, `KB`,
+/// `MB`, `GB`, `TB`, or `KiB` … `TiB`, case-insensitive).
+pub fn memory_limit_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(available_memory_bytes() / 2);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("performance.memory_limit must be auto or a size such as 4GB, not {text:?}")
+    })?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" | "k" => 1024.0,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "tib" | "t" => 1024.0f64.powi(4),
+        other => {
+            return Err(format!(
+                "performance.memory_limit: unknown unit {other:?} (use B, KB, MB, GB, TB or KiB … TiB)"
+            ));
+        }
+    };
+    let bytes = number * scale;
+    if bytes < (16u64 << 20) as f64 {
+        return Err(format!(
+            "performance.memory_limit must be at least 16MiB, not {text:?}"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+/// Memory this process may use: a cgroup (container, systemd) limit when set,
+/// else the machine's total.
+fn available_memory_bytes() -> u64 {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+    match (cgroup, total) {
+        (Some(c), Some(t)) => c.min(t),
+        (Some(c), None) => c,
+        (None, Some(t)) => t,
+        (None, None) => 8 << 30,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -975,68 +1038,5 @@ health_check_interval_secs = 30
         };
         let err = Config::load(&cli).unwrap_err().to_string();
         assert!(err.contains("audit_log_path"), "{err}");
-    }
-}
-
-/// The bytes `performance.memory_limit` stands for: `auto` is half of the
-/// memory the server may use (the container's limit when there is one, else
-/// the machine's); otherwise a number with an optional unit (`B`, `KB`,
-/// `MB`, `GB`, `TB`, or `KiB` … `TiB`, case-insensitive).
-pub fn memory_limit_bytes(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("auto") {
-        return Ok(available_memory_bytes() / 2);
-    }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| {
-        format!("performance.memory_limit must be auto or a size such as 4GB, not {text:?}")
-    })?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        "kib" | "k" => 1024.0,
-        "mib" | "m" => 1024.0 * 1024.0,
-        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
-        "tib" | "t" => 1024.0f64.powi(4),
-        other => {
-            return Err(format!(
-                "performance.memory_limit: unknown unit {other:?} (use B, KB, MB, GB, TB or KiB … TiB)"
-            ));
-        }
-    };
-    let bytes = number * scale;
-    if bytes < (16u64 << 20) as f64 {
-        return Err(format!(
-            "performance.memory_limit must be at least 16MiB, not {text:?}"
-        ));
-    }
-    Ok(bytes as u64)
-}
-
-/// Memory this process may use: a cgroup (container, systemd) limit when set,
-/// else the machine's total.
-fn available_memory_bytes() -> u64 {
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .map(|kib| kib * 1024)
-        });
-    match (cgroup, total) {
-        (Some(c), Some(t)) => c.min(t),
-        (Some(c), None) => c,
-        (None, Some(t)) => t,
-        (None, None) => 8 << 30,
     }
 }

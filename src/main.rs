@@ -186,7 +186,6 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
         external_locations: config.storage.external_locations.clone(),
         memory_limit_bytes: enishi::config::memory_limit_bytes(&performance.memory_limit)
             .unwrap_or_default() as usize,
-        ..EngineConfig::default()
     };
     let engine = Engine::new(storage.clone(), engine_config)?;
     spawn_maintenance(storage.clone(), &config);

@@ -90,6 +90,7 @@ impl sqllogictest::AsyncDB for Typed {
 }
 
 /// Declared and described column types agree where both are known.
+#[allow(clippy::ptr_arg)] // the runner's validator signature takes `&Vec`
 fn types_agree(actual: &Vec<DefaultColumnType>, expected: &Vec<DefaultColumnType>) -> bool {
     actual.len() == expected.len()
         && actual

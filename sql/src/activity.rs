@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::session::TxState;
+use crate::output::TxState;
 
 /// Microseconds since the Unix epoch.
 fn now_micros() -> i64 {

@@ -409,8 +409,16 @@ mod tests {
         .await
         .unwrap();
         let engine = Engine::new(Arc::new(storage), EngineConfig::default()).unwrap();
-        let mut admin = engine.session("postgres", "postgres").unwrap();
-        let mut analyst = engine.session("analyst", "postgres").unwrap();
+        let open = |user: &str| {
+            crate::Session::open(
+                &engine,
+                user,
+                "postgres",
+                crate::privileges::Principal::Superuser,
+            )
+            .unwrap()
+        };
+        let (mut admin, mut analyst) = (open("postgres"), open("analyst"));
         run(&mut admin, "create table t (x int)").await;
         run(&mut admin, "insert into t values (1), (2)").await;
         let stats = engine.cache().stats.clone();

@@ -23,7 +23,7 @@ use datafusion_pg_catalog::pg_catalog::{
 };
 
 use crate::catalog_views;
-use crate::engine::SUPERUSER;
+use crate::constants::SUPERUSER;
 use crate::error::{Error, Result};
 use crate::information_schema::InformationSchema;
 use crate::settings::SERVER_VERSION;

@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use crate::error::{Error, Result};
-use crate::session::Rows;
+use crate::output::Rows;
 
 /// The wire format of a COPY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,15 +16,9 @@ use enishi_storage::Storage;
 
 use crate::catalog::PgCatalog;
 use crate::error::{Error, Result};
-use crate::session::Session;
 use crate::tables::StorageCatalog;
 
-/// The one database every client connects to.
-pub const DATABASE: &str = "postgres";
-/// The schema tables land in unless a client says otherwise.
-pub const DEFAULT_SCHEMA: &str = "public";
-/// The superuser that exists on a fresh server.
-pub const SUPERUSER: &str = "postgres";
+pub use crate::constants::{DATABASE, DEFAULT_SCHEMA, SUPERUSER};
 
 /// How deep views may read views.
 const MAX_VIEW_DEPTH: usize = 64;
@@ -196,24 +190,6 @@ impl Engine {
         self.catalogs.catalog(database).is_some()
     }
 
-    /// Opens a superuser session for `user` connected to `database`.
-    pub fn session(self: &Arc<Self>, user: &str, database: &str) -> Result<Session> {
-        self.session_as(user, database, crate::privileges::Principal::Superuser)
-    }
-
-    /// Opens a session whose statements are checked against `principal`'s privileges.
-    pub fn session_as(
-        self: &Arc<Self>,
-        user: &str,
-        database: &str,
-        principal: crate::privileges::Principal,
-    ) -> Result<Session> {
-        if !self.database_exists(database) {
-            return Err(Error::UndefinedDatabase(database.to_string()));
-        }
-        Session::new(self.clone(), user, database, principal)
-    }
-
     /// A fresh DataFusion context over the shared runtime and catalog, where
     /// bare names are looked up in the schemas `path` gives when a statement
     /// is planned (a session's search_path).
@@ -363,7 +339,13 @@ mod tests {
             assert_eq!(options.execution.collect_statistics, adaptive);
             assert_eq!(options.optimizer.join_reordering, adaptive);
             assert_eq!(options.optimizer.enable_dynamic_filter_pushdown, adaptive);
-            let session = engine.session(SUPERUSER, DATABASE).unwrap();
+            let session = crate::session::Session::open(
+                &engine,
+                SUPERUSER,
+                DATABASE,
+                crate::privileges::Principal::Superuser,
+            )
+            .unwrap();
             assert_eq!(session.settings().statement_timeout_ms(), 30_000);
         }
         std::fs::remove_dir_all(&dir).ok();

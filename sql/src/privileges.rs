@@ -16,7 +16,7 @@ use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableSource, WriteOp};
 use enishi_storage::{CatalogState, schema_key, table_key};
 
-use crate::engine::DEFAULT_SCHEMA;
+use crate::constants::DEFAULT_SCHEMA;
 use crate::error::{Error, Result};
 pub use crate::tables::Identity;
 use crate::tables::{identify, is_system_schema};

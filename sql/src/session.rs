@@ -40,6 +40,8 @@ mod names;
 
 pub use access::now;
 
+pub use crate::output::{CommandTag, Notice, ProtocolEffect, Rows, TxState};
+
 use crate::cache::{CacheKey, ResultCache, Source};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -48,25 +50,6 @@ use crate::settings::{Reported, Settings};
 use crate::statement::NAME_SUFFIX_MARK;
 use crate::types;
 use enishi_storage::TransactionSlot;
-
-/// Transaction state, as the ReadyForQuery status byte reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxState {
-    /// 'I': not in a transaction block.
-    Idle,
-    /// 'T': inside BEGIN … COMMIT.
-    Block,
-    /// 'E': inside a block that failed; only ROLLBACK gets out.
-    Failed,
-}
-
-/// A message for the client that is not an error (PostgreSQL's NoticeResponse).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub severity: &'static str,
-    pub code: &'static str,
-    pub message: String,
-}
 
 /// What a statement produced.
 pub enum Output {
@@ -79,47 +62,6 @@ pub enum Output {
     Command(CommandTag),
     /// The statement text was empty (only comments).
     Empty,
-}
-
-/// A result set: its schema (with client-facing column names) and its batches.
-pub struct Rows {
-    pub schema: SchemaRef,
-    pub stream: SendableRecordBatchStream,
-    /// Command tag word; the row count is appended when the stream ends.
-    pub tag: &'static str,
-}
-
-/// A command tag such as `INSERT 0 3`, `CREATE TABLE` or `SET`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandTag {
-    pub command: String,
-    /// Set for INSERT, which PostgreSQL tags with an OID (always 0).
-    pub oid: Option<u32>,
-    pub rows: Option<usize>,
-}
-
-impl CommandTag {
-    pub fn new(command: impl Into<String>) -> Self {
-        Self {
-            command: command.into(),
-            oid: None,
-            rows: None,
-        }
-    }
-
-    pub fn with_rows(mut self, rows: usize) -> Self {
-        self.rows = Some(rows);
-        self
-    }
-}
-
-/// Cleanup the front end must do in protocol state it owns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProtocolEffect {
-    /// DEALLOCATE name: the protocol-level statement of that name goes too.
-    Deallocate(String),
-    /// DEALLOCATE ALL / DISCARD ALL: every prepared statement and portal goes.
-    DeallocateAll,
 }
 
 /// A statement prepared with SQL `PREPARE name AS …`.
@@ -173,12 +115,21 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(
-        engine: Arc<Engine>,
+    /// Opens a session for `user` on `database`, its statements checked
+    /// against `principal`'s privileges.
+    pub fn open(
+        engine: &Arc<Engine>,
         user: &str,
         database: &str,
         principal: Principal,
     ) -> Result<Self> {
+        if !engine.database_exists(database) {
+            return Err(Error::UndefinedDatabase(database.to_string()));
+        }
+        Self::new(engine.clone(), user, database, principal)
+    }
+
+    fn new(engine: Arc<Engine>, user: &str, database: &str, principal: Principal) -> Result<Self> {
         let superuser = principal.is_superuser();
         let mut defaults = Settings::new(user, superuser);
         for (name, value) in &engine.config().session_defaults {
@@ -593,14 +544,14 @@ impl Session {
         let schema_name = dml
             .table_name
             .schema()
-            .unwrap_or(crate::engine::DEFAULT_SCHEMA)
+            .unwrap_or(crate::constants::DEFAULT_SCHEMA)
             .to_string();
         let schema = MemorySchemaProvider::new();
         schema.register_table(dml.table_name.table().to_string(), Arc::new(rows))?;
         let catalog = MemoryCatalogProvider::new();
         catalog.register_schema(&schema_name, Arc::new(schema))?;
         let catalogs = MemoryCatalogProviderList::new();
-        catalogs.register_catalog(crate::engine::DATABASE.to_string(), Arc::new(catalog));
+        catalogs.register_catalog(crate::constants::DATABASE.to_string(), Arc::new(catalog));
         let state = SessionStateBuilder::new_from_existing(self.ctx.state())
             .with_catalog_list(Arc::new(catalogs))
             .build();
@@ -1310,7 +1261,7 @@ impl Session {
                     .search_path()
                     .into_iter()
                     .find(|s| existing.contains(s))
-                    .unwrap_or_else(|| crate::engine::DEFAULT_SCHEMA.to_string());
+                    .unwrap_or_else(|| crate::constants::DEFAULT_SCHEMA.to_string());
                 Ok((schema, table.clone()))
             }
             [schema, table] => Ok((schema.clone(), table.clone())),

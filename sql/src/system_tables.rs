@@ -176,7 +176,7 @@ impl Oids {
 /// A role's OID: PostgreSQL's 10 for the bootstrap superuser, and one
 /// derived from the name for the others (stable across restarts).
 pub fn role_oid(name: &str) -> u32 {
-    if name == crate::engine::SUPERUSER {
+    if name == crate::constants::SUPERUSER {
         return SUPERUSER_OID;
     }
     FIRST_USER_OID + fnv1a(&format!("Role:{name}")) % ((i32::MAX as u32) - FIRST_USER_OID)
@@ -353,7 +353,7 @@ impl CatalogReader {
     /// The roles' names by OID: the superuser, PostgreSQL's predefined roles
     /// (`fixed`) and those created in Enishi.
     pub fn role_names(&self) -> HashMap<u32, String> {
-        let mut names = HashMap::from([(SUPERUSER_OID, crate::engine::SUPERUSER.to_string())]);
+        let mut names = HashMap::from([(SUPERUSER_OID, crate::constants::SUPERUSER.to_string())]);
         if let Some(storage) = &self.storage {
             storage.read_catalog(|c| {
                 for name in c.security.roles.keys() {

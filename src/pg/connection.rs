@@ -686,7 +686,7 @@ impl Connection {
                 .refuse_login(client, &user, &database, too_many())
                 .await;
         }
-        let mut session = match self.shared.engine.session_as(&user, &database, principal) {
+        let mut session = match Session::open(&self.shared.engine, &user, &database, principal) {
             Ok(s) => s,
             Err(e) => {
                 return self

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use deltalake::arrow::array::{AsArray, RecordBatch};
-use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef, UInt64Type};
+use deltalake::arrow::datatypes::{DataType, SchemaRef, UInt64Type};
 use deltalake::datafusion::catalog::{Session, TableProvider};
 use deltalake::datafusion::common::tree_node::{Transformed, TreeNode};
 use deltalake::datafusion::common::{Column, DataFusionError, Result};
@@ -27,10 +27,6 @@ use deltalake::datafusion::physical_plan::empty::EmptyExec;
 use deltalake::datafusion::physical_plan::union::UnionExec;
 use deltalake::datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::TryStreamExt;
-
-use deltalake::datafusion::physical_expr::PhysicalExpr;
-use deltalake::datafusion::physical_expr::expressions::{CastExpr, Column as PhysicalColumn};
-use deltalake::datafusion::physical_plan::projection::ProjectionExec;
 
 use crate::StorageError;
 use crate::catalog::PrimaryKey;
@@ -184,105 +180,6 @@ impl TableHandle {
 
     fn nothing(&self) -> Arc<dyn ExecutionPlan> {
         Arc::new(EmptyExec::new(self.snapshot.schema()))
-    }
-}
-
-/// A Delta snapshot seen through its [`Layout`]: columns Delta stores in another
-/// type are converted on the way out of the scan.
-#[derive(Debug)]
-pub struct Decoded {
-    stored: Arc<dyn TableProvider>,
-    layout: Layout,
-    /// The stored provider's schema with converted columns in their logical type.
-    schema: SchemaRef,
-}
-
-impl Decoded {
-    pub fn new(stored: Arc<dyn TableProvider>, layout: Layout) -> Self {
-        let fields: Vec<_> = stored
-            .schema()
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match layout.codec(i) {
-                Some(codec) if codec.converts() => {
-                    Arc::new(f.as_ref().clone().with_data_type(codec.logical_type()))
-                }
-                _ => f.clone(),
-            })
-            .collect();
-        let schema = Arc::new(Schema::new_with_metadata(
-            fields,
-            stored.schema().metadata().clone(),
-        ));
-        Self {
-            stored,
-            layout,
-            schema,
-        }
-    }
-
-    /// Whether `filter` reads a column whose stored type differs.
-    fn reads_converted(&self, filter: &Expr) -> bool {
-        filter.column_refs().iter().any(|c| {
-            self.layout
-                .codec_of(&c.name)
-                .is_some_and(|codec| codec.converts())
-        })
-    }
-}
-
-#[async_trait]
-impl TableProvider for Decoded {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        // Filters on converted columns are evaluated above the scan (see
-        // supports_filters_pushdown); the rest may prune files.
-        let pushed: Vec<Expr> = filters
-            .iter()
-            .filter(|f| !self.reads_converted(f))
-            .cloned()
-            .collect();
-        let input = self.stored.scan(state, projection, &pushed, limit).await?;
-        let columns: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.schema.fields().len()).collect(),
-        };
-        let logical = self.schema.project(&columns)?;
-        let exprs = columns.iter().enumerate().map(|(out, &i)| {
-            let name = logical.field(out).name().clone();
-            let column: Arc<dyn PhysicalExpr> = Arc::new(PhysicalColumn::new(&name, out));
-            let expr: Arc<dyn PhysicalExpr> = match self.layout.codec(i) {
-                Some(codec) if codec.converts() => {
-                    Arc::new(CastExpr::new(column, codec.logical_type(), None))
-                }
-                _ => column,
-            };
-            (expr, name)
-        });
-        Ok(Arc::new(ProjectionExec::try_new_with_schema_metadata(
-            exprs, input, &logical,
-        )?))
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 }
 

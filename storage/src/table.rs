@@ -38,8 +38,8 @@ use deltalake::parquet::file::properties::WriterProperties;
 use std::sync::LazyLock;
 
 use crate::StorageError;
+use crate::codec::Decoded;
 use crate::codec::Layout;
-use crate::provider::Decoded;
 
 pub struct Table {
     pub id: u64,

@@ -340,10 +340,8 @@ async fn session_text_is_kept_without_secrets_and_shown_only_to_its_role() {
         admin.batch_execute(sql).await.unwrap();
         let seen = values(
             &admin,
-            &format!(
-                "SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid() \
-                 OR query LIKE 'ALTER ROLE%'"
-            ),
+            "SELECT query FROM pg_stat_activity WHERE pid = pg_backend_pid() \
+             OR query LIKE 'ALTER ROLE%'",
         )
         .await;
         assert!(!format!("{seen:?}").contains("SECRET"), "{sql}: {seen:?}");

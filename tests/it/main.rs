@@ -13,6 +13,7 @@ mod durability;
 mod external;
 mod front;
 mod holes;
+mod house;
 mod manual;
 mod operations;
 mod oracle;

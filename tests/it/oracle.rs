@@ -120,7 +120,7 @@ impl Drop for Postgres {
 async fn text_result(
     client: &tokio_postgres::Client,
     sql: &str,
-) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
+) -> Result<Table, String> {
     let messages = client.simple_query(sql).await.map_err(|e| {
         e.as_db_error()
             .map(|d| d.code().code().to_string())
@@ -248,6 +248,9 @@ fn known_differences() -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
+/// Column names and rows (None: NULL) of a result, as text.
+type Table = (Vec<String>, Vec<Vec<Option<String>>>);
+
 /// What a client sees of a statement: the result column types it is told
 /// when it prepares the statement (PostgreSQL type names; none when it cannot
 /// be prepared alone, e.g. several statements), then the columns and rows
@@ -255,7 +258,7 @@ fn known_differences() -> std::collections::BTreeMap<String, String> {
 #[derive(Debug, Clone, PartialEq)]
 struct Observed {
     types: Option<Vec<String>>,
-    result: Result<(Vec<String>, Vec<Vec<Option<String>>>), String>,
+    result: Result<Table, String>,
 }
 
 async fn observe(client: &tokio_postgres::Client, sql: &str) -> Observed {

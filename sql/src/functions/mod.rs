@@ -143,7 +143,7 @@ impl ScalarUDFImpl for JsonBuildObject {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Err(crate::error::Error::InvalidParameterValue(
                 "argument list must have even number of elements".into(),
             )

@@ -11,7 +11,7 @@ use datafusion::sql::sqlparser::ast::{
 use enishi_storage::{RoleEntry, StorageError, schema_key, table_key};
 
 use super::{CommandTag, Output, Session, object_name};
-use crate::engine::SUPERUSER;
+use crate::constants::SUPERUSER;
 use crate::error::{Error, Result};
 use crate::privileges::{self, Access, Identity, PUBLIC, Principal, Privilege};
 use crate::scram;
