@@ -271,7 +271,6 @@ const NOT_YET_SPLIT: &[(&str, usize)] = &[
     ("src/pg/copy.rs", 1123),
     ("sql/src/catalog.rs", 888),
     ("sql/src/rewrite.rs", 927),
-    ("sql/src/session.rs", 2717),
     ("sql/src/session/access.rs", 845),
     ("sql/src/statement.rs", 2611),
     ("sql/src/system_tables.rs", 1177),

@@ -117,10 +117,7 @@ impl Drop for Postgres {
 }
 
 /// Column names and rows of the last result of a simple query, as text.
-async fn text_result(
-    client: &tokio_postgres::Client,
-    sql: &str,
-) -> Result<Table, String> {
+async fn text_result(client: &tokio_postgres::Client, sql: &str) -> Result<Table, String> {
     let messages = client.simple_query(sql).await.map_err(|e| {
         e.as_db_error()
             .map(|d| d.code().code().to_string())

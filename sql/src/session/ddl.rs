@@ -1,0 +1,567 @@
+//! CREATE, ALTER and DROP of tables, views and schemas, and COMMENT ON.
+
+use super::*;
+
+impl Session {
+    /// Resolves a table name to (schema, table): unqualified names go to the
+    /// first schema of search_path that exists (else `public`).
+    pub(super) fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
+        let parts: Vec<String> = object_name(name).split('.').map(str::to_string).collect();
+        match parts.as_slice() {
+            [table] => {
+                let existing = self.engine.storage().schema_names();
+                let schema = self
+                    .settings()
+                    .search_path()
+                    .into_iter()
+                    .find(|s| existing.contains(s))
+                    .unwrap_or_else(|| crate::constants::DEFAULT_SCHEMA.to_string());
+                Ok((schema, table.clone()))
+            }
+            [schema, table] => Ok((schema.clone(), table.clone())),
+            [database, schema, table] if *database == self.database => {
+                Ok((schema.clone(), table.clone()))
+            }
+            [database, ..] if parts.len() == 3 => Err(Error::unsupported(format!(
+                "cross-database references are not implemented: {database}"
+            ))),
+            _ => Err(Error::syntax(format!("improper qualified name: {name}"))),
+        }
+    }
+
+    /// CREATE TABLE: the declared column types (with their PostgreSQL identity in
+    /// field metadata), stored as a new Delta table; or CREATE TABLE AS, whose
+    /// columns come from the query.
+    pub(super) async fn create_table(&mut self, create: &ast::CreateTable) -> Result<Output> {
+        let (schema, name) = self.resolve(&create.name)?;
+        self.require_schema(&schema, Privilege::Create)?;
+        let storage = self.engine.storage().clone();
+        if let Some(query) = &create.query {
+            let select = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
+            let plan = self.plan(&select).await?;
+            let columns = self.result_schema(&plan).await;
+            let fields: Vec<Field> = columns
+                .fields()
+                .iter()
+                .map(|f| {
+                    let mut metadata = f.metadata().clone();
+                    metadata.remove(types::PG_TABLE_OID_KEY);
+                    metadata.remove(types::PG_ATTNUM_KEY);
+                    f.as_ref()
+                        .clone()
+                        .with_nullable(true)
+                        .with_metadata(metadata)
+                })
+                .collect();
+            let table_schema = Arc::new(Schema::new(fields));
+            if !storage
+                .create_table(&schema, &name, &table_schema, create.if_not_exists)
+                .await?
+            {
+                self.already_exists(&name);
+                return Ok(Output::Command(CommandTag::new("CREATE TABLE AS")));
+            }
+            self.record_owner(enishi_storage::table_key(&schema, &name))
+                .await?;
+            let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+            let batches = batches
+                .into_iter()
+                .map(|b| RecordBatch::try_new(table_schema.clone(), b.columns().to_vec()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let table = storage
+                .table(&schema, &name)
+                .await?
+                .ok_or_else(|| Error::Internal("table vanished after CREATE TABLE AS".into()))?;
+            let rows = table.append(batches, Arc::new(self.ctx.state())).await?;
+            return Ok(Output::Command(
+                CommandTag::new("SELECT").with_rows(rows as usize),
+            ));
+        }
+        let ident_name = |ident: &ast::Ident| {
+            if ident.quote_style.is_some() {
+                ident.value.clone()
+            } else {
+                ident.value.to_lowercase()
+            }
+        };
+        let mut primary_key: Option<(Option<String>, Vec<String>)> = None;
+        let mut declare_key = |name: Option<&ast::Ident>, columns: Vec<String>| {
+            if primary_key.is_some() {
+                return Err(Error::Coded {
+                    code: "42P16",
+                    message: format!(
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        object_name(&create.name)
+                    ),
+                });
+            }
+            primary_key = Some((name.map(ident_name), columns));
+            Ok(())
+        };
+        for constraint in &create.constraints {
+            if let ast::TableConstraint::PrimaryKey(key) = constraint {
+                let mut columns = Vec::new();
+                for c in &key.columns {
+                    match &c.column.expr {
+                        Expr::Identifier(ident) => columns.push(ident_name(ident)),
+                        other => {
+                            return Err(Error::syntax(format!(
+                                "a primary key names columns, not {other}"
+                            )));
+                        }
+                    }
+                }
+                declare_key(key.name.as_ref(), columns)?;
+            }
+        }
+        let mut fields = Vec::with_capacity(create.columns.len());
+        for column in &create.columns {
+            let ty = types::column_type(&column.data_type)?;
+            let mut not_null = false;
+            let mut default = None;
+            for option in &column.options {
+                match &option.option {
+                    ast::ColumnOption::PrimaryKey(key) => {
+                        not_null = true;
+                        declare_key(
+                            key.name.as_ref().or(option.name.as_ref()),
+                            vec![ident_name(&column.name)],
+                        )?;
+                    }
+                    ast::ColumnOption::NotNull => not_null = true,
+                    ast::ColumnOption::Null => {}
+                    ast::ColumnOption::Default(Expr::Value(v))
+                        if matches!(v.value, Value::Null) => {}
+                    ast::ColumnOption::Default(expr) => {
+                        self.check_default(expr, &ty.arrow).await?;
+                        default = Some(expr.to_string());
+                    }
+                    _ => {}
+                }
+            }
+            let name = if column.name.quote_style.is_some() {
+                column.name.value.clone()
+            } else {
+                column.name.value.to_lowercase()
+            };
+            if fields.iter().any(|f: &Field| f.name() == &name) {
+                return Err(Error::DuplicateColumn(format!(
+                    "column \"{name}\" specified more than once"
+                )));
+            }
+            let mut field = ty.field(&name, !not_null);
+            if let Some(default) = default {
+                let mut metadata = field.metadata().clone();
+                metadata.insert(types::PG_DEFAULT_KEY.to_string(), default);
+                field = field.with_metadata(metadata);
+            }
+            fields.push(field);
+        }
+        let primary_key = match primary_key {
+            Some((constraint, columns)) => {
+                for column in &columns {
+                    if !fields.iter().any(|f| f.name() == column) {
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{column}\" named in key does not exist"
+                        )));
+                    }
+                }
+                // Columns named only in a table constraint are NOT NULL too.
+                for field in fields.iter_mut() {
+                    if columns.contains(field.name()) {
+                        *field = field.clone().with_nullable(false);
+                    }
+                }
+                Some(enishi_storage::PrimaryKey {
+                    name: constraint.unwrap_or_else(|| format!("{name}_pkey")),
+                    columns,
+                })
+            }
+            None => None,
+        };
+        if storage
+            .create_table_with_key(
+                &schema,
+                &name,
+                &Schema::new(fields),
+                create.if_not_exists,
+                primary_key,
+            )
+            .await?
+        {
+            self.record_owner(enishi_storage::table_key(&schema, &name))
+                .await?;
+        } else {
+            self.already_exists(&name);
+        }
+        Ok(Output::Command(CommandTag::new("CREATE TABLE")))
+    }
+
+    /// COMMENT ON TABLE / VIEW / COLUMN / SCHEMA: kept in the catalog, read
+    /// through pg_description (obj_description, col_description, `\d+`).
+    /// The owner may comment, as in PostgreSQL; `IS NULL` removes the comment.
+    pub(super) async fn comment_on(
+        &mut self,
+        object_type: ast::CommentObject,
+        name: &ObjectName,
+        comment: Option<String>,
+        if_exists: bool,
+    ) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        let relation = |schema: &str, table: &str| {
+            storage.read_catalog(|c| {
+                let s = c.schema(schema)?;
+                if s.tables.contains_key(table) || s.externals.contains_key(table) {
+                    Some("table")
+                } else if s.views.contains_key(table) {
+                    Some("view")
+                } else {
+                    None
+                }
+            })
+        };
+        let key = match object_type {
+            ast::CommentObject::Table | ast::CommentObject::View => {
+                let (schema, table) = self.resolve(name)?;
+                match relation(&schema, &table) {
+                    Some(kind) => self.require_owner(kind, &schema, &table)?,
+                    None if if_exists => return Ok(Output::Command(CommandTag::new("COMMENT"))),
+                    None => return Err(Error::UndefinedTable(object_name(name))),
+                }
+                enishi_storage::table_key(&schema, &table)
+            }
+            ast::CommentObject::Column => {
+                let mut parts = name.0.clone();
+                let Some(column) = parts.pop() else {
+                    return Err(Error::syntax("column name must be qualified"));
+                };
+                if parts.is_empty() {
+                    return Err(Error::syntax("column name must be qualified"));
+                }
+                let column = object_name(&ObjectName(vec![column]));
+                let (schema, table) = self.resolve(&ObjectName(parts))?;
+                let Some(kind) = relation(&schema, &table) else {
+                    return Err(Error::UndefinedTable(table));
+                };
+                self.require_owner(kind, &schema, &table)?;
+                let provider = self
+                    .ctx
+                    .table_provider(datafusion::common::TableReference::partial(
+                        schema.as_str(),
+                        table.as_str(),
+                    ))
+                    .await?;
+                if provider.schema().field_with_name(&column).is_err() {
+                    return Err(Error::UndefinedColumn(format!(
+                        "column \"{column}\" of relation \"{table}\" does not exist"
+                    )));
+                }
+                enishi_storage::column_key(&schema, &table, &column)
+            }
+            ast::CommentObject::Schema => {
+                let schema = object_name(name);
+                if storage.read_catalog(|c| c.schema(&schema).is_none()) {
+                    return Err(Error::UndefinedSchema(schema));
+                }
+                self.require_owner("schema", &schema, "")?;
+                enishi_storage::schema_key(&schema)
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "COMMENT ON {other} is not implemented"
+                )));
+            }
+        };
+        storage.set_comment(key, comment).await?;
+        Ok(Output::Command(CommandTag::new("COMMENT")))
+    }
+
+    /// ALTER TABLE … RENAME TO, ADD COLUMN (nullable, without DEFAULT).
+    pub(super) async fn alter_table(&mut self, alter: &ast::AlterTable) -> Result<Output> {
+        let (schema, name) = self.resolve(&alter.name)?;
+        if self
+            .engine
+            .storage()
+            .read_catalog(|c| c.relation_exists(&schema, &name))
+        {
+            self.require_owner("table", &schema, &name)?;
+        }
+        let storage = self.engine.storage().clone();
+        let Some(table) = storage.table(&schema, &name).await? else {
+            if alter.if_exists {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("relation \"{name}\" does not exist, skipping"),
+                });
+                return Ok(Output::Command(CommandTag::new("ALTER TABLE")));
+            }
+            return Err(Error::UndefinedTable(name));
+        };
+        for operation in &alter.operations {
+            match operation {
+                ast::AlterTableOperation::RenameTable { table_name } => {
+                    let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) =
+                        table_name;
+                    let (_, new_name) = self.resolve(to)?;
+                    storage.rename_table(&schema, &name, &new_name).await?;
+                }
+                ast::AlterTableOperation::AddColumn {
+                    if_not_exists,
+                    column_def,
+                    ..
+                } => {
+                    let column = if column_def.name.quote_style.is_some() {
+                        column_def.name.value.clone()
+                    } else {
+                        column_def.name.value.to_lowercase()
+                    };
+                    if table.schema().await?.field_with_name(&column).is_ok() {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{column}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    for option in &column_def.options {
+                        match &option.option {
+                            ast::ColumnOption::Null => {}
+                            ast::ColumnOption::Default(Expr::Value(v))
+                                if matches!(v.value, Value::Null) => {}
+                            other => {
+                                return Err(Error::unsupported(format!(
+                                    "ADD COLUMN with {other} is not supported yet"
+                                )));
+                            }
+                        }
+                    }
+                    let ty = types::column_type(&column_def.data_type)?;
+                    table.add_column(ty.field(&column, true)).await?;
+                }
+                ast::AlterTableOperation::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                } => {
+                    let ident = |i: &ast::Ident| match i.quote_style {
+                        Some(_) => i.value.clone(),
+                        None => i.value.to_lowercase(),
+                    };
+                    let (from, to) = (ident(old_column_name), ident(new_column_name));
+                    let columns = table.schema().await?;
+                    if columns.field_with_name(&from).is_err() {
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{from}\" does not exist"
+                        )));
+                    }
+                    if columns.field_with_name(&to).is_ok() {
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{to}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    let session: Arc<dyn datafusion::catalog::Session> = Arc::new(self.ctx.state());
+                    table.rename_column(&from, &to, session).await?;
+                }
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "ALTER TABLE {other} is not supported yet"
+                    )));
+                }
+            }
+        }
+        Ok(Output::Command(CommandTag::new("ALTER TABLE")))
+    }
+
+    /// CREATE [OR REPLACE] VIEW: checked by planning it, stored as SQL text.
+    pub(super) async fn create_view(&mut self, view: &ast::CreateView) -> Result<Output> {
+        if view.materialized || view.temporary {
+            return Err(Error::unsupported(
+                "materialized and temporary views are not supported",
+            ));
+        }
+        let (schema, name) = self.resolve(&view.name)?;
+        self.require_schema(&schema, Privilege::Create)?;
+        if view.or_replace && self.engine.storage().view(&schema, &name).is_some() {
+            self.require_owner("view", &schema, &name)?;
+        }
+        let mut sql = view.query.to_string();
+        if !view.columns.is_empty() {
+            let columns: Vec<String> = view.columns.iter().map(|c| c.name.to_string()).collect();
+            sql = format!("SELECT * FROM ({sql}) AS __view({})", columns.join(", "));
+        }
+        let check = crate::statement::parse(&sql)?;
+        let Some(query) = check.first() else {
+            return Err(Error::syntax("CREATE VIEW needs a query"));
+        };
+        let plan = self.plan(query).await?;
+        // Replacing a view with a query that reads it, through any number of
+        // views, would make it read itself.
+        if crate::privileges::reads_view(&plan, &schema, &name) {
+            return Err(Error::Coded {
+                code: "42P17",
+                message: format!("infinite recursion detected in rules for relation \"{name}\""),
+            });
+        }
+        let storage = self.engine.storage().clone();
+        if view.if_not_exists && storage.catalog().relation_exists(&schema, &name) {
+            self.already_exists(&name);
+            return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
+        }
+        let entry = enishi_storage::ViewEntry {
+            sql,
+            search_path: Some(self.settings().lookup_path()),
+        };
+        storage
+            .create_view(&schema, &name, entry, view.or_replace)
+            .await?;
+        self.record_owner(enishi_storage::table_key(&schema, &name))
+            .await?;
+        Ok(Output::Command(CommandTag::new("CREATE VIEW")))
+    }
+
+    pub(super) async fn drop_views(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+    ) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        for name in names {
+            let (schema, view) = self.resolve(name)?;
+            if storage.view(&schema, &view).is_some() {
+                self.require_owner("view", &schema, &view)?;
+            }
+            if !storage.drop_view(&schema, &view, if_exists).await? {
+                self.skipped("view", &schema, &view);
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DROP VIEW")))
+    }
+
+    /// The notice of a DROP … IF EXISTS of nothing: about the schema when it
+    /// is the schema that is missing, as PostgreSQL words it.
+    pub(super) fn skipped(&mut self, kind: &str, schema: &str, name: &str) {
+        let message = if self
+            .engine
+            .storage()
+            .read_catalog(|c| c.schema(schema).is_none())
+        {
+            format!("schema \"{schema}\" does not exist, skipping")
+        } else {
+            format!("{kind} \"{name}\" does not exist, skipping")
+        };
+        self.notices.push(Notice {
+            severity: "NOTICE",
+            code: "00000",
+            message,
+        });
+    }
+
+    pub(super) fn already_exists(&mut self, name: &str) {
+        self.notices.push(Notice {
+            severity: "NOTICE",
+            code: "42P07",
+            message: format!("relation \"{name}\" already exists, skipping"),
+        });
+    }
+
+    pub(super) async fn drop_tables(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+    ) -> Result<Output> {
+        let storage = self.engine.storage().clone();
+        let resolved = names
+            .iter()
+            .map(|n| self.resolve(n))
+            .collect::<Result<Vec<_>>>()?;
+        // PostgreSQL checks every name before dropping any.
+        for (schema, name) in &resolved {
+            let exists = storage.catalog().table(schema, name).is_some()
+                || storage.external(schema, name).is_some();
+            if !if_exists && !exists {
+                return Err(Error::UndefinedTable(name.clone()));
+            }
+            if exists {
+                self.require_owner("table", schema, name)?;
+            }
+        }
+        for (schema, name) in &resolved {
+            // An external table is forgotten; its files stay where they are.
+            if storage.external(schema, name).is_some() {
+                storage.drop_external(schema, name).await?;
+                continue;
+            }
+            if !storage.drop_table(schema, name, if_exists).await? {
+                self.skipped("table", schema, name);
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DROP TABLE")))
+    }
+
+    pub(super) async fn create_schema(
+        &mut self,
+        name: &ast::SchemaName,
+        if_not_exists: bool,
+    ) -> Result<Output> {
+        let ast::SchemaName::Simple(name) = name else {
+            return Err(Error::unsupported(
+                "CREATE SCHEMA AUTHORIZATION is not supported",
+            ));
+        };
+        let name = object_name(name);
+        if !self.principal.is_superuser() {
+            self.require_superuser(&format!("create schema \"{name}\""))
+                .map_err(|_| {
+                    Error::InsufficientPrivilege(format!(
+                        "permission denied for database {}",
+                        self.database
+                    ))
+                })?;
+        }
+        if !self
+            .engine
+            .storage()
+            .create_schema(&name, if_not_exists)
+            .await?
+        {
+            self.notices.push(Notice {
+                severity: "NOTICE",
+                code: "42P06",
+                message: format!("schema \"{name}\" already exists, skipping"),
+            });
+        }
+        Ok(Output::Command(CommandTag::new("CREATE SCHEMA")))
+    }
+
+    pub(super) async fn drop_schemas(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<Output> {
+        for name in names {
+            let name = object_name(name);
+            if name == "pg_catalog" || name == "information_schema" {
+                return Err(Error::unsupported(format!(
+                    "cannot drop schema {name} because it is required by the database system"
+                )));
+            }
+            if self.engine.storage().catalog().schema(&name).is_some() {
+                self.require_owner("schema", &name, &name)?;
+            }
+            if !self
+                .engine
+                .storage()
+                .drop_schema(&name, if_exists, cascade)
+                .await?
+            {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("schema \"{name}\" does not exist, skipping"),
+                });
+            }
+        }
+        Ok(Output::Command(CommandTag::new("DROP SCHEMA")))
+    }
+}

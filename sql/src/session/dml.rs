@@ -1,0 +1,245 @@
+//! INSERT's column defaults, and INSERT … RETURNING.
+
+use super::*;
+
+impl Session {
+    /// The INSERT without its RETURNING list, planned; and the list.
+    pub(super) async fn plan_insert_returning(
+        &self,
+        insert: &ast::Insert,
+    ) -> Result<(DmlStatement, Vec<ast::SelectItem>)> {
+        let mut plain = insert.clone();
+        let items = plain.returning.take().unwrap_or_default();
+        let stmt = match self.insert_defaults(&plain).await? {
+            Some(rewritten) => rewritten,
+            None => DFStatement::Statement(Box::new(Statement::Insert(plain))),
+        };
+        match self.plan(&stmt).await? {
+            LogicalPlan::Dml(dml) => {
+                // RETURNING reads the table's columns: SELECT is needed too,
+                // as in PostgreSQL.
+                if !items.is_empty() {
+                    self.require_target(&dml, Privilege::Select)?;
+                }
+                Ok((dml, items))
+            }
+            other => Err(Error::Internal(format!(
+                "INSERT planned as {}",
+                other.display()
+            ))),
+        }
+    }
+
+    /// Inserts the rows first (they are computed once), then evaluates the
+    /// RETURNING list over exactly those rows.
+    pub(super) async fn insert_returning(
+        &mut self,
+        insert: &ast::Insert,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let (mut dml, items) = self.plan_insert_returning(insert).await?;
+        let mut input = dml.input.as_ref().clone();
+        if let Some(params) = params {
+            let params = cast_params(&LogicalPlan::Dml(dml.clone()), params)?;
+            input = input.with_param_values(params)?;
+        }
+        let rows = self
+            .ctx
+            .execute_logical_plan(input)
+            .await?
+            .collect()
+            .await?;
+        let stored = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows.clone()])?;
+        dml.input = Arc::new(
+            LogicalPlanBuilder::scan(
+                dml.table_name.clone(),
+                provider_as_source(Arc::new(stored)),
+                None,
+            )?
+            .build()?,
+        );
+        self.count(LogicalPlan::Dml(dml.clone())).await?;
+        let (ctx, plan) = self.returning_plan(&dml, &items, rows).await?;
+        let schema = self.result_schema(&plan).await;
+        rows_of(&ctx, plan, schema, "INSERT 0").await
+    }
+
+    /// `SELECT <items> FROM <table>` where the table holds only `rows` (the
+    /// inserted ones), planned in a context of its own.
+    pub(super) async fn returning_plan(
+        &self,
+        dml: &DmlStatement,
+        items: &[ast::SelectItem],
+        rows: Vec<RecordBatch>,
+    ) -> Result<(SessionContext, LogicalPlan)> {
+        let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
+        let schema_name = dml
+            .table_name
+            .schema()
+            .unwrap_or(crate::constants::DEFAULT_SCHEMA)
+            .to_string();
+        let schema = MemorySchemaProvider::new();
+        schema.register_table(dml.table_name.table().to_string(), Arc::new(rows))?;
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema(&schema_name, Arc::new(schema))?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs.register_catalog(crate::constants::DATABASE.to_string(), Arc::new(catalog));
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(Arc::new(catalogs))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let list: Vec<String> = items.iter().map(ToString::to_string).collect();
+        let sql = format!(
+            "SELECT {} FROM {}.{}",
+            list.join(", "),
+            ast::Ident::with_quote('"', &schema_name),
+            ast::Ident::with_quote('"', dml.table_name.table())
+        );
+        let stmt = crate::statement::parse(&sql)?
+            .pop()
+            .ok_or_else(|| Error::syntax("empty RETURNING list"))?;
+        let plan = ctx.state().statement_to_plan(stmt).await?;
+        Ok((ctx, plan))
+    }
+
+    /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
+    pub(super) async fn check_default(&self, expr: &Expr, column: &DataType) -> Result<()> {
+        // A default is evaluated with the privileges of whoever inserts: it
+        // may not read other relations (PostgreSQL refuses the same).
+        refuse_subqueries(expr, "DEFAULT expression")?;
+        let plan = self
+            .ctx
+            .state()
+            .create_logical_plan(&format!("SELECT {expr}"))
+            .await?;
+        let produced = plan.schema().field(0).data_type().clone();
+        if !datafusion::arrow::compute::can_cast_types(&produced, column) {
+            return Err(Error::DatatypeMismatch(format!(
+                "column is of type {column} but default expression is of type {produced}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fills in stored DEFAULT expressions for an INSERT: for columns it leaves
+    /// out and for `DEFAULT` in VALUES. Returns the rewritten statement, if any.
+    pub(super) async fn insert_defaults(
+        &self,
+        insert: &ast::Insert,
+    ) -> Result<Option<DFStatement>> {
+        let ast::TableObject::TableName(name) = &insert.table else {
+            return Ok(None);
+        };
+        let (schema, table) = self.resolve(name)?;
+        let Some(stored) = self.engine.storage().table(&schema, &table).await? else {
+            return Ok(None);
+        };
+        let columns = stored.schema().await?;
+        let default_of = |column: &str| -> Result<Expr> {
+            let field = columns.field_with_name(column).map_err(|_| {
+                Error::UndefinedColumn(format!(
+                    "column \"{column}\" of relation \"{table}\" does not exist"
+                ))
+            })?;
+            match types::default_sql(field) {
+                Some(sql) => parse_expr(sql),
+                None => Ok(Expr::value(Value::Null)),
+            }
+        };
+        let is_default_keyword = |e: &Expr| {
+            matches!(e, Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+        };
+        let has_defaults = columns
+            .fields()
+            .iter()
+            .any(|f| types::default_sql(f).is_some());
+        let mut insert = insert.clone();
+        let Some(source) = insert.source.as_mut() else {
+            return Ok(None);
+        };
+        let uses_keyword = matches!(source.body.as_ref(), SetExpr::Values(v)
+            if v.rows.iter().any(|r| r.content.iter().any(is_default_keyword)));
+        if !has_defaults && !uses_keyword {
+            return Ok(None);
+        }
+        let listed: Vec<String> = if insert.columns.is_empty() {
+            let width = match source.body.as_ref() {
+                SetExpr::Values(v) => v.rows.first().map(|r| r.content.len()).unwrap_or(0),
+                _ => columns.fields().len(),
+            };
+            columns
+                .fields()
+                .iter()
+                .take(width)
+                .map(|f| f.name().clone())
+                .collect()
+        } else {
+            insert.columns.iter().map(object_name).collect()
+        };
+        let missing: Vec<String> = columns
+            .fields()
+            .iter()
+            .filter(|f| !listed.contains(f.name()) && types::default_sql(f).is_some())
+            .map(|f| f.name().clone())
+            .collect();
+        match source.body.as_mut() {
+            SetExpr::Values(values) => {
+                for row in &mut values.rows {
+                    for (i, value) in row.content.iter_mut().enumerate() {
+                        if is_default_keyword(value) {
+                            let column = listed.get(i).ok_or_else(|| {
+                                Error::syntax("INSERT has more expressions than target columns")
+                            })?;
+                            *value = default_of(column)?;
+                        }
+                    }
+                    for column in &missing {
+                        row.content.push(default_of(column)?);
+                    }
+                }
+            }
+            _ if missing.is_empty() => {}
+            _ => {
+                let defaults = missing
+                    .iter()
+                    .map(|c| default_of(c).map(|e| e.to_string()))
+                    .collect::<Result<Vec<_>>>()?;
+                let wrapped = format!(
+                    "SELECT __source.*, {} FROM ({source}) AS __source",
+                    defaults.join(", ")
+                );
+                let Some(DFStatement::Statement(stmt)) =
+                    crate::statement::parse(&wrapped)?.into_iter().next()
+                else {
+                    return Err(Error::Internal(
+                        "rewritten INSERT source did not parse".into(),
+                    ));
+                };
+                let Statement::Query(query) = *stmt else {
+                    return Err(Error::Internal(
+                        "rewritten INSERT source is not a query".into(),
+                    ));
+                };
+                *source = query;
+            }
+        }
+        let mut all = listed;
+        all.extend(missing);
+        insert.columns = all
+            .iter()
+            .map(|c| ObjectName::from(vec![ast::Ident::with_quote('"', c)]))
+            .collect();
+        Ok(Some(DFStatement::Statement(Box::new(Statement::Insert(
+            insert,
+        )))))
+    }
+}
+
+pub(super) fn is_default(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+pub(super) fn returning_unsupported() -> Error {
+    Error::unsupported("RETURNING is supported for INSERT only, not yet for UPDATE or DELETE")
+}

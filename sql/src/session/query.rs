@@ -1,0 +1,360 @@
+//! Planning and running statements through DataFusion: the checked plan,
+//! the result cache, and the result schema clients are told.
+
+use super::*;
+
+impl Session {
+    /// Plans a statement and checks the caller may read and write every
+    /// relation it names.
+    pub(super) async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
+        let state = self.ctx.state();
+        let plan = state.statement_to_plan(stmt.clone()).await?;
+        crate::privileges::admissible(&plan)?;
+        self.authorize(&plan)?;
+        let plan = crate::rewrite::set_operations_all(plan)?;
+        let plan = crate::rewrite::integral_numeric_functions(plan)?;
+        let plan = crate::rewrite::exact_numeric_writes(plan)?;
+        let plan = crate::rewrite::signed_outputs(plan)?;
+        Ok(crate::rewrite::infer_placeholder_casts(plan)?)
+    }
+
+    pub(super) async fn run_plan(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let is_query =
+            matches!(stmt, DFStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)));
+        if is_query {
+            return self.run_query(stmt, params).await;
+        }
+        let plan = self.plan_with(stmt, params).await?;
+        self.run_logical(plan).await
+    }
+
+    pub(super) async fn plan_with(
+        &self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<LogicalPlan> {
+        let mut plan = self.plan(stmt).await?;
+        if let Some(params) = params {
+            let params = cast_params(&plan, params)?;
+            plan = plan.with_param_values(params)?;
+        } else if !plan.get_parameter_types()?.is_empty() {
+            return Err(Error::Protocol("there is no parameter $1".into()));
+        }
+        Ok(plan)
+    }
+
+    pub(super) async fn run_logical(&mut self, plan: LogicalPlan) -> Result<Output> {
+        match &plan {
+            LogicalPlan::Dml(dml) => {
+                let command = match dml.op {
+                    WriteOp::Insert(_) => "INSERT",
+                    WriteOp::Update => "UPDATE",
+                    WriteOp::Delete => "DELETE",
+                    WriteOp::Ctas => "SELECT",
+                    WriteOp::Truncate => "TRUNCATE TABLE",
+                    _ => "UPDATE",
+                };
+                // TRUNCATE reports no row count.
+                let truncate = matches!(dml.op, WriteOp::Truncate);
+                let rows = self.count(plan).await?;
+                let mut tag = if truncate {
+                    CommandTag::new(command)
+                } else {
+                    CommandTag::new(command).with_rows(rows)
+                };
+                if command == "INSERT" {
+                    tag.oid = Some(0);
+                }
+                Ok(Output::Command(tag))
+            }
+            _ => {
+                let schema = self.result_schema(&plan).await;
+                rows_of(&self.ctx, plan, schema, "SELECT").await
+            }
+        }
+    }
+
+    /// Runs a query, through the result cache when its answer may be cached.
+    pub(super) async fn run_query(
+        &mut self,
+        stmt: &DFStatement,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let cache = self.engine.cache().clone();
+        let storage = self.engine.storage().clone();
+        let key = self.cache_context().await.map(|context| {
+            let params = match &params {
+                Some(ParamValues::List(values)) if values.is_empty() => String::new(),
+                Some(p) => format!("{p:?}"),
+                None => String::new(),
+            };
+            CacheKey::new(stmt.to_string(), params, context)
+        });
+        if let Some(key) = &key
+            && let Some(hit) = cache.lookup(key, &storage).await
+        {
+            tracing::debug!(rows = hit.rows(), "result from the cache");
+            return Ok(Output::Rows(Rows {
+                schema: hit.client_schema.clone(),
+                stream: ResultCache::replay(&hit)?,
+                tag: "SELECT",
+            }));
+        }
+        let catalog_version = storage.catalog_version();
+        let plan = self.plan_with(stmt, params).await?;
+        if matches!(
+            plan,
+            LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
+        ) {
+            return self.run_logical(plan).await;
+        }
+        let schema = self.result_schema(&plan).await;
+        let tables = ResultCache::dependencies(&plan);
+        let stream = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .execute_stream()
+            .await?;
+        let stream = match (key, tables) {
+            (Some(key), Some(tables)) => {
+                cache.missed();
+                let source = Source {
+                    client_schema: schema.clone(),
+                    catalog_version,
+                    tables,
+                };
+                cache.record(key, source, stream)
+            }
+            _ => {
+                if cache.enabled() {
+                    cache.bypassed();
+                }
+                stream
+            }
+        };
+        Ok(Output::Rows(Rows {
+            schema,
+            stream,
+            tag: "SELECT",
+        }))
+    }
+
+    /// What besides the plan determines a result — the settings that change
+    /// values and who asks — or None when this session must not use the cache
+    /// (turned off, or inside a transaction that has written).
+    pub(super) async fn cache_context(&self) -> Option<String> {
+        if !self.engine.cache().enabled() {
+            return None;
+        }
+        let settings = self.settings();
+        if settings.get("enishi.result_cache").ok()? != "on" {
+            return None;
+        }
+        // (Without cloning the session state: this runs before every query.)
+        let tx = TransactionSlot::of(&*self.ctx.state_ref().read());
+        if let Some(tx) = tx
+            && tx.has_changes().await
+        {
+            return None;
+        }
+        let mut context = format!("user={}\u{1f}scope={}", self.user, self.principal.scope());
+        for name in [
+            "TimeZone",
+            "DateStyle",
+            "IntervalStyle",
+            "extra_float_digits",
+            "search_path",
+        ] {
+            context.push_str(&format!("\u{1f}{name}={}", settings.get(name).ok()?));
+        }
+        Some(context)
+    }
+
+    /// The schema a client sees: PostgreSQL names, and for columns read straight
+    /// from a table, the table's OID and the column's number (RowDescription).
+    pub(super) async fn result_schema(&self, plan: &LogicalPlan) -> SchemaRef {
+        let oids = self.engine.pg_catalog().oids();
+        let mut fields = Vec::with_capacity(plan.schema().fields().len());
+        for (i, (qualifier, field)) in plan.schema().iter().enumerate() {
+            let name = field
+                .name()
+                .split(NAME_SUFFIX_MARK)
+                .next()
+                .unwrap_or(field.name());
+            // The catalog parser renames a repeated column (`c.oid, c.*`),
+            // which DataFusion refuses; the client sees PostgreSQL's name.
+            let name = name.strip_prefix("__alias_").unwrap_or(name);
+            let mut field = field.as_ref().clone().with_name(name);
+            // DataFusion keeps a cast's source metadata: `u::text` of a uuid
+            // column would still claim to be uuid.
+            // A cast to a type that names its PostgreSQL type (`::varchar(20)`)
+            // takes that one.
+            if let Some(cast) = output_cast(plan, i) {
+                let mut metadata = field.metadata().clone();
+                metadata.remove(types::PG_TYPE_OID_KEY);
+                metadata.remove(types::PG_TYPMOD_KEY);
+                for key in [types::PG_TYPE_OID_KEY, types::PG_TYPMOD_KEY] {
+                    if let Some(value) = cast.metadata().get(key) {
+                        metadata.insert(key.to_string(), value.clone());
+                    }
+                }
+                field = field.with_metadata(metadata);
+            }
+            if let Some(table) = qualifier
+                && let Ok(provider) = self.ctx.table_provider(table.clone()).await
+                && let Ok(index) = provider.schema().index_of(field.name())
+            {
+                let identity = self
+                    .engine
+                    .storage()
+                    .read_catalog(|c| crate::tables::identify(provider.as_ref(), table, c));
+                let (schema_name, table_name) = match identity {
+                    crate::tables::Identity::Stored { schema, name } => (schema, name),
+                    _ => (
+                        table.schema().unwrap_or("pg_catalog").to_string(),
+                        table.table().to_string(),
+                    ),
+                };
+                let mut metadata = field.metadata().clone();
+                let oid = oids.relation(&schema_name, &table_name);
+                metadata.insert(types::PG_TABLE_OID_KEY.into(), oid.to_string());
+                metadata.insert(types::PG_ATTNUM_KEY.into(), (index + 1).to_string());
+                field = field.with_metadata(metadata);
+            }
+            fields.push(field);
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Runs a DML plan and returns the row count DataFusion reports.
+    pub(super) async fn count(&self, plan: LogicalPlan) -> Result<usize> {
+        let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        let mut total = 0usize;
+        for batch in &batches {
+            if let Some(col) = batch.columns().first()
+                && let Some(counts) = col.as_any().downcast_ref::<UInt64Array>()
+            {
+                total += counts.iter().flatten().sum::<u64>() as usize;
+            }
+        }
+        Ok(total)
+    }
+}
+
+pub(super) fn rows_from_batches(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    tag: &'static str,
+) -> Result<Rows> {
+    let stream = MemoryStream::try_new(batches, schema.clone(), None)?;
+    Ok(Rows {
+        schema,
+        stream: Box::pin(stream),
+        tag,
+    })
+}
+
+/// Casts bound values to the types the plan expects for them, so that (say) an int2
+/// parameter for an integer column is stored as an integer.
+pub(super) fn cast_params(plan: &LogicalPlan, params: ParamValues) -> Result<ParamValues> {
+    let ParamValues::List(values) = params else {
+        return Ok(params);
+    };
+    let expected = plan.get_parameter_types()?;
+    let mut out = Vec::with_capacity(values.len());
+    for (i, value) in values.into_iter().enumerate() {
+        let want = expected.get(&format!("${}", i + 1)).cloned().flatten();
+        let value = match want {
+            Some(ty) if value.value.data_type() != ty && !value.value.is_null() => {
+                value.value.cast_to(&ty)?.into()
+            }
+            Some(ty) if value.value.is_null() => ScalarValue::try_from(&ty)?.into(),
+            _ => value,
+        };
+        out.push(value);
+    }
+    Ok(ParamValues::List(out))
+}
+
+/// Parameter types in `$n` order: the client's hint where given, else DataFusion's
+/// inference (with the column's declared pg type in its metadata), else text.
+pub(super) fn parameter_types(
+    plan: &LogicalPlan,
+    hints: &[Option<DataType>],
+) -> Result<Vec<Field>> {
+    let inferred = plan.get_parameter_fields()?;
+    let count = inferred
+        .keys()
+        .filter_map(|k| k.trim_start_matches('$').parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+        .max(hints.len());
+    Ok((1..=count)
+        .map(|i| {
+            if let Some(Some(hint)) = hints.get(i - 1) {
+                return Field::new(format!("${i}"), hint.clone(), true);
+            }
+            match inferred.get(&format!("${i}")).cloned().flatten() {
+                Some(field) => field.as_ref().clone(),
+                None => Field::new(format!("${i}"), DataType::Utf8, true),
+            }
+        })
+        .collect())
+}
+
+/// The target field of the cast that output column `index` of `plan` comes
+/// from, if it comes from one (its metadata may name a PostgreSQL type),
+/// followed through the nodes that pass a column on unchanged: in
+/// `SELECT x::text … ORDER BY id` the cast sits below a sort.
+fn output_cast(plan: &LogicalPlan, index: usize) -> Option<datafusion::arrow::datatypes::FieldRef> {
+    use datafusion::logical_expr::Expr as E;
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let mut expr = p.expr.get(index)?;
+            while let E::Alias(alias) = expr {
+                expr = &alias.expr;
+            }
+            match expr {
+                E::Cast(c) => Some(c.field.clone()),
+                E::TryCast(c) => Some(c.field.clone()),
+                E::Column(column) => {
+                    let index = p.input.schema().index_of_column(column).ok()?;
+                    output_cast(&p.input, index)
+                }
+                _ => None,
+            }
+        }
+        LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::SubqueryAlias(_)
+        | LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(_)) => {
+            output_cast(plan.inputs().first()?, index)
+        }
+        _ => None,
+    }
+}
+
+/// Starts `plan` in `ctx`; its rows, described to the client by `schema`.
+pub(super) async fn rows_of(
+    ctx: &SessionContext,
+    plan: LogicalPlan,
+    schema: SchemaRef,
+    tag: &'static str,
+) -> Result<Output> {
+    let stream = ctx
+        .execute_logical_plan(plan)
+        .await?
+        .execute_stream()
+        .await?;
+    Ok(Output::Rows(Rows {
+        schema,
+        stream,
+        tag,
+    }))
+}
