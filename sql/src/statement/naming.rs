@@ -1,0 +1,190 @@
+//! Result columns named as PostgreSQL names them (FigureColname), and
+//! bare integer literals in the select list typed int4.
+
+use super::*;
+
+/// Gives every result column of the outermost select its PostgreSQL name.
+pub(super) fn name_columns(query: &mut Query) {
+    let Some(select) = leftmost_select(&mut query.body) else {
+        return;
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        let (expr, name) = match item {
+            SelectItem::UnnamedExpr(expr) => {
+                if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    // DataFusion already names plain columns as PostgreSQL does.
+                    seen.push(figure_colname(expr));
+                    continue;
+                }
+                let name = figure_colname(expr);
+                (std::mem::replace(expr, Expr::value(Value::Null)), name)
+            }
+            SelectItem::ExprWithAlias { expr, alias } => {
+                let name = normalize(alias);
+                (std::mem::replace(expr, Expr::value(Value::Null)), name)
+            }
+            _ => continue,
+        };
+        let expr = int4_literal(expr);
+        let unique = if seen.contains(&name) {
+            format!("{name}{NAME_SUFFIX_MARK}{i}")
+        } else {
+            name.clone()
+        };
+        seen.push(name);
+        *item = SelectItem::ExprWithAlias {
+            expr,
+            alias: Ident::with_quote('"', unique),
+        };
+    }
+}
+
+pub(super) fn leftmost_select(body: &mut SetExpr) -> Option<&mut ast::Select> {
+    match body {
+        SetExpr::Select(select) => Some(select),
+        SetExpr::Query(q) => leftmost_select(&mut q.body),
+        SetExpr::SetOperation { left, .. } => leftmost_select(left),
+        _ => None,
+    }
+}
+
+/// PostgreSQL types an integer literal that fits 32 bits as int4; DataFusion as int8.
+pub(super) fn int4_literal(expr: Expr) -> Expr {
+    let fits = |v: &Value| matches!(v, Value::Number(n, _) if n.parse::<i32>().is_ok());
+    let is_int = match &expr {
+        Expr::Value(v) => fits(&v.value),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr: inner,
+        } => {
+            matches!(inner.as_ref(), Expr::Value(v) if fits(&v.value))
+        }
+        _ => false,
+    };
+    if is_int {
+        Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(expr),
+            data_type: ast::DataType::Integer(None),
+            array: false,
+            format: None,
+        }
+    } else {
+        expr
+    }
+}
+
+pub(super) fn normalize(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+pub(super) const UNNAMED: &str = "?column?";
+
+/// PostgreSQL's rules for naming a result column (FigureColname in its parser).
+pub fn figure_colname(expr: &Expr) -> String {
+    figure(expr).map_or_else(|| UNNAMED.to_string(), |(name, _)| name)
+}
+
+/// How sure a name is, as PostgreSQL ranks them: a column or function name
+/// (2) beats a type or keyword name (1), so `x::text` is `x` but
+/// `1.5::float8::text` is `text` and `CASE … ELSE salary END` is `salary`.
+pub(super) type Strength = u8;
+
+pub(super) const STRONG: Strength = 2;
+
+pub(super) const WEAK: Strength = 1;
+
+pub(super) fn figure(expr: &Expr) -> Option<(String, Strength)> {
+    let strong = |name: &str| Some((name.to_string(), STRONG));
+    match expr {
+        Expr::Identifier(id) => Some((normalize(id), STRONG)),
+        Expr::CompoundIdentifier(ids) => Some((normalize(ids.last()?), STRONG)),
+        Expr::Function(f) => {
+            let last = f.name.0.last()?;
+            let name = match last.as_ident() {
+                Some(id) => normalize(id),
+                None => last.to_string().to_lowercase(),
+            };
+            // `regclass('t')` was the cast `'t'::regclass`, named as a cast.
+            let strength = if name == "regclass" { WEAK } else { STRONG };
+            Some((name, strength))
+        }
+        Expr::Cast {
+            expr, data_type, ..
+        } => match figure(expr) {
+            Some(inner) if inner.1 > WEAK => Some(inner),
+            _ => Some((type_name(data_type), WEAK)),
+        },
+        Expr::Nested(inner) => figure(inner),
+        Expr::Collate { expr, .. } => figure(expr),
+        Expr::Case { else_result, .. } => match else_result.as_deref().and_then(figure) {
+            Some(inner) if inner.1 > WEAK => Some(inner),
+            _ => Some(("case".into(), WEAK)),
+        },
+        Expr::Exists { .. } => strong("exists"),
+        Expr::Array(_) => strong("array"),
+        Expr::Subquery(q) => {
+            let select = match q.body.as_ref() {
+                SetExpr::Select(s) => s,
+                _ => return None,
+            };
+            match select.projection.first()? {
+                SelectItem::ExprWithAlias { alias, .. } => Some((normalize(alias), STRONG)),
+                SelectItem::UnnamedExpr(e) => figure(e),
+                _ => None,
+            }
+        }
+        Expr::Extract { .. } => strong("extract"),
+        Expr::Substring {
+            shorthand: true, ..
+        } => strong("substr"),
+        Expr::Substring { .. } => strong("substring"),
+        // `(ARRAY[…])[2]` is named after what it subscripts.
+        Expr::CompoundFieldAccess { root, .. } => figure(root),
+        Expr::Trim { .. } => strong("btrim"),
+        Expr::Position { .. } => strong("position"),
+        Expr::Overlay { .. } => strong("overlay"),
+        Expr::Ceil { .. } => strong("ceil"),
+        Expr::Floor { .. } => strong("floor"),
+        Expr::AtTimeZone { .. } => strong("timezone"),
+        // `INTERVAL '1 day'` and `DATE '…'` are casts of a string.
+        Expr::Interval(_) => Some(("interval".into(), WEAK)),
+        Expr::TypedString(ts) => Some((type_name(&ts.data_type), WEAK)),
+        _ => None,
+    }
+}
+
+/// The pg_type name PostgreSQL uses when a cast names a column (`'1'::int` → int4).
+pub(super) fn type_name(ty: &ast::DataType) -> String {
+    use ast::DataType as T;
+    match ty {
+        T::SmallInt(_) | T::Int2(_) => "int2",
+        T::Int(_) | T::Integer(_) | T::Int4(_) => "int4",
+        T::BigInt(_) | T::Int8(_) => "int8",
+        T::Real | T::Float4 => "float4",
+        T::DoublePrecision | T::Float8 | T::Double(_) | T::Float(_) => "float8",
+        T::Numeric(_) | T::Decimal(_) | T::Dec(_) => "numeric",
+        T::Text | T::String(_) => "text",
+        T::Varchar(_) | T::CharacterVarying(_) | T::CharVarying(_) => "varchar",
+        T::Char(_) | T::Character(_) => "bpchar",
+        T::Boolean | T::Bool => "bool",
+        T::Date => "date",
+        T::Time(_, _) => "time",
+        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => "timestamptz",
+        T::Timestamp(_, _) => "timestamp",
+        T::Interval { .. } => "interval",
+        T::Bytea => "bytea",
+        T::Uuid => "uuid",
+        T::JSON => "json",
+        T::JSONB => "jsonb",
+        T::Regclass => "regclass",
+        T::Custom(name, _) => return name.to_string().to_lowercase(),
+        _ => return UNNAMED.to_string(),
+    }
+    .to_string()
+}
