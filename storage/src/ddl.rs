@@ -1,0 +1,367 @@
+//! Changes to the catalog: schemas, tables (their files and their catalog
+//! entries together), views, external tables and comments. Each is one
+//! catalog commit ([`Storage::change`]), retried when another server
+//! committed first.
+
+use super::*;
+
+impl Storage {
+    pub async fn create_schema(
+        &self,
+        name: &str,
+        if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.catalog().schemas.contains_key(name) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::SchemaExists(name.into()))
+            };
+        }
+        self.change(|c| {
+            if c.schemas.contains_key(name) {
+                return Err(StorageError::SchemaExists(name.into()));
+            }
+            c.schemas.insert(name.to_string(), Default::default());
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Drops a schema; with `cascade`, its tables and views too.
+    pub async fn drop_schema(
+        &self,
+        name: &str,
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<bool, StorageError> {
+        if !self.catalog().schemas.contains_key(name) {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::SchemaNotFound(name.into()))
+            };
+        }
+        let dropped = self
+            .change(|c| {
+                let entry = c
+                    .schemas
+                    .get(name)
+                    .ok_or_else(|| StorageError::SchemaNotFound(name.into()))?;
+                if !(cascade || entry.tables.is_empty() && entry.views.is_empty()) {
+                    return Err(StorageError::SchemaNotEmpty(name.into()));
+                }
+                let entry = c.schemas.remove(name).expect("checked");
+                let prefix = table_key(name, "");
+                c.security.grants.retain(|key, _| !key.starts_with(&prefix));
+                c.security.owners.retain(|key, _| !key.starts_with(&prefix));
+                c.comments.retain(|key, _| !key.starts_with(&prefix));
+                c.forget(&schema_key(name));
+                Ok(entry.tables.into_values().collect::<Vec<_>>())
+            })
+            .await?;
+        for table in dropped {
+            self.remove_files(&table).await;
+        }
+        Ok(true)
+    }
+
+    /// Creates a table. Its files are written first; it becomes visible when the
+    /// catalog commit succeeds, so a crash in between leaves nothing half-made.
+    pub async fn create_table(
+        &self,
+        schema: &str,
+        name: &str,
+        columns: &Schema,
+        if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        self.create_table_with_key(schema, name, columns, if_not_exists, None)
+            .await
+    }
+
+    /// [`Self::create_table`], recording a declared primary key.
+    pub async fn create_table_with_key(
+        &self,
+        schema: &str,
+        name: &str,
+        columns: &Schema,
+        if_not_exists: bool,
+        primary_key: Option<PrimaryKey>,
+    ) -> Result<bool, StorageError> {
+        {
+            let catalog = self.catalog();
+            if catalog.schema(schema).is_none() {
+                return Err(StorageError::SchemaNotFound(schema.into()));
+            }
+            if catalog.relation_exists(schema, name) {
+                return if if_not_exists {
+                    Ok(false)
+                } else {
+                    Err(StorageError::TableExists(name.into()))
+                };
+            }
+        }
+        let _guard = self.changes.lock().await;
+        let mut attempts = 0;
+        let mut id = self.catalog().next_table_id;
+        let mut created: Option<(Table, TableEntry)> = None;
+        loop {
+            let mut next = self.catalog();
+            // Checked again under the lock: another session may have created
+            // the name since the check above (or another server, as the
+            // reloaded catalog says).
+            if next.schema(schema).is_none() {
+                return Err(StorageError::SchemaNotFound(schema.into()));
+            }
+            if next.relation_exists(schema, name) {
+                return if if_not_exists {
+                    Ok(false)
+                } else {
+                    Err(StorageError::TableExists(name.into()))
+                };
+            }
+            let (table, entry) = match created.take() {
+                Some(made) => made,
+                None => {
+                    id = id.max(next.next_table_id);
+                    self.create_table_files(&mut id, columns, primary_key.clone())
+                        .await?
+                }
+            };
+            next.next_table_id = next.next_table_id.max(id + 1);
+            next.schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?
+                .tables
+                .insert(name.to_string(), entry.clone());
+            next.version += 1;
+            match next.commit(self.catalog_store.as_ref()).await {
+                Ok(()) => {
+                    *self.catalog.write().expect("catalog lock") = next;
+                    self.tables.lock().await.insert(id, Arc::new(table));
+                    return Ok(true);
+                }
+                Err(StorageError::Conflict(why)) if attempts < CATALOG_RETRIES => {
+                    attempts += 1;
+                    tracing::info!(%why, attempts, "catalog moved: reloading and retrying");
+                    self.reload_catalog().await?;
+                    created = Some((table, entry));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Creates a new table's files at the first free location from `id` on
+    /// (a location is taken when a crash came between its files and the
+    /// catalog commit, or when another server is creating a table there).
+    pub(crate) async fn create_table_files(
+        &self,
+        id: &mut u64,
+        columns: &Schema,
+        primary_key: Option<PrimaryKey>,
+    ) -> Result<(Table, TableEntry), StorageError> {
+        let mut attempts = 0;
+        loop {
+            let entry = TableEntry {
+                id: *id,
+                location: format!("tables/{id}"),
+                primary_key: primary_key.clone(),
+            };
+            let url = self.table_url(&entry)?;
+            if let Some(root) = &self.local_root {
+                let dir = root.join(&entry.location);
+                std::fs::create_dir_all(&dir)
+                    .map_err(|source| StorageError::Root { path: dir, source })?;
+            }
+            match Table::create(*id, url, &self.store, columns, self.writing.clone()).await {
+                Ok(table) => return Ok((table, entry)),
+                Err(e) if attempts < CATALOG_RETRIES && self.location_taken(&entry).await => {
+                    attempts += 1;
+                    tracing::warn!(
+                        location = %entry.location,
+                        error = %e,
+                        "a table's location is taken by files no catalog names (an interrupted CREATE TABLE?): using the next"
+                    );
+                    *id += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether something is stored under a table location.
+    pub(crate) async fn location_taken(&self, entry: &TableEntry) -> bool {
+        let prefix = object_store::path::Path::from(entry.location.as_str());
+        self.catalog_store
+            .list(Some(&prefix))
+            .next()
+            .await
+            .is_some()
+    }
+
+    /// Drops a table: it disappears with the catalog commit; its files go after.
+    pub async fn drop_table(
+        &self,
+        schema: &str,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.catalog().table(schema, name).is_none() {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::TableNotFound(name.into()))
+            };
+        }
+        let entry = self
+            .change(|c| {
+                let entry = c
+                    .schemas
+                    .get_mut(schema)
+                    .and_then(|s| s.tables.remove(name))
+                    .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+                c.forget(&table_key(schema, name));
+                Ok(entry)
+            })
+            .await?;
+        self.tables.lock().await.remove(&entry.id);
+        self.remove_files(&entry).await;
+        Ok(true)
+    }
+
+    pub async fn rename_table(
+        &self,
+        schema: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            if s.tables.contains_key(to) || s.views.contains_key(to) {
+                return Err(StorageError::TableExists(to.into()));
+            }
+            let entry = s
+                .tables
+                .remove(from)
+                .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
+            s.tables.insert(to.to_string(), entry);
+            c.rename(&table_key(schema, from), &table_key(schema, to));
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_view(
+        &self,
+        schema: &str,
+        name: &str,
+        view: ViewEntry,
+        or_replace: bool,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            if s.tables.contains_key(name)
+                || s.externals.contains_key(name)
+                || (!or_replace && s.views.contains_key(name))
+            {
+                return Err(StorageError::TableExists(name.into()));
+            }
+            s.views.insert(name.to_string(), view.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records an external table. Fails when the name is taken.
+    pub async fn create_external(
+        &self,
+        schema: &str,
+        name: &str,
+        entry: ExternalEntry,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            if c.relation_exists(schema, name) {
+                return Err(StorageError::TableExists(name.into()));
+            }
+            let s = c
+                .schemas
+                .get_mut(schema)
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            s.externals.insert(name.to_string(), entry.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// The external table `schema.name`, if there is one.
+    pub fn external(&self, schema: &str, name: &str) -> Option<ExternalEntry> {
+        self.catalog
+            .read()
+            .expect("catalog lock")
+            .schema(schema)?
+            .externals
+            .get(name)
+            .cloned()
+    }
+
+    /// Forgets an external table; its data is not touched.
+    pub async fn drop_external(&self, schema: &str, name: &str) -> Result<(), StorageError> {
+        self.change(|c| {
+            c.schemas
+                .get_mut(schema)
+                .and_then(|s| s.externals.remove(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            c.forget(&table_key(schema, name));
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
+    pub async fn set_comment(&self, key: String, text: Option<String>) -> Result<(), StorageError> {
+        self.change(|c| {
+            match &text {
+                Some(text) => c.comments.insert(key.clone(), text.clone()),
+                None => c.comments.remove(&key),
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    /// The storage root as a URL (`file:///…/` or `s3://bucket/prefix/`).
+    pub fn root_url(&self) -> &Url {
+        &self.root_url
+    }
+
+    pub async fn drop_view(
+        &self,
+        schema: &str,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<bool, StorageError> {
+        if self.view(schema, name).is_none() {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(StorageError::TableNotFound(name.into()))
+            };
+        }
+        self.change(|c| {
+            c.schemas
+                .get_mut(schema)
+                .and_then(|s| s.views.remove(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            c.forget(&table_key(schema, name));
+            Ok(true)
+        })
+        .await
+    }
+}
