@@ -1,0 +1,347 @@
+//! PostgreSQL's input syntax for bytea, timestamps and intervals, as the
+//! functions [`super::TextInput`] puts where text is cast to those types.
+
+use super::*;
+
+/// The name of the bytea input function.
+pub const BYTEA_IN: &str = "byteain";
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgByteaIn {
+    signature: Signature,
+}
+
+impl Default for PgByteaIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgByteaIn {
+    fn name(&self) -> &str {
+        BYTEA_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Binary)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let text = input
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8");
+        let mut out = BinaryBuilder::with_capacity(text.len(), text.len() * 8);
+        for value in text.iter() {
+            match value {
+                None => out.append_null(),
+                Some(s) => out.append_value(parse_bytea(s).map_err(DataFusionError::from)?),
+            }
+        }
+        let array: ArrayRef = Arc::new(out.finish());
+        Ok(ColumnarValue::Array(array))
+    }
+}
+
+/// The name of the timestamp input function.
+pub const TIMESTAMP_IN: &str = "timestamp_in";
+
+/// Text to timestamp: Arrow's reading, plus PostgreSQL's forms it lacks (a
+/// time without seconds, `2026-01-01 10:00`). The second argument, a typed
+/// NULL, gives the result type (unit and time zone).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgTimestampIn {
+    signature: Signature,
+}
+
+impl Default for PgTimestampIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgTimestampIn {
+    fn name(&self) -> &str {
+        TIMESTAMP_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[1].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let target = args.return_field.data_type().clone();
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let text = input.as_string::<i32>();
+        // Most values read as they are; only the others are rewritten.
+        let needs_help = text
+            .iter()
+            .any(|v| v.is_some_and(|v| without_seconds(v).is_some()));
+        let input: ArrayRef = if needs_help {
+            Arc::new(
+                text.iter()
+                    .map(|v| v.map(|v| without_seconds(v).unwrap_or_else(|| v.to_string())))
+                    .collect::<StringArray>(),
+            )
+        } else {
+            input
+        };
+        let strict = datafusion::arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        Ok(ColumnarValue::Array(
+            datafusion::arrow::compute::cast_with_options(&input, &target, &strict)?,
+        ))
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (or with `T`), optionally followed by a zone, with
+/// `:00` seconds added; None for anything else.
+pub(super) fn without_seconds(text: &str) -> Option<String> {
+    let t = text.trim();
+    let bytes = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        bytes
+            .get(r)
+            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    };
+    let shape = bytes.len() >= 16
+        && digits(0..4)
+        && bytes[4] == b'-'
+        && digits(5..7)
+        && bytes[7] == b'-'
+        && digits(8..10)
+        && (bytes[10] == b' ' || bytes[10] == b'T')
+        && digits(11..13)
+        && bytes[13] == b':'
+        && digits(14..16);
+    let after = bytes.get(16).copied();
+    if !shape || matches!(after, Some(b':') | Some(b'0'..=b'9')) {
+        return None;
+    }
+    Some(format!("{}:00{}", &t[..16], &t[16..]))
+}
+
+/// The name of the interval input function.
+pub const INTERVAL_IN: &str = "interval_in";
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgIntervalIn {
+    signature: Signature,
+}
+
+impl Default for PgIntervalIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgIntervalIn {
+    fn name(&self) -> &str {
+        INTERVAL_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Interval(IntervalUnit::MonthDayNano))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let out = input
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(parse_interval).transpose())
+            .collect::<Result<IntervalMonthDayNanoArray, Error>>()
+            .map_err(DataFusionError::from)?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// PostgreSQL's interval input (the `postgres` style): quantities with units
+/// (`1 year 2 mons`, `1.5 days`, `3 hours ago`), a `[-]hh:mm[:ss.ffffff]` time
+/// part, a bare number meaning seconds. Fractions spill into the smaller fields
+/// as PostgreSQL's do (a month is 30 days, a day 24 hours).
+pub fn parse_interval(text: &str) -> Result<IntervalMonthDayNano, Error> {
+    let invalid = || {
+        Error::InvalidDatetime(format!(
+            "invalid input syntax for type interval: \"{text}\""
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let (mut months, mut days, mut micros) = (0f64, 0f64, 0f64);
+    let mut tokens = lower.split_whitespace().peekable();
+    let mut ago = false;
+    let mut seen = false;
+    while let Some(token) = tokens.next() {
+        if ago {
+            return Err(invalid());
+        }
+        if token == "ago" && seen {
+            ago = true;
+            continue;
+        }
+        seen = true;
+        if token.contains(':') {
+            micros += time_micros(token).ok_or_else(invalid)?;
+            continue;
+        }
+        let split = token
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
+            .unwrap_or(token.len());
+        let value: f64 = token[..split].parse().map_err(|_| invalid())?;
+        let unit = if split < token.len() {
+            &token[split..]
+        } else {
+            match tokens.peek() {
+                Some(next)
+                    if !next.contains(':') && next.parse::<f64>().is_err() && *next != "ago" =>
+                {
+                    tokens.next().expect("peeked")
+                }
+                _ => "s",
+            }
+        };
+        let (m, d, us) = match unit.trim_end_matches('s') {
+            "microsecond" | "usec" | "u" | "us" => (0.0, 0.0, 1.0),
+            "millisecond" | "msec" | "m" if unit.starts_with("ms") || unit.starts_with("milli") => {
+                (0.0, 0.0, 1e3)
+            }
+            "second" | "sec" | "" => (0.0, 0.0, 1e6),
+            "minute" | "min" | "m" => (0.0, 0.0, 60e6),
+            "hour" | "hr" | "h" => (0.0, 0.0, 3600e6),
+            "day" | "d" => (0.0, 1.0, 0.0),
+            "week" | "w" => (0.0, 7.0, 0.0),
+            "month" | "mon" => (1.0, 0.0, 0.0),
+            "year" | "yr" | "y" => (12.0, 0.0, 0.0),
+            "decade" | "dec" => (120.0, 0.0, 0.0),
+            "century" | "centurie" | "cent" | "c" => (1200.0, 0.0, 0.0),
+            "millennium" | "millennia" | "mil" => (12000.0, 0.0, 0.0),
+            _ => return Err(invalid()),
+        };
+        months += value * m;
+        days += value * d;
+        micros += value * us;
+    }
+    if !seen {
+        return Err(invalid());
+    }
+    // Fractional months become days, fractional days become time.
+    let whole_months = months.trunc();
+    days += (months - whole_months) * 30.0;
+    let whole_days = days.trunc();
+    micros += (days - whole_days) * 86_400e6;
+    let sign = if ago { -1.0 } else { 1.0 };
+    let fits = |v: f64| v.abs() <= i32::MAX as f64;
+    if !fits(whole_months) || !fits(whole_days) || micros.abs() > 9.2e18 {
+        return Err(Error::InvalidDatetime(format!(
+            "interval out of range: \"{text}\""
+        )));
+    }
+    Ok(IntervalMonthDayNano::new(
+        (sign * whole_months) as i32,
+        (sign * whole_days) as i32,
+        (sign * micros.round()) as i64 * 1_000,
+    ))
+}
+
+/// `[-]hh:mm[:ss[.ffffff]]` in microseconds.
+pub(super) fn time_micros(token: &str) -> Option<f64> {
+    let (sign, rest) = match token.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, token.strip_prefix('+').unwrap_or(token)),
+    };
+    let mut parts = rest.split(':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = match parts.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0.0,
+    };
+    if parts.next().is_some() || minutes >= 60.0 || seconds >= 60.0 {
+        return None;
+    }
+    Some(sign * ((hours * 60.0 + minutes) * 60.0 + seconds) * 1e6)
+}
+
+/// PostgreSQL's bytea input: hex (`\x00ff`) or escape format (`a\\b\001`).
+pub fn parse_bytea(s: &str) -> Result<Vec<u8>, Error> {
+    let invalid = || Error::InvalidTextRepresentation("invalid input syntax for type bytea".into());
+    if let Some(hex) = s.strip_prefix("\\x").or_else(|| s.strip_prefix("\\X")) {
+        let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if !digits.len().is_multiple_of(2) {
+            return Err(Error::InvalidTextRepresentation(
+                "invalid hexadecimal data: odd number of digits".into(),
+            ));
+        }
+        return digits
+            .chunks(2)
+            .map(|pair| {
+                let text = std::str::from_utf8(pair).map_err(|_| invalid())?;
+                u8::from_str_radix(text, 16).map_err(|_| {
+                    Error::InvalidTextRepresentation(format!(
+                        "invalid hexadecimal digit: \"{text}\""
+                    ))
+                })
+            })
+            .collect();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+        } else if bytes.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else {
+            let octal = bytes.get(i + 1..i + 4).ok_or_else(invalid)?;
+            let text = std::str::from_utf8(octal).map_err(|_| invalid())?;
+            if !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                return Err(invalid());
+            }
+            out.push(u8::from_str_radix(text, 8).map_err(|_| invalid())?);
+            i += 4;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytea_input_formats() {
+        assert_eq!(parse_bytea("\\x00ff").unwrap(), vec![0, 255]);
+        assert_eq!(parse_bytea("\\xDE AD").unwrap(), vec![0xde, 0xad]);
+        assert_eq!(parse_bytea("ab\\\\c\\001").unwrap(), b"ab\\c\x01".to_vec());
+        assert!(parse_bytea("\\x0").is_err());
+        assert!(parse_bytea("\\xzz").is_err());
+        assert!(parse_bytea("a\\9").is_err());
+    }
+}
