@@ -288,7 +288,6 @@ const NOT_YET_SPLIT: &[(&str, usize)] = &[
     ("src/config.rs", 1042),
     ("sql/src/catalog.rs", 888),
     ("sql/src/session/access.rs", 845),
-    ("storage/src/table.rs", 930),
 ];
 
 #[test]
