@@ -58,6 +58,7 @@ mod dml;
 mod external;
 mod names;
 mod prepared;
+mod privilege_functions;
 mod query;
 mod transactions;
 mod variables;

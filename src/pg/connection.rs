@@ -1,4 +1,7 @@
-//! One client connection: start-up, the simple and the extended query protocol.
+//! One client connection: its state, and the running of each statement
+//! (cancel, statement_timeout, audit, metrics). The handlers pgwire calls are
+//! in `connection/`: `login` (start-up), `query` (the simple and extended
+//! protocols) and `copy_io` (COPY data both ways).
 //!
 //! pgwire drives the socket and calls these handlers; a fresh set is built for every
 //! connection, sharing one [`ConnectionState`] (the engine session and the cancel

@@ -1,8 +1,7 @@
 //! The layout of the code stays walkable: the modules of each engine crate
 //! (`sql/src`, `storage/src`) import each other without cycles, and no
 //! source file grows past ~800 lines unless its first lines say why
-//! (a comment starting `Kept in one file:`); the files still to be split may
-//! not grow meanwhile.
+//! (a comment starting `Kept in one file:`).
 //!
 //! Imports are read as text: every `crate::a::b` path and every `super::`
 //! path in a file names the module it reaches (the longest module path that
@@ -282,13 +281,6 @@ fn the_cycle_check_sees_crate_super_and_grouped_paths() {
     assert_eq!(cycle(&graph).unwrap(), ["a", "b", "c", "a"]);
 }
 
-/// Files longer than [`MAX_LINES`] that are still to be split, with the
-/// length each may not grow past meanwhile.
-const NOT_YET_SPLIT: &[(&str, usize)] = &[
-    ("sql/src/catalog.rs", 888),
-    ("sql/src/session/access.rs", 845),
-];
-
 #[test]
 fn long_files_say_why_they_are_kept_whole() {
     let mut long = Vec::new();
@@ -306,17 +298,7 @@ fn long_files_say_why_they_are_kept_whole() {
                 .to_string_lossy()
                 .trim_start_matches('/')
                 .to_string();
-            let allowed = match NOT_YET_SPLIT.iter().find(|(f, _)| *f == name) {
-                Some((_, most)) => {
-                    assert!(
-                        lines > MAX_LINES,
-                        "{name} is {lines} lines now: take it off NOT_YET_SPLIT"
-                    );
-                    *most
-                }
-                None => MAX_LINES,
-            };
-            if lines > allowed && !says_why {
+            if lines > MAX_LINES && !says_why {
                 long.push(format!("{name} ({lines} lines)"));
             }
         }
