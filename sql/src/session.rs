@@ -517,6 +517,12 @@ fn parse_expr(sql: &str) -> Result<Expr> {
 }
 
 fn object_name(name: &ObjectName) -> String {
+    name_parts(name).join(".")
+}
+
+/// The parts of a name as PostgreSQL folds them: a quoted part as written
+/// (dots included), the others in lower case.
+fn name_parts(name: &ObjectName) -> Vec<String> {
     name.0
         .iter()
         .map(|p| match p.as_ident() {
@@ -524,8 +530,7 @@ fn object_name(name: &ObjectName) -> String {
             Some(id) => id.value.to_lowercase(),
             None => p.to_string(),
         })
-        .collect::<Vec<_>>()
-        .join(".")
+        .collect()
 }
 
 /// The text of a SET value: a string, number, identifier or `on`/`off`.

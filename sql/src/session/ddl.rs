@@ -6,7 +6,7 @@ impl Session {
     /// Resolves a table name to (schema, table): unqualified names go to the
     /// first schema of search_path that exists (else `public`).
     pub(super) fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
-        let parts: Vec<String> = object_name(name).split('.').map(str::to_string).collect();
+        let parts = name_parts(name);
         match parts.as_slice() {
             [table] => {
                 let existing = self.engine.storage().schema_names();
