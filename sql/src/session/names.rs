@@ -197,7 +197,7 @@ impl Relations {
 
 /// The parts of a dotted name as PostgreSQL reads them: unquoted parts
 /// folded to lower case, quoted ones as written.
-fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
+pub(super) fn identifier_parts(name: &str) -> Result<Vec<String>, Error> {
     let invalid = || Error::InvalidTextRepresentation(format!("invalid name syntax: \"{name}\""));
     let object = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(name)

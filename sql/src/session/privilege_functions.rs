@@ -95,15 +95,7 @@ impl HasPrivilege {
             // A system relation: readable by everyone.
             return Ok(None);
         }
-        let parts: Vec<String> = name
-            .split('.')
-            .map(
-                |p| match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
-                    Some(quoted) => quoted.to_string(),
-                    None => p.trim().to_lowercase(),
-                },
-            )
-            .collect();
+        let parts = super::names::identifier_parts(name)?;
         match parts.as_slice() {
             [schema, table] | [_, schema, table] => {
                 if catalog.relation_exists(schema, table) {
