@@ -6,3 +6,7 @@ pub const DATABASE: &str = "postgres";
 pub const DEFAULT_SCHEMA: &str = "public";
 /// The superuser that exists on a fresh server.
 pub const SUPERUSER: &str = "postgres";
+/// The schema DataFusion resolves bare names in, in a session's context: not a
+/// schema of its own but the session's search_path (no user schema can have
+/// this name: `$` cannot start an identifier).
+pub const SEARCH_PATH: &str = "$search_path";

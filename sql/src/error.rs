@@ -311,7 +311,7 @@ impl From<Error> for DataFusionError {
 fn as_written(qualified: &str) -> String {
     let parts: Vec<&str> = qualified.split('.').collect();
     match parts.as_slice() {
-        [.., schema, table] if *schema != crate::tables::SEARCH_PATH => {
+        [.., schema, table] if *schema != crate::constants::SEARCH_PATH => {
             format!("{schema}.{table}")
         }
         [.., table] => table.to_string(),

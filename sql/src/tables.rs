@@ -186,7 +186,7 @@ impl SchemaProvider for StorageSchema {
 /// A stored view. Unlike DataFusion's own view table it is not inlined while a
 /// statement is planned, so the plan still names the view and the relations
 /// under it can be checked against the view owner's privileges
-/// ([`crate::privileges`]); it is expanded when the plan is executed.
+/// (see the privileges module); it is expanded when the plan is executed.
 #[derive(Debug)]
 pub struct StoredView {
     schema: String,
@@ -372,10 +372,7 @@ fn stored_identity(
 
 // ---------------------------------------------------------------- search_path
 
-/// The schema DataFusion resolves bare names in, in a session's context: not a
-/// schema of its own but the session's search_path (no user schema can have
-/// this name: `$` cannot start an identifier).
-pub const SEARCH_PATH: &str = "$search_path";
+pub use crate::constants::SEARCH_PATH;
 
 /// The schemas a bare name is looked up in, in order, as the session's
 /// search_path says now.
