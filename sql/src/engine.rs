@@ -303,6 +303,14 @@ impl Engine {
     }
 }
 
+/// DataFusion's optimizer rules, after ours that must see the plan first.
+fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
+        vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
+    rules.extend(datafusion::optimizer::Optimizer::new().rules);
+    rules
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,12 +358,4 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).ok();
     }
-}
-
-/// DataFusion's optimizer rules, after ours that must see the plan first.
-fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
-        vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
-    rules.extend(datafusion::optimizer::Optimizer::new().rules);
-    rules
 }

@@ -222,6 +222,17 @@ impl Error {
                 },
             },
             DataFusionError::Configuration(msg) => Error::InvalidParameterValue(msg.clone()),
+            DataFusionError::IoError(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                Error::DiskFull(e.to_string())
+            }
+            DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => Error::Coded {
+                code: "58030",
+                message: format!("could not access storage: {root}"),
+            },
+            DataFusionError::ParquetError(_) => Error::Coded {
+                code: "XX001",
+                message: format!("could not read a data file: {root}"),
+            },
             other => Error::Internal(other.to_string()),
         }
     }
@@ -552,6 +563,18 @@ mod tests {
             matches!(e, Error::UndefinedTable(ref t) if t == "nope"),
             "{e:?}"
         );
+        let e = Error::from_datafusion(DataFusionError::IoError(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "permission denied",
+        )));
+        assert!(matches!(e, Error::Coded { code: "58030", .. }), "{e:?}");
+        let e = Error::from_datafusion(DataFusionError::Context(
+            "reading".into(),
+            Box::new(DataFusionError::IoError(
+                std::io::ErrorKind::StorageFull.into(),
+            )),
+        ));
+        assert!(matches!(e, Error::DiskFull(_)), "{e:?}");
         let e = Error::from_datafusion(DataFusionError::ArrowError(
             Box::new(ArrowError::DivideByZero),
             None,

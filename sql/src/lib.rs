@@ -6,26 +6,26 @@
 //! and serves `pg_catalog` and `information_schema` to clients. It knows nothing of the wire protocol.
 
 pub mod activity;
-pub mod cache;
-pub mod catalog;
-pub mod catalog_views;
-pub mod constants;
-pub mod copy;
+pub(crate) mod cache;
+pub(crate) mod catalog;
+pub(crate) mod catalog_views;
+pub(crate) mod constants;
+pub(crate) mod copy;
 pub mod engine;
-pub mod error;
-pub mod functions;
-pub mod information_schema;
-pub mod operators;
-pub mod output;
+pub(crate) mod error;
+pub(crate) mod functions;
+pub(crate) mod information_schema;
+pub(crate) mod operators;
+pub(crate) mod output;
 pub mod privileges;
-pub mod rewrite;
+pub(crate) mod rewrite;
 pub mod scram;
 pub mod session;
-pub mod settings;
-pub mod stat_views;
+pub(crate) mod settings;
+pub(crate) mod stat_views;
 pub mod statement;
-pub mod system_tables;
-pub mod tables;
+pub(crate) mod system_tables;
+pub(crate) mod tables;
 pub mod tokens;
 pub mod types;
 

@@ -33,7 +33,6 @@ use crate::error::Error;
 mod text_input;
 
 use text_input::*;
-pub use text_input::{BYTEA_IN, parse_bytea, parse_interval};
 
 /// Gives an untyped placeholder the type it is cast to.
 pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {

@@ -45,57 +45,29 @@ impl SimpleQueryHandler for Connection {
                     let session = &mut active.session;
                     flush_side_channel(client, session).await?;
                     let ok = match result {
-                        Ok((Output::Rows(rows), limits)) => {
+                        Ok((output, limits)) => {
                             let style = TextStyle::from_settings(&session.settings());
-                            let fields = Arc::new(encode::fields(
-                                &rows.schema,
-                                &Format::UnifiedText,
-                                &style,
-                            )?);
-                            let mut response = QueryResponse::new(
-                                fields.clone(),
-                                row_stream(rows.stream, fields, style, limits),
-                            );
-                            response.set_command_tag(rows.tag);
-                            match send_query_response(client, response, true).await {
-                                Ok(()) => true,
-                                Err(PgWireError::UserError(info)) => {
-                                    session.statement_failed();
-                                    client
-                                        .feed(PgWireBackendMessage::ErrorResponse((*info).into()))
-                                        .await?;
-                                    false
-                                }
-                                Err(other) => return Err(other),
-                            }
-                        }
-                        Ok((Output::Command(tag), _)) => {
-                            let message = CommandComplete::from(command_tag(&tag));
-                            client
-                                .feed(PgWireBackendMessage::CommandComplete(message))
-                                .await?;
-                            true
-                        }
-                        Ok((Output::Empty, _)) => {
-                            client
-                                .feed(PgWireBackendMessage::EmptyQueryResponse(
-                                    EmptyQueryResponse::new(),
-                                ))
-                                .await?;
-                            true
-                        }
-                        Ok((Output::CopyOut(out), limits)) => {
-                            let style = TextStyle::from_settings(&session.settings());
-                            match copy_out(
-                                client,
-                                out,
-                                style,
-                                limits,
-                                &self.shared.metrics,
-                                started,
+                            let metrics = &self.shared.metrics;
+                            let format = Format::UnifiedText;
+                            let outcome = match send_output(
+                                client, output, limits, &format, style, metrics, started,
                             )
                             .await?
                             {
+                                Sent::Done(outcome) => outcome,
+                                Sent::Rows(response) => {
+                                    match send_query_response(client, response, true).await {
+                                        Ok(()) => Ok(()),
+                                        Err(PgWireError::UserError(info)) => Err(*info),
+                                        Err(other) => return Err(other),
+                                    }
+                                }
+                                Sent::CopyIn(copy) => {
+                                    copy_in = Some(copy);
+                                    break;
+                                }
+                            };
+                            match outcome {
                                 Ok(()) => true,
                                 Err(info) => {
                                     session.statement_failed();
@@ -105,10 +77,6 @@ impl SimpleQueryHandler for Connection {
                                     false
                                 }
                             }
-                        }
-                        Ok((Output::CopyIn(copy), _)) => {
-                            copy_in = Some(copy);
-                            break;
                         }
                         Err(e) => {
                             client
@@ -549,6 +517,7 @@ impl Connection {
         let portal_state = portal.state();
         let mut execution = portal_state.lock().await;
         if matches!(*execution, PortalExecutionState::Initial) {
+            let started = Instant::now();
             let mut guard = self.state.lock().await;
             let active = guard.active()?;
             let prepared = &portal.statement.statement;
@@ -577,51 +546,17 @@ impl Connection {
             let result = result.map_err(|e| {
                 PgWireError::UserError(Box::new(error_info_at(&e, "ERROR", &prepared.sql)))
             });
-            match result? {
-                (Output::Rows(rows), limits) => {
-                    let style = TextStyle::from_settings(&session.settings());
-                    let fields = Arc::new(encode::fields(
-                        &rows.schema,
-                        &portal.result_column_format,
-                        &style,
-                    )?);
-                    let mut response = QueryResponse::new(
-                        fields.clone(),
-                        row_stream(rows.stream, fields, style, limits),
-                    );
-                    response.set_command_tag(rows.tag);
-                    *execution = PortalExecutionState::Suspended(response);
-                }
-                (Output::Command(tag), _) => {
-                    client
-                        .feed(PgWireBackendMessage::CommandComplete(
-                            command_tag(&tag).into(),
-                        ))
-                        .await?;
+            let (output, limits) = result?;
+            let style = TextStyle::from_settings(&session.settings());
+            let metrics = &self.shared.metrics;
+            let format = &portal.result_column_format;
+            match send_output(client, output, limits, format, style, metrics, started).await? {
+                Sent::Rows(response) => *execution = PortalExecutionState::Suspended(response),
+                Sent::Done(outcome) => {
                     *execution = PortalExecutionState::Finished;
-                    return Ok(());
+                    return outcome.map_err(|info| PgWireError::UserError(Box::new(info)));
                 }
-                (Output::Empty, _) => {
-                    client
-                        .feed(PgWireBackendMessage::EmptyQueryResponse(
-                            EmptyQueryResponse::new(),
-                        ))
-                        .await?;
-                    *execution = PortalExecutionState::Finished;
-                    return Ok(());
-                }
-                (Output::CopyOut(out), limits) => {
-                    let style = TextStyle::from_settings(&session.settings());
-                    *execution = PortalExecutionState::Finished;
-                    let started = Instant::now();
-                    return match copy_out(client, out, style, limits, &self.shared.metrics, started)
-                        .await?
-                    {
-                        Ok(()) => Ok(()),
-                        Err(info) => Err(PgWireError::UserError(Box::new(info))),
-                    };
-                }
-                (Output::CopyIn(copy), _) => {
+                Sent::CopyIn(copy) => {
                     *execution = PortalExecutionState::Finished;
                     let status = tx_status(session.tx_state());
                     client.set_transaction_status(status);
@@ -647,5 +582,73 @@ impl Connection {
             PortalExecutionState::Initial => unreachable!("started above"),
         }
         Ok(())
+    }
+}
+
+/// What is left to do once [`send_output`] has sent what the simple and extended
+/// protocols send alike.
+enum Sent {
+    /// The statement's response went out, or (`Err`) it failed with this error, to be
+    /// reported in its place.
+    Done(Result<(), ErrorInfo>),
+    /// Rows ready to stream: all of them (simple query) or a portal's worth at a time
+    /// (Execute).
+    Rows(QueryResponse),
+    /// COPY FROM STDIN: the copy handler takes the connection from here.
+    CopyIn(enishi_sql::CopyIn),
+}
+
+/// Sends a statement's output the way both query protocols do: a command tag, an
+/// empty response, or COPY TO STDOUT's data. Rows and COPY FROM STDIN are handed
+/// back, since each protocol goes on differently.
+async fn send_output<C>(
+    client: &mut C,
+    output: Output,
+    limits: StatementLimits,
+    format: &Format,
+    style: TextStyle,
+    metrics: &Metrics,
+    started: Instant,
+) -> PgWireResult<Sent>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    match output {
+        Output::Rows(rows) => {
+            let fields = match encode::fields(&rows.schema, format, &style) {
+                Ok(fields) => Arc::new(fields),
+                Err(PgWireError::UserError(info)) => return Ok(Sent::Done(Err(*info))),
+                Err(other) => return Err(other),
+            };
+            let mut response = QueryResponse::new(
+                fields.clone(),
+                row_stream(rows.stream, fields, style, limits),
+            );
+            response.set_command_tag(rows.tag);
+            Ok(Sent::Rows(response))
+        }
+        Output::Command(tag) => {
+            client
+                .feed(PgWireBackendMessage::CommandComplete(
+                    command_tag(&tag).into(),
+                ))
+                .await?;
+            Ok(Sent::Done(Ok(())))
+        }
+        Output::Empty => {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+            Ok(Sent::Done(Ok(())))
+        }
+        Output::CopyOut(out) => {
+            let sent = copy_out(client, out, style, limits, metrics, started).await?;
+            Ok(Sent::Done(sent))
+        }
+        Output::CopyIn(copy) => Ok(Sent::CopyIn(copy)),
     }
 }
