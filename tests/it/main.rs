@@ -21,6 +21,7 @@ mod packaging;
 mod protocol;
 mod psql;
 mod races;
+mod regress;
 mod s3_storage;
 mod security;
 mod storage_settings;

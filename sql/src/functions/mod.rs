@@ -663,15 +663,29 @@ impl ScalarUDFImpl for ToChar {
             .as_any()
             .downcast_ref::<StringArray>()
             .expect("cast to text");
-        let out: StringArray = (0..rows)
+        let out = (0..rows)
             .map(|i| {
                 if values.is_null(i) || templates.is_null(i) {
-                    return None;
+                    return Ok(None);
                 }
-                let at = DateTime::from_timestamp_micros(values.value(i))?.naive_utc();
-                Some(at.format(&chrono_format(templates.value(i))).to_string())
+                let Some(at) = DateTime::from_timestamp_micros(values.value(i)) else {
+                    return Ok(None);
+                };
+                // A template chrono cannot render is an error, never a panic.
+                let mut text = String::new();
+                use std::fmt::Write as _;
+                write!(text, "{}", at.format(&chrono_format(templates.value(i)))).map_err(
+                    |_| crate::error::Error::Coded {
+                        code: "22007",
+                        message: format!(
+                            "invalid format template for to_char: \"{}\"",
+                            templates.value(i)
+                        ),
+                    },
+                )?;
+                Ok(Some(text))
             })
-            .collect();
+            .collect::<std::result::Result<StringArray, crate::error::Error>>()?;
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
     }
 }

@@ -255,15 +255,18 @@ pub fn parse_interval(text: &str) -> Result<IntervalMonthDayNano, Error> {
     micros += (days - whole_days) * 86_400e6;
     let sign = if ago { -1.0 } else { 1.0 };
     let fits = |v: f64| v.abs() <= i32::MAX as f64;
+    let out_of_range = || Error::InvalidDatetime(format!("interval out of range: \"{text}\""));
     if !fits(whole_months) || !fits(whole_days) || micros.abs() > 9.2e18 {
-        return Err(Error::InvalidDatetime(format!(
-            "interval out of range: \"{text}\""
-        )));
+        return Err(out_of_range());
     }
+    // Arrow keeps the time part in nanoseconds: ±292 years of it.
+    let nanos = ((sign * micros.round()) as i64)
+        .checked_mul(1_000)
+        .ok_or_else(out_of_range)?;
     Ok(IntervalMonthDayNano::new(
         (sign * whole_months) as i32,
         (sign * whole_days) as i32,
-        (sign * micros.round()) as i64 * 1_000,
+        nanos,
     ))
 }
 
