@@ -241,6 +241,7 @@ impl Engine {
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
+            .with_analyzer_rule(Arc::new(crate::rewrite::CheckedIntegerArithmetic))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))
             .with_optimizer_rules(optimizer_rules())
             .build();

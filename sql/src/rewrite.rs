@@ -30,7 +30,10 @@ use datafusion::optimizer::AnalyzerRule;
 
 use crate::error::Error;
 
+mod checked;
 mod text_input;
+
+pub use checked::CheckedIntegerArithmetic;
 
 use text_input::*;
 

@@ -7,11 +7,11 @@
 //! User queries get only the rewrites that keep their meaning.
 //!
 //! Then the result columns are named the way PostgreSQL names them (`?column?`,
-//! `count`, `int4`), and bare integer literals in the select list become int4.
+//! `count`, `int4`).
 //!
 //! This file parses and runs the rewrites in order ([`finish`]); the rewrites
 //! themselves are grouped by what they are for:
-//! - `naming`: result column names, int4 literals;
+//! - `naming`: result column names;
 //! - `literals`: operators and literals as PostgreSQL reads them, balanced
 //!   AND/OR chains;
 //! - `subqueries` and `recursive`: subquery shapes DataFusion cannot plan as
@@ -315,6 +315,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            integer_literals_as_int4(&mut s);
             interval_literals_read_like_postgres(&mut s);
             reverse_reg_casts_as_names(&mut s);
             // After naming, so that the columns are still called `mod` and

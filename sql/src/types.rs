@@ -340,18 +340,34 @@ fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
     Ok(t)
 }
 
+/// `numeric(p, s)`: Arrow's Decimal128 holds 38 digits, so a column declared
+/// wider keeps its declaration (the typmod clients read) and stores values of
+/// up to 38 digits; a longer one is refused with 22003, as PostgreSQL refuses
+/// one longer than the declared precision.
 fn numeric(info: &ExactNumberInfo) -> Result<ColumnType> {
     let (precision, scale, typmod) = match *info {
         ExactNumberInfo::None => (MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE, -1),
-        ExactNumberInfo::Precision(p) => (check_precision(p)?, 0, ((p as i32) << 16) + 4),
+        ExactNumberInfo::Precision(p) => {
+            let p = check_precision(p)?;
+            (stored_precision(p), 0, ((p as i32) << 16) + 4)
+        }
         ExactNumberInfo::PrecisionAndScale(p, s) => {
             let p = check_precision(p)?;
-            if s < 0 || s > p as i64 {
+            if s < 0 || s > i64::from(p) {
                 return Err(Error::InvalidParameterValue(format!(
                     "NUMERIC scale {s} must be between 0 and precision {p}"
                 )));
             }
-            (p, s as i8, ((p as i32) << 16 | s as i32) + 4)
+            if s > i64::from(MAX_NUMERIC_PRECISION) {
+                return Err(Error::FeatureNotSupported(format!(
+                    "NUMERIC scale {s} exceeds the supported maximum of {MAX_NUMERIC_PRECISION}"
+                )));
+            }
+            (
+                stored_precision(p),
+                s as i8,
+                ((p as i32) << 16 | s as i32) + 4,
+            )
         }
     };
     Ok(ColumnType {
@@ -361,14 +377,15 @@ fn numeric(info: &ExactNumberInfo) -> Result<ColumnType> {
     })
 }
 
-fn check_precision(p: u64) -> Result<u8> {
+fn stored_precision(declared: u16) -> u8 {
+    declared.min(u16::from(MAX_NUMERIC_PRECISION)) as u8
+}
+
+fn check_precision(p: u64) -> Result<u16> {
     match p {
-        1..=38 => Ok(p as u8),
-        0 => Err(Error::InvalidParameterValue(
-            "NUMERIC precision 0 must be between 1 and 1000".into(),
-        )),
-        _ => Err(Error::FeatureNotSupported(format!(
-            "NUMERIC precision {p} exceeds the supported maximum of {MAX_NUMERIC_PRECISION}"
+        1..=1000 => Ok(p as u16),
+        _ => Err(Error::InvalidParameterValue(format!(
+            "NUMERIC precision {p} must be between 1 and 1000"
         ))),
     }
 }
@@ -576,9 +593,16 @@ mod tests {
     }
 
     #[test]
-    fn oversized_numeric_is_refused() {
+    fn wide_numeric_keeps_its_declaration() {
+        let wide = parse("numeric(50,2)").unwrap();
+        assert_eq!(wide.arrow, DataType::Decimal128(38, 2));
+        assert_eq!(wide.typmod, (50 << 16 | 2) + 4);
         assert!(matches!(
-            parse("numeric(50,2)"),
+            parse("numeric(1001,2)"),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        assert!(matches!(
+            parse("numeric(60,50)"),
             Err(Error::FeatureNotSupported(_))
         ));
         assert!(matches!(

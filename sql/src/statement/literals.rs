@@ -208,6 +208,146 @@ pub(super) fn float_literals_stay_exact(stmt: &mut Statement) {
     });
 }
 
+/// PostgreSQL types an integer literal that fits 32 bits as int4 (int8 past
+/// that, numeric past 64 bits); DataFusion types every one int8. So `1 + 1`
+/// is int4, and `2147483647 + 1` overflows (22003, see
+/// `rewrite::CheckedIntegerArithmetic`) instead of widening. Left as they are:
+/// positions (`ORDER BY 1`, `GROUP BY 1`) and a literal cast at once to
+/// another type (`5000::int8`). Queries and DML only: a column's DEFAULT
+/// keeps the text it was given.
+pub(super) fn integer_literals_as_int4(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    if let Statement::Prepare { statement, .. } = stmt {
+        return integer_literals_as_int4(statement);
+    }
+    if !matches!(
+        stmt,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update { .. }
+            | Statement::Delete(_)
+    ) {
+        return;
+    }
+    // Numbers to leave are flagged `long` (a MySQL suffix PostgreSQL never
+    // sets) while the literals are typed, and unflagged after.
+    fn flag(expr: &mut Expr) {
+        if let Expr::Value(v) = expr
+            && let Value::Number(_, long) = &mut v.value
+        {
+            *long = true;
+        }
+    }
+    fn flag_group_by(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                if let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+                    exprs.iter_mut().for_each(flag);
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                flag_group_by(left);
+                flag_group_by(right);
+            }
+            _ => {}
+        }
+    }
+    struct Int4;
+    impl ast::VisitorMut for Int4 {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if let Some(ast::OrderBy {
+                kind: ast::OrderByKind::Expressions(items),
+                ..
+            }) = &mut query.order_by
+            {
+                items.iter_mut().for_each(|item| flag(&mut item.expr));
+            }
+            flag_group_by(&mut query.body);
+            // Counts: the subquery rewrites read `LIMIT 1` as a number.
+            match &mut query.limit_clause {
+                Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
+                    limit.iter_mut().for_each(flag);
+                    offset.iter_mut().for_each(|o| flag(&mut o.value));
+                }
+                Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                    flag(offset);
+                    flag(limit);
+                }
+                None => {}
+            }
+            if let Some(fetch) = &mut query.fetch {
+                fetch.quantity.iter_mut().for_each(flag);
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            match expr {
+                Expr::Cast { expr: inner, .. } => {
+                    flag(inner);
+                    if let Expr::UnaryOp { expr: inner, .. } = inner.as_mut() {
+                        flag(inner);
+                    }
+                }
+                // DataFusion reads a window frame's offsets and a row's
+                // fields (`(1, 2) < (1, 3)`) only as plain literals.
+                Expr::Function(ast::Function {
+                    over: Some(ast::WindowType::WindowSpec(spec)),
+                    ..
+                }) => {
+                    if let Some(frame) = &mut spec.window_frame {
+                        let bounds =
+                            std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut());
+                        for bound in bounds {
+                            if let ast::WindowFrameBound::Preceding(Some(e))
+                            | ast::WindowFrameBound::Following(Some(e)) = bound
+                            {
+                                flag(e);
+                            }
+                        }
+                    }
+                }
+                Expr::Tuple(fields) => fields.iter_mut().for_each(flag),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            let fits = |e: &Expr, negative: bool| {
+                matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, false)
+                    if if negative { format!("-{n}") } else { n.clone() }.parse::<i32>().is_ok()))
+            };
+            let int4 = match &*expr {
+                Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: inner,
+                } => fits(inner, true),
+                e => fits(e, false),
+            };
+            if int4 {
+                let literal = std::mem::replace(expr, Expr::value(Value::Null));
+                *expr = Expr::Cast {
+                    kind: ast::CastKind::Cast,
+                    expr: Box::new(literal),
+                    data_type: ast::DataType::Integer(None),
+                    array: false,
+                    format: None,
+                };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Int4);
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Value(v) = expr
+            && let Value::Number(_, long) = &mut v.value
+        {
+            *long = false;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// `interval '1 day 02:00:00'` (no field qualifier) becomes a cast of the string,
 /// which reads PostgreSQL's interval syntax (see `rewrite::TextInput`); DataFusion's
 /// own interval literals accept fewer forms.

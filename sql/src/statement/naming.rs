@@ -1,5 +1,4 @@
-//! Result columns named as PostgreSQL names them (FigureColname), and
-//! bare integer literals in the select list typed int4.
+//! Result columns named as PostgreSQL names them (FigureColname).
 
 use super::*;
 
@@ -26,7 +25,6 @@ pub(super) fn name_columns(query: &mut Query) {
             }
             _ => continue,
         };
-        let expr = int4_literal(expr);
         let unique = if seen.contains(&name) {
             format!("{name}{NAME_SUFFIX_MARK}{i}")
         } else {
@@ -46,32 +44,6 @@ pub(super) fn leftmost_select(body: &mut SetExpr) -> Option<&mut ast::Select> {
         SetExpr::Query(q) => leftmost_select(&mut q.body),
         SetExpr::SetOperation { left, .. } => leftmost_select(left),
         _ => None,
-    }
-}
-
-/// PostgreSQL types an integer literal that fits 32 bits as int4; DataFusion as int8.
-pub(super) fn int4_literal(expr: Expr) -> Expr {
-    let fits = |v: &Value| matches!(v, Value::Number(n, _) if n.parse::<i32>().is_ok());
-    let is_int = match &expr {
-        Expr::Value(v) => fits(&v.value),
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr: inner,
-        } => {
-            matches!(inner.as_ref(), Expr::Value(v) if fits(&v.value))
-        }
-        _ => false,
-    };
-    if is_int {
-        Expr::Cast {
-            kind: ast::CastKind::Cast,
-            expr: Box::new(expr),
-            data_type: ast::DataType::Integer(None),
-            array: false,
-            format: None,
-        }
-    } else {
-        expr
     }
 }
 

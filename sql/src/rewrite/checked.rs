@@ -1,0 +1,182 @@
+//! Integer arithmetic that fails on overflow, as PostgreSQL's does: Arrow's
+//! `+`, `-` and `*` on integers wrap (`2147483647::int4 + 1` would be
+//! -2147483648), PostgreSQL raises 22003.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::Datum;
+use datafusion::arrow::compute::kernels::numeric;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result as DfResult};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ReturnFieldArgs,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::optimizer::AnalyzerRule;
+
+use crate::error::Error;
+
+/// Replaces `+`, `-` and `*` between two integers of one type (after type
+/// coercion) with [`CheckedArithmetic`]. Output names stay those of the
+/// original expressions, which the plan above refers to.
+#[derive(Debug, Default)]
+pub struct CheckedIntegerArithmetic;
+
+impl AnalyzerRule for CheckedIntegerArithmetic {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
+        let functions = [Op::Add, Op::Subtract, Op::Multiply]
+            .map(|op| Arc::new(ScalarUDF::new_from_impl(CheckedArithmetic::new(op))));
+        plan.transform_up_with_subqueries(|node| {
+            // Expressions are typed against the node's inputs (a projection's
+            // own schema names its outputs).
+            let schema = match node.inputs().as_slice() {
+                [] => node.schema().clone(),
+                [input] => input.schema().clone(),
+                inputs => {
+                    let mut merged = DFSchema::empty();
+                    for input in inputs {
+                        merged.merge(input.schema());
+                    }
+                    Arc::new(merged)
+                }
+            };
+            let names = NamePreserver::new(&node);
+            node.map_expressions(|expr| {
+                let name = names.save(&expr);
+                let rewritten = expr.transform_up(|e| {
+                    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = e else {
+                        return Ok(Transformed::no(e));
+                    };
+                    let function = match op {
+                        Operator::Plus => &functions[0],
+                        Operator::Minus => &functions[1],
+                        Operator::Multiply => &functions[2],
+                        _ => {
+                            return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                                left,
+                                op,
+                                right,
+                            })));
+                        }
+                    };
+                    let integers = match (left.get_type(&schema), right.get_type(&schema)) {
+                        (Ok(l), Ok(r)) => {
+                            l == r
+                                && matches!(l, DataType::Int16 | DataType::Int32 | DataType::Int64)
+                        }
+                        _ => false,
+                    };
+                    if !integers {
+                        return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                            left,
+                            op,
+                            right,
+                        })));
+                    }
+                    Ok(Transformed::yes(Expr::ScalarFunction(
+                        ScalarFunction::new_udf(function.clone(), vec![*left, *right]),
+                    )))
+                })?;
+                Ok(rewritten.update_data(|e| name.restore(e)))
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "checked_integer_arithmetic"
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Op {
+    Add,
+    Subtract,
+    Multiply,
+}
+
+/// `a + b`, `a - b` or `a * b` of two integers of one type, failing with
+/// 22003 ("integer out of range") where the result does not fit the type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedArithmetic {
+    op: Op,
+    signature: Signature,
+}
+
+impl CheckedArithmetic {
+    fn new(op: Op) -> Self {
+        Self {
+            op,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CheckedArithmetic {
+    fn name(&self) -> &str {
+        match self.op {
+            Op::Add => "int_plus",
+            Op::Subtract => "int_minus",
+            Op::Multiply => "int_times",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[0].clone())
+    }
+
+    /// Null only where an operand is: the plan's schema keeps a NOT NULL
+    /// column's sum NOT NULL, as the operator it replaces did.
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> DfResult<FieldRef> {
+        let nullable = args.arg_fields.iter().any(|f| f.is_nullable());
+        let data_type = args.arg_fields[0].data_type().clone();
+        Ok(Arc::new(Field::new(self.name(), data_type, nullable)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [left, right] = args.args.as_slice() else {
+            return Err(Error::Internal("integer arithmetic takes two operands".into()).into());
+        };
+        let scalars = matches!(
+            (left, right),
+            (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_))
+        );
+        let datum = |value: &ColumnarValue| -> DfResult<Box<dyn Datum>> {
+            Ok(match value {
+                ColumnarValue::Array(array) => Box::new(array.clone()),
+                ColumnarValue::Scalar(scalar) => Box::new(scalar.to_scalar()?),
+            })
+        };
+        let (l, r) = (datum(left)?, datum(right)?);
+        let result = match self.op {
+            Op::Add => numeric::add(l.as_ref(), r.as_ref()),
+            Op::Subtract => numeric::sub(l.as_ref(), r.as_ref()),
+            Op::Multiply => numeric::mul(l.as_ref(), r.as_ref()),
+        };
+        let array = result.map_err(|e| match e {
+            ArrowError::ArithmeticOverflow(_) => {
+                let word = match left.data_type() {
+                    DataType::Int16 => "smallint",
+                    DataType::Int32 => "integer",
+                    _ => "bigint",
+                };
+                Error::NumericValueOutOfRange(format!("{word} out of range")).into()
+            }
+            other => datafusion::error::DataFusionError::from(other),
+        })?;
+        if scalars {
+            let value = datafusion::common::ScalarValue::try_from_array(&array, 0)?;
+            return Ok(ColumnarValue::Scalar(value));
+        }
+        Ok(ColumnarValue::Array(array))
+    }
+}
