@@ -278,6 +278,9 @@ impl Error {
                 Error::NumericValueOutOfRange("value out of range".into())
             }
             ArrowError::ComputeError(msg) => classify_execution(msg),
+            ArrowError::InvalidArgumentError(msg) if msg.contains("too large to store") => {
+                Error::NumericValueOutOfRange("numeric field overflow".into())
+            }
             ArrowError::ExternalError(e) => match e.downcast_ref::<Error>() {
                 Some(ours) => ours.clone(),
                 None => match e.downcast_ref::<enishi_storage::StorageError>() {
@@ -423,8 +426,36 @@ fn classify_execution(msg: &str) -> Error {
     if lower.contains("cast error") || lower.contains("cannot cast") {
         return classify_cast(msg);
     }
+    if let Some((_, code)) = BY_MESSAGE.iter().find(|(part, _)| lower.contains(part)) {
+        return Error::Coded {
+            code,
+            message: msg.to_string(),
+        };
+    }
     Error::Internal(msg.to_string())
 }
+
+/// DataFusion functions' argument errors, which come as plain execution
+/// errors, and the SQLSTATE PostgreSQL gives the same mistake.
+const BY_MESSAGE: &[(&str, &str)] = &[
+    // invalid_regular_expression
+    ("regex parse error", "2201B"),
+    ("regular expression did not compile", "2201B"),
+    // invalid_argument_for_power_function
+    ("zero raised to a negative power", "2201F"),
+    // invalid_parameter_value: an unknown unit, field or stride
+    ("unsupported date_trunc granularity", "22023"),
+    ("granularity of `date_trunc`", "22023"),
+    ("date part '", "22023"),
+    ("date_bin stride", "22023"),
+    ("field position must not be zero", "22023"),
+    ("requires start to be 1", "22023"),
+    // datetime_field_overflow: make_date and kin out of the calendar
+    ("value '", "22008"),
+    ("unable to parse date from", "22008"),
+    // invalid_argument_for_ntile_function
+    ("n must be 1 or greater", "22014"),
+];
 
 /// PostgreSQL's name for the Arrow type named in a message, if recognisable.
 fn pg_type_word(lower: &str) -> &'static str {
@@ -440,6 +471,18 @@ fn pg_type_word(lower: &str) -> &'static str {
         "double precision"
     } else {
         "value"
+    }
+}
+
+fn integer_word(lower: &str) -> Option<&'static str> {
+    if lower.contains("int16") {
+        Some("smallint")
+    } else if lower.contains("int32") {
+        Some("integer")
+    } else if lower.contains("int64") {
+        Some("bigint")
+    } else {
+        None
     }
 }
 
@@ -464,12 +507,15 @@ fn classify_cast(msg: &str) -> Error {
                     "timestamp"
                 }
             ));
-        } else if lower.contains("int16") {
-            "smallint"
-        } else if lower.contains("int32") {
-            "integer"
-        } else if lower.contains("int64") {
-            "bigint"
+        } else if let Some(ty) = integer_word(&lower) {
+            // Digits that do not fit the type are out of range, not bad syntax.
+            let digits = value.trim().trim_start_matches(['+', '-']);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Error::NumericValueOutOfRange(format!(
+                    "value \"{value}\" is out of range for type {ty}"
+                ));
+            }
+            ty
         } else if lower.contains("float") {
             "double precision"
         } else if lower.contains("decimal") {
@@ -575,6 +621,17 @@ mod tests {
             )),
         ));
         assert!(matches!(e, Error::DiskFull(_)), "{e:?}");
+        let e = Error::from_datafusion(DataFusionError::Execution(
+            "regex parse error:\n    (a)\\1\n       ^^\nerror: backreferences are not supported"
+                .into(),
+        ));
+        assert!(matches!(e, Error::Coded { code: "2201B", .. }), "{e:?}");
+        let e = Error::from_datafusion(DataFusionError::Execution(
+            "Month value '13' is out of range".into(),
+        ));
+        assert!(matches!(e, Error::Coded { code: "22008", .. }), "{e:?}");
+        let e = Error::from_datafusion(DataFusionError::Execution("something new".into()));
+        assert!(matches!(e, Error::Internal(_)), "{e:?}");
         let e = Error::from_datafusion(DataFusionError::ArrowError(
             Box::new(ArrowError::DivideByZero),
             None,
@@ -589,6 +646,17 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "invalid input syntax for type integer: \"abc\""
+        );
+        let e = Error::from_datafusion(DataFusionError::ArrowError(
+            Box::new(ArrowError::CastError(
+                "Cannot cast string '1000000000000' to value of Int32 type".into(),
+            )),
+            None,
+        ));
+        assert!(matches!(e, Error::NumericValueOutOfRange(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "value \"1000000000000\" is out of range for type integer"
         );
     }
 }
