@@ -211,7 +211,8 @@ impl Engine {
             .with_default_catalog_and_schema(database, crate::tables::SEARCH_PATH)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false)
-            .with_extension(Arc::new(enishi_storage::TransactionSlot::default()));
+            .with_extension(Arc::new(enishi_storage::TransactionSlot::default()))
+            .with_option_extension(crate::rewrite::InputOptions::default());
         let options = config.options_mut();
         options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         // PostgreSQL reads `1.5` as numeric, not double precision.

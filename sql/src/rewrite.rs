@@ -31,9 +31,11 @@ use datafusion::optimizer::AnalyzerRule;
 use crate::error::Error;
 
 mod checked;
+mod datetime_input;
 mod text_input;
 
 pub use checked::CheckedIntegerArithmetic;
+pub use datetime_input::InputOptions;
 
 use text_input::*;
 
@@ -75,6 +77,7 @@ impl AnalyzerRule for TextInput {
         let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
         let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
         let timestamp = Arc::new(ScalarUDF::new_from_impl(PgTimestampIn::default()));
+        let date = Arc::new(ScalarUDF::new_from_impl(PgDateIn::default()));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
@@ -103,6 +106,7 @@ impl AnalyzerRule for TextInput {
                             (&bytea, DataType::Binary)
                         }
                         DataType::Timestamp(_, _) => (&timestamp, field.data_type().clone()),
+                        DataType::Date32 => (&date, DataType::Date32),
                         DataType::Interval(IntervalUnit::MonthDayNano) => {
                             (&interval, field.data_type().clone())
                         }

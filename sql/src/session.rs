@@ -272,11 +272,27 @@ impl Session {
             tracing::warn!(error = %e, "could not look for a newer catalog");
         }
         self.check_principal()?;
+        self.share_input_settings();
         let result = self.dispatch(stmt, params).await;
         if result.is_err() {
             self.statement_failed();
         }
         result
+    }
+
+    /// Puts the settings that change how text reads as a value (DateStyle's
+    /// order) where DataFusion's function calls see them.
+    fn share_input_settings(&self) {
+        let style = self.setting("DateStyle").unwrap_or_default();
+        let order = style.rsplit(", ").next().unwrap_or("MDY");
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let options = state.config_mut().options_mut();
+        if let Some(input) = options.extensions.get_mut::<crate::rewrite::InputOptions>()
+            && input.date_order != order
+        {
+            input.date_order = order.to_string();
+        }
     }
 
     /// Plans a statement without running it: the parameter types it needs and the

@@ -594,7 +594,9 @@ async fn postgresql_regression_scripts_agree() {
                         brief(&actual)
                     )),
                     Some(pinned) if *pinned != shape => changed.push(format!(
-                        "{name} {sql}\n  recorded: {pinned}\n  now:      {shape}"
+                        "{name} {sql}\n  recorded: {pinned}\n  now:      {}\n  postgres: {}",
+                        brief(&actual),
+                        brief(&expected)
                     )),
                     Some(_) => {}
                 }
@@ -618,7 +620,13 @@ async fn postgresql_regression_scripts_agree() {
         eprintln!("recorded the differences in {}", known_path().display());
         return;
     }
-    let show = |list: &[String]| list.iter().take(40).cloned().collect::<Vec<_>>().join("\n");
+    let show = |list: &[String]| {
+        list.iter()
+            .take(400)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert!(
         unexplained.is_empty(),
         "{} statements differ from PostgreSQL and are not in {}:\n{}",

@@ -101,13 +101,124 @@ impl ScalarUDFImpl for PgTimestampIn {
         } else {
             input
         };
-        let strict = datafusion::arrow::compute::CastOptions {
-            safe: false,
-            ..Default::default()
-        };
-        Ok(ColumnarValue::Array(
-            datafusion::arrow::compute::cast_with_options(&input, &target, &strict)?,
-        ))
+        let order = datetime_input::DateOrder::of(&args.config_options);
+        Ok(ColumnarValue::Array(read_datetimes(
+            &input, &target, order,
+        )?))
+    }
+}
+
+/// Casts text to a date or timestamp type: Arrow reads what it can, and the
+/// values it cannot are read by [`datetime_input`] and handed to Arrow again
+/// in ISO form; a value neither reads is an error (22007, or 22008 when a
+/// field is out of range).
+fn read_datetimes(
+    input: &ArrayRef,
+    target: &DataType,
+    order: datetime_input::DateOrder,
+) -> DfResult<ArrayRef> {
+    use datafusion::arrow::compute::{CastOptions, cast_with_options};
+    let lenient = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    let read = cast_with_options(input, target, &lenient)?;
+    if read.null_count() == input.null_count() {
+        return Ok(read);
+    }
+    let text = input.as_string::<i32>();
+    let now = chrono::Utc::now();
+    let zoned = matches!(target, DataType::Timestamp(_, Some(_)));
+    let mut iso = Vec::with_capacity(text.len());
+    for i in 0..text.len() {
+        if text.is_null(i) || !read.is_null(i) {
+            iso.push(text.is_valid(i).then(|| text.value(i).to_string()));
+            continue;
+        }
+        let value = text.value(i);
+        let parsed = datetime_input::parse(value, order, now).map_err(|e| match e {
+            Error::InvalidDatetime(_) => Error::InvalidDatetime(format!(
+                "invalid input syntax for type {}: \"{value}\"",
+                if *target == DataType::Date32 {
+                    "date"
+                } else if zoned {
+                    "timestamp with time zone"
+                } else {
+                    "timestamp"
+                }
+            )),
+            other => other,
+        })?;
+        let mut out = parsed.date.format("%Y-%m-%d").to_string();
+        if *target != DataType::Date32 {
+            let micros = parsed.time;
+            out.push_str(&format!(
+                "T{:02}:{:02}:{:02}.{:06}",
+                micros / 3_600_000_000,
+                micros / 60_000_000 % 60,
+                micros / 1_000_000 % 60,
+                micros % 1_000_000
+            ));
+            // A timestamp without time zone ignores a zone in its text.
+            if let (true, Some(offset)) = (zoned, parsed.offset) {
+                let sign = if offset < 0 { '-' } else { '+' };
+                let offset = offset.abs();
+                out.push_str(&format!(
+                    "{sign}{:02}:{:02}",
+                    offset / 3600,
+                    offset / 60 % 60
+                ));
+            }
+        }
+        iso.push(Some(out));
+    }
+    let iso: ArrayRef = Arc::new(iso.into_iter().collect::<StringArray>());
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    Ok(cast_with_options(&iso, target, &strict)?)
+}
+
+/// The name of the date input function.
+pub const DATE_IN: &str = "date_in";
+
+/// Text to date, read as PostgreSQL reads it (see [`read_datetimes`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgDateIn {
+    signature: Signature,
+}
+
+impl Default for PgDateIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgDateIn {
+    fn name(&self) -> &str {
+        DATE_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Date32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let input = cast(&input, &DataType::Utf8)?;
+        let order = datetime_input::DateOrder::of(&args.config_options);
+        Ok(ColumnarValue::Array(read_datetimes(
+            &input,
+            &DataType::Date32,
+            order,
+        )?))
     }
 }
 

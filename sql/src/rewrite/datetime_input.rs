@@ -1,0 +1,400 @@
+//! PostgreSQL's date and timestamp input, for the forms Arrow's casts do not
+//! read: month names (`January 8, 1999`, `08-Jan-1999`), slashes and dots
+//! (`1/8/1999`), run-together digits (`19990108`), day of year (`1999.008`),
+//! Julian days (`J2451187`), `BC`, time zone names and offsets, and the
+//! special values `epoch`, `today`, `tomorrow`, `yesterday`, `now`.
+//!
+//! Numeric fields are ordered as the session's DateStyle orders them
+//! (MDY, DMY or YMD); a four-digit (or over 31) first field is a year
+//! whatever the order (`1999-01-08`).
+
+use chrono::{Datelike, NaiveDate, Timelike, Utc};
+use datafusion::common::config::ConfigExtension;
+
+use crate::error::Error;
+
+datafusion::common::extensions_options! {
+    /// The session settings that change how text reads as a value, kept in the
+    /// DataFusion options every function call sees (`Session::execute` sets
+    /// them from the session's settings).
+    pub struct InputOptions {
+        /// DateStyle's field order: `MDY`, `DMY` or `YMD`.
+        pub date_order: String, default = "MDY".to_string()
+    }
+}
+
+impl ConfigExtension for InputOptions {
+    const PREFIX: &'static str = "enishi_input";
+}
+
+/// The order of day, month and year in an all-numeric date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DateOrder {
+    Mdy,
+    Dmy,
+    Ymd,
+}
+
+impl DateOrder {
+    pub(super) fn of(options: &datafusion::common::config::ConfigOptions) -> Self {
+        match options
+            .extensions
+            .get::<InputOptions>()
+            .map(|o| o.date_order.as_str())
+        {
+            Some("DMY") => DateOrder::Dmy,
+            Some("YMD") => DateOrder::Ymd,
+            _ => DateOrder::Mdy,
+        }
+    }
+}
+
+/// A date and time read from text, before any time zone is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct DateTime {
+    pub date: NaiveDate,
+    /// Microseconds since midnight.
+    pub time: i64,
+    /// The zone written in the text, in seconds east of UTC.
+    pub offset: Option<i32>,
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/// Time zone abbreviations PostgreSQL knows by default that clients write most.
+fn zone_abbreviation(word: &str) -> Option<i32> {
+    let hours = match word {
+        "utc" | "gmt" | "z" | "zulu" | "ut" => 0,
+        "est" => -5,
+        "edt" => -4,
+        "cst" => -6,
+        "cdt" => -5,
+        "mst" => -7,
+        "mdt" => -6,
+        "pst" => -8,
+        "pdt" => -7,
+        "cet" => 1,
+        "cest" => 2,
+        "eet" => 2,
+        "jst" => 9,
+        _ => return None,
+    };
+    Some(hours * 3600)
+}
+
+fn month_of(word: &str) -> Option<u32> {
+    if word.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| word.starts_with(m))
+        .map(|i| i as u32 + 1)
+}
+
+/// `+HH`, `+HHMM`, `+HH:MM` (or `-`) in seconds east of UTC.
+fn numeric_offset(text: &str) -> Option<i32> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() > 2 => rest.split_at(rest.len() - 2),
+        None => (rest, "0"),
+    };
+    if hours.is_empty() || !hours.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours <= 15 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
+}
+
+/// `HH:MM[:SS[.ffffff]]` in microseconds since midnight.
+fn time_of_day(text: &str) -> Option<i64> {
+    let mut parts = text.split(':');
+    let hours = i64::from(parts.next()?.parse::<u8>().ok()?);
+    let minutes = i64::from(parts.next()?.parse::<u8>().ok()?);
+    let seconds: f64 = match parts.next() {
+        Some(s) if !s.is_empty() => s.parse().ok()?,
+        _ => 0.0,
+    };
+    if parts.next().is_some() || minutes > 59 || !(0.0..61.0).contains(&seconds) {
+        return None;
+    }
+    let micros = (hours * 60 + minutes) * 60_000_000 + (seconds * 1e6).round() as i64;
+    (micros <= 24 * 3_600_000_000).then_some(micros)
+}
+
+/// Reads `text`; `today` is the current date for the relative words.
+pub(super) fn parse(
+    text: &str,
+    order: DateOrder,
+    now: chrono::DateTime<Utc>,
+) -> Result<DateTime, Error> {
+    let invalid = || Error::InvalidDatetime(format!("invalid input syntax: \"{text}\""));
+    let out_of_range = || Error::Coded {
+        code: "22008",
+        message: format!("date/time field value out of range: \"{text}\""),
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    // `1999-01-08T04:05:06`: the T between date and time is a space.
+    let lower = {
+        let bytes = lower.as_bytes();
+        let mut s = String::with_capacity(lower.len());
+        for (i, c) in lower.char_indices() {
+            let between_digits = i > 0
+                && bytes[i - 1].is_ascii_digit()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            s.push(if c == 't' && between_digits { ' ' } else { c });
+        }
+        s
+    };
+
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut month: Option<u32> = None;
+    // How many numbers came before the month's name.
+    let mut month_at = 0;
+    let mut time: Option<i64> = None;
+    let mut offset: Option<i32> = None;
+    let mut bc = false;
+    let mut julian: Option<i64> = None;
+    let mut day_of_year: Option<(i32, u32)> = None;
+    let mut special: Option<NaiveDate> = None;
+    let mut special_time: Option<i64> = None;
+
+    for token in lower.split(|c: char| c.is_whitespace() || c == ',') {
+        if token.is_empty() {
+            continue;
+        }
+        if time.is_some() && (token.starts_with('+') || token.starts_with('-')) {
+            offset = Some(numeric_offset(token).ok_or_else(invalid)?);
+            continue;
+        }
+        if let Some(colon) = token.find(':') {
+            // A time, perhaps with its zone attached: 04:05:06-08, 04:05z.
+            let zone_at = token[colon..].find(['+', '-', 'z']).map(|i| colon + i);
+            let (clock, zone) = token.split_at(zone_at.unwrap_or(token.len()));
+            time = Some(time_of_day(clock).ok_or_else(invalid)?);
+            if !zone.is_empty() {
+                offset = Some(match zone {
+                    "z" => 0,
+                    zone => numeric_offset(zone).ok_or_else(invalid)?,
+                });
+            }
+            continue;
+        }
+        if let Some(days) = token.strip_prefix('j')
+            && !days.is_empty()
+            && days.bytes().all(|b| b.is_ascii_digit())
+        {
+            julian = Some(days.parse().map_err(|_| invalid())?);
+            continue;
+        }
+        if let Some((year, day)) = token.split_once('.')
+            && year.len() == 4
+            && day.len() == 3
+            && (year.bytes().chain(day.bytes())).all(|b| b.is_ascii_digit())
+        {
+            day_of_year = Some((year.parse().unwrap_or(0), day.parse().unwrap_or(0)));
+            continue;
+        }
+        for field in token.split(['-', '/', '.']) {
+            if field.is_empty() {
+                continue;
+            }
+            if field.bytes().all(|b| b.is_ascii_digit()) {
+                numbers.push(field);
+                continue;
+            }
+            match field {
+                "bc" => bc = true,
+                "ad" => {}
+                "epoch" => {
+                    special = NaiveDate::from_ymd_opt(1970, 1, 1);
+                    special_time = Some(0);
+                }
+                "today" => special = Some(now.date_naive()),
+                "tomorrow" => special = now.date_naive().succ_opt(),
+                "yesterday" => special = now.date_naive().pred_opt(),
+                "now" => {
+                    special = Some(now.date_naive());
+                    special_time = Some(
+                        i64::from(now.time().num_seconds_from_midnight()) * 1_000_000
+                            + i64::from(now.timestamp_subsec_micros()),
+                    );
+                    offset = Some(0);
+                }
+                "allballs" => time = Some(0),
+                word => {
+                    if let Some(m) = month_of(word) {
+                        month = Some(m);
+                        month_at = numbers.len();
+                    } else if DAYS.iter().any(|d| word.starts_with(d)) {
+                        // A day of the week says nothing the date does not.
+                    } else if let Some(z) = zone_abbreviation(word) {
+                        offset = Some(z);
+                    } else {
+                        return Err(invalid());
+                    }
+                }
+            }
+        }
+    }
+
+    let year_of = |field: &str| -> Result<i32, Error> {
+        let year: i32 = field.parse().map_err(|_| invalid())?;
+        // Two-digit years are 1970–2069, as PostgreSQL reads them; a BC
+        // year is read as written.
+        Ok(match (field.len(), year) {
+            (_, y) if bc => y,
+            (1..=2, y) if y < 70 => 2000 + y,
+            (1..=2, y) => 1900 + y,
+            (_, y) => y,
+        })
+    };
+    let number = |field: &str| -> Result<u32, Error> { field.parse().map_err(|_| invalid()) };
+    let date = if let Some(date) = special {
+        if !numbers.is_empty() || month.is_some() {
+            return Err(invalid());
+        }
+        time = time.or(special_time);
+        date
+    } else if let Some(days) = julian {
+        // Julian day 2440588 is 1970-01-01.
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        epoch
+            .checked_add_signed(chrono::Duration::days(days - 2_440_588))
+            .ok_or_else(out_of_range)?
+    } else if let Some((year, day)) = day_of_year {
+        NaiveDate::from_yo_opt(year, day).ok_or_else(out_of_range)?
+    } else {
+        let (year, month, day) = match (month, numbers.as_slice()) {
+            (None, [ymd]) if ymd.len() == 8 => {
+                (year_of(&ymd[..4])?, number(&ymd[4..6])?, number(&ymd[6..])?)
+            }
+            (None, [ymd]) if ymd.len() == 6 => {
+                (year_of(&ymd[..2])?, number(&ymd[2..4])?, number(&ymd[4..])?)
+            }
+            (None, [a, b, c]) if a.len() >= 3 || number(a)? > 31 => {
+                (year_of(a)?, number(b)?, number(c)?)
+            }
+            (None, [a, b, c]) => match order {
+                DateOrder::Mdy => (year_of(c)?, number(a)?, number(b)?),
+                DateOrder::Dmy => (year_of(c)?, number(b)?, number(a)?),
+                DateOrder::Ymd => (year_of(a)?, number(b)?, number(c)?),
+            },
+            // A month's name after both numbers is not a date.
+            (Some(_), [_, _]) if month_at == 2 => return Err(invalid()),
+            (Some(m), [a, b]) if a.len() >= 3 || order == DateOrder::Ymd => {
+                (year_of(a)?, m, number(b)?)
+            }
+            // A leading number that can be neither day nor written-out year.
+            (Some(_), [d, _]) if number(d)? > 31 => return Err(invalid()),
+            (Some(m), [d, y]) => (year_of(y)?, m, number(d)?),
+            _ => return Err(invalid()),
+        };
+        let year = if bc { 1 - year } else { year };
+        NaiveDate::from_ymd_opt(year, month, day).ok_or_else(out_of_range)?
+    };
+    let date = match (
+        bc,
+        special.is_some() || julian.is_some() || day_of_year.is_some(),
+    ) {
+        (true, true) => NaiveDate::from_ymd_opt(1 - date.year(), date.month(), date.day())
+            .ok_or_else(out_of_range)?,
+        _ => date,
+    };
+    Ok(DateTime {
+        date,
+        time: time.unwrap_or(0),
+        offset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> String {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        match parse(text, DateOrder::Mdy, now) {
+            Ok(parsed) => parsed.date.format("%Y-%m-%d").to_string(),
+            Err(e) => format!("error {e}"),
+        }
+    }
+
+    #[test]
+    fn dates_read_as_postgresql_reads_them() {
+        for (text, expected) in [
+            ("January 8, 1999", "1999-01-08"),
+            ("1999-01-08", "1999-01-08"),
+            ("1/8/1999", "1999-01-08"),
+            ("01/02/03", "2003-01-02"),
+            ("19990108", "1999-01-08"),
+            ("990108", "1999-01-08"),
+            ("1999.008", "1999-01-08"),
+            ("J2451187", "1999-01-08"),
+            ("08-Jan-1999", "1999-01-08"),
+            ("Jan-08-99", "1999-01-08"),
+            ("1999-Jan-08", "1999-01-08"),
+            ("08 Jan 1999", "1999-01-08"),
+            ("Jan 08 1999", "1999-01-08"),
+            ("Mon Jan 08 04:05:06 1999 PST", "1999-01-08"),
+            ("1999-01-08 04:05:06-08:00", "1999-01-08"),
+            ("1999-01-08T04:05:06Z", "1999-01-08"),
+            ("epoch", "1970-01-01"),
+            ("tomorrow", "2026-12-07"),
+        ] {
+            assert_eq!(date(text), expected, "{text}");
+        }
+        assert!(
+            date("2040-04-10 BC").starts_with("-2039-04-10"),
+            "{}",
+            date("2040-04-10 BC")
+        );
+        assert!(date("1997-02-29").contains("out of range"));
+        assert!(
+            date("January 8, 99 BC").starts_with("-0098-01-08"),
+            "{}",
+            date("January 8, 99 BC")
+        );
+        assert!(date("18/1/1999").contains("out of range"));
+        assert!(date("banana").contains("invalid input syntax"));
+        for text in ["99-08-Jan", "1999-08-Jan", "99 Jan 08", "99 08 Jan"] {
+            assert!(date(text).contains("invalid input syntax"), "{text}");
+        }
+        let now = Utc::now();
+        let read = |text: &str, order| parse(text, order, now).unwrap().date.to_string();
+        assert_eq!(read("01/02/03", DateOrder::Ymd), "2001-02-03");
+        assert_eq!(read("01/02/03", DateOrder::Dmy), "2003-02-01");
+        assert_eq!(read("99 Jan 08", DateOrder::Ymd), "1999-01-08");
+    }
+
+    #[test]
+    fn times_and_zones() {
+        let now = Utc::now();
+        let parsed = parse("Jan 8 1999 04:05:06.5 -8", DateOrder::Mdy, now).unwrap();
+        assert_eq!(parsed.time, ((4 * 60 + 5) * 60 + 6) * 1_000_000 + 500_000);
+        assert_eq!(parsed.offset, Some(-8 * 3600));
+        let parsed = parse("1999-01-08 04:05 EST", DateOrder::Mdy, now).unwrap();
+        assert_eq!(parsed.offset, Some(-5 * 3600));
+        assert_eq!(
+            parse("1999-01-08 04:05+05:30", DateOrder::Mdy, now)
+                .unwrap()
+                .offset,
+            Some(19800)
+        );
+        let parsed = parse("1999-01-08 04:05:06 -8:00", DateOrder::Mdy, now).unwrap();
+        assert_eq!(
+            (parsed.time, parsed.offset),
+            (14_706_000_000, Some(-8 * 3600))
+        );
+    }
+}
