@@ -332,6 +332,7 @@ impl PgCatalog {
             signature: Signature::any(1, Volatility::Stable),
         }));
         ctx.register_udf(pgc::create_pg_table_is_visible());
+        ctx.register_udf(functions::collation_is_visible());
         ctx.register_udf(ScalarUDF::new_from_impl(FormatType {
             inner: format_type::create_format_type_udf(),
             names: self.type_names.clone(),

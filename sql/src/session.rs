@@ -461,6 +461,9 @@ impl Session {
                 names,
                 ..
             } => self.drop_views(names, *if_exists).await,
+            Statement::Truncate(truncate) if truncate.table_names.len() > 1 => {
+                self.truncate_each(truncate).await
+            }
             Statement::Insert(insert) if insert.returning.is_some() => {
                 self.insert_returning(insert, params).await
             }

@@ -350,3 +350,31 @@ impl ScalarUDFImpl for FormatType {
         Ok(strings(values.collect::<Vec<_>>()))
     }
 }
+
+/// `pg_collation_is_visible(oid)`, which SQLAlchemy's inspector (and so
+/// pandas' `read_sql_table`) asks of every collation it lists. Every collation
+/// Enishi has is a built-in one in `pg_catalog`, which is always on the search
+/// path: visible. NULL for NULL.
+pub(super) fn collation_is_visible() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "pg_collation_is_visible",
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let visible = |oid: &ColumnarValue| -> datafusion::error::Result<ColumnarValue> {
+                Ok(match oid {
+                    ColumnarValue::Scalar(s) => {
+                        ColumnarValue::Scalar(ScalarValue::Boolean((!s.is_null()).then_some(true)))
+                    }
+                    ColumnarValue::Array(a) => ColumnarValue::Array(Arc::new(
+                        (0..a.len())
+                            .map(|i| a.is_valid(i).then_some(true))
+                            .collect::<datafusion::arrow::array::BooleanArray>(),
+                    )),
+                })
+            };
+            visible(&args[0])
+        }),
+    )
+}

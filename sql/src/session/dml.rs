@@ -243,3 +243,24 @@ pub(super) fn is_default(expr: &Expr) -> bool {
 pub(super) fn returning_unsupported() -> Error {
     Error::unsupported("RETURNING is supported for INSERT only, not yet for UPDATE or DELETE")
 }
+
+impl Session {
+    /// `TRUNCATE a, b, …` (pgbench's first statement): DataFusion plans one
+    /// table at a time. Every table is planned, so found and checked for
+    /// privileges, before any is emptied.
+    pub(super) async fn truncate_each(&mut self, truncate: &ast::Truncate) -> Result<Output> {
+        let mut plans = Vec::with_capacity(truncate.table_names.len());
+        for target in &truncate.table_names {
+            let single = ast::Truncate {
+                table_names: vec![target.clone()],
+                ..truncate.clone()
+            };
+            let stmt = DFStatement::Statement(Box::new(Statement::Truncate(single)));
+            plans.push(self.plan_with(&stmt, None).await?);
+        }
+        for plan in plans {
+            self.run_logical(plan).await?;
+        }
+        Ok(Output::Command(CommandTag::new("TRUNCATE TABLE")))
+    }
+}
