@@ -152,6 +152,15 @@ impl ExprPlanner for PgOperators {
                 right = cast(right, timestamp);
                 None
             }
+            // date - date is a number of days, integer (DataFusion's is bigint).
+            (BinaryOperator::Minus, DataType::Date32, DataType::Date32) => {
+                let difference = Expr::BinaryExpr(BinaryExpr::new(
+                    Box::new(left.clone()),
+                    Operator::Minus,
+                    Box::new(right.clone()),
+                ));
+                Some(cast(difference, DataType::Int32))
+            }
             (BinaryOperator::Minus, DataType::Timestamp(_, _), DataType::Timestamp(_, _)) => {
                 let difference = Expr::BinaryExpr(BinaryExpr::new(
                     Box::new(left.clone()),
