@@ -451,7 +451,7 @@ const BY_MESSAGE: &[(&str, &str)] = &[
     ("field position must not be zero", "22023"),
     ("requires start to be 1", "22023"),
     // datetime_field_overflow: make_date and kin out of the calendar
-    ("value '", "22008"),
+    ("' is out of range", "22008"),
     ("unable to parse date from", "22008"),
     // invalid_argument_for_ntile_function
     ("n must be 1 or greater", "22014"),

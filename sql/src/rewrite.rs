@@ -77,7 +77,6 @@ impl AnalyzerRule for TextInput {
         let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
         let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
         let timestamp = Arc::new(ScalarUDF::new_from_impl(PgTimestampIn::default()));
-        let date = Arc::new(ScalarUDF::new_from_impl(PgDateIn::default()));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
@@ -105,8 +104,9 @@ impl AnalyzerRule for TextInput {
                         DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
                             (&bytea, DataType::Binary)
                         }
-                        DataType::Timestamp(_, _) => (&timestamp, field.data_type().clone()),
-                        DataType::Date32 => (&date, DataType::Date32),
+                        DataType::Timestamp(_, _) | DataType::Date32 => {
+                            (&timestamp, field.data_type().clone())
+                        }
                         DataType::Interval(IntervalUnit::MonthDayNano) => {
                             (&interval, field.data_type().clone())
                         }

@@ -286,10 +286,20 @@ impl Session {
         let style = self.setting("DateStyle").unwrap_or_default();
         let order = style.rsplit(", ").next().unwrap_or("MDY");
         let state = self.ctx.state_ref();
-        let mut state = state.write();
-        let options = state.config_mut().options_mut();
-        if let Some(input) = options.extensions.get_mut::<crate::rewrite::InputOptions>()
-            && input.date_order != order
+        let current = state
+            .read()
+            .config_options()
+            .extensions
+            .get::<crate::rewrite::InputOptions>()
+            .map(|o| o.date_order == order);
+        // Most statements find it unchanged: no write lock for them.
+        if current == Some(false)
+            && let Some(input) = state
+                .write()
+                .config_mut()
+                .options_mut()
+                .extensions
+                .get_mut::<crate::rewrite::InputOptions>()
         {
             input.date_order = order.to_string();
         }

@@ -54,9 +54,9 @@ impl ScalarUDFImpl for PgByteaIn {
 /// The name of the timestamp input function.
 pub const TIMESTAMP_IN: &str = "timestamp_in";
 
-/// Text to timestamp: Arrow's reading, plus PostgreSQL's forms it lacks (a
-/// time without seconds, `2026-01-01 10:00`). The second argument, a typed
-/// NULL, gives the result type (unit and time zone).
+/// Text to date or timestamp: Arrow's reading, plus PostgreSQL's forms it
+/// lacks (see [`read_datetimes`]). The second argument, a typed NULL, gives
+/// the result type (date, or a timestamp's unit and time zone).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct PgTimestampIn {
     signature: Signature,
@@ -178,48 +178,6 @@ fn read_datetimes(
         ..Default::default()
     };
     Ok(cast_with_options(&iso, target, &strict)?)
-}
-
-/// The name of the date input function.
-pub const DATE_IN: &str = "date_in";
-
-/// Text to date, read as PostgreSQL reads it (see [`read_datetimes`]).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(super) struct PgDateIn {
-    signature: Signature,
-}
-
-impl Default for PgDateIn {
-    fn default() -> Self {
-        Self {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for PgDateIn {
-    fn name(&self) -> &str {
-        DATE_IN
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Date32)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let input = args.args[0].to_array(args.number_rows)?;
-        let input = cast(&input, &DataType::Utf8)?;
-        let order = datetime_input::DateOrder::of(&args.config_options);
-        Ok(ColumnarValue::Array(read_datetimes(
-            &input,
-            &DataType::Date32,
-            order,
-        )?))
-    }
 }
 
 /// `YYYY-MM-DD HH:MM` (or with `T`), optionally followed by a zone, with
