@@ -212,7 +212,7 @@ impl Engine {
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false)
             .with_extension(Arc::new(enishi_storage::TransactionSlot::default()))
-            .with_option_extension(crate::rewrite::InputOptions::default());
+            .with_option_extension(crate::text_output::TextOptions::default());
         let options = config.options_mut();
         options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         // PostgreSQL reads `1.5` as numeric, not double precision.
@@ -243,12 +243,14 @@ impl Engine {
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
             .with_analyzer_rule(Arc::new(crate::rewrite::CheckedIntegerArithmetic))
+            .with_analyzer_rule(Arc::new(crate::rewrite::IntervalOrder))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))
             .with_optimizer_rules(optimizer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;
         crate::functions::register(&ctx);
+        ctx.register_udf(crate::rewrite::interval_in());
         Ok(ctx)
     }
 

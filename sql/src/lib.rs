@@ -15,6 +15,7 @@ pub mod engine;
 pub(crate) mod error;
 pub(crate) mod functions;
 pub(crate) mod information_schema;
+pub mod interval;
 pub(crate) mod operators;
 pub(crate) mod output;
 pub mod privileges;
@@ -26,6 +27,7 @@ pub(crate) mod stat_views;
 pub mod statement;
 pub(crate) mod system_tables;
 pub(crate) mod tables;
+pub mod text_output;
 pub mod tokens;
 pub mod types;
 

@@ -6,7 +6,10 @@
 //!   input syntax (`'\x00ff'` is two bytes, not six; `'1 day 02:00:00'` is an
 //!   interval; `'2026-01-01 10:00'` is a timestamp),
 //!   wherever the cast comes from: an explicit `::bytea`, or an INSERT of a string
-//!   literal into a bytea column.
+//!   literal into a bytea column; and a float, date/time or interval cast to
+//!   text is spelled as PostgreSQL's output function spells it.
+//! - [`IntervalOrder`]: intervals compare and sort by their length, as
+//!   PostgreSQL's do (`'1 month' = '30 days'`).
 //! - [`SubqueriesAfterDistinctOn`]: subqueries in a `SELECT DISTINCT ON` list
 //!   are computed after the rows are chosen.
 
@@ -16,28 +19,40 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, IntervalMonthDayNanoArray, StringArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit};
+use datafusion::arrow::datatypes::{DataType, Field, IntervalMonthDayNanoType, IntervalUnit};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::expr::{Cast, Placeholder, ScalarFunction};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     ColumnarValue, Distinct, DistinctOn, Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
-    Projection, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, SortExpr, Volatility,
+    Projection, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, SortExpr, TypeSignature,
+    Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 
 use crate::error::Error;
+use crate::interval::{self, Interval, Typmod};
+use crate::text_output::{self, TextOptions};
 
 mod checked;
 mod datetime_input;
+mod interval_order;
 mod text_input;
 
 pub use checked::CheckedIntegerArithmetic;
-pub use datetime_input::InputOptions;
+pub use interval_order::IntervalOrder;
 
+pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;
+
+/// The interval input function, callable by name: interval literals and casts
+/// with a type modifier become calls of it.
+pub(crate) fn interval_in() -> ScalarUDF {
+    ScalarUDF::new_from_impl(PgIntervalIn::default())
+}
 
 /// Gives an untyped placeholder the type it is cast to.
 pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
@@ -68,7 +83,9 @@ pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
 }
 
 /// Replaces casts from text to bytea, interval and timestamp with PostgreSQL's input
-/// functions ([`BYTEA_IN`], [`INTERVAL_IN`]): Arrow's casts read other syntaxes.
+/// functions ([`BYTEA_IN`], [`INTERVAL_IN`]): Arrow's casts read other syntaxes. A
+/// cast of a float, date/time or interval to text becomes
+/// [`text_output::TextOut`], PostgreSQL's spelling.
 #[derive(Debug, Default)]
 pub struct TextInput;
 
@@ -77,11 +94,15 @@ impl AnalyzerRule for TextInput {
         let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
         let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
         let timestamp = Arc::new(ScalarUDF::new_from_impl(PgTimestampIn::default()));
+        let text_out = Arc::new(ScalarUDF::new_from_impl(text_output::TextOut::default()));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
+            // A cast's output name is its operand's; the functions keep it.
+            let names = NamePreserver::new(&node);
             node.map_expressions(|expr| {
-                expr.transform_up(|e| {
+                let name = names.save(&expr);
+                let rewritten = expr.transform_up(|e| {
                     let Expr::Cast(Cast { expr, field }) = e else {
                         return Ok(Transformed::no(e));
                     };
@@ -100,6 +121,29 @@ impl AnalyzerRule for TextInput {
                             field,
                         })));
                     }
+                    let is_text = |t: &DataType| {
+                        matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+                    };
+                    // To text through PostgreSQL's output function, as the wire
+                    // shows the value (numeric's Arrow spelling is already it).
+                    if is_text(field.data_type())
+                        && let Ok(from) = expr.get_type(source)
+                        && text_output::renders(&from)
+                        && !matches!(from, DataType::Decimal128(_, _))
+                    {
+                        let call = Expr::ScalarFunction(ScalarFunction::new_udf(
+                            text_out.clone(),
+                            vec![*expr],
+                        ));
+                        return Ok(Transformed::yes(if field.data_type() == &DataType::Utf8 {
+                            call
+                        } else {
+                            Expr::Cast(Cast {
+                                expr: Box::new(call),
+                                field,
+                            })
+                        }));
+                    }
                     let (udf, output) = match field.data_type() {
                         DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
                             (&bytea, DataType::Binary)
@@ -112,11 +156,7 @@ impl AnalyzerRule for TextInput {
                         }
                         _ => return Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
                     };
-                    let is_text = matches!(
-                        expr.get_type(source),
-                        Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-                    );
-                    if !is_text {
+                    if !expr.get_type(source).is_ok_and(|t| is_text(&t)) {
                         return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                     }
                     // timestamp_in learns its result type from a typed NULL.
@@ -140,7 +180,8 @@ impl AnalyzerRule for TextInput {
                         })
                     };
                     Ok(Transformed::yes(call))
-                })
+                })?;
+                Ok(rewritten.update_data(|e| name.restore(e)))
             })
         })
         .map(|t| t.data)

@@ -272,7 +272,7 @@ impl Session {
             tracing::warn!(error = %e, "could not look for a newer catalog");
         }
         self.check_principal()?;
-        self.share_input_settings();
+        self.share_text_settings();
         let result = self.dispatch(stmt, params).await;
         if result.is_err() {
             self.statement_failed();
@@ -280,28 +280,40 @@ impl Session {
         result
     }
 
-    /// Puts the settings that change how text reads as a value (DateStyle's
-    /// order) where DataFusion's function calls see them.
-    fn share_input_settings(&self) {
-        let style = self.setting("DateStyle").unwrap_or_default();
-        let order = style.rsplit(", ").next().unwrap_or("MDY");
+    /// Puts the settings that change how text reads as a value, and a value
+    /// as text, where DataFusion's function calls see them.
+    fn share_text_settings(&self) {
+        let wanted =
+            crate::text_output::TextOptions::of(&self.settings.read().expect("settings lock"));
         let state = self.ctx.state_ref();
         let current = state
             .read()
             .config_options()
             .extensions
-            .get::<crate::rewrite::InputOptions>()
-            .map(|o| o.date_order == order);
-        // Most statements find it unchanged: no write lock for them.
+            .get::<crate::text_output::TextOptions>()
+            .map(|o| {
+                (
+                    &o.date_order,
+                    &o.interval_style,
+                    &o.time_zone,
+                    o.extra_float_digits,
+                ) == (
+                    &wanted.date_order,
+                    &wanted.interval_style,
+                    &wanted.time_zone,
+                    wanted.extra_float_digits,
+                )
+            });
+        // Most statements find them unchanged: no write lock for them.
         if current == Some(false)
-            && let Some(input) = state
+            && let Some(options) = state
                 .write()
                 .config_mut()
                 .options_mut()
                 .extensions
-                .get_mut::<crate::rewrite::InputOptions>()
+                .get_mut::<crate::text_output::TextOptions>()
         {
-            input.date_order = order.to_string();
+            *options = wanted;
         }
     }
 

@@ -353,13 +353,9 @@ fn canonical(param: &Param, value: &str) -> Result<String> {
             ))),
         },
         Kind::DateStyle => date_style(v).ok_or_else(|| invalid(param.name, v)),
-        Kind::IntervalStyle => match v.to_ascii_lowercase().as_str() {
-            "postgres" => Ok("postgres".into()),
-            "postgres_verbose" | "sql_standard" | "iso_8601" => Err(Error::FeatureNotSupported(
-                format!("IntervalStyle \"{v}\" is not supported; use \"postgres\""),
-            )),
-            _ => Err(invalid(param.name, v)),
-        },
+        Kind::IntervalStyle => crate::interval::Style::named(v)
+            .map(|style| style.name().to_string())
+            .ok_or_else(|| invalid(param.name, v)),
         Kind::TimeZone => time_zone(v).ok_or_else(|| invalid(param.name, v)),
         Kind::Isolation => match v.to_ascii_lowercase().as_str() {
             l @ ("read uncommitted" | "read committed" | "repeatable read" | "serializable") => {

@@ -52,6 +52,7 @@ pub mod oid {
     pub const JSON: u32 = 114;
     pub const TIME: u32 = 1083;
     pub const INTERVAL: u32 = 1186;
+    pub const VOID: u32 = 2278;
     pub const UUID: u32 = 2950;
     pub const JSONB: u32 = 3802;
     pub const BYTEA: u32 = 17;

@@ -212,7 +212,7 @@ impl JustifyFunction {
     }
 }
 
-fn justify(kind: Justify, value: IntervalMonthDayNano) -> IntervalMonthDayNano {
+fn justify(kind: Justify, value: IntervalMonthDayNano) -> Result<IntervalMonthDayNano> {
     let (mut months, mut days, mut micros) = (
         i64::from(value.months),
         i64::from(value.days),
@@ -248,7 +248,17 @@ fn justify(kind: Justify, value: IntervalMonthDayNano) -> IntervalMonthDayNano {
             days += 1;
         }
     }
-    IntervalMonthDayNano::new(months as i32, days as i32, micros * 1_000 + sub_micro)
+    let out_of_range = || {
+        datafusion::error::DataFusionError::from(crate::error::Error::Coded {
+            code: "22008",
+            message: "interval out of range".into(),
+        })
+    };
+    Ok(IntervalMonthDayNano::new(
+        i32::try_from(months).map_err(|_| out_of_range())?,
+        i32::try_from(days).map_err(|_| out_of_range())?,
+        micros * 1_000 + sub_micro,
+    ))
 }
 
 /// The intervals of an argument, whatever interval or duration type it has.
@@ -280,8 +290,8 @@ impl ScalarUDFImpl for JustifyFunction {
         let values = intervals(&args.args[0], args.number_rows)?;
         let out: IntervalMonthDayNanoArray = values
             .iter()
-            .map(|v| v.map(|v| justify(self.kind, v)))
-            .collect();
+            .map(|v| v.map(|v| justify(self.kind, v)).transpose())
+            .collect::<Result<_>>()?;
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
@@ -485,6 +495,69 @@ impl ScalarUDFImpl for PgDateTrunc {
     }
 }
 
+/// `pg_sleep(seconds)`: waits, then returns void (an empty value of type
+/// void, as PostgreSQL shows it). The wait leaves its worker thread to the
+/// other sessions' tasks.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PgSleep {
+    signature: Signature,
+}
+
+impl Default for PgSleep {
+    fn default() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Volatile),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgSleep {
+    fn name(&self) -> &str {
+        "pg_sleep"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(
+        &self,
+        _args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let metadata = [(
+            crate::types::PG_TYPE_OID_KEY.to_string(),
+            crate::types::oid::VOID.to_string(),
+        )];
+        Ok(Arc::new(
+            datafusion::arrow::datatypes::Field::new(self.name(), DataType::Utf8, true)
+                .with_metadata(metadata.into_iter().collect()),
+        ))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let seconds = args.args[0].to_array(args.number_rows)?;
+        let seconds = seconds.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let total: f64 = seconds.iter().flatten().filter(|s| *s > 0.0).sum();
+        if total > 0.0 {
+            let wait = std::time::Duration::from_secs_f64(total.min(1e9));
+            let multi_thread = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if multi_thread {
+                tokio::task::block_in_place(|| std::thread::sleep(wait));
+            } else {
+                std::thread::sleep(wait);
+            }
+        }
+        let out: datafusion::arrow::array::StringArray =
+            seconds.iter().map(|s| s.map(|_| "")).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,11 +584,11 @@ mod tests {
         );
         let hours = IntervalMonthDayNano::new(0, 0, 91_800_000_000_000);
         assert_eq!(
-            justify(Justify::Hours, hours),
+            justify(Justify::Hours, hours).unwrap(),
             IntervalMonthDayNano::new(0, 1, 5_400_000_000_000)
         );
         assert_eq!(
-            justify(Justify::Interval, IntervalMonthDayNano::new(1, -1, 0)),
+            justify(Justify::Interval, IntervalMonthDayNano::new(1, -1, 0)).unwrap(),
             IntervalMonthDayNano::new(0, 29, 0)
         );
     }

@@ -43,6 +43,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(math::Div::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
     for kind in [Justify::Hours, Justify::Days, Justify::Interval] {
         ctx.register_udf(ScalarUDF::new_from_impl(JustifyFunction::new(kind)));
     }

@@ -9,23 +9,9 @@
 //! whatever the order (`1999-01-08`).
 
 use chrono::{Datelike, NaiveDate, Timelike, Utc};
-use datafusion::common::config::ConfigExtension;
 
 use crate::error::Error;
-
-datafusion::common::extensions_options! {
-    /// The session settings that change how text reads as a value, kept in the
-    /// DataFusion options every function call sees (`Session::execute` sets
-    /// them from the session's settings).
-    pub struct InputOptions {
-        /// DateStyle's field order: `MDY`, `DMY` or `YMD`.
-        pub date_order: String, default = "MDY".to_string()
-    }
-}
-
-impl ConfigExtension for InputOptions {
-    const PREFIX: &'static str = "enishi_input";
-}
+use crate::text_output::TextOptions;
 
 /// The order of day, month and year in an all-numeric date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +25,7 @@ impl DateOrder {
     pub(super) fn of(options: &datafusion::common::config::ConfigOptions) -> Self {
         match options
             .extensions
-            .get::<InputOptions>()
+            .get::<TextOptions>()
             .map(|o| o.date_order.as_str())
         {
             Some("DMY") => DateOrder::Dmy,

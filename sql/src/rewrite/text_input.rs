@@ -210,6 +210,10 @@ pub(super) fn without_seconds(text: &str) -> Option<String> {
 /// The name of the interval input function.
 pub const INTERVAL_IN: &str = "interval_in";
 
+/// Text to interval as PostgreSQL reads it ([`crate::interval::parse`]), under the
+/// session's IntervalStyle. An optional second argument is a type modifier
+/// (`INTERVAL DAY TO HOUR`, `interval(2)`), which also applies to an interval
+/// given as the first argument.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct PgIntervalIn {
     signature: Signature,
@@ -217,8 +221,16 @@ pub(super) struct PgIntervalIn {
 
 impl Default for PgIntervalIn {
     fn default() -> Self {
+        let interval = DataType::Interval(IntervalUnit::MonthDayNano);
         Self {
-            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Utf8]),
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Int32]),
+                    TypeSignature::Exact(vec![interval, DataType::Int32]),
+                ],
+                Volatility::Stable,
+            ),
         }
     }
 }
@@ -237,125 +249,44 @@ impl ScalarUDFImpl for PgIntervalIn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let typmod = match args.args.get(1) {
+            Some(ColumnarValue::Scalar(ScalarValue::Int32(Some(t)))) => Typmod::decode(*t),
+            Some(_) => {
+                return Err(DataFusionError::Plan(
+                    "an interval type modifier must be a constant".into(),
+                ));
+            }
+            None => Typmod::default(),
+        };
+        let style = TextOptions::current(&args.config_options).interval_style();
         let input = args.args[0].to_array(args.number_rows)?;
-        let input = cast(&input, &DataType::Utf8)?;
-        let out = input
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.map(parse_interval).transpose())
-            .collect::<Result<IntervalMonthDayNanoArray, Error>>()
-            .map_err(DataFusionError::from)?;
-        Ok(ColumnarValue::Array(Arc::new(out)))
-    }
-}
-
-/// PostgreSQL's interval input (the `postgres` style): quantities with units
-/// (`1 year 2 mons`, `1.5 days`, `3 hours ago`), a `[-]hh:mm[:ss.ffffff]` time
-/// part, a bare number meaning seconds. Fractions spill into the smaller fields
-/// as PostgreSQL's do (a month is 30 days, a day 24 hours).
-pub fn parse_interval(text: &str) -> Result<IntervalMonthDayNano, Error> {
-    let invalid = || {
-        Error::InvalidDatetime(format!(
-            "invalid input syntax for type interval: \"{text}\""
-        ))
-    };
-    let lower = text.trim().to_ascii_lowercase();
-    let (mut months, mut days, mut micros) = (0f64, 0f64, 0f64);
-    let mut tokens = lower.split_whitespace().peekable();
-    let mut ago = false;
-    let mut seen = false;
-    while let Some(token) = tokens.next() {
-        if ago {
-            return Err(invalid());
-        }
-        if token == "ago" && seen {
-            ago = true;
-            continue;
-        }
-        seen = true;
-        if token.contains(':') {
-            micros += time_micros(token).ok_or_else(invalid)?;
-            continue;
-        }
-        let split = token
-            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
-            .unwrap_or(token.len());
-        let value: f64 = token[..split].parse().map_err(|_| invalid())?;
-        let unit = if split < token.len() {
-            &token[split..]
+        let out = if let Some(intervals) = input.as_primitive_opt::<IntervalMonthDayNanoType>() {
+            intervals
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let mut value = Interval::from_arrow(v);
+                        interval::restrict(&mut value, typmod)?;
+                        value.to_arrow()
+                    })
+                    .transpose()
+                })
+                .collect::<Result<IntervalMonthDayNanoArray, Error>>()
         } else {
-            match tokens.peek() {
-                Some(next)
-                    if !next.contains(':') && next.parse::<f64>().is_err() && *next != "ago" =>
-                {
-                    tokens.next().expect("peeked")
-                }
-                _ => "s",
-            }
+            let input = cast(&input, &DataType::Utf8)?;
+            input
+                .as_string::<i32>()
+                .iter()
+                .map(|v| {
+                    v.map(|v| interval::parse(v, typmod, style)?.to_arrow())
+                        .transpose()
+                })
+                .collect::<Result<IntervalMonthDayNanoArray, Error>>()
         };
-        let (m, d, us) = match unit.trim_end_matches('s') {
-            "microsecond" | "usec" | "u" | "us" => (0.0, 0.0, 1.0),
-            "millisecond" | "msec" | "m" if unit.starts_with("ms") || unit.starts_with("milli") => {
-                (0.0, 0.0, 1e3)
-            }
-            "second" | "sec" | "" => (0.0, 0.0, 1e6),
-            "minute" | "min" | "m" => (0.0, 0.0, 60e6),
-            "hour" | "hr" | "h" => (0.0, 0.0, 3600e6),
-            "day" | "d" => (0.0, 1.0, 0.0),
-            "week" | "w" => (0.0, 7.0, 0.0),
-            "month" | "mon" => (1.0, 0.0, 0.0),
-            "year" | "yr" | "y" => (12.0, 0.0, 0.0),
-            "decade" | "dec" => (120.0, 0.0, 0.0),
-            "century" | "centurie" | "cent" | "c" => (1200.0, 0.0, 0.0),
-            "millennium" | "millennia" | "mil" => (12000.0, 0.0, 0.0),
-            _ => return Err(invalid()),
-        };
-        months += value * m;
-        days += value * d;
-        micros += value * us;
+        Ok(ColumnarValue::Array(Arc::new(
+            out.map_err(DataFusionError::from)?,
+        )))
     }
-    if !seen {
-        return Err(invalid());
-    }
-    // Fractional months become days, fractional days become time.
-    let whole_months = months.trunc();
-    days += (months - whole_months) * 30.0;
-    let whole_days = days.trunc();
-    micros += (days - whole_days) * 86_400e6;
-    let sign = if ago { -1.0 } else { 1.0 };
-    let fits = |v: f64| v.abs() <= i32::MAX as f64;
-    let out_of_range = || Error::InvalidDatetime(format!("interval out of range: \"{text}\""));
-    if !fits(whole_months) || !fits(whole_days) || micros.abs() > 9.2e18 {
-        return Err(out_of_range());
-    }
-    // Arrow keeps the time part in nanoseconds: ±292 years of it.
-    let nanos = ((sign * micros.round()) as i64)
-        .checked_mul(1_000)
-        .ok_or_else(out_of_range)?;
-    Ok(IntervalMonthDayNano::new(
-        (sign * whole_months) as i32,
-        (sign * whole_days) as i32,
-        nanos,
-    ))
-}
-
-/// `[-]hh:mm[:ss[.ffffff]]` in microseconds.
-pub(super) fn time_micros(token: &str) -> Option<f64> {
-    let (sign, rest) = match token.strip_prefix('-') {
-        Some(rest) => (-1.0, rest),
-        None => (1.0, token.strip_prefix('+').unwrap_or(token)),
-    };
-    let mut parts = rest.split(':');
-    let hours: f64 = parts.next()?.parse().ok()?;
-    let minutes: f64 = parts.next()?.parse().ok()?;
-    let seconds: f64 = match parts.next() {
-        Some(s) => s.parse().ok()?,
-        None => 0.0,
-    };
-    if parts.next().is_some() || minutes >= 60.0 || seconds >= 60.0 {
-        return None;
-    }
-    Some(sign * ((hours * 60.0 + minutes) * 60.0 + seconds) * 1e6)
 }
 
 /// PostgreSQL's bytea input: hex (`\x00ff`) or escape format (`a\\b\001`).

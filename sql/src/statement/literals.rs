@@ -3,6 +3,8 @@
 //! long AND/OR chains rebuilt balanced.
 
 use super::*;
+use crate::interval::{self, Typmod};
+use crate::rewrite::INTERVAL_IN;
 
 /// `mod(a, b)` is PostgreSQL's spelling of `a % b`, which DataFusion lacks.
 pub(super) fn mod_as_operator(stmt: &mut Statement) {
@@ -348,32 +350,173 @@ pub(super) fn integer_literals_as_int4(stmt: &mut Statement) {
     });
 }
 
-/// `interval '1 day 02:00:00'` (no field qualifier) becomes a cast of the string,
-/// which reads PostgreSQL's interval syntax (see `rewrite::TextInput`); DataFusion's
-/// own interval literals accept fewer forms.
+/// Interval literals and casts read PostgreSQL's interval syntax (see
+/// `rewrite::TextInput`; DataFusion's own literals accept fewer forms):
+/// `interval '1 day 02:00:00'` becomes a cast of the string, and a field
+/// qualifier or precision (`interval '1 2' day to hour`, `x::interval
+/// minute`, `interval(2) '…'`) becomes the input function with PostgreSQL's
+/// type modifier, which places bare numbers and zeroes the fields after the
+/// last one.
 pub(super) fn interval_literals_read_like_postgres(stmt: &mut Statement) {
     use std::ops::ControlFlow;
+    let is_string =
+        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)));
     let _ = ast::visit_expressions_mut(stmt, |expr| {
-        if let Expr::Interval(ast::Interval {
-            value,
-            leading_field: None,
-            leading_precision: None,
-            last_field: None,
-            fractional_seconds_precision: None,
-        }) = expr
-            && matches!(value.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)))
-        {
-            *expr = Expr::Cast {
+        let (value, typmod) = match expr {
+            Expr::Interval(ast::Interval {
+                value,
+                leading_field,
+                leading_precision,
+                last_field,
+                fractional_seconds_precision,
+            }) if is_string(value) => {
+                let precision = match (&*leading_field, &*last_field) {
+                    (Some(ast::DateTimeField::Second), None) => {
+                        fractional_seconds_precision.or(*leading_precision)
+                    }
+                    _ => *fractional_seconds_precision,
+                };
+                let range = match (&*leading_field, &*last_field) {
+                    (None, None) => Some(interval::field::ALL),
+                    (Some(first), last) => qualifier_range(first, last.as_ref()),
+                    (None, Some(_)) => None,
+                };
+                let Some(range) = range else {
+                    return ControlFlow::Continue(());
+                };
+                (
+                    value.clone(),
+                    Typmod {
+                        range,
+                        precision: precision.map(|p| p.min(6) as u8),
+                    },
+                )
+            }
+            Expr::Cast {
+                expr: inner,
+                data_type: ast::DataType::Interval { fields, precision },
+                ..
+            } if fields.is_some() || precision.is_some() => {
+                let range = fields.as_ref().map_or(interval::field::ALL, fields_range);
+                (
+                    inner.clone(),
+                    Typmod {
+                        range,
+                        precision: precision.map(|p| p.min(6) as u8),
+                    },
+                )
+            }
+            // `interval(2) '…'`
+            Expr::TypedString(ast::TypedString {
+                data_type: ast::DataType::Interval { fields, precision },
+                value,
+                ..
+            }) => {
+                let range = fields.as_ref().map_or(interval::field::ALL, fields_range);
+                let value = Box::new(Expr::Value(value.clone()));
+                (
+                    value,
+                    Typmod {
+                        range,
+                        precision: precision.map(|p| p.min(6) as u8),
+                    },
+                )
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        *expr = if typmod == Typmod::default() {
+            Expr::Cast {
                 kind: ast::CastKind::DoubleColon,
-                expr: value.clone(),
+                expr: value,
                 data_type: ast::DataType::Interval {
                     fields: None,
                     precision: None,
                 },
                 array: false,
                 format: None,
+            }
+        } else {
+            let typmod = Expr::Cast {
+                kind: ast::CastKind::DoubleColon,
+                expr: Box::new(Expr::value(Value::Number(
+                    typmod.encode().to_string(),
+                    false,
+                ))),
+                data_type: ast::DataType::Int(None),
+                array: false,
+                format: None,
             };
-        }
+            Expr::Function(ast::Function {
+                name: ast::ObjectName::from(vec![Ident::new(INTERVAL_IN)]),
+                uses_odbc_syntax: false,
+                parameters: ast::FunctionArguments::None,
+                args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: [*value, typmod]
+                        .into_iter()
+                        .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
+                        .collect(),
+                    clauses: vec![],
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: vec![],
+            })
+        };
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The type modifier fields of `first [TO last]`, None for a pair SQL has not.
+fn qualifier_range(first: &ast::DateTimeField, last: Option<&ast::DateTimeField>) -> Option<i32> {
+    use ast::DateTimeField as F;
+    use interval::field::*;
+    let bit = |f: &F| match f {
+        F::Year | F::Years => Some(YEAR),
+        F::Month | F::Months => Some(MONTH),
+        F::Day | F::Days => Some(DAY),
+        F::Hour | F::Hours => Some(HOUR),
+        F::Minute | F::Minutes => Some(MINUTE),
+        F::Second | F::Seconds => Some(SECOND),
+        _ => None,
+    };
+    let first = bit(first)?;
+    let Some(last) = last else {
+        return Some(first);
+    };
+    let last = bit(last)?;
+    // Every field from the first to the last, as the bits run DAY < HOUR < … but
+    // YEAR above MONTH.
+    Some(match (first, last) {
+        (YEAR, MONTH) => YEAR | MONTH,
+        (DAY, HOUR) => DAY | HOUR,
+        (DAY, MINUTE) => DAY | HOUR | MINUTE,
+        (DAY, SECOND) => DAY | HOUR | MINUTE | SECOND,
+        (HOUR, MINUTE) => HOUR | MINUTE,
+        (HOUR, SECOND) => HOUR | MINUTE | SECOND,
+        (MINUTE, SECOND) => MINUTE | SECOND,
+        _ => return None,
+    })
+}
+
+/// The type modifier fields of an `INTERVAL <fields>` type.
+fn fields_range(fields: &ast::IntervalFields) -> i32 {
+    use ast::IntervalFields as F;
+    use interval::field::*;
+    match fields {
+        F::Year => YEAR,
+        F::Month => MONTH,
+        F::Day => DAY,
+        F::Hour => HOUR,
+        F::Minute => MINUTE,
+        F::Second => SECOND,
+        F::YearToMonth => YEAR | MONTH,
+        F::DayToHour => DAY | HOUR,
+        F::DayToMinute => DAY | HOUR | MINUTE,
+        F::DayToSecond => DAY | HOUR | MINUTE | SECOND,
+        F::HourToMinute => HOUR | MINUTE,
+        F::HourToSecond => HOUR | MINUTE | SECOND,
+        F::MinuteToSecond => MINUTE | SECOND,
+    }
 }
