@@ -317,6 +317,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             }
             integer_literals_as_int4(&mut s);
             interval_literals_read_like_postgres(&mut s);
+            extract_as_function(&mut s);
             reverse_reg_casts_as_names(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.

@@ -2,12 +2,14 @@
 //! `to_char` and `to_date` with PostgreSQL's template patterns, `sign` and
 //! `every`; in the submodules, `div` and `width_bucket` ([`math`]), number
 //! templates and `format` ([`formatting`]), `age`, `justify_*` and interval
-//! arithmetic and `date_trunc` of dates ([`datetime`]), numeric division's
+//! arithmetic and `date_trunc` of dates ([`datetime`]), `EXTRACT` and
+//! `date_part` ([`extract`]), numeric division's
 //! scale ([`math`]), `avg` of integers and numerics ([`average`]), and the
 //! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
 
 mod average;
 mod datetime;
+mod extract;
 mod formatting;
 pub(crate) mod math;
 mod ordered_set;
@@ -44,6 +46,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(extract::DatePart::new(false)));
+    ctx.register_udf(ScalarUDF::new_from_impl(extract::DatePart::new(true)));
     for kind in [Justify::Hours, Justify::Days, Justify::Interval] {
         ctx.register_udf(ScalarUDF::new_from_impl(JustifyFunction::new(kind)));
     }

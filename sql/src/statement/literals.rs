@@ -520,3 +520,39 @@ fn fields_range(fields: &ast::IntervalFields) -> i32 {
         F::MinuteToSecond => MINUTE | SECOND,
     }
 }
+
+/// `EXTRACT(field FROM x)` becomes `extract('field', x)`, PostgreSQL's numeric
+/// form (DataFusion would plan its own `date_part`); see `functions::extract`.
+pub(super) fn extract_as_function(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Extract {
+            field, expr: from, ..
+        } = expr
+        {
+            let unit = match field {
+                ast::DateTimeField::Custom(ident) => ident.value.clone(),
+                other => other.to_string(),
+            };
+            let args = [Expr::value(Value::SingleQuotedString(unit)), *from.clone()];
+            *expr = Expr::Function(ast::Function {
+                name: ast::ObjectName::from(vec![Ident::new("extract")]),
+                uses_odbc_syntax: false,
+                parameters: ast::FunctionArguments::None,
+                args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: args
+                        .into_iter()
+                        .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
+                        .collect(),
+                    clauses: vec![],
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: vec![],
+            });
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
