@@ -443,6 +443,8 @@ impl Session {
             Statement::Savepoint { name } => self.savepoint(name).await,
             Statement::ReleaseSavepoint { name } => self.release(name),
             Statement::Discard { object_type } => self.discard(object_type),
+            Statement::Vacuum(v) => self.maintain(true, v.table_name.as_ref()).await,
+            Statement::Analyze(a) => self.maintain(false, a.table_name.as_ref()).await,
             Statement::Prepare {
                 name,
                 data_types,

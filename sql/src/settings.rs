@@ -62,6 +62,28 @@ const PARAMS: &[Param] = &[
     p("DateStyle", "ISO, MDY", Kind::DateStyle, true),
     // Enishi's own: serve repeated queries from the result cache.
     p("enishi.result_cache", "on", Kind::Bool, false),
+    // PostgreSQL's planner switches, which scripts and tools set (pg_dump's
+    // output, regression suites): accepted and shown, without effect, as
+    // DataFusion plans by its own rules.
+    p("enable_bitmapscan", "on", Kind::Bool, false),
+    p("enable_gathermerge", "on", Kind::Bool, false),
+    p("enable_hashagg", "on", Kind::Bool, false),
+    p("enable_hashjoin", "on", Kind::Bool, false),
+    p("enable_incremental_sort", "on", Kind::Bool, false),
+    p("enable_indexonlyscan", "on", Kind::Bool, false),
+    p("enable_indexscan", "on", Kind::Bool, false),
+    p("enable_material", "on", Kind::Bool, false),
+    p("enable_memoize", "on", Kind::Bool, false),
+    p("enable_mergejoin", "on", Kind::Bool, false),
+    p("enable_nestloop", "on", Kind::Bool, false),
+    p("enable_parallel_append", "on", Kind::Bool, false),
+    p("enable_parallel_hash", "on", Kind::Bool, false),
+    p("enable_partition_pruning", "on", Kind::Bool, false),
+    p("enable_partitionwise_aggregate", "off", Kind::Bool, false),
+    p("enable_partitionwise_join", "off", Kind::Bool, false),
+    p("enable_seqscan", "on", Kind::Bool, false),
+    p("enable_sort", "on", Kind::Bool, false),
+    p("enable_tidscan", "on", Kind::Bool, false),
     p(
         "default_transaction_isolation",
         "read committed",
@@ -81,10 +103,30 @@ const PARAMS: &[Param] = &[
         Kind::Millis,
         false,
     ),
+    p(
+        "from_collapse_limit",
+        "8",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        false,
+    ),
+    p("geqo", "on", Kind::Bool, false),
     p("in_hot_standby", "off", Kind::ReadOnly, true),
     p("integer_datetimes", "on", Kind::ReadOnly, true),
     p("IntervalStyle", "postgres", Kind::IntervalStyle, true),
     p("is_superuser", "on", Kind::ReadOnly, true),
+    p("jit", "on", Kind::Bool, false),
+    p(
+        "join_collapse_limit",
+        "8",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        false,
+    ),
     p("lc_collate", "C.UTF-8", Kind::ReadOnly, false),
     p("lc_ctype", "C.UTF-8", Kind::ReadOnly, false),
     p("lc_messages", "C.UTF-8", Kind::Text, false),
@@ -105,6 +147,8 @@ const PARAMS: &[Param] = &[
     p("session_authorization", "postgres", Kind::ReadOnly, true),
     p("standard_conforming_strings", "on", Kind::Bool, true),
     p("statement_timeout", "0", Kind::Millis, false),
+    // Commits are durable before they are acknowledged whatever this says.
+    p("synchronous_commit", "on", Kind::Text, false),
     p("TimeZone", "UTC", Kind::TimeZone, true),
     p(
         "transaction_isolation",

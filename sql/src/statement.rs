@@ -17,7 +17,8 @@
 //! - `subqueries` and `recursive`: subquery shapes DataFusion cannot plan as
 //!   written;
 //! - `catalog`: the catalog queries clients send, as lookups;
-//! - `copy`: COPY … STDIN/STDOUT; `roles`: CREATE USER;
+//! - `copy`: COPY … STDIN/STDOUT; `maintenance`: VACUUM and ANALYZE;
+//!   `roles`: CREATE USER;
 //! - `audit`: statement kinds and password redaction for logs and
 //!   pg_stat_activity.
 
@@ -41,6 +42,7 @@ mod audit;
 mod catalog;
 mod copy;
 mod literals;
+mod maintenance;
 mod naming;
 mod recursive;
 mod roles;
@@ -50,6 +52,7 @@ pub use audit::{classify, redact_passwords};
 use catalog::*;
 use copy::*;
 use literals::*;
+use maintenance::*;
 pub use naming::figure_colname;
 use naming::*;
 use recursive::*;
@@ -76,6 +79,9 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     check_depth(sql)?;
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
+    }
+    if let Some(maintenance) = parse_maintenance(sql)? {
+        return Ok(vec![DFStatement::Statement(Box::new(maintenance))]);
     }
     let roles = users_as_roles(sql);
     let sql = roles.as_ref().map_or(sql, |(text, _)| text.as_str());

@@ -245,6 +245,34 @@ pub(super) fn returning_unsupported() -> Error {
 }
 
 impl Session {
+    /// VACUUM and ANALYZE. A background pass compacts, checkpoints and vacuums
+    /// each table (docs/storage.md) and statistics come from the Parquet files'
+    /// own, so there is nothing to run: the named table is checked (it must
+    /// exist and be readable) and, as in PostgreSQL, VACUUM refuses to run in
+    /// a transaction block.
+    pub(super) async fn maintain(
+        &mut self,
+        vacuum: bool,
+        table: Option<&ObjectName>,
+    ) -> Result<Output> {
+        if vacuum && self.tx != TxState::Idle {
+            return Err(Error::ActiveTransaction(
+                "VACUUM cannot run inside a transaction block".into(),
+            ));
+        }
+        if let Some(name) = table {
+            let probe = crate::statement::parse(&format!("SELECT 1 FROM {name} LIMIT 0"))?;
+            if let Some(stmt) = probe.first() {
+                self.plan_with(stmt, None).await?;
+            }
+        }
+        Ok(Output::Command(CommandTag::new(if vacuum {
+            "VACUUM"
+        } else {
+            "ANALYZE"
+        })))
+    }
+
     /// `TRUNCATE a, b, …` (pgbench's first statement): DataFusion plans one
     /// table at a time. Every table is planned, so found and checked for
     /// privileges, before any is emptied.
