@@ -105,9 +105,10 @@ struct SqlPrepared {
 struct Cursor {
     schema: SchemaRef,
     stream: SendableRecordBatchStream,
-    /// Rows of a partly fetched batch.
-    pending: Option<RecordBatch>,
     hold: bool,
+    /// Rows read from the stream and kept, for moving back (see
+    /// `session/cursors.rs`).
+    rows: cursors::Kept,
 }
 
 pub struct Session {
@@ -333,6 +334,9 @@ impl Session {
                     let name = show_name(variable);
                     return Ok((vec![], Some(self.show_schema(&name))));
                 }
+                Statement::Fetch { into, .. } if crate::statement::is_move(into.as_ref())? => {
+                    return Ok((vec![], None));
+                }
                 Statement::Fetch { name, .. } => {
                     let key = name.value.to_lowercase();
                     let cursor = self.cursors.get(&key).ok_or(Error::UndefinedCursor(key))?;
@@ -458,8 +462,14 @@ impl Session {
             Statement::Deallocate { name, .. } => self.deallocate(name),
             Statement::Declare { stmts } => self.declare(stmts, params).await,
             Statement::Fetch {
-                name, direction, ..
-            } => self.fetch(name, direction).await,
+                name,
+                direction,
+                into,
+                ..
+            } => {
+                let moving = crate::statement::is_move(into.as_ref())?;
+                self.fetch(name, direction, moving).await
+            }
             Statement::Close { cursor } => self.close(cursor),
             Statement::Copy {
                 source,

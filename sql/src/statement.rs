@@ -17,7 +17,7 @@
 //! - `subqueries` and `recursive`: subquery shapes DataFusion cannot plan as
 //!   written;
 //! - `catalog`: the catalog queries clients send, as lookups;
-//! - `copy`: COPY … STDIN/STDOUT; `maintenance`: VACUUM and ANALYZE;
+//! - `copy`: COPY … STDIN/STDOUT; `maintenance`: MOVE, VACUUM and ANALYZE;
 //!   `roles`: CREATE USER;
 //! - `audit`: statement kinds and password redaction for logs and
 //!   pg_stat_activity.
@@ -52,6 +52,8 @@ pub use audit::{classify, redact_passwords};
 use catalog::*;
 use copy::*;
 use literals::*;
+pub use maintenance::forward_move;
+pub(crate) use maintenance::is_move;
 use maintenance::*;
 pub use naming::figure_colname;
 use naming::*;
@@ -79,6 +81,9 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     check_depth(sql)?;
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
+    }
+    if let Some(fetch) = parse_fetch_or_move(sql)? {
+        return Ok(vec![DFStatement::Statement(Box::new(fetch))]);
     }
     if let Some(maintenance) = parse_maintenance(sql)? {
         return Ok(vec![DFStatement::Statement(Box::new(maintenance))]);

@@ -73,6 +73,13 @@ async def main(port: int) -> None:
         ("100000000000000000000.0000000000", None),
     ], rows
 
+    # asyncpg's cursor API: DECLARE, then FETCH and MOVE (cursor.forward).
+    async with conn.transaction():
+        cur = await conn.cursor("select g from generate_series(1, 10) as t(g) order by g")
+        assert [r["g"] for r in await cur.fetch(3)] == [1, 2, 3]
+        assert await cur.forward(4) == 4
+        assert (await cur.fetchrow())["g"] == 8
+
     assert conn.get_server_version().major == 15
     await conn.close()
     print("asyncpg ok")

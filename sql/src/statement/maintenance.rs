@@ -1,3 +1,6 @@
+//! MOVE, which sqlparser does not read: it is FETCH whose rows go nowhere,
+//! kept as sqlparser's `FETCH … INTO` with an empty target ([`is_move`]).
+//!
 //! VACUUM and ANALYZE in PostgreSQL's grammar (`VACUUM ANALYZE t`,
 //! `VACUUM (VERBOSE, ANALYZE) t`, `ANALYZE t (a, b)`), which sqlparser reads
 //! only in other dialects' forms. They become sqlparser's `Vacuum` and
@@ -9,6 +12,149 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{Error, Result};
+
+/// FETCH and MOVE (`MOVE [direction] [FROM | IN] cursor`, read as the FETCH
+/// it moves like), with negative counts (`FETCH ABSOLUTE -1`, `MOVE BACKWARD
+/// -2`), which sqlparser reads only as numbers without a sign.
+pub(super) fn parse_fetch_or_move(sql: &str) -> Result<Option<Statement>> {
+    use datafusion::sql::sqlparser::parser::Parser;
+    let head = sql.trim_start();
+    let word: String = head
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let moving = match word.as_str() {
+        "move" => true,
+        "fetch" => false,
+        _ => return Ok(None),
+    };
+    let text = if moving {
+        format!("FETCH{}", &head[4..])
+    } else {
+        head.to_string()
+    };
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, &text)
+        .tokenize()
+        .map_err(|e| Error::syntax(e.to_string()))?;
+    let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let signed = match (merged.last(), &token) {
+            (Some(Token::Minus), Token::Number(n, long)) => {
+                Some(Token::Number(format!("-{n}"), *long))
+            }
+            _ => None,
+        };
+        match signed {
+            Some(number) => {
+                merged.pop();
+                merged.push(number);
+            }
+            None => merged.push(token),
+        }
+    }
+    // PostgreSQL lets FROM/IN go (`MOVE FORWARD 4 "c"`, as asyncpg sends it);
+    // sqlparser wants one before the cursor's name.
+    let mut words = merged
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t, Token::Whitespace(_) | Token::SemiColon));
+    if let (Some((at, Token::Word(_))), Some((_, before))) = (words.next_back(), words.next_back())
+        && !matches!(before, Token::Word(w) if w.quote_style.is_none()
+            && (w.value.eq_ignore_ascii_case("from") || w.value.eq_ignore_ascii_case("in")))
+    {
+        merged.insert(at, Token::make_keyword("FROM"));
+        merged.insert(
+            at + 1,
+            Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space),
+        );
+    }
+    // No direction (`FETCH c`, `MOVE IN c`) is NEXT.
+    let mut words = merged
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t, Token::Whitespace(_)));
+    if let (Some(_), Some((at, Token::Word(w)))) = (words.next(), words.next())
+        && (w.value.eq_ignore_ascii_case("from") || w.value.eq_ignore_ascii_case("in"))
+    {
+        merged.insert(at, Token::make_keyword("NEXT"));
+        merged.insert(
+            at + 1,
+            Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space),
+        );
+    }
+    let statement = Parser::new(&PostgreSqlDialect {})
+        .with_tokens(merged)
+        .parse_statements()
+        .map_err(|e| Error::from_parser(&e, &text))?
+        .into_iter()
+        .next();
+    match statement {
+        Some(Statement::Fetch {
+            name,
+            direction,
+            position,
+            into: None,
+        }) => Ok(Some(Statement::Fetch {
+            name,
+            direction,
+            position,
+            into: moving.then(|| ObjectName::from(Vec::<Ident>::new())),
+        })),
+        _ => Err(Error::syntax(format!(
+            "syntax error in {}",
+            word.to_ascii_uppercase()
+        ))),
+    }
+}
+
+/// Whether a FETCH is a MOVE (an empty INTO target); FETCH … INTO a table is
+/// not PostgreSQL's SQL.
+pub(crate) fn is_move(into: Option<&ObjectName>) -> Result<bool> {
+    match into {
+        None => Ok(false),
+        Some(target) if target.0.is_empty() => Ok(true),
+        Some(target) => Err(Error::syntax(format!(
+            "syntax error at or near \"INTO\": FETCH cannot store into {target}"
+        ))),
+    }
+}
+
+/// A MOVE forward (`MOVE [FORWARD] [n | ALL] [FROM] c`): the cursor's name and
+/// how many rows, None for ALL. The front end moves portals the extended
+/// protocol opened with it (asyncpg's `cursor.forward`), since PostgreSQL's
+/// cursors and portals share one namespace.
+pub fn forward_move(stmt: &datafusion::sql::parser::Statement) -> Option<(String, Option<usize>)> {
+    use datafusion::sql::sqlparser::ast::{FetchDirection, Value};
+    let datafusion::sql::parser::Statement::Statement(s) = stmt else {
+        return None;
+    };
+    let Statement::Fetch {
+        name,
+        direction,
+        into,
+        ..
+    } = s.as_ref()
+    else {
+        return None;
+    };
+    if !is_move(into.as_ref()).ok()? {
+        return None;
+    }
+    let count = |v: &Value| match v {
+        Value::Number(n, _) => n.parse::<usize>().ok(),
+        _ => None,
+    };
+    let rows = match direction {
+        FetchDirection::Next | FetchDirection::Forward { limit: None } => Some(1),
+        FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
+            Some(count(&limit.value)?)
+        }
+        FetchDirection::All | FetchDirection::ForwardAll => None,
+        _ => return None,
+    };
+    Some((name.value.clone(), rows))
+}
 
 /// The statement, when `sql` is a VACUUM or ANALYZE (ANALYSE) of at most one
 /// table.

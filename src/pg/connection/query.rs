@@ -41,6 +41,13 @@ impl SimpleQueryHandler for Connection {
             Ok(statements) => {
                 for stmt in &statements {
                     let started = Instant::now();
+                    if let Some(moved) = move_portal(client, &active.session, stmt).await {
+                        let tag = Tag::new("MOVE").with_rows(moved?);
+                        client
+                            .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                            .await?;
+                        continue;
+                    }
                     let result = Self::run(&self.shared, active, stmt, &query.query, None).await;
                     let session = &mut active.session;
                     flush_side_channel(client, session).await?;
@@ -583,6 +590,48 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// MOVE forward on a portal the extended protocol opened and left suspended
+/// (asyncpg's `cursor.forward`): its next rows are read and dropped, and the
+/// count of them returned. None when the statement is no such MOVE (a cursor
+/// of DECLARE's name is the session's to move).
+async fn move_portal<C>(
+    client: &mut C,
+    session: &Session,
+    stmt: &DFStatement,
+) -> Option<PgWireResult<usize>>
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore,
+{
+    let (name, rows) = statement::forward_move(stmt)?;
+    if session.cursor_schema(&name).await.is_some() {
+        return None;
+    }
+    // Only the execution state is kept across the awaits below: the portal's
+    // statement type need not be Send.
+    let state = match client.portal_store().get_portal(&name)? {
+        Entry::Value(portal) => portal.state.clone(),
+        Entry::Empty => return None,
+    };
+    let mut execution = state.lock().await;
+    let PortalExecutionState::Suspended(response) = &mut *execution else {
+        return matches!(*execution, PortalExecutionState::Finished).then_some(Ok(0));
+    };
+    let wanted = rows.unwrap_or(usize::MAX);
+    let mut moved = 0;
+    while moved < wanted {
+        match response.data_rows.next().await {
+            Some(Ok(_)) => moved += 1,
+            Some(Err(e)) => return Some(Err(e)),
+            None => {
+                *execution = PortalExecutionState::Finished;
+                break;
+            }
+        }
+    }
+    Some(Ok(moved))
 }
 
 /// What is left to do once [`send_output`] has sent what the simple and extended
