@@ -380,6 +380,7 @@ fn type_traits(type_oid: u32) -> (i16, bool, &'static str, &'static str) {
         oid::INT4 | oid::FLOAT4 | oid::DATE => (4, true, "i", "p"),
         oid::INT8 | oid::FLOAT8 | oid::TIMESTAMP | oid::TIMESTAMPTZ => (8, true, "d", "p"),
         oid::NUMERIC => (-1, false, "i", "m"),
+        oid::NAME => (64, false, "c", "p"),
         _ => (-1, false, "i", "x"),
     }
 }
@@ -681,6 +682,7 @@ pub(crate) fn with_literal_type(sql: String, type_oid: u32) -> String {
         && !sql[1..sql.len() - 1].replace("''", "").contains('\'');
     let name = match type_oid {
         oid::TEXT => "text",
+        oid::NAME => "name",
         oid::VARCHAR => "character varying",
         oid::BPCHAR => "bpchar",
         oid::DATE => "date",

@@ -60,6 +60,7 @@ pub mod oid {
     pub const INT2: u32 = 21;
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
+    pub const NAME: u32 = 19;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
     pub const BPCHAR: u32 = 1042;
@@ -320,8 +321,8 @@ fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
         "float4" => ColumnType::new(DataType::Float32, oid::FLOAT4),
         "float8" => ColumnType::new(DataType::Float64, oid::FLOAT8),
         "bool" => ColumnType::new(DataType::Boolean, oid::BOOL),
-        // The system catalog's identifier type, text here.
-        "name" => ColumnType::new(DataType::Utf8, oid::TEXT),
+        // The system catalog's identifier type: text, described as name.
+        "name" => ColumnType::new(DataType::Utf8, oid::NAME),
         "bpchar" => column_type(&ast::DataType::Char(
             modifiers
                 .first()

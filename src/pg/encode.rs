@@ -124,6 +124,7 @@ fn is_oid_alias(ty: &Type) -> bool {
 fn type_size(ty: &Type) -> i16 {
     match *ty {
         Type::BOOL => 1,
+        Type::NAME => 64,
         Type::INT2 => 2,
         Type::INT4 | Type::FLOAT4 | Type::DATE | Type::OID => 4,
         Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,

@@ -496,6 +496,8 @@ pub fn type_name(type_oid: u32) -> String {
         oid::FLOAT4 => "real",
         oid::FLOAT8 => "double precision",
         oid::TEXT => "text",
+        oid::NAME => "name",
+        oid::VOID => "void",
         oid::VARCHAR => "character varying",
         oid::BPCHAR => "character",
         oid::BYTEA => "bytea",

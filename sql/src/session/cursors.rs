@@ -210,11 +210,7 @@ impl Cursor {
                 } else {
                     last
                 };
-                (
-                    (here < end).then_some((here + 1, end)),
-                    false,
-                    position,
-                )
+                ((here < end).then_some((here + 1, end)), false, position)
             }
             Motion::Backward(count) => {
                 let wanted = count.unwrap_or(usize::MAX);
