@@ -33,6 +33,22 @@ impl Session {
     /// field metadata), stored as a new Delta table; or CREATE TABLE AS, whose
     /// columns come from the query.
     pub(super) async fn create_table(&mut self, create: &ast::CreateTable) -> Result<Output> {
+        if create.inherits.is_some() {
+            return Err(Error::FeatureNotSupported(
+                "table inheritance (INHERITS) is not supported".into(),
+            ));
+        }
+        if create.partition_of.is_some() {
+            return Err(Error::FeatureNotSupported(
+                "partitions (PARTITION OF) are not supported".into(),
+            ));
+        }
+        // PostgreSQL allows a table of no columns; a Delta table needs one.
+        if create.query.is_none() && create.columns.is_empty() {
+            return Err(Error::FeatureNotSupported(
+                "a table must have at least one column".into(),
+            ));
+        }
         let (schema, name) = self.resolve(&create.name)?;
         self.require_schema(&schema, Privilege::Create)?;
         let storage = self.engine.storage().clone();
