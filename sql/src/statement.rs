@@ -326,6 +326,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            function_columns_named(&mut s);
             integer_literals_as_int4(&mut s);
             interval_literals_read_like_postgres(&mut s);
             extract_as_function(&mut s);

@@ -160,3 +160,61 @@ pub(super) fn type_name(ty: &ast::DataType) -> String {
     }
     .to_string()
 }
+
+/// A set-returning function of one column in FROM names its column as
+/// PostgreSQL does: after the alias (`FROM generate_series(1, 3) AS g` has
+/// a column `g`), else after the function (`generate_series`, `unnest`).
+/// DataFusion calls it `value` or after the whole expression.
+pub(super) fn function_columns_named(stmt: &mut Statement) {
+    struct Named;
+    impl ast::VisitorMut for Named {
+        type Break = ();
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &mut ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            let (function, alias) = match factor {
+                ast::TableFactor::Table {
+                    name,
+                    args: Some(_),
+                    alias,
+                    ..
+                } if name.0.len() == 1 => {
+                    let function = name.to_string().to_ascii_lowercase();
+                    if !matches!(function.as_str(), "generate_series" | "generate_subscripts") {
+                        return std::ops::ControlFlow::Continue(());
+                    }
+                    (function, alias)
+                }
+                ast::TableFactor::UNNEST {
+                    alias,
+                    array_exprs,
+                    with_offset: false,
+                    with_ordinality: false,
+                    ..
+                } if array_exprs.len() == 1 => ("unnest".to_string(), alias),
+                _ => return std::ops::ControlFlow::Continue(()),
+            };
+            match alias {
+                Some(alias) if alias.columns.is_empty() => {
+                    let column = alias.name.clone();
+                    alias.columns = vec![ast::TableAliasColumnDef {
+                        name: column,
+                        data_type: None,
+                    }];
+                }
+                Some(_) => {}
+                None => {
+                    *alias = Some(ast::TableAlias {
+                        explicit: true,
+                        name: Ident::new(&function),
+                        columns: vec![ast::TableAliasColumnDef::from_name(&function)],
+                        at: None,
+                    });
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Named);
+}
