@@ -98,6 +98,8 @@ pub mod field {
     pub const HOUR: i32 = 1 << 10;
     pub const MINUTE: i32 = 1 << 11;
     pub const SECOND: i32 = 1 << 12;
+    /// `YEAR TO MONTH`, as a constant patterns can name.
+    pub const YEAR_TO_MONTH: i32 = YEAR | MONTH;
     /// No field restriction.
     pub const ALL: i32 = 0x7FFF;
 }
@@ -179,7 +181,7 @@ pub fn restrict(value: &mut Interval, typmod: Typmod) -> Result<(), Error> {
             value.days = 0;
             value.micros = 0;
         }
-        MONTH | 0x0006 => {
+        MONTH | YEAR_TO_MONTH => {
             value.days = 0;
             value.micros = 0;
         }

@@ -48,6 +48,22 @@ pub use interval_order::IntervalOrder;
 pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;
 
+/// The schema a node's expressions are typed against: its inputs' (a
+/// projection's own schema names its outputs), merged when there are several.
+fn input_schema(node: &LogicalPlan) -> datafusion::common::DFSchemaRef {
+    match node.inputs().as_slice() {
+        [] => node.schema().clone(),
+        [input] => input.schema().clone(),
+        inputs => {
+            let mut merged = datafusion::common::DFSchema::empty();
+            for input in inputs {
+                merged.merge(input.schema());
+            }
+            Arc::new(merged)
+        }
+    }
+}
+
 /// The interval input function, callable by name: interval literals and casts
 /// with a type modifier become calls of it.
 pub(crate) fn interval_in() -> ScalarUDF {

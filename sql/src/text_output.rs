@@ -12,14 +12,13 @@ use chrono::{
 };
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Float32Type, Float64Type, IntervalMonthDayNanoType, IntervalUnit,
     Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
-
-use datafusion::arrow::compute::cast;
 use datafusion::common::config::{ConfigExtension, ConfigOptions};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{

@@ -572,7 +572,7 @@ fn default_unit(range: i32) -> Unit {
     use field::*;
     match range {
         YEAR => Unit::Year,
-        MONTH | 0x0006 => Unit::Month,
+        MONTH | YEAR_TO_MONTH => Unit::Month,
         DAY => Unit::Day,
         r if r == HOUR || r == DAY | HOUR => Unit::Hour,
         r if r == MINUTE || r == HOUR | MINUTE || r == DAY | HOUR | MINUTE => Unit::Minute,

@@ -8,9 +8,9 @@ use datafusion::arrow::array::Datum;
 use datafusion::arrow::compute::kernels::numeric;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::arrow::error::ArrowError;
+use datafusion::common::Result as DfResult;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result as DfResult};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
@@ -32,19 +32,7 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
         let functions = [Op::Add, Op::Subtract, Op::Multiply]
             .map(|op| Arc::new(ScalarUDF::new_from_impl(CheckedArithmetic::new(op))));
         plan.transform_up_with_subqueries(|node| {
-            // Expressions are typed against the node's inputs (a projection's
-            // own schema names its outputs).
-            let schema = match node.inputs().as_slice() {
-                [] => node.schema().clone(),
-                [input] => input.schema().clone(),
-                inputs => {
-                    let mut merged = DFSchema::empty();
-                    for input in inputs {
-                        merged.merge(input.schema());
-                    }
-                    Arc::new(merged)
-                }
-            };
+            let schema = super::input_schema(&node);
             let names = NamePreserver::new(&node);
             node.map_expressions(|expr| {
                 let name = names.save(&expr);

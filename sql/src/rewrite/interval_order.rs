@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, Decimal128Array};
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNanoType, IntervalUnit};
+use datafusion::common::Result as DfResult;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, Result as DfResult};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
@@ -29,17 +29,7 @@ impl AnalyzerRule for IntervalOrder {
         let length = Arc::new(ScalarUDF::new_from_impl(IntervalLength::default()));
         let key = |e: Expr| Expr::ScalarFunction(ScalarFunction::new_udf(length.clone(), vec![e]));
         plan.transform_up_with_subqueries(|node| {
-            let schema = match node.inputs().as_slice() {
-                [] => node.schema().clone(),
-                [input] => input.schema().clone(),
-                inputs => {
-                    let mut merged = DFSchema::empty();
-                    for input in inputs {
-                        merged.merge(input.schema());
-                    }
-                    Arc::new(merged)
-                }
-            };
+            let schema = super::input_schema(&node);
             let is_interval = |e: &Expr| {
                 matches!(
                     e.get_type(&schema),

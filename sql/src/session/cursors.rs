@@ -12,6 +12,7 @@ use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 
 use super::*;
+use crate::statement::{Motion, motion};
 
 /// How much a cursor declared without SCROLL keeps for moving back.
 const KEEP_LIMIT: usize = 64 << 20;
@@ -115,52 +116,6 @@ impl Kept {
         let order = UInt32Array::from_iter_values((0..n).rev());
         Ok(take_record_batch(&joined, &order)?)
     }
-}
-
-/// Where a FETCH or MOVE goes, in PostgreSQL's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Motion {
-    /// The next n rows (forward) or the previous n (back); None is ALL.
-    Forward(Option<usize>),
-    Backward(Option<usize>),
-    /// To row n (negative: counted from the end; 0: before the first).
-    Absolute(i64),
-    /// n rows from the current one.
-    Relative(i64),
-}
-
-fn motion(direction: &FetchDirection) -> Result<Motion> {
-    let signed = |v: &Value| -> Result<i64> {
-        match v {
-            Value::Number(n, _) => n
-                .parse()
-                .map_err(|_| Error::syntax(format!("invalid count {n}"))),
-            other => Err(Error::syntax(format!("invalid count {other}"))),
-        }
-    };
-    let steps = |n: i64| {
-        if n < 0 {
-            Motion::Backward(Some(n.unsigned_abs() as usize))
-        } else {
-            Motion::Forward(Some(n as usize))
-        }
-    };
-    Ok(match direction {
-        FetchDirection::Next | FetchDirection::Forward { limit: None } => Motion::Forward(Some(1)),
-        FetchDirection::Prior | FetchDirection::Backward { limit: None } => {
-            Motion::Backward(Some(1))
-        }
-        FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
-            steps(signed(&limit.value)?)
-        }
-        FetchDirection::Backward { limit: Some(limit) } => steps(-signed(&limit.value)?),
-        FetchDirection::All | FetchDirection::ForwardAll => Motion::Forward(None),
-        FetchDirection::BackwardAll => Motion::Backward(None),
-        FetchDirection::First => Motion::Absolute(1),
-        FetchDirection::Last => Motion::Absolute(-1),
-        FetchDirection::Absolute { limit } => Motion::Absolute(signed(&limit.value)?),
-        FetchDirection::Relative { limit } => Motion::Relative(signed(&limit.value)?),
-    })
 }
 
 impl Cursor {

@@ -22,13 +22,21 @@ pub(super) fn is_regclass(data_type: &ast::DataType) -> bool {
 
 /// `regclass(name)`: the OID `name::regclass` stands for.
 pub(super) fn regclass_of(name: Expr) -> Expr {
+    call("regclass", vec![name])
+}
+
+/// A call of the function `name` with plain arguments.
+pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(ast::Function {
-        name: ast::ObjectName::from(vec![Ident::new("regclass")]),
+        name: ast::ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,
         parameters: ast::FunctionArguments::None,
         args: ast::FunctionArguments::List(ast::FunctionArgumentList {
             duplicate_treatment: None,
-            args: vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(name))],
+            args: args
+                .into_iter()
+                .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
+                .collect(),
             clauses: vec![],
         }),
         filter: None,

@@ -446,23 +446,7 @@ pub(super) fn interval_literals_read_like_postgres(stmt: &mut Statement) {
                 array: false,
                 format: None,
             };
-            Expr::Function(ast::Function {
-                name: ast::ObjectName::from(vec![Ident::new(INTERVAL_IN)]),
-                uses_odbc_syntax: false,
-                parameters: ast::FunctionArguments::None,
-                args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-                    duplicate_treatment: None,
-                    args: [*value, typmod]
-                        .into_iter()
-                        .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
-                        .collect(),
-                    clauses: vec![],
-                }),
-                filter: None,
-                null_treatment: None,
-                over: None,
-                within_group: vec![],
-            })
+            call(INTERVAL_IN, vec![*value, typmod])
         };
         ControlFlow::<()>::Continue(())
     });
@@ -534,24 +518,8 @@ pub(super) fn extract_as_function(stmt: &mut Statement) {
                 ast::DateTimeField::Custom(ident) => ident.value.clone(),
                 other => other.to_string(),
             };
-            let args = [Expr::value(Value::SingleQuotedString(unit)), *from.clone()];
-            *expr = Expr::Function(ast::Function {
-                name: ast::ObjectName::from(vec![Ident::new("extract")]),
-                uses_odbc_syntax: false,
-                parameters: ast::FunctionArguments::None,
-                args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-                    duplicate_treatment: None,
-                    args: args
-                        .into_iter()
-                        .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
-                        .collect(),
-                    clauses: vec![],
-                }),
-                filter: None,
-                null_treatment: None,
-                over: None,
-                within_group: vec![],
-            });
+            let unit = Expr::value(Value::SingleQuotedString(unit));
+            *expr = call("extract", vec![unit, *from.clone()]);
         }
         ControlFlow::<()>::Continue(())
     });

@@ -1,4 +1,4 @@
-//! MOVE, which sqlparser does not read: it is FETCH whose rows go nowhere,
+//! FETCH and MOVE directions ([`motion`]), and MOVE, which sqlparser does not read: it is FETCH whose rows go nowhere,
 //! kept as sqlparser's `FETCH … INTO` with an empty target ([`is_move`]).
 //!
 //! VACUUM and ANALYZE in PostgreSQL's grammar (`VACUUM ANALYZE t`,
@@ -7,7 +7,9 @@
 //! `Analyze` statements naming the table, if any; the session checks the table
 //! and has nothing to do (see `Session::maintain`).
 
-use datafusion::sql::sqlparser::ast::{Analyze, Ident, ObjectName, Statement, VacuumStatement};
+use datafusion::sql::sqlparser::ast::{
+    Analyze, FetchDirection, Ident, ObjectName, Statement, VacuumStatement, Value,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -120,12 +122,57 @@ pub(crate) fn is_move(into: Option<&ObjectName>) -> Result<bool> {
     }
 }
 
+/// Where a FETCH or MOVE goes, in PostgreSQL's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Motion {
+    /// The next n rows (forward) or the previous n (back); None is ALL.
+    Forward(Option<usize>),
+    Backward(Option<usize>),
+    /// To row n (negative: counted from the end; 0: before the first).
+    Absolute(i64),
+    /// n rows from the current one.
+    Relative(i64),
+}
+
+pub fn motion(direction: &FetchDirection) -> Result<Motion> {
+    let signed = |v: &Value| -> Result<i64> {
+        match v {
+            Value::Number(n, _) => n
+                .parse()
+                .map_err(|_| Error::syntax(format!("invalid count {n}"))),
+            other => Err(Error::syntax(format!("invalid count {other}"))),
+        }
+    };
+    let steps = |n: i64| {
+        if n < 0 {
+            Motion::Backward(Some(n.unsigned_abs() as usize))
+        } else {
+            Motion::Forward(Some(n as usize))
+        }
+    };
+    Ok(match direction {
+        FetchDirection::Next | FetchDirection::Forward { limit: None } => Motion::Forward(Some(1)),
+        FetchDirection::Prior | FetchDirection::Backward { limit: None } => {
+            Motion::Backward(Some(1))
+        }
+        FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
+            steps(signed(&limit.value)?)
+        }
+        FetchDirection::Backward { limit: Some(limit) } => steps(-signed(&limit.value)?),
+        FetchDirection::All | FetchDirection::ForwardAll => Motion::Forward(None),
+        FetchDirection::BackwardAll => Motion::Backward(None),
+        FetchDirection::First => Motion::Absolute(1),
+        FetchDirection::Last => Motion::Absolute(-1),
+        FetchDirection::Absolute { limit } => Motion::Absolute(signed(&limit.value)?),
+        FetchDirection::Relative { limit } => Motion::Relative(signed(&limit.value)?),
+    })
+}
+
 /// A MOVE forward (`MOVE [FORWARD] [n | ALL] [FROM] c`): the cursor's name and
 /// how many rows, None for ALL. The front end moves portals the extended
 /// protocol opened with it (asyncpg's `cursor.forward`), since PostgreSQL's
 /// cursors and portals share one namespace.
 pub fn forward_move(stmt: &datafusion::sql::parser::Statement) -> Option<(String, Option<usize>)> {
-    use datafusion::sql::sqlparser::ast::{FetchDirection, Value};
     let datafusion::sql::parser::Statement::Statement(s) = stmt else {
         return None;
     };
@@ -141,19 +188,10 @@ pub fn forward_move(stmt: &datafusion::sql::parser::Statement) -> Option<(String
     if !is_move(into.as_ref()).ok()? {
         return None;
     }
-    let count = |v: &Value| match v {
-        Value::Number(n, _) => n.parse::<usize>().ok(),
+    match motion(direction).ok()? {
+        Motion::Forward(rows) => Some((name.value.clone(), rows)),
         _ => None,
-    };
-    let rows = match direction {
-        FetchDirection::Next | FetchDirection::Forward { limit: None } => Some(1),
-        FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
-            Some(count(&limit.value)?)
-        }
-        FetchDirection::All | FetchDirection::ForwardAll => None,
-        _ => return None,
-    };
-    Some((name.value.clone(), rows))
+    }
 }
 
 /// The statement, when `sql` is a VACUUM or ANALYZE (ANALYSE) of at most one
