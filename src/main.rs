@@ -188,6 +188,8 @@ async fn run(cli: Cli, config: Config, logging: Logging) -> Result<(), Box<dyn s
             .unwrap_or_default() as usize,
     };
     let engine = Engine::new(storage.clone(), engine_config)?;
+    // No session survives a restart, so neither do temporary tables.
+    engine.drop_temp_schemas().await?;
     spawn_maintenance(storage.clone(), &config);
     let audit = match config
         .audit_log_path()

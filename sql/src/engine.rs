@@ -90,6 +90,8 @@ pub struct Engine {
     storage: Arc<Storage>,
     cache: Arc<crate::cache::ResultCache>,
     config: EngineConfig,
+    /// Numbers the sessions' temporary schemas (`pg_temp_<n>`).
+    temp_schemas: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -138,6 +140,7 @@ impl Engine {
             storage,
             cache: Arc::new(crate::cache::ResultCache::new(config.cache.clone())),
             config,
+            temp_schemas: Default::default(),
         });
         // Stored views are planned in a context of their own when a query reads
         // them. The engine is held weakly: the catalog lives inside it.
@@ -183,6 +186,26 @@ impl Engine {
             })
         }));
         Ok(engine)
+    }
+
+    /// The name of a new session's temporary schema (made when the session
+    /// first creates a temporary table).
+    pub(crate) fn temp_schema_name(&self) -> String {
+        let n = self
+            .temp_schemas
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("pg_temp_{}", n + 1)
+    }
+
+    /// Drops the temporary schemas sessions of an earlier run left behind
+    /// (a server that stopped without closing them); called at start-up.
+    pub async fn drop_temp_schemas(&self) -> Result<()> {
+        for schema in self.storage.schema_names() {
+            if crate::constants::is_temp_schema(&schema) {
+                self.storage.drop_schema(&schema, true, true).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether a client may connect to `database`.
@@ -242,7 +265,7 @@ impl Engine {
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
-            .with_analyzer_rule(Arc::new(crate::rewrite::CheckedIntegerArithmetic))
+            .with_analyzer_rule(Arc::new(crate::rewrite::CheckedOperators))
             .with_analyzer_rule(Arc::new(crate::rewrite::IntervalOrder))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))
             .with_optimizer_rules(optimizer_rules())

@@ -34,6 +34,7 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 
 use crate::error::Error;
+use crate::functions::float;
 use crate::interval::{self, Interval, Typmod};
 use crate::text_output::{self, TextOptions};
 
@@ -42,7 +43,7 @@ mod datetime_input;
 mod interval_order;
 mod text_input;
 
-pub use checked::CheckedIntegerArithmetic;
+pub use checked::CheckedOperators;
 pub use interval_order::IntervalOrder;
 
 pub(crate) use text_input::INTERVAL_IN;
@@ -98,8 +99,10 @@ pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     .map(|t| t.data)
 }
 
-/// Replaces casts from text to bytea, interval and timestamp with PostgreSQL's input
-/// functions ([`BYTEA_IN`], [`INTERVAL_IN`]): Arrow's casts read other syntaxes. A
+/// Replaces casts from text to bytea, interval, timestamp and float with
+/// PostgreSQL's input functions ([`BYTEA_IN`], [`INTERVAL_IN`], float8in):
+/// Arrow's casts read other syntaxes. A cast of a float to an integer rounds
+/// first, as PostgreSQL's does. A
 /// cast of a float, date/time or interval to text becomes
 /// [`text_output::TextOut`], PostgreSQL's spelling.
 #[derive(Debug, Default)]
@@ -110,7 +113,14 @@ impl AnalyzerRule for TextInput {
         let bytea = Arc::new(ScalarUDF::new_from_impl(PgByteaIn::default()));
         let interval = Arc::new(ScalarUDF::new_from_impl(PgIntervalIn::default()));
         let timestamp = Arc::new(ScalarUDF::new_from_impl(PgTimestampIn::default()));
+        let time = Arc::new(ScalarUDF::new_from_impl(PgTimeIn::default()));
         let text_out = Arc::new(ScalarUDF::new_from_impl(text_output::TextOut::default()));
+        let float8 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(false)));
+        let float4 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(true)));
+        let to_real = Arc::new(ScalarUDF::new_from_impl(float::ToReal::default()));
+        let round_even = Arc::new(ScalarUDF::new_from_impl(float::RoundEven::new(
+            datafusion::functions::math::round(),
+        )));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());
@@ -136,6 +146,30 @@ impl AnalyzerRule for TextInput {
                             expr: Box::new(rounded),
                             field,
                         })));
+                    }
+                    // A float rounds to the nearest integer, halves to even
+                    // (rint); Arrow's cast truncates.
+                    if field.data_type().is_integer()
+                        && matches!(
+                            expr.get_type(source),
+                            Ok(DataType::Float32 | DataType::Float64)
+                        )
+                    {
+                        let rounded = Expr::ScalarFunction(ScalarFunction::new_udf(
+                            round_even.clone(),
+                            vec![*expr],
+                        ));
+                        return Ok(Transformed::yes(Expr::Cast(Cast {
+                            expr: Box::new(rounded),
+                            field,
+                        })));
+                    }
+                    if field.data_type() == &DataType::Float32
+                        && matches!(expr.get_type(source), Ok(DataType::Float64))
+                    {
+                        return Ok(Transformed::yes(Expr::ScalarFunction(
+                            ScalarFunction::new_udf(to_real.clone(), vec![*expr]),
+                        )));
                     }
                     let is_text = |t: &DataType| {
                         matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
@@ -167,16 +201,19 @@ impl AnalyzerRule for TextInput {
                         DataType::Timestamp(_, _) | DataType::Date32 => {
                             (&timestamp, field.data_type().clone())
                         }
+                        DataType::Time64(_) => (&time, field.data_type().clone()),
                         DataType::Interval(IntervalUnit::MonthDayNano) => {
                             (&interval, field.data_type().clone())
                         }
+                        DataType::Float64 => (&float8, DataType::Float64),
+                        DataType::Float32 => (&float4, DataType::Float32),
                         _ => return Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
                     };
                     if !expr.get_type(source).is_ok_and(|t| is_text(&t)) {
                         return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                     }
-                    // timestamp_in learns its result type from a typed NULL.
-                    let args = if Arc::ptr_eq(udf, &timestamp) {
+                    // timestamp_in and time_in learn their result type from a typed NULL.
+                    let args = if Arc::ptr_eq(udf, &timestamp) || Arc::ptr_eq(udf, &time) {
                         let target = Expr::Cast(Cast {
                             expr: Box::new(Expr::Literal(ScalarValue::Null, None)),
                             field: field.clone(),

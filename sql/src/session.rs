@@ -133,6 +133,9 @@ pub struct Session {
     notices: Vec<Notice>,
     reported: Vec<Reported>,
     effects: Vec<ProtocolEffect>,
+    /// This session's schema of temporary relations (`pg_temp_<n>`), made
+    /// when it first creates one and dropped with the session.
+    temp_schema: String,
 }
 
 impl std::fmt::Debug for Session {
@@ -184,6 +187,7 @@ impl Session {
         for udf in names::udfs(&ctx, database, settings.clone(), engine.clone()) {
             ctx.register_udf(udf);
         }
+        let temp_schema = engine.temp_schema_name();
         let session = Self {
             engine,
             ctx,
@@ -200,6 +204,7 @@ impl Session {
             notices: Vec::new(),
             reported: Vec::new(),
             effects: Vec::new(),
+            temp_schema,
         };
         session.register_privilege_functions();
         Ok(session)

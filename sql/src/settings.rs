@@ -172,6 +172,9 @@ pub struct Settings {
     /// Defaults the server's configuration sets (e.g. `statement_timeout` from
     /// `server.timeout_secs`); `RESET` returns to these.
     server_defaults: BTreeMap<&'static str, String>,
+    /// The session's schema of temporary tables, once it has one: looked in
+    /// first for relations, and what `pg_temp` stands for in the path.
+    temp_schema: Option<String>,
 }
 
 /// A changed reported parameter, to be sent to the client as ParameterStatus.
@@ -189,6 +192,7 @@ impl Settings {
         Self {
             values,
             server_defaults: BTreeMap::new(),
+            temp_schema: None,
         }
     }
 
@@ -308,32 +312,51 @@ impl Settings {
     }
 
     /// The schemas of `search_path`, in order, `$user` read as the session
-    /// user's name.
+    /// user's name and `pg_temp` as the session's temporary schema (left out
+    /// while it has none).
     pub fn search_path(&self) -> Vec<String> {
         let path = self.get("search_path").unwrap_or_default();
         let user = self.get("session_authorization").unwrap_or_default();
         path.split(',')
-            .map(|s| {
+            .filter_map(|s| {
                 let s = s.trim();
                 // `$user` is the schema named as the session's user, if any.
                 if s == "$user" || s == "\"$user\"" {
-                    user.clone()
+                    Some(user.clone())
+                } else if s.trim_matches('"') == "pg_temp" {
+                    self.temp_schema.clone()
                 } else {
-                    s.trim_matches('"').to_string()
+                    Some(s.trim_matches('"').to_string())
                 }
             })
             .filter(|s| !s.is_empty())
             .collect()
     }
 
-    /// The schemas a bare relation name is looked up in, in order:
-    /// pg_catalog first unless the search_path places it, then the path.
+    /// The schemas a bare relation name is looked up in, in order: the
+    /// session's temporary schema and pg_catalog first unless the search_path
+    /// places them, then the path.
     pub fn lookup_path(&self) -> Vec<String> {
         let mut path = self.search_path();
         if !path.iter().any(|s| s == "pg_catalog") {
             path.insert(0, "pg_catalog".to_string());
         }
+        if let Some(temp) = &self.temp_schema
+            && !path.contains(temp)
+        {
+            path.insert(0, temp.clone());
+        }
         path
+    }
+
+    /// The session's temporary schema, once it has one.
+    pub fn temp_schema(&self) -> Option<&str> {
+        self.temp_schema.as_deref()
+    }
+
+    /// Records that the session's temporary schema exists.
+    pub fn set_temp_schema(&mut self, name: &str) {
+        self.temp_schema = Some(name.to_string());
     }
 }
 

@@ -334,6 +334,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.
             mod_as_operator(&mut s);
+            math_operators_as_functions(&mut s);
             to_regtype_as_lookup(&mut s);
             descriptions_as_lookups(&mut s);
             function_signatures_as_lookups(&mut s);

@@ -410,6 +410,13 @@ impl CatalogProvider for SessionCatalog {
         if name == SEARCH_PATH {
             return Some(self.path.clone());
         }
+        if name == crate::constants::TEMP_SCHEMA_ALIAS {
+            // The session's own temporary schema is the one on its path.
+            let temp = (self.path.path)()
+                .into_iter()
+                .find(|s| crate::constants::is_temp_schema(s))?;
+            return self.inner.schema(&temp);
+        }
         self.inner.schema(name)
     }
 

@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::{
-    DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
@@ -20,7 +18,7 @@ use datafusion::arrow::datatypes::{
     TimestampSecondType,
 };
 use datafusion::common::config::{ConfigExtension, ConfigOptions};
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -133,15 +131,11 @@ impl ScalarUDFImpl for TextOut {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let style = TextOptions::current(&args.config_options).style();
         let input = args.args[0].to_array(args.number_rows)?;
-        let out = match render(&input, &style) {
-            Some(text) => text,
-            None => cast(&input, &DataType::Utf8)?,
-        };
-        Ok(ColumnarValue::Array(out))
+        Ok(ColumnarValue::Array(cast_to_text(&input, &style)?))
     }
 }
 
-/// Whether [`render`] spells this type differently from Arrow's cast to text.
+/// Whether [`cast_to_text`] spells this type differently from Arrow's cast.
 pub fn renders(data_type: &DataType) -> bool {
     matches!(
         data_type,
@@ -153,6 +147,8 @@ pub fn renders(data_type: &DataType) -> bool {
             | DataType::Time64(_)
             | DataType::Time32(_)
             | DataType::Interval(IntervalUnit::MonthDayNano)
+            | DataType::List(_)
+            | DataType::LargeList(_)
     )
 }
 
@@ -233,6 +229,112 @@ pub fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
         }
         _ => return None,
     })
+}
+
+/// A value cast to text: [`render`]'s spelling, arrays as `array_out`
+/// writes them, else Arrow's. (On the wire, arrays are encoded as they are.)
+pub fn cast_to_text(column: &ArrayRef, style: &TextStyle) -> DfResult<ArrayRef> {
+    let list = |offsets: &[usize], values: &ArrayRef| -> DfResult<ArrayRef> {
+        let elements = element_texts(values, style).ok_or_else(|| {
+            DataFusionError::NotImplemented(format!("cast of {} to text", column.data_type()))
+        })?;
+        let mut out = StringBuilder::with_capacity(column.len(), column.len() * 8);
+        for i in 0..column.len() {
+            if column.is_null(i) {
+                out.append_null();
+            } else {
+                out.append_value(array_text(&elements, offsets[i]..offsets[i + 1]));
+            }
+        }
+        Ok(Arc::new(out.finish()))
+    };
+    match column.data_type() {
+        DataType::List(_) => {
+            let a = column.as_list::<i32>();
+            let offsets: Vec<usize> = a.value_offsets().iter().map(|&o| o as usize).collect();
+            list(&offsets, a.values())
+        }
+        DataType::LargeList(_) => {
+            let a = column.as_list::<i64>();
+            let offsets: Vec<usize> = a.value_offsets().iter().map(|&o| o as usize).collect();
+            list(&offsets, a.values())
+        }
+        _ => match render(column, style) {
+            Some(text) => Ok(text),
+            None => Ok(cast(column, &DataType::Utf8)?),
+        },
+    }
+}
+
+/// Each element of an array as `array_out` writes it (None: NULL); nested
+/// arrays come back already braced.
+fn element_texts(values: &ArrayRef, style: &TextStyle) -> Option<Vec<Option<String>>> {
+    let nested = matches!(
+        values.data_type(),
+        DataType::List(_) | DataType::LargeList(_)
+    );
+    let text: ArrayRef = match values.data_type() {
+        // Inside an array a boolean is `t` or `f` (boolout), not `true`.
+        DataType::Boolean => {
+            let b = values.as_boolean();
+            Arc::new(
+                b.iter()
+                    .map(|v| v.map(|v| if v { "t" } else { "f" }))
+                    .collect::<datafusion::arrow::array::StringArray>(),
+            )
+        }
+        _ => cast_to_text(values, style).ok()?,
+    };
+    let text = text.as_string::<i32>();
+    Some(
+        (0..text.len())
+            .map(|i| {
+                (!text.is_null(i)).then(|| {
+                    let v = text.value(i);
+                    if nested {
+                        v.to_string()
+                    } else {
+                        quote_element(v)
+                    }
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `{a,b,NULL}` from the elements in `range`.
+fn array_text(elements: &[Option<String>], range: std::ops::Range<usize>) -> String {
+    let mut out = String::from("{");
+    for (n, element) in elements[range].iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(element.as_deref().unwrap_or("NULL"));
+    }
+    out.push('}');
+    out
+}
+
+/// An array element quoted as `array_out` quotes it: when empty, `NULL` in
+/// any case, or holding a brace, comma, quote, backslash or white space.
+fn quote_element(v: &str) -> String {
+    let needs = v.is_empty()
+        || v.eq_ignore_ascii_case("null")
+        || v.chars()
+            .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_ascii_whitespace());
+    if !needs {
+        return v.to_string();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// PostgreSQL's float output. With `extra_float_digits > 0` (the default) the
@@ -316,16 +418,15 @@ fn fraction(nanos: u32) -> String {
     s
 }
 
+/// A time of day; `24:00:00` (which PostgreSQL allows) included.
 fn format_time(nanos: i128) -> String {
-    let secs = (nanos / 1_000_000_000) as u32;
-    let t = NaiveTime::from_num_seconds_from_midnight_opt(secs, (nanos % 1_000_000_000) as u32)
-        .unwrap_or_default();
+    let secs = nanos / 1_000_000_000;
     format!(
         "{:02}:{:02}:{:02}{}",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        fraction(t.nanosecond())
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        fraction((nanos % 1_000_000_000) as u32)
     )
 }
 

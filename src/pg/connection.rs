@@ -266,6 +266,19 @@ impl Handlers {
     }
 }
 
+impl Handlers {
+    /// Ends the connection's session (the client left): its temporary
+    /// relations are dropped.
+    pub async fn end_session(&self) {
+        let active = self.handler.state.lock().await.active.take();
+        if let Some(mut active) = active
+            && let Err(e) = active.session.drop_temp_schema().await
+        {
+            tracing::warn!(error = %e, "could not drop a session's temporary relations");
+        }
+    }
+}
+
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
         self.handler.clone()

@@ -264,8 +264,12 @@ async fn serve_socket(
         .await
         {
             error_handler.on_error(&socket, &mut e);
-            process_error(&mut socket, e, extended).await?;
+            if let Err(e) = process_error(&mut socket, e, extended).await {
+                handlers.end_session().await;
+                return Err(e);
+            }
         }
     }
+    handlers.end_session().await;
     Ok(())
 }

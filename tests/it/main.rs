@@ -25,3 +25,4 @@ mod regress;
 mod s3_storage;
 mod security;
 mod storage_settings;
+mod temporary;

@@ -3,13 +3,15 @@
 //! `every`; in the submodules, `div` and `width_bucket` ([`math`]), number
 //! templates and `format` ([`formatting`]), `age`, `justify_*` and interval
 //! arithmetic and `date_trunc` of dates ([`datetime`]), `EXTRACT` and
-//! `date_part` ([`extract`]), numeric division's
+//! `date_part` ([`extract`]), float input, arithmetic and rounding with
+//! PostgreSQL's range errors ([`float`]), numeric division's
 //! scale ([`math`]), `avg` of integers and numerics ([`average`]), and the
 //! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
 
 mod average;
 mod datetime;
 mod extract;
+pub(crate) mod float;
 mod formatting;
 pub(crate) mod math;
 mod ordered_set;
@@ -83,6 +85,19 @@ pub fn register(ctx: &SessionContext) {
                 logarithm,
             )));
         }
+    }
+    ctx.register_udf(ScalarUDF::new_from_impl(float::Send::new(true)));
+    ctx.register_udf(ScalarUDF::new_from_impl(float::Send::new(false)));
+    if let Ok(round) = ctx.udf("round") {
+        ctx.register_udf(ScalarUDF::new_from_impl(float::RoundEven::new(round)));
+    }
+    for name in ["exp", "power", "sqrt", "cbrt", "cosh", "sinh"] {
+        if let Ok(inner) = ctx.udf(name) {
+            ctx.register_udf(ScalarUDF::new_from_impl(float::Checked::new(inner)));
+        }
+    }
+    if let Ok(ceil) = ctx.udf("ceil") {
+        ctx.register_udf(ceil.as_ref().clone().with_aliases(["ceiling"]));
     }
     if let Ok(bool_and) = ctx.udaf("bool_and") {
         ctx.register_udaf(bool_and.as_ref().clone().with_aliases(["every"]));

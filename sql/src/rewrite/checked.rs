@@ -1,6 +1,7 @@
-//! Integer arithmetic that fails on overflow, as PostgreSQL's does: Arrow's
-//! `+`, `-` and `*` on integers wrap (`2147483647::int4 + 1` would be
-//! -2147483648), PostgreSQL raises 22003.
+//! Arithmetic that fails on overflow, as PostgreSQL's does: Arrow's `+`, `-`
+//! and `*` on integers wrap (`2147483647::int4 + 1` would be -2147483648),
+//! and on floats give Infinity or 0 (`1e300::float8 * 1e300`), where
+//! PostgreSQL raises 22003; a float divided by zero is 22012, not Infinity.
 
 use std::sync::Arc;
 
@@ -21,15 +22,16 @@ use datafusion::optimizer::AnalyzerRule;
 
 use crate::error::Error;
 
-/// Replaces `+`, `-` and `*` between two integers of one type (after type
-/// coercion) with [`CheckedArithmetic`]. Output names stay those of the
+/// Replaces `+`, `-` and `*` between two integers of one type, and those and
+/// `/` between two floats of one type (after type coercion), with
+/// [`CheckedArithmetic`]. Output names stay those of the
 /// original expressions, which the plan above refers to.
 #[derive(Debug, Default)]
-pub struct CheckedIntegerArithmetic;
+pub struct CheckedOperators;
 
-impl AnalyzerRule for CheckedIntegerArithmetic {
+impl AnalyzerRule for CheckedOperators {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
-        let functions = [Op::Add, Op::Subtract, Op::Multiply]
+        let functions = [Op::Add, Op::Subtract, Op::Multiply, Op::Divide]
             .map(|op| Arc::new(ScalarUDF::new_from_impl(CheckedArithmetic::new(op))));
         plan.transform_up_with_subqueries(|node| {
             let schema = super::input_schema(&node);
@@ -44,6 +46,7 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
                         Operator::Plus => &functions[0],
                         Operator::Minus => &functions[1],
                         Operator::Multiply => &functions[2],
+                        Operator::Divide => &functions[3],
                         _ => {
                             return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                                 left,
@@ -52,14 +55,17 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
                             })));
                         }
                     };
-                    let integers = match (left.get_type(&schema), right.get_type(&schema)) {
-                        (Ok(l), Ok(r)) => {
-                            l == r
-                                && matches!(l, DataType::Int16 | DataType::Int32 | DataType::Int64)
-                        }
+                    let checked = match (left.get_type(&schema), right.get_type(&schema)) {
+                        (Ok(l), Ok(r)) if l == r => match l {
+                            DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+                                op != Operator::Divide
+                            }
+                            DataType::Float32 | DataType::Float64 => true,
+                            _ => false,
+                        },
                         _ => false,
                     };
-                    if !integers {
+                    if !checked {
                         return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                             left,
                             op,
@@ -77,19 +83,15 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
     }
 
     fn name(&self) -> &str {
-        "checked_integer_arithmetic"
+        "checked_operators"
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Op {
-    Add,
-    Subtract,
-    Multiply,
-}
+use crate::functions::float::{self, Op};
 
 /// `a + b`, `a - b` or `a * b` of two integers of one type, failing with
-/// 22003 ("integer out of range") where the result does not fit the type.
+/// 22003 ("integer out of range") where the result does not fit the type;
+/// or those and `a / b` of two floats, with PostgreSQL's float checks.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct CheckedArithmetic {
     op: Op,
@@ -108,9 +110,10 @@ impl CheckedArithmetic {
 impl ScalarUDFImpl for CheckedArithmetic {
     fn name(&self) -> &str {
         match self.op {
-            Op::Add => "int_plus",
-            Op::Subtract => "int_minus",
-            Op::Multiply => "int_times",
+            Op::Add => "checked_plus",
+            Op::Subtract => "checked_minus",
+            Op::Multiply => "checked_times",
+            Op::Divide => "checked_divide",
         }
     }
 
@@ -144,11 +147,33 @@ impl ScalarUDFImpl for CheckedArithmetic {
                 ColumnarValue::Scalar(scalar) => Box::new(scalar.to_scalar()?),
             })
         };
+        let array = if matches!(left.data_type(), DataType::Float32 | DataType::Float64) {
+            let rows = args.number_rows;
+            float::arithmetic(self.op, &left.to_array(rows)?, &right.to_array(rows)?)?
+        } else {
+            self.integers(left, right, datum)?
+        };
+        if scalars {
+            let value = datafusion::common::ScalarValue::try_from_array(&array, 0)?;
+            return Ok(ColumnarValue::Scalar(value));
+        }
+        Ok(ColumnarValue::Array(array))
+    }
+}
+
+impl CheckedArithmetic {
+    fn integers(
+        &self,
+        left: &ColumnarValue,
+        right: &ColumnarValue,
+        datum: impl Fn(&ColumnarValue) -> DfResult<Box<dyn Datum>>,
+    ) -> DfResult<datafusion::arrow::array::ArrayRef> {
         let (l, r) = (datum(left)?, datum(right)?);
         let result = match self.op {
             Op::Add => numeric::add(l.as_ref(), r.as_ref()),
             Op::Subtract => numeric::sub(l.as_ref(), r.as_ref()),
             Op::Multiply => numeric::mul(l.as_ref(), r.as_ref()),
+            Op::Divide => numeric::div(l.as_ref(), r.as_ref()),
         };
         let array = result.map_err(|e| match e {
             ArrowError::ArithmeticOverflow(_) => {
@@ -161,10 +186,6 @@ impl ScalarUDFImpl for CheckedArithmetic {
             }
             other => datafusion::error::DataFusionError::from(other),
         })?;
-        if scalars {
-            let value = datafusion::common::ScalarValue::try_from_array(&array, 0)?;
-            return Ok(ColumnarValue::Scalar(value));
-        }
-        Ok(ColumnarValue::Array(array))
+        Ok(array)
     }
 }

@@ -8,7 +8,8 @@
 //! (MDY, DMY or YMD); a four-digit (or over 31) first field is a year
 //! whatever the order (`1999-01-08`).
 
-use chrono::{Datelike, NaiveDate, Timelike, Utc};
+use chrono::{Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use datafusion::arrow::array::timezone::Tz;
 
 use crate::error::Error;
 use crate::text_output::TextOptions;
@@ -100,34 +101,100 @@ fn numeric_offset(text: &str) -> Option<i32> {
     (hours <= 15 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
-/// `HH:MM[:SS[.ffffff]]` in microseconds since midnight.
-fn time_of_day(text: &str) -> Option<i64> {
+/// `HH:MM[:SS[.ffffff]]` as hours, minutes and microseconds of the minute;
+/// None where it is not that shape.
+fn clock(text: &str) -> Option<(i64, i64, i64)> {
     let mut parts = text.split(':');
-    let hours = i64::from(parts.next()?.parse::<u8>().ok()?);
-    let minutes = i64::from(parts.next()?.parse::<u8>().ok()?);
+    let hours: i64 = parts.next()?.parse().ok()?;
+    let minutes: i64 = parts.next()?.parse().ok()?;
     let seconds: f64 = match parts.next() {
         Some(s) if !s.is_empty() => s.parse().ok()?,
         _ => 0.0,
     };
-    if parts.next().is_some() || minutes > 59 || !(0.0..61.0).contains(&seconds) {
+    if parts.next().is_some() || !(0.0..1e9).contains(&seconds) {
         return None;
     }
-    let micros = (hours * 60 + minutes) * 60_000_000 + (seconds * 1e6).round() as i64;
-    (micros <= 24 * 3_600_000_000).then_some(micros)
+    Some((hours, minutes, (seconds * 1e6).round() as i64))
 }
 
-/// Reads `text`; `today` is the current date for the relative words.
+/// Microseconds since midnight of a clock reading, with `AM`/`PM` applied;
+/// None where a field is out of range (PostgreSQL allows `24:00:00` and a
+/// leap second `23:59:60`, both midnight at the day's end).
+fn time_of_day((hours, minutes, micros): (i64, i64, i64), meridiem: Option<bool>) -> Option<i64> {
+    let hours = match meridiem {
+        Some(_) if !(1..=12).contains(&hours) => return None,
+        Some(pm) => hours % 12 + if pm { 12 } else { 0 },
+        None => hours,
+    };
+    if !(0..=24).contains(&hours) || !(0..60).contains(&minutes) || micros > 60_000_000 {
+        return None;
+    }
+    let total = (hours * 60 + minutes) * 60_000_000 + micros;
+    (total <= 24 * 3_600_000_000).then_some(total)
+}
+
+/// `173201` (after an eight-digit date): hours, minutes and seconds.
+fn run_together_clock(text: &str) -> Option<(i64, i64, i64)> {
+    if text.len() != 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |r: std::ops::Range<usize>| text[r].parse::<i64>().ok();
+    Some((field(0..2)?, field(2..4)?, field(4..6)? * 1_000_000))
+}
+
+/// A zone name as the tz database spells it, from any case:
+/// `america/new_york` is `America/New_York`.
+fn zone_name_cased(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut word_start = true;
+    for c in name.chars() {
+        out.push(if word_start {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
+        word_start = matches!(c, '/' | '_' | '-');
+    }
+    out
+}
+
+/// A time zone in the text: a fixed offset, or a named zone whose offset
+/// depends on the date and time it is applied to.
+#[derive(Debug, Clone, Copy)]
+enum Zone {
+    Offset(i32),
+    Named(Tz),
+}
+
+/// Reads `text`; `now` gives the date of the relative words.
 pub(super) fn parse(
     text: &str,
     order: DateOrder,
     now: chrono::DateTime<Utc>,
+) -> Result<DateTime, Error> {
+    decode(text, order, now, false)
+}
+
+/// Reads a time of day, as PostgreSQL's time input does: a date and a zone
+/// may be written and are checked, then left out. Microseconds since
+/// midnight.
+pub(super) fn parse_time(text: &str, now: chrono::DateTime<Utc>) -> Result<i64, Error> {
+    decode(text, DateOrder::Mdy, now, true).map(|t| t.time)
+}
+
+fn decode(
+    text: &str,
+    order: DateOrder,
+    now: chrono::DateTime<Utc>,
+    time_only: bool,
 ) -> Result<DateTime, Error> {
     let invalid = || Error::InvalidDatetime(format!("invalid input syntax: \"{text}\""));
     let out_of_range = || Error::Coded {
         code: "22008",
         message: format!("date/time field value out of range: \"{text}\""),
     };
-    let lower = text.trim().to_ascii_lowercase();
+    let original = text.trim();
+    let lower = original.to_ascii_lowercase();
     // `1999-01-08T04:05:06`: the T between date and time is a space.
     let lower = {
         let bytes = lower.as_bytes();
@@ -145,8 +212,10 @@ pub(super) fn parse(
     let mut month: Option<u32> = None;
     // How many numbers came before the month's name.
     let mut month_at = 0;
+    let mut clock_read: Option<(i64, i64, i64)> = None;
+    let mut meridiem: Option<bool> = None;
     let mut time: Option<i64> = None;
-    let mut offset: Option<i32> = None;
+    let mut offset: Option<Zone> = None;
     let mut bc = false;
     let mut julian: Option<i64> = None;
     let mut day_of_year: Option<(i32, u32)> = None;
@@ -157,21 +226,62 @@ pub(super) fn parse(
         if token.is_empty() {
             continue;
         }
-        if time.is_some() && (token.starts_with('+') || token.starts_with('-')) {
-            offset = Some(numeric_offset(token).ok_or_else(invalid)?);
+        let start = token.as_ptr() as usize - lower.as_ptr() as usize;
+        let written = &original[start..start + token.len()];
+        if clock_read.is_some() && (token.starts_with('+') || token.starts_with('-')) {
+            offset = Some(Zone::Offset(numeric_offset(token).ok_or_else(invalid)?));
+            continue;
+        }
+        // A POSIX-style zone, an abbreviation and its offset west of UTC:
+        // GMT+8 is eight hours behind UTC.
+        if let Some(sign) = token.find(['+', '-'])
+            && sign > 0
+            && token[..sign].bytes().all(|b| b.is_ascii_alphabetic())
+            && let Some(east) = numeric_offset(&token[sign..])
+        {
+            offset = Some(Zone::Offset(-east));
+            continue;
+        }
+        if let "am" | "pm" = token {
+            meridiem = Some(token == "pm");
             continue;
         }
         if let Some(colon) = token.find(':') {
-            // A time, perhaps with its zone attached: 04:05:06-08, 04:05z.
+            // A time, perhaps with AM/PM or its zone attached: 5:32pm,
+            // 04:05:06-08, 04:05z.
+            let (token, suffix) = match token.strip_suffix("am").or(token.strip_suffix("pm")) {
+                Some(clock) => (clock, Some(token.ends_with("pm"))),
+                None => (token, None),
+            };
+            meridiem = meridiem.or(suffix);
             let zone_at = token[colon..].find(['+', '-', 'z']).map(|i| colon + i);
-            let (clock, zone) = token.split_at(zone_at.unwrap_or(token.len()));
-            time = Some(time_of_day(clock).ok_or_else(invalid)?);
+            let (reading, zone) = token.split_at(zone_at.unwrap_or(token.len()));
+            clock_read = Some(clock(reading).ok_or_else(invalid)?);
             if !zone.is_empty() {
-                offset = Some(match zone {
+                offset = Some(Zone::Offset(match zone {
                     "z" => 0,
                     zone => numeric_offset(zone).ok_or_else(invalid)?,
-                });
+                }));
             }
+            continue;
+        }
+        if clock_read.is_none()
+            && numbers.iter().any(|n| n.len() == 8)
+            && let Some(reading) = run_together_clock(token)
+        {
+            clock_read = Some(reading);
+            continue;
+        }
+        // A named zone: America/New_York.
+        if token.contains('/') && token.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            let zone: Tz = written
+                .parse()
+                .or_else(|_| zone_name_cased(token).parse())
+                .map_err(|_| Error::Coded {
+                    code: "22023",
+                    message: format!("time zone \"{written}\" not recognized"),
+                })?;
+            offset = Some(Zone::Named(zone));
             continue;
         }
         if let Some(days) = token.strip_prefix('j')
@@ -213,7 +323,7 @@ pub(super) fn parse(
                         i64::from(now.time().num_seconds_from_midnight()) * 1_000_000
                             + i64::from(now.timestamp_subsec_micros()),
                     );
-                    offset = Some(0);
+                    offset = Some(Zone::Offset(0));
                 }
                 "allballs" => time = Some(0),
                 word => {
@@ -223,7 +333,7 @@ pub(super) fn parse(
                     } else if DAYS.iter().any(|d| word.starts_with(d)) {
                         // A day of the week says nothing the date does not.
                     } else if let Some(z) = zone_abbreviation(word) {
-                        offset = Some(z);
+                        offset = Some(Zone::Offset(z));
                     } else {
                         return Err(invalid());
                     }
@@ -232,6 +342,30 @@ pub(super) fn parse(
         }
     }
 
+    if let Some(reading) = clock_read {
+        time = Some(time_of_day(reading, meridiem).ok_or_else(out_of_range)?);
+    } else if meridiem.is_some() {
+        return Err(invalid());
+    }
+    let dateless = numbers.is_empty()
+        && month.is_none()
+        && special.is_none()
+        && julian.is_none()
+        && day_of_year.is_none();
+    if time_only && dateless {
+        // A named zone's offset depends on the date, which is not there.
+        if matches!(offset, Some(Zone::Named(_))) {
+            return Err(invalid());
+        }
+        return Ok(DateTime {
+            date: NaiveDate::default(),
+            time: time.ok_or_else(invalid)?,
+            offset: match offset {
+                Some(Zone::Offset(seconds)) => Some(seconds),
+                _ => None,
+            },
+        });
+    }
     let year_of = |field: &str| -> Result<i32, Error> {
         let year: i32 = field.parse().map_err(|_| invalid())?;
         // Two-digit years are 1970–2069, as PostgreSQL reads them; a BC
@@ -295,11 +429,25 @@ pub(super) fn parse(
             .ok_or_else(out_of_range)?,
         _ => date,
     };
-    Ok(DateTime {
-        date,
-        time: time.unwrap_or(0),
-        offset,
-    })
+    let time = time.unwrap_or(0);
+    let offset = match offset {
+        Some(Zone::Offset(seconds)) => Some(seconds),
+        // A named zone's offset is the one in force at that local time.
+        Some(Zone::Named(zone)) => {
+            let local = date
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .checked_add_signed(chrono::Duration::microseconds(time))
+                .ok_or_else(out_of_range)?;
+            let offset = match zone.offset_from_local_datetime(&local) {
+                chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => o,
+                chrono::LocalResult::None => zone.offset_from_utc_datetime(&local),
+            };
+            Some(offset.fix().local_minus_utc())
+        }
+        None => None,
+    };
+    Ok(DateTime { date, time, offset })
 }
 
 #[cfg(test)]
@@ -361,6 +509,44 @@ mod tests {
         assert_eq!(read("01/02/03", DateOrder::Ymd), "2001-02-03");
         assert_eq!(read("01/02/03", DateOrder::Dmy), "2003-02-01");
         assert_eq!(read("99 Jan 08", DateOrder::Ymd), "1999-01-08");
+    }
+
+    #[test]
+    fn clocks_zones_and_times_of_day() {
+        let now = Utc::now();
+        let read = |text: &str| {
+            let t = parse(text, DateOrder::Mdy, now).unwrap();
+            (t.date.to_string(), t.time / 1_000_000, t.offset)
+        };
+        // AM/PM, a run-together clock after a run-together date.
+        assert_eq!(read("Feb 10 5:32PM 1997").1, 17 * 3600 + 32 * 60);
+        assert_eq!(read("1997-02-10 12:15 am").1, 15 * 60);
+        assert_eq!(read("19970210 173201").1, 17 * 3600 + 32 * 60 + 1);
+        // POSIX zones count hours west; named zones follow daylight time.
+        assert_eq!(read("2000-03-15 08:14:01 GMT+8").2, Some(-8 * 3600));
+        assert_eq!(read("2000-03-15 02:14:05 MST+7:00").2, Some(-7 * 3600));
+        assert_eq!(read("19970210 173201 America/New_York").2, Some(-5 * 3600));
+        assert_eq!(read("19970710 173201 america/new_york").2, Some(-4 * 3600));
+        assert!(parse("1997-07-10 17:32 Mars/Olympus", DateOrder::Mdy, now).is_err());
+        assert!(parse("1997-07-10 13:00 pm", DateOrder::Mdy, now).is_err());
+        // Times of day: a date and zone are read and left out; 24:00 is the
+        // day's end.
+        let time = |text: &str| parse_time(text, now).map(|t| t / 1_000_000);
+        assert_eq!(time("02:03 PST").unwrap(), 2 * 3600 + 3 * 60);
+        assert_eq!(time("2003-03-07 15:36:39 America/New_York").unwrap(), 56199);
+        assert_eq!(time("23:59:60").unwrap(), 86400);
+        assert_eq!(time("24:00:00").unwrap(), 86400);
+        for text in ["24:00:00.01", "24:01:00", "25:00:00", "12:60"] {
+            assert!(
+                matches!(time(text), Err(Error::Coded { code: "22008", .. })),
+                "{text}"
+            );
+        }
+        assert!(matches!(time("abc"), Err(Error::InvalidDatetime(_))));
+        assert!(matches!(
+            time("15:36:39 America/New_York"),
+            Err(Error::InvalidDatetime(_))
+        ));
     }
 
     #[test]

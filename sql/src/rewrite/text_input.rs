@@ -108,6 +108,71 @@ impl ScalarUDFImpl for PgTimestampIn {
     }
 }
 
+/// The name of the time input function.
+pub const TIME_IN: &str = "time_in";
+
+/// Text to time as PostgreSQL reads it ([`datetime_input::parse_time`]):
+/// `04:05 PM`, `040506` after a date, a date and zone written and ignored,
+/// `24:00:00`. The second argument, a typed NULL, gives the result's unit.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgTimeIn {
+    signature: Signature,
+}
+
+impl Default for PgTimeIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for PgTimeIn {
+    fn name(&self) -> &str {
+        TIME_IN
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[1].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let target = args.return_field.data_type().clone();
+        let input = cast(&args.args[0].to_array(args.number_rows)?, &DataType::Utf8)?;
+        let now = chrono::Utc::now();
+        let mut micros = Vec::with_capacity(input.len());
+        for value in input.as_string::<i32>() {
+            micros.push(
+                value
+                    .map(|v| {
+                        datetime_input::parse_time(v, now).map_err(|e| match e {
+                            Error::InvalidDatetime(_) => Error::InvalidDatetime(format!(
+                                "invalid input syntax for type time: \"{v}\""
+                            )),
+                            other => other,
+                        })
+                    })
+                    .transpose()?,
+            );
+        }
+        let out: ArrayRef = match target {
+            DataType::Time64(datafusion::arrow::datatypes::TimeUnit::Nanosecond) => {
+                Arc::new(datafusion::arrow::array::Time64NanosecondArray::from_iter(
+                    micros.into_iter().map(|m| m.map(|m| m * 1_000)),
+                ))
+            }
+            _ => Arc::new(datafusion::arrow::array::Time64MicrosecondArray::from(
+                micros,
+            )),
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
 /// Casts text to a date or timestamp type: Arrow reads what it can, and the
 /// values it cannot are read by [`datetime_input`] and handed to Arrow again
 /// in ISO form; a value neither reads is an error (22007, or 22008 when a

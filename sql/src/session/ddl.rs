@@ -3,11 +3,30 @@
 use super::*;
 
 impl Session {
-    /// Resolves a table name to (schema, table): unqualified names go to the
-    /// first schema of search_path that exists (else `public`).
+    /// Resolves the name of an existing relation to (schema, relation): a bare
+    /// name is looked for along the lookup path (the session's temporary
+    /// schema first), and where it is found nowhere, it resolves as a new
+    /// relation would, so the caller reports it missing.
     pub(super) fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
+        if let [table] = name_parts(name).as_slice() {
+            let path = self.settings().lookup_path();
+            let found = self.engine.storage().read_catalog(|c| {
+                path.into_iter()
+                    .find(|schema| c.relation_exists(schema, table))
+            });
+            if let Some(schema) = found {
+                return Ok((schema, table.clone()));
+            }
+        }
+        self.resolve_new(name)
+    }
+
+    /// Resolves the name of a relation to be created to (schema, relation):
+    /// a bare name goes to the first schema of search_path that exists (else
+    /// `public`); `pg_temp` is the session's temporary schema.
+    pub(super) fn resolve_new(&self, name: &ObjectName) -> Result<(String, String)> {
         let parts = name_parts(name);
-        match parts.as_slice() {
+        let (schema, table) = match parts.as_slice() {
             [table] => {
                 let existing = self.engine.storage().schema_names();
                 let schema = self
@@ -16,17 +35,85 @@ impl Session {
                     .into_iter()
                     .find(|s| existing.contains(s))
                     .unwrap_or_else(|| crate::constants::DEFAULT_SCHEMA.to_string());
-                Ok((schema, table.clone()))
+                (schema, table.clone())
             }
-            [schema, table] => Ok((schema.clone(), table.clone())),
+            [schema, table] => (schema.clone(), table.clone()),
             [database, schema, table] if *database == self.database => {
-                Ok((schema.clone(), table.clone()))
+                (schema.clone(), table.clone())
             }
-            [database, ..] if parts.len() == 3 => Err(Error::unsupported(format!(
-                "cross-database references are not implemented: {database}"
-            ))),
-            _ => Err(Error::syntax(format!("improper qualified name: {name}"))),
+            [database, ..] if parts.len() == 3 => {
+                return Err(Error::unsupported(format!(
+                    "cross-database references are not implemented: {database}"
+                )));
+            }
+            _ => return Err(Error::syntax(format!("improper qualified name: {name}"))),
+        };
+        if schema == crate::constants::TEMP_SCHEMA_ALIAS {
+            return Ok((self.temp_schema.clone(), table));
         }
+        Ok((schema, table))
+    }
+
+    /// Where a new relation goes, checked for the privilege to create it:
+    /// temporary (asked for, or named in `pg_temp`) in the session's own
+    /// temporary schema, made on first use.
+    async fn resolve_creation(
+        &mut self,
+        name: &ObjectName,
+        temporary: bool,
+    ) -> Result<(String, String)> {
+        let (schema, table) = self.resolve_new(name)?;
+        if temporary || schema == self.temp_schema {
+            return self.resolve_temp(name).await;
+        }
+        if crate::constants::is_temp_schema(&schema) {
+            return Err(Error::FeatureNotSupported(
+                "cannot create relations in temporary schemas of other sessions".into(),
+            ));
+        }
+        self.require_schema(&schema, Privilege::Create)?;
+        Ok((schema, table))
+    }
+
+    /// Where CREATE TEMPORARY puts `name`: the session's temporary schema,
+    /// made now if this is its first temporary relation.
+    async fn resolve_temp(&mut self, name: &ObjectName) -> Result<(String, String)> {
+        let (schema, table) = match name_parts(name).as_slice() {
+            [table] => (self.temp_schema.clone(), table.clone()),
+            _ => self.resolve_new(name)?,
+        };
+        if schema != self.temp_schema {
+            return Err(Error::Coded {
+                code: "42P16",
+                message: "cannot create temporary relation in non-temporary schema".into(),
+            });
+        }
+        if self.settings().temp_schema().is_none() {
+            let storage = self.engine.storage().clone();
+            // A schema of this name left by a session of an earlier run is
+            // emptied first, as PostgreSQL does.
+            storage.drop_schema(&schema, true, true).await?;
+            storage.create_schema(&schema, false).await?;
+            self.record_owner(enishi_storage::schema_key(&schema))
+                .await?;
+            self.settings
+                .write()
+                .expect("settings lock")
+                .set_temp_schema(&schema);
+        }
+        Ok((schema, table))
+    }
+
+    /// Drops the session's temporary schema and what is in it (when the
+    /// session ends).
+    pub async fn drop_temp_schema(&mut self) -> Result<()> {
+        if self.settings().temp_schema().is_some() {
+            self.engine
+                .storage()
+                .drop_schema(&self.temp_schema, true, true)
+                .await?;
+        }
+        Ok(())
     }
 
     /// CREATE TABLE: the declared column types (with their PostgreSQL identity in
@@ -49,8 +136,9 @@ impl Session {
                 "a table must have at least one column".into(),
             ));
         }
-        let (schema, name) = self.resolve(&create.name)?;
-        self.require_schema(&schema, Privilege::Create)?;
+        let (schema, name) = self
+            .resolve_creation(&create.name, create.temporary)
+            .await?;
         let storage = self.engine.storage().clone();
         if let Some(query) = &create.query {
             let select = DFStatement::Statement(Box::new(Statement::Query(query.clone())));
@@ -319,7 +407,7 @@ impl Session {
                 ast::AlterTableOperation::RenameTable { table_name } => {
                     let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) =
                         table_name;
-                    let (_, new_name) = self.resolve(to)?;
+                    let (_, new_name) = self.resolve_new(to)?;
                     storage.rename_table(&schema, &name, &new_name).await?;
                 }
                 ast::AlterTableOperation::AddColumn {
@@ -390,16 +478,10 @@ impl Session {
 
     /// CREATE [OR REPLACE] VIEW: checked by planning it, stored as SQL text.
     pub(super) async fn create_view(&mut self, view: &ast::CreateView) -> Result<Output> {
-        if view.materialized || view.temporary {
-            return Err(Error::unsupported(
-                "materialized and temporary views are not supported",
-            ));
+        if view.materialized {
+            return Err(Error::unsupported("materialized views are not supported"));
         }
-        let (schema, name) = self.resolve(&view.name)?;
-        self.require_schema(&schema, Privilege::Create)?;
-        if view.or_replace && self.engine.storage().view(&schema, &name).is_some() {
-            self.require_owner("view", &schema, &name)?;
-        }
+        let mut temporary = view.temporary;
         let mut sql = view.query.to_string();
         if !view.columns.is_empty() {
             let columns: Vec<String> = view.columns.iter().map(|c| c.name.to_string()).collect();
@@ -410,6 +492,30 @@ impl Session {
             return Err(Error::syntax("CREATE VIEW needs a query"));
         };
         let plan = self.plan(query).await?;
+        // A view of a temporary table is temporary itself, as in PostgreSQL.
+        let accesses = self
+            .engine
+            .storage()
+            .read_catalog(|c| crate::privileges::accesses(&plan, c));
+        let reads_temporary = accesses.iter().any(|a| {
+            matches!(&a.relation, crate::tables::Identity::Stored { schema, .. }
+                if crate::constants::is_temp_schema(schema))
+        });
+        if reads_temporary && !temporary {
+            temporary = true;
+            self.notices.push(Notice {
+                severity: "NOTICE",
+                code: "00000",
+                message: format!(
+                    "view \"{}\" will be a temporary view",
+                    object_name(&view.name)
+                ),
+            });
+        }
+        let (schema, name) = self.resolve_creation(&view.name, temporary).await?;
+        if view.or_replace && self.engine.storage().view(&schema, &name).is_some() {
+            self.require_owner("view", &schema, &name)?;
+        }
         // Replacing a view with a query that reads it, through any number of
         // views, would make it read itself.
         if crate::privileges::reads_view(&plan, &schema, &name) {
@@ -423,9 +529,15 @@ impl Session {
             self.already_exists(&name);
             return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
         }
+        // Another session's temporary schema may later have the same name: a
+        // permanent view does not look there.
+        let mut search_path = self.settings().lookup_path();
+        if !temporary {
+            search_path.retain(|s| !crate::constants::is_temp_schema(s));
+        }
         let entry = enishi_storage::ViewEntry {
             sql,
-            search_path: Some(self.settings().lookup_path()),
+            search_path: Some(search_path),
         };
         storage
             .create_view(&schema, &name, entry, view.or_replace)
@@ -525,6 +637,12 @@ impl Session {
             ));
         };
         let name = object_name(name);
+        if name.starts_with("pg_") {
+            return Err(Error::Coded {
+                code: "42939",
+                message: format!("unacceptable schema name \"{name}\""),
+            });
+        }
         if !self.principal.is_superuser() {
             self.require_superuser(&format!("create schema \"{name}\""))
                 .map_err(|_| {

@@ -21,7 +21,7 @@ impl Session {
                 .collect::<Vec<_>>(),
         );
         self.require_superuser("create an external table")?;
-        let (schema, table) = self.resolve(&name)?;
+        let (schema, table) = self.resolve_new(&name)?;
         let storage = self.engine.storage().clone();
         if storage.catalog().relation_exists(&schema, &table) {
             if create.if_not_exists {

@@ -36,7 +36,18 @@ pub(super) fn udfs(
                 .collect::<Vec<_>>()
         }
     };
-    let mut out = vec![current_schemas(path.clone()), current_schema(path)];
+    let temp = {
+        let settings = settings.clone();
+        move || {
+            let settings = settings.read().expect("settings lock");
+            settings.temp_schema().map(str::to_string)
+        }
+    };
+    let mut out = vec![
+        current_schemas(path.clone(), temp.clone()),
+        current_schema(path),
+        my_temp_schema(temp, engine.pg_catalog().oids().clone()),
+    ];
     if let Some(catalog) = ctx.catalog(database) {
         let relations = Arc::new(Relations {
             catalog,
@@ -44,14 +55,19 @@ pub(super) fn udfs(
             settings,
         });
         out.push(regclass(relations.clone()));
+        out.push(table_is_visible(relations.clone()));
         out.push(regclass_name(relations));
     }
     out
 }
 
 /// `current_schemas(implicit)`: the schemas of the search_path that exist,
-/// with pg_catalog first when `implicit` (and not named in the path).
-fn current_schemas(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> ScalarUDF {
+/// with pg_catalog and the session's temporary schema first when `implicit`
+/// (and not named in the path).
+fn current_schemas(
+    path: impl Fn() -> Vec<String> + Send + Sync + 'static,
+    temp: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> ScalarUDF {
     create_udf(
         "current_schemas",
         vec![DataType::Boolean],
@@ -66,6 +82,7 @@ fn current_schemas(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> Sc
                     datafusion::error::DataFusionError::Plan("current_schemas(boolean)".into())
                 })?;
             let schemas = path();
+            let temp = temp().filter(|t| !schemas.contains(t));
             let mut builder = datafusion::arrow::array::ListBuilder::new(
                 datafusion::arrow::array::StringBuilder::new(),
             );
@@ -73,6 +90,9 @@ fn current_schemas(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> Sc
                 if implicit.is_null(i) {
                     builder.append_null();
                     continue;
+                }
+                if let Some(temp) = temp.as_ref().filter(|_| implicit.value(i)) {
+                    builder.values().append_value(temp);
                 }
                 let with_catalog = implicit.value(i) && !schemas.iter().any(|s| s == "pg_catalog");
                 if with_catalog {
@@ -84,6 +104,26 @@ fn current_schemas(path: impl Fn() -> Vec<String> + Send + Sync + 'static) -> Sc
                 builder.append(true);
             }
             Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+        }),
+    )
+}
+
+/// `pg_my_temp_schema()`: the OID of the session's temporary schema, 0 while
+/// it has none.
+fn my_temp_schema(
+    temp: impl Fn() -> Option<String> + Send + Sync + 'static,
+    oids: Arc<Oids>,
+) -> ScalarUDF {
+    create_udf(
+        "pg_my_temp_schema",
+        vec![],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            let oid = temp().map_or(0, |schema| {
+                oids.get(crate::system_tables::OidKind::Namespace, &schema) as i32
+            });
+            Ok(ColumnarValue::Scalar(ScalarValue::Int32(Some(oid))))
         }),
     )
 }
@@ -123,13 +163,7 @@ impl Relations {
         let parts = identifier_parts(name)?;
         let missing = || Error::UndefinedTable(name.to_string());
         let schemas = match parts.as_slice() {
-            [_] => {
-                let mut path = self.settings.read().expect("settings lock").search_path();
-                if !path.iter().any(|s| s == "pg_catalog") {
-                    path.insert(0, "pg_catalog".to_string());
-                }
-                path
-            }
+            [_] => self.settings.read().expect("settings lock").lookup_path(),
             [schema, _] => vec![schema.clone()],
             [_, _, _] => {
                 return Err(Error::FeatureNotSupported(format!(
@@ -161,10 +195,20 @@ impl Relations {
     /// qualified with its schema unless the search_path finds it unqualified;
     /// the number itself when no relation has it.
     fn names(&self) -> impl Fn(i64) -> String + use<> {
-        let mut path = self.settings.read().expect("settings lock").search_path();
-        if !path.iter().any(|s| s == "pg_catalog") {
-            path.insert(0, "pg_catalog".to_string());
+        let locate = self.locator();
+        move |oid| match locate(oid) {
+            Some((_, table, true)) => quote_name(&table),
+            Some((schema, table, false)) => {
+                format!("{}.{}", quote_name(&schema), quote_name(&table))
+            }
+            None => oid.to_string(),
         }
+    }
+
+    /// The schema and name of the relation with an OID, and whether a bare
+    /// name finds it (no relation of that name earlier in the lookup path).
+    fn locator(&self) -> impl Fn(i64) -> Option<(String, String, bool)> + use<> {
+        let path = self.settings.read().expect("settings lock").lookup_path();
         let mut names = std::collections::HashMap::new();
         for schema in self.catalog.schema_names() {
             let Some(provider) = self.catalog.schema(&schema) else {
@@ -176,21 +220,14 @@ impl Relations {
             }
         }
         let catalog = self.catalog.clone();
-        move |oid| match names.get(&oid) {
-            Some((schema, table)) => {
-                let found = path.iter().find(|s| {
-                    catalog
-                        .schema(s)
-                        .is_some_and(|provider| provider.table_exist(table))
-                });
-                let name = quote_name(table);
-                if found == Some(schema) {
-                    name
-                } else {
-                    format!("{}.{name}", quote_name(schema))
-                }
-            }
-            None => oid.to_string(),
+        move |oid| {
+            let (schema, table) = names.get(&oid)?;
+            let found = path.iter().find(|s| {
+                catalog
+                    .schema(s)
+                    .is_some_and(|provider| provider.table_exist(table))
+            });
+            Some((schema.clone(), table.clone(), found == Some(schema)))
         }
     }
 }
@@ -263,6 +300,34 @@ fn regclass_name(relations: Arc<Relations>) -> ScalarUDF {
             >(&oids);
             let name = relations.names();
             let out: StringArray = oids.iter().map(|oid| oid.map(&name)).collect();
+            Ok(match args[0] {
+                ColumnarValue::Scalar(_) => {
+                    ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+                }
+                ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(out)),
+            })
+        }),
+    )
+}
+
+/// `pg_table_is_visible(oid)`: whether the relation's bare name finds it
+/// (NULL for an OID no relation has).
+fn table_is_visible(relations: Arc<Relations>) -> ScalarUDF {
+    create_udf(
+        "pg_table_is_visible",
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let oids = args[0].to_array(1)?;
+            let oids = datafusion::arrow::array::AsArray::as_primitive::<
+                datafusion::arrow::datatypes::Int64Type,
+            >(&oids);
+            let locate = relations.locator();
+            let out: datafusion::arrow::array::BooleanArray = oids
+                .iter()
+                .map(|oid| oid.and_then(&locate).map(|(_, _, visible)| visible))
+                .collect();
             Ok(match args[0] {
                 ColumnarValue::Scalar(_) => {
                     ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)

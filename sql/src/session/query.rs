@@ -172,6 +172,12 @@ impl Session {
         ] {
             context.push_str(&format!("\u{1f}{name}={}", settings.get(name).ok()?));
         }
+        // Bare names resolve along the lookup path, which holds the session's
+        // temporary schema: its tables shadow others of the same name.
+        context.push_str(&format!(
+            "\u{1f}lookup={}",
+            settings.lookup_path().join(",")
+        ));
         Some(context)
     }
 

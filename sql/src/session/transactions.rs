@@ -47,8 +47,12 @@ impl Session {
         self.tx = TxState::Idle;
     }
 
-    pub(super) fn restore_settings(&mut self, old: Settings) {
+    pub(super) fn restore_settings(&mut self, mut old: Settings) {
         let current = self.settings();
+        // The temporary schema is not undone with the settings.
+        if let Some(temp) = current.temp_schema() {
+            old.set_temp_schema(temp);
+        }
         let changed: Vec<Reported> = old
             .reported()
             .into_iter()

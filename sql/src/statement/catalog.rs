@@ -540,17 +540,6 @@ pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
                     ) => parse_expr(&format!(
                         "unnest(range(1, CAST(coalesce(array_length({array}, {dim}), 0) AS BIGINT) + 1))"
                     )),
-                    // Visible: in a schema of the session's search_path (or
-                    // pg_catalog). A same-named table earlier in the path is not
-                    // looked for.
-                    (
-                        "pg_table_is_visible" | "pg_catalog.pg_table_is_visible",
-                        Some([relation]),
-                    ) => parse_expr(&format!(
-                        "({relation}) IN (SELECT __c.oid FROM pg_catalog.pg_class __c \
-                             JOIN pg_catalog.pg_namespace __n ON __c.relnamespace = __n.oid \
-                             WHERE array_has(current_schemas(true), __n.nspname))"
-                    )),
                     _ => None,
                 }
             }

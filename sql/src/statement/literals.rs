@@ -30,6 +30,23 @@ pub(super) fn mod_as_operator(stmt: &mut Statement) {
     });
 }
 
+/// PostgreSQL's prefix operators `|/ x`, `||/ x` and `@ x` are `sqrt(x)`,
+/// `cbrt(x)` and `abs(x)`, which DataFusion plans.
+pub(super) fn math_operators_as_functions(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::UnaryOp { op, expr: operand } = expr {
+            let name = match op {
+                ast::UnaryOperator::PGSquareRoot => "sqrt",
+                ast::UnaryOperator::PGCubeRoot => "cbrt",
+                ast::UnaryOperator::PGAbs => "abs",
+                _ => return std::ops::ControlFlow::<()>::Continue(()),
+            };
+            *expr = super::catalog::call(name, vec![(**operand).clone()]);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
 /// `x LIKE p ESCAPE '/'`: DataFusion's LIKE knows only the backslash as
 /// escape, so the pattern is rewritten for it (`pg_like_escape`).
 /// SQLAlchemy's inspector writes `nspname NOT LIKE $1 || '%' ESCAPE '/'`.
@@ -213,7 +230,7 @@ pub(super) fn float_literals_stay_exact(stmt: &mut Statement) {
 /// PostgreSQL types an integer literal that fits 32 bits as int4 (int8 past
 /// that, numeric past 64 bits); DataFusion types every one int8. So `1 + 1`
 /// is int4, and `2147483647 + 1` overflows (22003, see
-/// `rewrite::CheckedIntegerArithmetic`) instead of widening. Left as they are:
+/// `rewrite::CheckedOperators`) instead of widening. Left as they are:
 /// positions (`ORDER BY 1`, `GROUP BY 1`) and a literal cast at once to
 /// another type (`5000::int8`). Queries and DML only: a column's DEFAULT
 /// keeps the text it was given.

@@ -170,7 +170,14 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("relam", int32(if view { 0 } else { 2 })),
             ("relfilenode", int32(if view { 0 } else { rel.oid })),
             ("reltuples", ScalarValue::Float64(Some(-1.0))),
-            ("relpersistence", text("p")),
+            (
+                "relpersistence",
+                text(if crate::constants::is_temp_schema(&rel.schema_name) {
+                    "t"
+                } else {
+                    "p"
+                }),
+            ),
             ("relkind", text(if view { "v" } else { "r" })),
             ("relnatts", int16(rel.provider.schema().fields().len())),
             ("relispopulated", boolean(true)),
