@@ -118,9 +118,9 @@ impl AnalyzerRule for TextInput {
         let float8 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(false)));
         let float4 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(true)));
         let to_real = Arc::new(ScalarUDF::new_from_impl(float::ToReal::default()));
-        let round_even = Arc::new(ScalarUDF::new_from_impl(float::RoundEven::new(
-            datafusion::functions::math::round(),
-        )));
+        let round_even = Arc::new(ScalarUDF::new_from_impl(
+            crate::functions::math::Checked::new(datafusion::functions::math::round()),
+        ));
         plan.transform_up_with_subqueries(|node| {
             let schema = node.schema().clone();
             let inputs_schema = node.inputs().first().map(|i| i.schema().clone());

@@ -5,7 +5,7 @@
 
 use tokio_postgres::error::SqlState;
 
-use crate::server::{TestServer, rows};
+use crate::server::{TestServer, failure, rows, values};
 
 const SUPERUSER_PASSWORD: &str = "review-superuser-password";
 
@@ -13,26 +13,6 @@ async fn login(server: &TestServer, user: &str, password: &str) -> tokio_postgre
     let mut config = server.config();
     config.user(user).password(password);
     crate::server::connect(&config).await
-}
-
-/// The SQLSTATE of a failed statement (or its text when it has none).
-async fn failure(client: &tokio_postgres::Client, sql: &str) -> String {
-    match client.simple_query(sql).await {
-        Ok(_) => format!("succeeded: {sql}"),
-        Err(e) => e
-            .code()
-            .map(|c| c.code().to_string())
-            .unwrap_or_else(|| e.to_string()),
-    }
-}
-
-async fn values(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    rows(
-        &client
-            .simple_query(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}")),
-    )
 }
 
 fn one_column(rows: Vec<Vec<Option<String>>>) -> Vec<String> {

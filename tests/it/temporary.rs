@@ -2,26 +2,10 @@
 //! relation of the same name, invisible to other sessions and gone when the
 //! session ends (or the server restarts).
 
-use crate::server::{TestServer, rows};
-
-async fn values(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    rows(
-        &client
-            .simple_query(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}")),
-    )
-}
+use crate::server::{TestServer, failure, values};
 
 async fn one(client: &tokio_postgres::Client, sql: &str) -> String {
     values(client, sql).await[0][0].clone().unwrap_or_default()
-}
-
-async fn code(client: &tokio_postgres::Client, sql: &str) -> String {
-    match client.simple_query(sql).await {
-        Ok(_) => format!("succeeded: {sql}"),
-        Err(e) => e.code().map(|c| c.code().to_string()).unwrap_or_default(),
-    }
 }
 
 #[tokio::test]
@@ -45,7 +29,7 @@ async fn a_temporary_table_shadows_a_permanent_one_for_its_session_only() {
     // result cache must not serve one session's answer to the other).
     assert_eq!(one(&b, "SELECT v FROM items").await, "permanent");
     assert_eq!(one(&a, "SELECT v FROM items").await, "temporary");
-    assert_eq!(code(&b, "SELECT v FROM pg_temp.items").await, "42P01");
+    assert_eq!(failure(&b, "SELECT v FROM pg_temp.items").await, "42P01");
     // The catalog says what PostgreSQL says.
     let catalog = values(
         &a,
@@ -107,10 +91,10 @@ async fn temporary_relations_end_with_their_session() {
     // A temporary relation cannot go into a permanent schema, and a user
     // schema cannot take the reserved prefix.
     assert_eq!(
-        code(&a, "CREATE TEMP TABLE public.t (n int)").await,
+        failure(&a, "CREATE TEMP TABLE public.t (n int)").await,
         "42P16"
     );
-    assert_eq!(code(&a, "CREATE SCHEMA pg_mine").await, "42939");
+    assert_eq!(failure(&a, "CREATE SCHEMA pg_mine").await, "42939");
     drop(a);
     // Gone once the session is: nothing of it is listed or readable.
     let b = server.connect().await;
@@ -127,5 +111,5 @@ async fn temporary_relations_end_with_their_session() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(left, "0");
-    assert_eq!(code(&b, "SELECT * FROM scratch").await, "42P01");
+    assert_eq!(failure(&b, "SELECT * FROM scratch").await, "42P01");
 }

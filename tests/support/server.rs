@@ -34,6 +34,29 @@ pub async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client 
     client
 }
 
+/// The rows `sql` returns through the simple query protocol, as text (None
+/// for NULL); panics when it fails.
+pub async fn values(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    rows(
+        &client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+    )
+}
+
+/// The SQLSTATE `sql` fails with (its text when it has none), or
+/// `succeeded: …` when it does not fail.
+pub async fn failure(client: &tokio_postgres::Client, sql: &str) -> String {
+    match client.simple_query(sql).await {
+        Ok(_) => format!("succeeded: {sql}"),
+        Err(e) => e
+            .code()
+            .map(|c| c.code().to_string())
+            .unwrap_or_else(|| e.to_string()),
+    }
+}
+
 /// The rows of a simple-query result, as text (None for NULL).
 pub fn rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     messages

@@ -6,19 +6,18 @@
 //! - `+`, `-`, `*` and `/` fail on overflow and underflow (22003) and on
 //!   division by zero (22012) ([`arithmetic`]);
 //! - `round(x)` rounds halves to even, as `rint` does, and so does a cast to
-//!   an integer type ([`RoundEven`]);
+//!   an integer type ([`round_even`]);
 //! - `exp`, `power`, `sqrt` and the like fail where PostgreSQL's do
-//!   ([`Checked`]).
+//!   ([`check_arguments`], [`check_result`], applied by `math::Checked`).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float32Array, Float64Array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, FieldRef, Float32Type, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use crate::error::Error;
@@ -44,7 +43,7 @@ pub(crate) fn parse(text: &str, single: bool) -> Result<f64, Error> {
             type_name(single)
         ))
     };
-    let unsigned = trimmed.trim_start_matches(['+', '-']);
+    let unsigned = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
     let word = unsigned.to_ascii_lowercase();
     if matches!(word.as_str(), "nan" | "infinity" | "inf") {
         if word == "nan" && unsigned.len() != trimmed.len() {
@@ -118,7 +117,6 @@ impl ScalarUDFImpl for FloatIn {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let input = cast(&args.args[0].to_array(args.number_rows)?, &DataType::Utf8)?;
         let mut values = Vec::with_capacity(input.len());
         for text in input.as_string::<i32>() {
@@ -131,12 +129,7 @@ impl ScalarUDFImpl for FloatIn {
         } else {
             Arc::new(Float64Array::from(values))
         };
-        if scalar {
-            return Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ));
-        }
-        Ok(ColumnarValue::Array(out))
+        super::shaped_like(&args.args[0], out)
     }
 }
 
@@ -244,19 +237,6 @@ pub(crate) fn arithmetic(op: Op, left: &ArrayRef, right: &ArrayRef) -> Result<Ar
     })
 }
 
-/// `round(x)` of a float rounds halves to even (`round(2.5)` is 2), as
-/// PostgreSQL's `rint` does; other arguments go to DataFusion's round.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct RoundEven {
-    inner: Arc<ScalarUDF>,
-}
-
-impl RoundEven {
-    pub(crate) fn new(inner: Arc<ScalarUDF>) -> Self {
-        Self { inner }
-    }
-}
-
 /// Each value of a float array rounded half to even.
 pub(crate) fn round_even(values: &ArrayRef) -> Option<ArrayRef> {
     Some(match values.data_type() {
@@ -274,158 +254,87 @@ pub(crate) fn round_even(values: &ArrayRef) -> Option<ArrayRef> {
     })
 }
 
-impl ScalarUDFImpl for RoundEven {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(args)
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(args)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        if let [value] = args.args.as_slice() {
-            let scalar = matches!(value, ColumnarValue::Scalar(_));
-            if let Some(out) = round_even(&value.to_array(args.number_rows)?) {
-                if scalar {
-                    return Ok(ColumnarValue::Scalar(
-                        datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-                    ));
-                }
-                return Ok(ColumnarValue::Array(out));
-            }
-        }
-        self.inner.invoke_with_args(args)
-    }
-}
-
-/// A float function with PostgreSQL's errors: an infinite result of finite
-/// arguments overflowed (`exp(1000)`), a zero result of `exp` underflowed;
-/// `sqrt` of a negative number and `power`'s undefined cases are 2201F
-/// rather than NaN.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Checked {
-    inner: Arc<ScalarUDF>,
-}
-
-impl Checked {
-    pub(crate) fn new(inner: Arc<ScalarUDF>) -> Self {
-        Self { inner }
-    }
-}
-
 /// PostgreSQL's SQLSTATE for an argument a power function cannot take.
 const INVALID_ARGUMENT_FOR_POWER: &str = "2201F";
 
-fn floats(value: &ColumnarValue, rows: usize) -> Result<Option<Float64Array>> {
-    let array = value.to_array(rows)?;
-    Ok(
-        matches!(array.data_type(), DataType::Float64 | DataType::Float32).then(|| {
-            cast(&array, &DataType::Float64)
-                .map(|a| a.as_primitive::<Float64Type>().clone())
-                .unwrap_or_else(|_| Float64Array::from(Vec::<f64>::new()))
-        }),
-    )
+/// A function's arguments as double precision, None for those that are not
+/// floats.
+pub(crate) fn float_arguments(
+    args: &[ColumnarValue],
+    rows: usize,
+) -> Result<Vec<Option<Float64Array>>> {
+    args.iter().map(|a| floats(a, rows)).collect()
 }
 
-impl ScalarUDFImpl for Checked {
-    fn name(&self) -> &str {
-        self.inner.name()
+fn floats(value: &ColumnarValue, rows: usize) -> Result<Option<Float64Array>> {
+    let array = value.to_array(rows)?;
+    if !matches!(array.data_type(), DataType::Float64 | DataType::Float32) {
+        return Ok(None);
     }
+    Ok(Some(
+        cast(&array, &DataType::Float64)?
+            .as_primitive::<Float64Type>()
+            .clone(),
+    ))
+}
 
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
+/// The arguments PostgreSQL's `sqrt` and `power` refuse (2201F) where
+/// DataFusion's would give NaN or Infinity.
+pub(crate) fn check_arguments(function: &str, inputs: &[Option<Float64Array>]) -> Result<()> {
+    let refused = |message: &str| -> Result<()> {
+        Err(Error::Coded {
+            code: INVALID_ARGUMENT_FOR_POWER,
+            message: message.into(),
+        }
+        .into())
+    };
+    match (function, inputs) {
+        ("sqrt", [Some(x)]) if x.iter().flatten().any(|v| v < 0.0) => {
+            refused("cannot take square root of a negative number")
+        }
+        ("power" | "pow", [Some(x), Some(y)]) => {
+            for (x, y) in x.iter().zip(y.iter()) {
+                let (Some(x), Some(y)) = (x, y) else { continue };
+                if x == 0.0 && y < 0.0 {
+                    return refused("zero raised to a negative power is undefined");
+                }
+                if x < 0.0 && y.is_finite() && y.fract() != 0.0 {
+                    return refused(
+                        "a negative number raised to a non-integer power yields a complex result",
+                    );
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
+}
 
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(args)
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(args)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let inputs = args
-            .args
+/// A float function's result checked as PostgreSQL checks it: infinite from
+/// finite arguments overflowed (`exp(1000)`); zero from `exp` underflowed.
+pub(crate) fn check_result(
+    function: &str,
+    inputs: &[Option<Float64Array>],
+    result: &ColumnarValue,
+    rows: usize,
+) -> Result<()> {
+    let Some(out) = floats(result, rows)? else {
+        return Ok(());
+    };
+    for (i, r) in out.iter().enumerate() {
+        let Some(r) = r else { continue };
+        let finite_inputs = inputs
             .iter()
-            .map(|a| floats(a, rows))
-            .collect::<Result<Vec<_>>>()?;
-        let name = self.inner.name().to_string();
-        // Arguments PostgreSQL refuses before computing.
-        match (name.as_str(), inputs.as_slice()) {
-            ("sqrt", [Some(x)]) if x.iter().flatten().any(|v| v < 0.0) => {
-                return Err(Error::Coded {
-                    code: INVALID_ARGUMENT_FOR_POWER,
-                    message: "cannot take square root of a negative number".into(),
-                }
-                .into());
-            }
-            ("power" | "pow", [Some(x), Some(y)]) => {
-                for (x, y) in x.iter().zip(y.iter()) {
-                    let (Some(x), Some(y)) = (x, y) else { continue };
-                    if x == 0.0 && y < 0.0 {
-                        return Err(Error::Coded {
-                            code: INVALID_ARGUMENT_FOR_POWER,
-                            message: "zero raised to a negative power is undefined".into(),
-                        }
-                        .into());
-                    }
-                    if x < 0.0 && y.is_finite() && y.fract() != 0.0 {
-                        return Err(Error::Coded {
-                            code: INVALID_ARGUMENT_FOR_POWER,
-                            message: "a negative number raised to a non-integer power yields a complex result".into(),
-                        }
-                        .into());
-                    }
-                }
-            }
-            _ => {}
+            .flatten()
+            .all(|a| a.is_null(i) || a.value(i).is_finite());
+        if r.is_infinite() && finite_inputs {
+            return Err(overflow().into());
         }
-        let result = self.inner.invoke_with_args(args)?;
-        let Some(out) = floats(&result, rows)? else {
-            return Ok(result);
-        };
-        for (i, r) in out.iter().enumerate() {
-            let Some(r) = r else { continue };
-            let finite_inputs = inputs
-                .iter()
-                .flatten()
-                .all(|a| a.is_null(i) || a.value(i).is_finite());
-            if r.is_infinite() && finite_inputs {
-                return Err(overflow().into());
-            }
-            if name == "exp" && r == 0.0 && finite_inputs {
-                return Err(underflow().into());
-            }
+        if function == "exp" && r == 0.0 && finite_inputs {
+            return Err(underflow().into());
         }
-        Ok(result)
     }
+    Ok(())
 }
 
 /// A double precision narrowed to real (`x::float8::real`), failing where
@@ -457,7 +366,6 @@ impl ScalarUDFImpl for ToReal {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let input = args.args[0].to_array(args.number_rows)?;
         let mut out = Vec::with_capacity(input.len());
         for v in input.as_primitive::<Float64Type>() {
@@ -475,13 +383,7 @@ impl ScalarUDFImpl for ToReal {
                 None => None,
             });
         }
-        let out: ArrayRef = Arc::new(Float32Array::from(out));
-        if scalar {
-            return Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ));
-        }
-        Ok(ColumnarValue::Array(out))
+        super::shaped_like(&args.args[0], Arc::new(Float32Array::from(out)))
     }
 }
 
@@ -525,7 +427,6 @@ impl ScalarUDFImpl for Send {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let input = args.args[0].to_array(args.number_rows)?;
         let out: datafusion::arrow::array::BinaryArray = if self.single {
             input
@@ -540,13 +441,7 @@ impl ScalarUDFImpl for Send {
                 .map(|v| v.map(|v| v.to_be_bytes().to_vec()))
                 .collect()
         };
-        let out: ArrayRef = Arc::new(out);
-        if scalar {
-            return Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ));
-        }
-        Ok(ColumnarValue::Array(out))
+        super::shaped_like(&args.args[0], Arc::new(out))
     }
 }
 
@@ -570,7 +465,7 @@ mod tests {
             let e = parse(text, single).unwrap_err();
             assert!(matches!(e, Error::NumericValueOutOfRange(_)), "{text}: {e}");
         }
-        for text in ["", "xyz", "5.0.0", "infinit", "+nan", "1e"] {
+        for text in ["", "xyz", "5.0.0", "infinit", "+nan", "--inf", "1e"] {
             let e = parse(text, false).unwrap_err();
             assert!(
                 matches!(e, Error::InvalidTextRepresentation(_)),

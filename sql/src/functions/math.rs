@@ -1,5 +1,6 @@
-//! PostgreSQL's `div` and `width_bucket`, and numeric division with
-//! PostgreSQL's result scale ([`NumericDiv`]).
+//! PostgreSQL's `div` and `width_bucket`, numeric division with
+//! PostgreSQL's result scale ([`NumericDiv`]), and DataFusion's math
+//! functions with PostgreSQL's checks ([`Checked`]).
 
 use std::sync::Arc;
 
@@ -205,16 +206,24 @@ impl ScalarUDFImpl for WidthBucket {
     }
 }
 
-/// `ln`, `log` and `log10` refuse zero and negative numbers (2201E), as
-/// PostgreSQL does, where DataFusion's give -Infinity or NaN; the rest is
-/// DataFusion's function.
+/// DataFusion's math functions that PostgreSQL checks where DataFusion gives
+/// -Infinity, NaN or Infinity, or rounds otherwise.
+pub(crate) const CHECKED: [&str; 9] = [
+    "ln", "log", "log10", "exp", "power", "sqrt", "cosh", "sinh", "round",
+];
+
+/// One of [`CHECKED`] with PostgreSQL's behaviour, the rest DataFusion's:
+/// `ln`, `log` and `log10` refuse zero and negative numbers (2201E); `exp`,
+/// `power`, `sqrt`, `cosh` and `sinh` of floats fail as PostgreSQL's do
+/// ([`super::float::check_arguments`], [`super::float::check_result`]);
+/// `round(x)` of a float rounds half to even, as `rint` does.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub(super) struct CheckedLogarithm {
+pub(crate) struct Checked {
     inner: Arc<datafusion::logical_expr::ScalarUDF>,
 }
 
-impl CheckedLogarithm {
-    pub(super) fn new(inner: Arc<datafusion::logical_expr::ScalarUDF>) -> Self {
+impl Checked {
+    pub(crate) fn new(inner: Arc<datafusion::logical_expr::ScalarUDF>) -> Self {
         Self { inner }
     }
 }
@@ -222,7 +231,27 @@ impl CheckedLogarithm {
 /// PostgreSQL's SQLSTATE for the logarithm of zero or a negative number.
 const INVALID_ARGUMENT_FOR_LOGARITHM: &str = "2201E";
 
-impl ScalarUDFImpl for CheckedLogarithm {
+fn check_logarithm(args: &[ColumnarValue], rows: usize) -> Result<()> {
+    for arg in args {
+        let values = cast(&arg.to_array(rows)?, &DataType::Float64)?;
+        let values = values.as_primitive::<Float64Type>();
+        if let Some(v) = values.iter().flatten().find(|v| *v <= 0.0) {
+            let what = if v == 0.0 {
+                "zero"
+            } else {
+                "a negative number"
+            };
+            return Err(Error::Coded {
+                code: INVALID_ARGUMENT_FOR_LOGARITHM,
+                message: format!("cannot take logarithm of {what}"),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+impl ScalarUDFImpl for Checked {
     fn name(&self) -> &str {
         self.inner.name()
     }
@@ -248,23 +277,27 @@ impl ScalarUDFImpl for CheckedLogarithm {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        for arg in &args.args {
-            let values = cast(&arg.to_array(args.number_rows)?, &DataType::Float64)?;
-            let values = values.as_primitive::<Float64Type>();
-            if let Some(v) = values.iter().flatten().find(|v| *v <= 0.0) {
-                let what = if v == 0.0 {
-                    "zero"
-                } else {
-                    "a negative number"
-                };
-                return Err(Error::Coded {
-                    code: INVALID_ARGUMENT_FOR_LOGARITHM,
-                    message: format!("cannot take logarithm of {what}"),
+        let rows = args.number_rows;
+        match (self.inner.name(), args.args.as_slice()) {
+            ("round", [value]) => {
+                if let Some(out) = super::float::round_even(&value.to_array(rows)?) {
+                    return super::shaped_like(value, out);
                 }
-                .into());
+                self.inner.invoke_with_args(args)
+            }
+            ("ln" | "log" | "log10", _) => {
+                check_logarithm(&args.args, rows)?;
+                self.inner.invoke_with_args(args)
+            }
+            (name, _) => {
+                let name = name.to_string();
+                let inputs = super::float::float_arguments(&args.args, rows)?;
+                super::float::check_arguments(&name, &inputs)?;
+                let result = self.inner.invoke_with_args(args)?;
+                super::float::check_result(&name, &inputs, &result, rows)?;
+                Ok(result)
             }
         }
-        self.inner.invoke_with_args(args)
     }
 }
 

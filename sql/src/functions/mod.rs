@@ -79,29 +79,28 @@ pub fn register(ctx: &SessionContext) {
             date_trunc,
         )));
     }
-    for name in ["ln", "log", "log10"] {
-        if let Ok(logarithm) = ctx.udf(name) {
-            ctx.register_udf(ScalarUDF::new_from_impl(math::CheckedLogarithm::new(
-                logarithm,
-            )));
+    for name in math::CHECKED {
+        if let Ok(inner) = ctx.udf(name) {
+            ctx.register_udf(ScalarUDF::new_from_impl(math::Checked::new(inner)));
         }
     }
     ctx.register_udf(ScalarUDF::new_from_impl(float::Send::new(true)));
     ctx.register_udf(ScalarUDF::new_from_impl(float::Send::new(false)));
-    if let Ok(round) = ctx.udf("round") {
-        ctx.register_udf(ScalarUDF::new_from_impl(float::RoundEven::new(round)));
-    }
-    for name in ["exp", "power", "sqrt", "cbrt", "cosh", "sinh"] {
-        if let Ok(inner) = ctx.udf(name) {
-            ctx.register_udf(ScalarUDF::new_from_impl(float::Checked::new(inner)));
-        }
-    }
     if let Ok(ceil) = ctx.udf("ceil") {
         ctx.register_udf(ceil.as_ref().clone().with_aliases(["ceiling"]));
     }
     if let Ok(bool_and) = ctx.udaf("bool_and") {
         ctx.register_udaf(bool_and.as_ref().clone().with_aliases(["every"]));
     }
+}
+
+/// `out`, computed from `input`, as a function's value: one scalar when the
+/// input was one, else the array.
+pub(crate) fn shaped_like(input: &ColumnarValue, out: ArrayRef) -> Result<ColumnarValue> {
+    Ok(match input {
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?),
+        ColumnarValue::Array(_) => ColumnarValue::Array(out),
+    })
 }
 
 /// A text → text function (NULL in, NULL out).

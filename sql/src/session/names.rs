@@ -300,12 +300,7 @@ fn regclass_name(relations: Arc<Relations>) -> ScalarUDF {
             >(&oids);
             let name = relations.names();
             let out: StringArray = oids.iter().map(|oid| oid.map(&name)).collect();
-            Ok(match args[0] {
-                ColumnarValue::Scalar(_) => {
-                    ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-                }
-                ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(out)),
-            })
+            crate::functions::shaped_like(&args[0], Arc::new(out))
         }),
     )
 }
@@ -328,12 +323,7 @@ fn table_is_visible(relations: Arc<Relations>) -> ScalarUDF {
                 .iter()
                 .map(|oid| oid.and_then(&locate).map(|(_, _, visible)| visible))
                 .collect();
-            Ok(match args[0] {
-                ColumnarValue::Scalar(_) => {
-                    ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-                }
-                ColumnarValue::Array(_) => ColumnarValue::Array(Arc::new(out)),
-            })
+            crate::functions::shaped_like(&args[0], Arc::new(out))
         }),
     )
 }
