@@ -73,6 +73,26 @@ fn boolean_literal(expr: Expr) -> Result<Expr> {
     Ok(Expr::Literal(ScalarValue::Boolean(Some(value)), None))
 }
 
+/// A float next to a numeric or an integer is computed and compared in
+/// double precision, as PostgreSQL does (`real + 1` is double precision,
+/// `float8 '1e20' > 1.5` is true). DataFusion would cast the float to a
+/// decimal, which overflows for large values and holds no NaN or Infinity.
+fn in_double_precision(left: Expr, right: Expr, l: &DataType, r: &DataType) -> (Expr, Expr) {
+    let float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
+    let exact = |t: &DataType| t.is_integer() || is_decimal(t);
+    if !(float(l) && exact(r) || exact(l) && float(r)) {
+        return (left, right);
+    }
+    let widen = |e: Expr, t: &DataType| {
+        if *t == DataType::Float64 {
+            e
+        } else {
+            cast(e, DataType::Float64)
+        }
+    };
+    (widen(left, l), widen(right, r))
+}
+
 fn is_interval(data_type: &DataType) -> bool {
     matches!(data_type, DataType::Interval(_) | DataType::Duration(_))
 }
@@ -122,6 +142,9 @@ impl ExprPlanner for PgOperators {
             } else if is_text_literal(&left) && boolean(&right) {
                 left = boolean_literal(left)?;
             }
+            if let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) {
+                (left, right) = in_double_precision(left, right, &l, &r);
+            }
             return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
         }
         if !arithmetic {
@@ -140,6 +163,7 @@ impl ExprPlanner for PgOperators {
             right = cast(right, left_type.clone());
             right_type = left_type.clone();
         }
+        (left, right) = in_double_precision(left, right, &left_type, &right_type);
         let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
         let planned = match (&op, &left_type, &right_type) {
             (BinaryOperator::Plus | BinaryOperator::Minus, DataType::Date32, r)

@@ -323,6 +323,12 @@ exprs = [
     # errors
     "1 / 0", "'abc'::int", "CAST('2024-13-01' AS date)", "sqrt(-1)", "ln(0)", "2147483647::int + 1",
     "'x'::boolean", "99999::smallint", "1 % 0",
+    # floats as PostgreSQL computes them: next to numerics and integers in
+    # double precision, halves rounded to even, ranges checked
+    "real '1004.3' = 1004.3", "real '1.5' + 1", "float8 '1e20' > 1.5", "'NaN'::float8 > 1.5",
+    "round(2.5::float8)", "3.7::float8::int4", "(-2.5)::float8::int4", "|/ 16::float8",
+    "'1e400'::float8", "'10e70'::float4", "1e300::float8 * 1e300::float8", "1::float8 / 0", "exp(1000::float8)",
+    "ARRAY['a b', NULL, 'c']::text", "'5:32 PM'::time", "'24:00:00'::time",
 ]
 section("expression", [f"SELECT {e}" for e in exprs])
 
