@@ -265,6 +265,7 @@ impl Engine {
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
+            .with_analyzer_rule(Arc::new(crate::rewrite::NumericSpecials))
             .with_analyzer_rule(Arc::new(crate::rewrite::CheckedOperators))
             .with_analyzer_rule(Arc::new(crate::rewrite::IntervalOrder))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))

@@ -34,17 +34,19 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 
 use crate::error::Error;
-use crate::functions::float;
+use crate::functions::{float, numeric};
 use crate::interval::{self, Interval, Typmod};
 use crate::text_output::{self, TextOptions};
 
 mod checked;
 mod datetime_input;
 mod interval_order;
+mod numeric_specials;
 mod text_input;
 
 pub use checked::CheckedOperators;
 pub use interval_order::IntervalOrder;
+pub use numeric_specials::NumericSpecials;
 
 pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;
@@ -118,6 +120,7 @@ impl AnalyzerRule for TextInput {
         let float8 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(false)));
         let float4 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(true)));
         let to_real = Arc::new(ScalarUDF::new_from_impl(float::ToReal::default()));
+        let numeric_in = Arc::new(ScalarUDF::new_from_impl(numeric::NumericIn::default()));
         let round_even = Arc::new(ScalarUDF::new_from_impl(
             crate::functions::math::Checked::new(datafusion::functions::math::round()),
         ));
@@ -135,13 +138,25 @@ impl AnalyzerRule for TextInput {
                     let source = inputs_schema.as_ref().unwrap_or(&schema);
                     // PostgreSQL rounds numeric to integer (half away from
                     // zero); Arrow's cast truncates.
+                    // NaN and the infinities have no integer (22003).
                     if field.data_type().is_integer()
-                        && matches!(
-                            expr.get_type(source),
-                            Ok(DataType::Decimal128(_, s) | DataType::Decimal256(_, s)) if s > 0
-                        )
+                        && matches!(expr.get_type(source), Ok(DataType::Decimal128(..)))
                     {
-                        let rounded = datafusion::functions::math::expr_fn::round(vec![*expr]);
+                        let to = match field.data_type() {
+                            DataType::Int16 => "smallint",
+                            DataType::Int32 => "integer",
+                            _ => "bigint",
+                        };
+                        let finite = ScalarUDF::new_from_impl(numeric::Finite::new(
+                            numeric::Refusal::Integer(to),
+                        ));
+                        let checked = finite.call(vec![*expr]);
+                        let rounded = match checked.get_type(source) {
+                            Ok(DataType::Decimal128(_, s)) if s > 0 => {
+                                datafusion::functions::math::expr_fn::round(vec![checked])
+                            }
+                            _ => checked,
+                        };
                         return Ok(Transformed::yes(Expr::Cast(Cast {
                             expr: Box::new(rounded),
                             field,
@@ -175,11 +190,10 @@ impl AnalyzerRule for TextInput {
                         matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
                     };
                     // To text through PostgreSQL's output function, as the wire
-                    // shows the value (numeric's Arrow spelling is already it).
+                    // shows the value.
                     if is_text(field.data_type())
                         && let Ok(from) = expr.get_type(source)
                         && text_output::renders(&from)
-                        && !matches!(from, DataType::Decimal128(_, _))
                     {
                         let call = Expr::ScalarFunction(ScalarFunction::new_udf(
                             text_out.clone(),
@@ -205,6 +219,7 @@ impl AnalyzerRule for TextInput {
                         DataType::Interval(IntervalUnit::MonthDayNano) => {
                             (&interval, field.data_type().clone())
                         }
+                        DataType::Decimal128(..) => (&numeric_in, field.data_type().clone()),
                         DataType::Float64 => (&float8, DataType::Float64),
                         DataType::Float32 => (&float4, DataType::Float32),
                         _ => return Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
@@ -212,8 +227,12 @@ impl AnalyzerRule for TextInput {
                     if !expr.get_type(source).is_ok_and(|t| is_text(&t)) {
                         return Ok(Transformed::no(Expr::Cast(Cast { expr, field })));
                     }
-                    // timestamp_in and time_in learn their result type from a typed NULL.
-                    let args = if Arc::ptr_eq(udf, &timestamp) || Arc::ptr_eq(udf, &time) {
+                    // timestamp_in, time_in and numeric_in learn their result
+                    // type from a typed NULL.
+                    let args = if Arc::ptr_eq(udf, &timestamp)
+                        || Arc::ptr_eq(udf, &time)
+                        || Arc::ptr_eq(udf, &numeric_in)
+                    {
                         let target = Expr::Cast(Cast {
                             expr: Box::new(Expr::Literal(ScalarValue::Null, None)),
                             field: field.clone(),

@@ -166,11 +166,10 @@ pub fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
         Arc::new(out.finish())
     };
     Some(match column.data_type() {
-        // Arrow prints every digit of a Decimal128, with the scale's trailing
-        // zeros as PostgreSQL does; arrow-pg's rust_decimal stops at 28 digits.
-        DataType::Decimal128(_, _) => {
-            return datafusion::arrow::compute::cast(column, &DataType::Utf8).ok();
-        }
+        // Every digit, with the scale's trailing zeros as PostgreSQL prints
+        // them (arrow-pg's rust_decimal stops at 28 digits); NaN and the
+        // infinities by name.
+        DataType::Decimal128(_, _) => return crate::numeric::text(column),
         DataType::Float64 => {
             let a = column.as_primitive::<Float64Type>();
             strings(&|i| format_float(a.value(i), false, efd))

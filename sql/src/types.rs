@@ -444,6 +444,13 @@ pub fn numeric_parameter(text: &str, to: &DataType) -> Result<ScalarValue> {
         let value = ScalarValue::Utf8(Some(text.to_string()));
         return Ok(value.cast_to(to)?);
     }
+    if crate::numeric::Special::read(text).is_some()
+        && let DataType::Decimal128(p, s) = *to
+    {
+        let unconstrained = (p, s) == (MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE);
+        let value = crate::numeric::parse(text, p, s, unconstrained)?;
+        return Ok(ScalarValue::Decimal128(Some(value), p, s));
+    }
     let (digits, scale) = exact_decimal(text)?;
     let value = ScalarValue::Decimal128(Some(digits), MAX_NUMERIC_PRECISION, scale);
     parameter_value(value, to)
@@ -556,7 +563,13 @@ mod tests {
         // A constrained numeric rounds half away from zero, as PostgreSQL does.
         assert_eq!(shown("1.005", &DataType::Decimal128(10, 2)), "1.01");
         assert!(shown("123456789.5", &DataType::Decimal128(5, 2)).starts_with("22003"));
-        assert!(shown("NaN", &unconstrained).starts_with("22003"));
+        // NaN and the infinities are kept past the finite range.
+        let nan = crate::numeric::Special::NaN.stored(MAX_NUMERIC_PRECISION);
+        assert_eq!(
+            numeric_parameter(" nan ", &unconstrained).unwrap(),
+            ScalarValue::Decimal128(Some(nan), MAX_NUMERIC_PRECISION, DEFAULT_NUMERIC_SCALE)
+        );
+        assert!(shown("-Infinity", &DataType::Decimal128(5, 2)).starts_with("22003"));
         assert!(shown("1.2.3", &unconstrained).starts_with("22P02"));
         assert_eq!(shown("2.5", &DataType::Float64), "2.5");
     }

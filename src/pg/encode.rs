@@ -242,14 +242,18 @@ fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
         return Some(Arc::new(out));
     }
     if *ty == Type::NUMERIC {
-        let DataType::Decimal128(_, scale) = column.data_type() else {
+        let DataType::Decimal128(precision, scale) = *column.data_type() else {
             return None;
         };
-        let scale = *scale;
         let decimals = column.as_primitive_opt::<Decimal128Type>()?;
         let out: BinaryArray = decimals
             .iter()
-            .map(|v| v.map(|v| numeric_binary(v, scale)))
+            .map(|v| {
+                v.map(|v| match enishi_sql::NumericSpecial::of(v, precision) {
+                    Some(special) => special_numeric_binary(special),
+                    None => numeric_binary(v, scale),
+                })
+            })
             .collect();
         return Some(Arc::new(out));
     }
@@ -271,6 +275,19 @@ fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
     };
     let out: BinaryArray = strings.iter().map(|v| v.map(convert)).collect();
     Some(Arc::new(out))
+}
+
+/// NaN and the infinities in PostgreSQL's binary numeric: no digits, and
+/// the sign word saying which.
+fn special_numeric_binary(special: enishi_sql::NumericSpecial) -> Vec<u8> {
+    let sign: u16 = match special {
+        enishi_sql::NumericSpecial::NaN => 0xC000,
+        enishi_sql::NumericSpecial::Infinity => 0xD000,
+        enishi_sql::NumericSpecial::NegativeInfinity => 0xF000,
+    };
+    let mut out = vec![0u8; 8];
+    out[4..6].copy_from_slice(&sign.to_be_bytes());
+    out
 }
 
 /// PostgreSQL's binary numeric: digit count, weight (of the first base-10000

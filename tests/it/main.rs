@@ -15,6 +15,7 @@ mod front;
 mod holes;
 mod house;
 mod manual;
+mod numeric;
 mod operations;
 mod oracle;
 mod packaging;

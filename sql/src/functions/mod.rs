@@ -5,7 +5,8 @@
 //! arithmetic and `date_trunc` of dates ([`datetime`]), `EXTRACT` and
 //! `date_part` ([`extract`]), float input, arithmetic and rounding with
 //! PostgreSQL's range errors ([`float`]), numeric division's
-//! scale ([`math`]), `avg` of integers and numerics ([`average`]), and the
+//! scale ([`math`]), numeric input and casts that carry NaN and the
+//! infinities ([`numeric`]), `avg` of integers and numerics ([`average`]), and the
 //! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
 
 mod average;
@@ -14,6 +15,7 @@ mod extract;
 pub(crate) mod float;
 mod formatting;
 pub(crate) mod math;
+pub(crate) mod numeric;
 mod ordered_set;
 mod single_value;
 

@@ -456,8 +456,11 @@ pub(crate) fn numeric_text(b: &[u8]) -> Result<String, String> {
     }
     let word = |i: usize| i16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
     let (ndigits, weight, sign, dscale) = (word(0), word(1), word(2) as u16, word(3));
-    if sign == 0xC000 {
-        return Ok("NaN".into());
+    match sign {
+        0xC000 => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        _ => {}
     }
     if b.len() != 8 + 2 * ndigits.max(0) as usize {
         return Err("numeric length".into());
