@@ -103,6 +103,34 @@ async fn nan_and_infinities_are_stored_sorted_and_printed_as_postgresql_does() {
         "22003"
     );
     assert_eq!(failure(&client, "SELECT '-NaN'::numeric").await, "22P02");
+    // Arithmetic gives PostgreSQL's answers.
+    assert_eq!(
+        texts(
+            values(
+                &client,
+                "SELECT free + 1 > 1e20, free - free, -free, abs(free), round(free), \
+                                      free * 0, (5 % free)::float8, (2 / free)::float8 \
+                               FROM specials WHERE id IN (2, 3) ORDER BY id"
+            )
+            .await
+        ),
+        [
+            "t|NaN|-Infinity|Infinity|Infinity|NaN|5|0",
+            "f|NaN|Infinity|Infinity|-Infinity|NaN|5|0",
+        ]
+    );
+    assert_eq!(
+        texts(
+            values(
+                &client,
+                "SELECT 'nan'::numeric / 0, -('nan'::numeric) = 'NaN'"
+            )
+            .await
+        ),
+        ["NaN|t"]
+    );
+    assert_eq!(failure(&client, "SELECT 'inf'::numeric / 0").await, "22012");
+    assert_eq!(failure(&client, "SELECT 'inf'::numeric % 0").await, "22012");
     // Functions that would read the stored digits as a number refuse them.
     assert_eq!(
         failure(&client, "SELECT sum(small) FROM specials").await,

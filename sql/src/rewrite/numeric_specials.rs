@@ -1,8 +1,9 @@
 //! Keeps numeric's NaN and infinities (stored past a decimal's finite range,
 //! see `functions::numeric`) from being read as numbers: casts that must
-//! carry them across become `numeric_cast`, and every other function,
-//! aggregate or operator that would read a decimal's digits gets its decimal
-//! arguments through `numeric_finite`, which refuses them. Comparisons,
+//! carry them across become `numeric_cast`, the arithmetic operators give
+//! PostgreSQL's answers for them (`numeric_patch`), and every other
+//! function, aggregate or operator that would read a decimal's digits gets
+//! its decimal arguments through `numeric_finite`, which refuses them. Comparisons,
 //! sorting, grouping, `min`, `max`, `coalesce` and the like need nothing.
 
 use super::*;
@@ -10,13 +11,18 @@ use super::*;
 use datafusion::logical_expr::expr::TryCast;
 use datafusion::logical_expr::{BinaryExpr, Operator};
 
-use crate::functions::numeric::{self, Finite, NumericCast, Refusal};
+use crate::functions::numeric::{
+    self, Arithmetic, Finite, NumericCast, NumericMask, NumericNegate, NumericPatch, Refusal,
+};
 
 /// Functions that pass a value through, compare it, or are numeric-aware.
 const PASSING: &[&str] = &[
     numeric::FINITE,
     numeric::NUMERIC_CAST,
     numeric::NUMERIC_IN,
+    numeric::NUMERIC_MASK,
+    numeric::NUMERIC_PATCH,
+    "numeric_uminus",
     text_output::TEXT_OUT,
     crate::functions::SINGLE_VALUE,
     "coalesce",
@@ -102,6 +108,30 @@ fn guard_all(
     (args, changed)
 }
 
+fn arithmetic(op: Operator) -> Option<Arithmetic> {
+    Some(match op {
+        Operator::Plus => Arithmetic::Add,
+        Operator::Minus => Arithmetic::Subtract,
+        Operator::Multiply => Arithmetic::Multiply,
+        Operator::Divide => Arithmetic::Divide,
+        Operator::Modulo => Arithmetic::Modulo,
+        _ => return None,
+    })
+}
+
+/// `l op r` as `numeric_patch(l, r, op(numeric_mask(l, r), numeric_mask(r, l)))`:
+/// the operator computes the finite rows; NaN and infinities get
+/// PostgreSQL's answer.
+fn patched(op: Arithmetic, l: Expr, r: Expr, apply: impl FnOnce(Expr, Expr) -> Expr) -> Expr {
+    let mask = ScalarUDF::new_from_impl(NumericMask::default());
+    let patch = ScalarUDF::new_from_impl(NumericPatch::new(op));
+    let native = apply(
+        mask.call(vec![l.clone(), r.clone()]),
+        mask.call(vec![r.clone(), l.clone()]),
+    );
+    patch.call(vec![l, r, native])
+}
+
 fn rewrite(
     e: Expr,
     schema: &datafusion::common::DFSchema,
@@ -128,14 +158,6 @@ fn rewrite(
                 ScalarFunction::new_udf(cast.clone(), vec![*expr, target]),
             )))
         }
-        Expr::ScalarFunction(f) if !PASSING.contains(&f.func.name()) => {
-            let name = f.func.name().to_string();
-            let (args, changed) = guard_all(f.args, schema, &name);
-            transformed(
-                Expr::ScalarFunction(ScalarFunction::new_udf(f.func, args)),
-                changed,
-            )
-        }
         Expr::AggregateFunction(mut a) if !PASSING.contains(&a.func.name()) => {
             let name = a.func.name().to_string();
             let (args, changed) = guard_all(std::mem::take(&mut a.params.args), schema, &name);
@@ -149,26 +171,68 @@ fn rewrite(
             transformed(Expr::WindowFunction(w), changed)
         }
         Expr::BinaryExpr(BinaryExpr { left, op, right })
-            if matches!(
-                op,
-                Operator::Plus
-                    | Operator::Minus
-                    | Operator::Multiply
-                    | Operator::Divide
-                    | Operator::Modulo
-            ) =>
+            if arithmetic(op).is_some()
+                && (is_decimal(&left, schema) || is_decimal(&right, schema)) =>
         {
-            let what = format!("operator {op}");
-            let (left, l) = guarded(*left, schema, &what);
-            let (right, r) = guarded(*right, schema, &what);
+            let op_kind = arithmetic(op).expect("an arithmetic operator");
+            Ok(Transformed::yes(patched(op_kind, *left, *right, |l, r| {
+                Expr::BinaryExpr(BinaryExpr::new(Box::new(l), op, Box::new(r)))
+            })))
+        }
+        Expr::ScalarFunction(f)
+            if f.func.name() == crate::functions::math::NUMERIC_DIV && f.args.len() == 2 =>
+        {
+            let mut args = f.args.into_iter();
+            let (l, r) = (args.next().expect("two"), args.next().expect("two"));
+            let func = f.func;
+            Ok(Transformed::yes(patched(
+                Arithmetic::Divide,
+                l,
+                r,
+                |l, r| Expr::ScalarFunction(ScalarFunction::new_udf(func, vec![l, r])),
+            )))
+        }
+        // One numeric in, one out: NaN and the infinities pass through
+        // (made positive by abs); the function computes the rest.
+        Expr::ScalarFunction(f)
+            if matches!(
+                f.func.name(),
+                "round" | "trunc" | "ceil" | "ceiling" | "floor" | "abs"
+            ) && f.args.first().is_some_and(|a| is_decimal(a, schema)) =>
+        {
+            let op = if f.func.name() == "abs" {
+                Arithmetic::Abs
+            } else {
+                Arithmetic::Keep
+            };
+            let mut args = f.args;
+            let value = args.remove(0);
+            let (rest, _) = guard_all(args, schema, f.func.name());
+            let func = f.func;
+            let mask = ScalarUDF::new_from_impl(NumericMask::default());
+            let patch = ScalarUDF::new_from_impl(NumericPatch::new(op));
+            let masked = mask.call(vec![value.clone(), value.clone()]);
+            let native = Expr::ScalarFunction(ScalarFunction::new_udf(
+                func,
+                std::iter::once(masked).chain(rest).collect(),
+            ));
+            Ok(Transformed::yes(patch.call(vec![
+                value.clone(),
+                value,
+                native,
+            ])))
+        }
+        Expr::ScalarFunction(f) if !PASSING.contains(&f.func.name()) => {
+            let name = f.func.name().to_string();
+            let (args, changed) = guard_all(f.args, schema, &name);
             transformed(
-                Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))),
-                l || r,
+                Expr::ScalarFunction(ScalarFunction::new_udf(f.func, args)),
+                changed,
             )
         }
-        Expr::Negative(inner) => {
-            let (inner, changed) = guarded(*inner, schema, "operator -");
-            transformed(Expr::Negative(Box::new(inner)), changed)
+        Expr::Negative(inner) if is_decimal(&inner, schema) => {
+            let negate = ScalarUDF::new_from_impl(NumericNegate::default());
+            Ok(Transformed::yes(negate.call(vec![*inner])))
         }
         other => Ok(Transformed::no(other)),
     }
