@@ -595,10 +595,17 @@ impl ScalarUDFImpl for NumericExact {
         };
         match input.data_type() {
             DataType::Decimal128(_, from) if *from > scale => {
+                let DataType::Decimal128(precision, _) = *input.data_type() else {
+                    unreachable!("matched a decimal")
+                };
                 let values = input.as_primitive::<Decimal128Type>();
                 let unit = 10i128.pow((from - scale) as u32);
                 for i in 0..values.len() {
-                    if values.is_valid(i) && values.value(i) % unit != 0 {
+                    // NaN and the infinities are not rounded.
+                    if values.is_valid(i)
+                        && values.value(i) % unit != 0
+                        && crate::numeric::Special::of(values.value(i), precision).is_none()
+                    {
                         return Err(inexact(values.value_as_string(i)));
                     }
                 }

@@ -5,8 +5,7 @@
 //! arithmetic and `date_trunc` of dates ([`datetime`]), `EXTRACT` and
 //! `date_part` ([`extract`]), float input, arithmetic and rounding with
 //! PostgreSQL's range errors ([`float`]), numeric division's
-//! scale ([`math`]), numeric input and casts that carry NaN and the
-//! infinities ([`numeric`]), `avg` of integers and numerics ([`average`]), and the
+//! scale ([`math`]), numeric NaN and infinities ([`numeric`]), `avg` of integers and numerics ([`average`]), and the
 //! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
 
 mod average;

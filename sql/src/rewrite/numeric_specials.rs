@@ -22,6 +22,7 @@ const PASSING: &[&str] = &[
     numeric::NUMERIC_IN,
     numeric::NUMERIC_MASK,
     numeric::NUMERIC_PATCH,
+    crate::functions::math::NumericExact::NAME,
     "numeric_uminus",
     text_output::TEXT_OUT,
     crate::functions::SINGLE_VALUE,
