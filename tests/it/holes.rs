@@ -580,3 +580,64 @@ async fn copy_buffers_and_key_sets_count_against_the_memory_pool() {
         vec!["42"]
     );
 }
+
+/// An UPDATE or DELETE changes only the rows its WHERE selects. DataFusion
+/// hands the table only simple filters on it: a WHERE the optimizer proved
+/// false (`1 = 0`) or turned into a join (`IN (SELECT …)`, `EXISTS`) reached
+/// the table as no condition, and every row was deleted or updated.
+#[tokio::test]
+async fn update_and_delete_never_touch_rows_their_where_excludes() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE kept (x int, y int);
+             CREATE TABLE other (a int);
+             INSERT INTO kept VALUES (1, 1), (2, 2), (3, 3);
+             INSERT INTO other VALUES (2);",
+        )
+        .await
+        .unwrap();
+    let tag = |rows: Vec<tokio_postgres::SimpleQueryMessage>| {
+        rows.into_iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
+                _ => None,
+            })
+            .unwrap()
+    };
+    for sql in [
+        "DELETE FROM kept WHERE 1 = 0",
+        "DELETE FROM kept WHERE x = 1 AND false",
+        "UPDATE kept SET y = 0 WHERE false",
+    ] {
+        assert_eq!(tag(client.simple_query(sql).await.unwrap()), 0, "{sql}");
+    }
+    // Conditions on other tables are refused, not dropped.
+    for sql in [
+        "DELETE FROM kept WHERE x IN (SELECT a FROM other)",
+        "DELETE FROM kept WHERE EXISTS (SELECT 1 FROM other WHERE other.a = kept.x)",
+        "UPDATE kept SET y = 0 WHERE x IN (SELECT 5)",
+    ] {
+        assert_eq!(failure(&client, sql).await, "0A000", "{sql}");
+    }
+    assert_eq!(
+        one_column(values(&client, "SELECT x || ':' || y FROM kept ORDER BY x").await),
+        ["1:1", "2:2", "3:3"]
+    );
+    // Inside a transaction block too; and a plain WHERE still works.
+    client
+        .batch_execute(
+            "BEGIN;
+             DELETE FROM kept WHERE 1 = 0;
+             DELETE FROM kept WHERE x = 1;
+             UPDATE kept SET y = y + 10 WHERE x = 2;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT x || ':' || y FROM kept ORDER BY x").await),
+        ["2:12", "3:3"]
+    );
+}

@@ -292,3 +292,90 @@ impl Session {
         Ok(Output::Command(CommandTag::new("TRUNCATE TABLE")))
     }
 }
+
+/// What an UPDATE or DELETE's optimized plan leaves for the table to act on.
+///
+/// DataFusion hands the table only the predicates it finds in `Filter` nodes
+/// (and scan filters) over the target, dropping the rest: a `WHERE` the
+/// optimizer turned into a join (`x IN (SELECT …)`, `EXISTS`), or proved
+/// false and replaced with an empty relation (`WHERE 1 = 0`), would reach the
+/// table as no predicate at all, and change every row. So the plan is
+/// checked before it runs.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum DmlRows {
+    /// Every condition is a filter on the target the table will apply.
+    Filtered,
+    /// The optimizer proved no row matches.
+    None,
+}
+
+/// Checks an optimized UPDATE or DELETE plan ([`DmlRows`]); 0A000 when its
+/// conditions are not all filters on the target table alone.
+pub(super) fn dml_rows(dml: &DmlStatement) -> Result<DmlRows> {
+    use datafusion::common::TableReference;
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let unsupported = || {
+        Error::FeatureNotSupported(format!(
+            "{} whose WHERE needs another table or a subquery is not supported",
+            if matches!(dml.op, datafusion::logical_expr::WriteOp::Update) {
+                "UPDATE"
+            } else {
+                "DELETE"
+            }
+        ))
+    };
+    let target = &dml.table_name;
+    let mut names: Vec<TableReference> = vec![target.clone()];
+    let mut scans = 0;
+    let mut empty = false;
+    let mut refused = false;
+    dml.input.apply(|node| {
+        match node {
+            LogicalPlan::SubqueryAlias(alias)
+                if matches!(alias.input.as_ref(), LogicalPlan::TableScan(s) if s.table_name.resolved_eq(target)) =>
+            {
+                names.push(TableReference::bare(alias.alias.to_string()));
+            }
+            LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) | LogicalPlan::Filter(_) => {}
+            LogicalPlan::TableScan(scan) if scan.table_name.resolved_eq(target) => scans += 1,
+            LogicalPlan::EmptyRelation(e) if !e.produce_one_row => empty = true,
+            _ => refused = true,
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    if refused || scans > 1 {
+        return Err(unsupported());
+    }
+    let mut foreign = false;
+    dml.input.apply(|node| {
+        if let LogicalPlan::Filter(filter) = node {
+            filter.predicate.apply(|e| {
+                use datafusion::logical_expr::Expr as Plan;
+                match e {
+                    Plan::Exists(_)
+                    | Plan::InSubquery(_)
+                    | Plan::ScalarSubquery(_)
+                    | Plan::OuterReferenceColumn(..) => foreign = true,
+                    Plan::Column(c)
+                        if c.relation
+                            .as_ref()
+                            .is_some_and(|r| !names.iter().any(|n| r.resolved_eq(n))) =>
+                    {
+                        foreign = true
+                    }
+                    _ => {}
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    if foreign {
+        return Err(unsupported());
+    }
+    match (scans, empty) {
+        (1, _) => Ok(DmlRows::Filtered),
+        (0, true) => Ok(DmlRows::None),
+        _ => Err(unsupported()),
+    }
+}

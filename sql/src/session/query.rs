@@ -60,7 +60,11 @@ impl Session {
                 };
                 // TRUNCATE reports no row count.
                 let truncate = matches!(dml.op, WriteOp::Truncate);
-                let rows = self.count(plan).await?;
+                let rows = if matches!(dml.op, WriteOp::Update | WriteOp::Delete) {
+                    self.filtered_write(plan).await?
+                } else {
+                    self.count(plan).await?
+                };
                 let mut tag = if truncate {
                     CommandTag::new(command)
                 } else {
@@ -238,17 +242,43 @@ impl Session {
     }
 
     /// Runs a DML plan and returns the row count DataFusion reports.
+    /// Runs an UPDATE or DELETE whose optimized plan is checked to hand the
+    /// table every condition of its WHERE ([`super::dml::dml_rows`]).
+    async fn filtered_write(&self, plan: LogicalPlan) -> Result<usize> {
+        let state = self.ctx.state();
+        let optimized = state.optimize(&plan)?;
+        let LogicalPlan::Dml(dml) = &optimized else {
+            return Err(Error::Internal("an UPDATE or DELETE plan".into()));
+        };
+        if super::dml::dml_rows(dml)? == super::dml::DmlRows::None {
+            return Ok(0);
+        }
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&optimized, &state)
+            .await?;
+        let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await?;
+        Ok(counted(&batches))
+    }
+
     pub(super) async fn count(&self, plan: LogicalPlan) -> Result<usize> {
         let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        Ok(counted(&batches))
+    }
+}
+
+/// The row count a DML plan's result batches carry.
+fn counted(batches: &[RecordBatch]) -> usize {
+    {
         let mut total = 0usize;
-        for batch in &batches {
+        for batch in batches {
             if let Some(col) = batch.columns().first()
                 && let Some(counts) = col.as_any().downcast_ref::<UInt64Array>()
             {
                 total += counts.iter().flatten().sum::<u64>() as usize;
             }
         }
-        Ok(total)
+        total
     }
 }
 
