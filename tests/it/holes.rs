@@ -610,21 +610,46 @@ async fn update_and_delete_never_touch_rows_their_where_excludes() {
         "DELETE FROM kept WHERE 1 = 0",
         "DELETE FROM kept WHERE x = 1 AND false",
         "UPDATE kept SET y = 0 WHERE false",
+        "UPDATE kept SET y = 0 WHERE x IN (SELECT 5)",
+        "DELETE FROM kept WHERE x NOT IN (SELECT a FROM other UNION ALL SELECT NULL)",
+        "DELETE FROM kept WHERE EXISTS (SELECT 1 FROM other WHERE a = 7)",
     ] {
         assert_eq!(tag(client.simple_query(sql).await.unwrap()), 0, "{sql}");
     }
-    // Conditions on other tables are refused, not dropped.
-    for sql in [
-        "DELETE FROM kept WHERE x IN (SELECT a FROM other)",
-        "DELETE FROM kept WHERE EXISTS (SELECT 1 FROM other WHERE other.a = kept.x)",
-        "UPDATE kept SET y = 0 WHERE x IN (SELECT 5)",
-    ] {
-        assert_eq!(failure(&client, sql).await, "0A000", "{sql}");
-    }
+    // A correlated condition is refused, not dropped.
+    let correlated = "DELETE FROM kept WHERE EXISTS (SELECT 1 FROM other WHERE other.a = kept.x)";
+    assert_eq!(failure(&client, correlated).await, "0A000");
     assert_eq!(
         one_column(values(&client, "SELECT x || ':' || y FROM kept ORDER BY x").await),
         ["1:1", "2:2", "3:3"]
     );
+    // Uncorrelated subqueries are answered first and act as PostgreSQL's.
+    assert_eq!(
+        tag(client
+            .simple_query("UPDATE kept SET y = 20 WHERE x IN (SELECT a FROM other)")
+            .await
+            .unwrap()),
+        1
+    );
+    assert_eq!(
+        failure(
+            &client,
+            "UPDATE kept SET y = 0 WHERE x = (SELECT x FROM kept)"
+        )
+        .await,
+        "21000"
+    );
+    assert_eq!(
+        tag(client
+            .simple_query("DELETE FROM kept WHERE x = (SELECT max(a) FROM other)")
+            .await
+            .unwrap()),
+        1
+    );
+    client
+        .batch_execute("INSERT INTO kept VALUES (2, 2)")
+        .await
+        .unwrap();
     // Inside a transaction block too; and a plain WHERE still works.
     client
         .batch_execute(

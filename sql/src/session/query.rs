@@ -245,6 +245,7 @@ impl Session {
     /// Runs an UPDATE or DELETE whose optimized plan is checked to hand the
     /// table every condition of its WHERE ([`super::dml::dml_rows`]).
     async fn filtered_write(&self, plan: LogicalPlan) -> Result<usize> {
+        let plan = self.run_subqueries_first(plan).await?;
         let state = self.ctx.state();
         let optimized = state.optimize(&plan)?;
         let LogicalPlan::Dml(dml) = &optimized else {
@@ -259,6 +260,105 @@ impl Session {
             .await?;
         let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await?;
         Ok(counted(&batches))
+    }
+
+    /// An UPDATE or DELETE's uncorrelated subqueries (`id IN (SELECT id FROM
+    /// staging)`, `x = (SELECT max(x) …)`, `EXISTS (…)`), run before it and
+    /// replaced by their answers, so that its WHERE is a filter on the target
+    /// alone. Correlated ones stay (and are refused).
+    async fn run_subqueries_first(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+        use datafusion::logical_expr::Expr;
+        use datafusion::logical_expr::expr::{Exists, InList, InSubquery};
+        let LogicalPlan::Dml(mut dml) = plan else {
+            return Ok(plan);
+        };
+        let mut found: Vec<Expr> = Vec::new();
+        dml.input.apply(|node| {
+            if let LogicalPlan::Filter(filter) = node {
+                filter.predicate.apply(|e| {
+                    let uncorrelated = match e {
+                        Expr::InSubquery(InSubquery { subquery, .. })
+                        | Expr::Exists(Exists { subquery, .. })
+                        | Expr::ScalarSubquery(subquery) => subquery.outer_ref_columns.is_empty(),
+                        _ => return Ok(TreeNodeRecursion::Continue),
+                    };
+                    if uncorrelated {
+                        found.push(e.clone());
+                    }
+                    Ok(TreeNodeRecursion::Jump)
+                })?;
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        if found.is_empty() {
+            return Ok(LogicalPlan::Dml(dml));
+        }
+        let mut answers: HashMap<Expr, Expr> = HashMap::new();
+        for e in found {
+            let (subquery, rows_wanted) = match &e {
+                Expr::InSubquery(InSubquery { subquery, .. }) => (subquery, None),
+                Expr::Exists(Exists { subquery, .. }) => (subquery, Some(1)),
+                Expr::ScalarSubquery(subquery) => (subquery, Some(2)),
+                _ => unreachable!("only subqueries were found"),
+            };
+            let mut frame = self
+                .ctx
+                .execute_logical_plan(subquery.subquery.as_ref().clone())
+                .await?;
+            if let Some(n) = rows_wanted {
+                frame = frame.limit(0, Some(n))?;
+            }
+            let batches = frame.collect().await?;
+            let mut values = Vec::new();
+            for batch in &batches {
+                for i in 0..batch.num_rows() {
+                    values.push(ScalarValue::try_from_array(batch.column(0), i)?);
+                }
+            }
+            let answer = match e.clone() {
+                Expr::InSubquery(InSubquery { negated, .. }) if values.is_empty() => {
+                    Expr::Literal(ScalarValue::Boolean(Some(negated)), None)
+                }
+                Expr::InSubquery(InSubquery { expr, negated, .. }) => Expr::InList(InList::new(
+                    expr,
+                    values.into_iter().map(|v| Expr::Literal(v, None)).collect(),
+                    negated,
+                )),
+                Expr::Exists(Exists { negated, .. }) => Expr::Literal(
+                    ScalarValue::Boolean(Some(values.is_empty() == negated)),
+                    None,
+                ),
+                _ => match values.as_slice() {
+                    [] => Expr::Literal(
+                        ScalarValue::try_from(subquery.subquery.schema().field(0).data_type())?,
+                        None,
+                    ),
+                    [one] => Expr::Literal(one.clone(), None),
+                    _ => {
+                        return Err(Error::Coded {
+                            code: "21000",
+                            message:
+                                "more than one row returned by a subquery used as an expression"
+                                    .into(),
+                        });
+                    }
+                },
+            };
+            answers.insert(e, answer);
+        }
+        let input = Arc::unwrap_or_clone(dml.input).transform_up(|node| {
+            node.map_expressions(|expr| {
+                expr.transform_up(|e| {
+                    Ok(match answers.get(&e) {
+                        Some(answer) => Transformed::yes(answer.clone()),
+                        None => Transformed::no(e),
+                    })
+                })
+            })
+        })?;
+        dml.input = Arc::new(input.data);
+        Ok(LogicalPlan::Dml(dml))
     }
 
     pub(super) async fn count(&self, plan: LogicalPlan) -> Result<usize> {
