@@ -294,6 +294,7 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
         .map(|stmt| match stmt {
             DFStatement::Statement(mut s) => {
                 balance_boolean_chains(&mut s);
+                delete_alias_as_table(&mut s);
                 // Named first: the rules below rewrite `x = ANY (array)` into
                 // a function call that would otherwise name the column.
                 if let Statement::Query(query) = s.as_mut() {

@@ -665,4 +665,16 @@ async fn update_and_delete_never_touch_rows_their_where_excludes() {
         one_column(values(&client, "SELECT x || ':' || y FROM kept ORDER BY x").await),
         ["2:12", "3:3"]
     );
+    // A DELETE's table may be named through an alias.
+    assert_eq!(
+        tag(client
+            .simple_query("DELETE FROM kept AS k WHERE k.x = 3")
+            .await
+            .unwrap()),
+        1
+    );
+    assert_eq!(
+        one_column(values(&client, "SELECT x || ':' || y FROM kept ORDER BY x").await),
+        ["2:12"]
+    );
 }

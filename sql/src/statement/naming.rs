@@ -218,3 +218,48 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
     }
     let _ = ast::VisitMut::visit(stmt, &mut Named);
 }
+
+/// `DELETE FROM t AS a WHERE a.x = 1`: DataFusion plans a DELETE against its
+/// table's own name and drops the alias, so `a.x` named nothing (42703).
+/// References through the alias become references through the table's
+/// name, and the alias goes.
+pub(super) fn delete_alias_as_table(stmt: &mut Statement) {
+    let Statement::Delete(delete) = stmt else {
+        return;
+    };
+    let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) =
+        &mut delete.from;
+    let [
+        ast::TableWithJoins {
+            relation: ast::TableFactor::Table { name, alias, .. },
+            joins,
+        },
+    ] = from.as_mut_slice()
+    else {
+        return;
+    };
+    if !joins.is_empty() {
+        return;
+    }
+    let Some(given) = alias.take() else {
+        return;
+    };
+    let alias_name = normalize(&given.name);
+    let table: Vec<Ident> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().cloned())
+        .collect();
+    if let Some(selection) = &mut delete.selection {
+        let _ = ast::visit_expressions_mut(selection, |e| {
+            if let Expr::CompoundIdentifier(parts) = e
+                && parts.len() == 2
+                && normalize(&parts[0]) == alias_name
+            {
+                let column = parts[1].clone();
+                *parts = table.iter().cloned().chain([column]).collect();
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+}
