@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 mod audit;
 mod catalog;
 mod copy;
+mod joins;
 mod literals;
 mod maintenance;
 mod naming;
@@ -51,6 +52,7 @@ mod subqueries;
 pub use audit::{classify, redact_passwords};
 use catalog::*;
 use copy::*;
+use joins::*;
 use literals::*;
 pub(crate) use maintenance::is_move;
 use maintenance::*;
@@ -313,6 +315,8 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
 /// The rewrites every parsed statement goes through, in one ordered list:
 /// - AND/OR chains are balanced first, before any rewrite walks them
 ///   recursively ([`MAX_CHAIN`]);
+/// - a `USING` join's merged columns are written out after naming, so that
+///   `SELECT k` is still called `k`;
 /// - columns are named before the rewrites that change an expression's
 ///   shape, so that names stay PostgreSQL's (`mod(a, b)` is called `mod`,
 ///   `to_regtype(…)` is called `to_regtype`);
@@ -328,6 +332,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
                 name_columns(query);
             }
             function_columns_named(&mut s);
+            using_columns_merged(&mut s);
             integer_literals_as_int4(&mut s);
             interval_literals_read_like_postgres(&mut s);
             extract_as_function(&mut s);

@@ -145,6 +145,10 @@ section("join", [
     "SELECT e.name FROM emp e WHERE e.id NOT IN (SELECT emp_id FROM sales WHERE emp_id IS NOT NULL) ORDER BY 1",
     "SELECT e.name, d.name FROM emp e JOIN LATERAL (SELECT name FROM dept WHERE id = e.dept_id) d ON true ORDER BY 1",
     "SELECT x.n, y.n FROM nums x JOIN nums y ON x.n = y.n + 1 ORDER BY 1",
+    "SELECT * FROM emp e FULL JOIN dept d USING (id) ORDER BY id",
+    "SELECT id, count(*) FROM sales s RIGHT JOIN emp e USING (id) GROUP BY id ORDER BY id",
+    "SELECT id, d.name FROM emp FULL JOIN dept d USING (id) WHERE id > 5 ORDER BY id",
+    "SELECT * FROM dept d JOIN emp e USING (id) ORDER BY 1",
 ])
 
 # ---------------------------------------------------------------- subqueries
