@@ -155,6 +155,7 @@ SELECT * FROM emp e FULL JOIN dept d USING (id) ORDER BY id;
 SELECT id, count(*) FROM sales s RIGHT JOIN emp e USING (id) GROUP BY id ORDER BY id;
 SELECT id, d.name FROM emp FULL JOIN dept d USING (id) WHERE id > 5 ORDER BY id;
 SELECT * FROM dept d JOIN emp e USING (id) ORDER BY 1;
+SELECT * FROM dept d RIGHT JOIN emp e USING (id) FULL JOIN sales s USING (id) ORDER BY id;
 -- section: subquery
 SELECT name FROM emp WHERE salary > (SELECT avg(salary) FROM emp) ORDER BY 1;
 SELECT name, (SELECT name FROM dept WHERE id = emp.dept_id) AS dept FROM emp ORDER BY id;

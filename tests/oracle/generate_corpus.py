@@ -149,6 +149,7 @@ section("join", [
     "SELECT id, count(*) FROM sales s RIGHT JOIN emp e USING (id) GROUP BY id ORDER BY id",
     "SELECT id, d.name FROM emp FULL JOIN dept d USING (id) WHERE id > 5 ORDER BY id",
     "SELECT * FROM dept d JOIN emp e USING (id) ORDER BY 1",
+    "SELECT * FROM dept d RIGHT JOIN emp e USING (id) FULL JOIN sales s USING (id) ORDER BY id",
 ])
 
 # ---------------------------------------------------------------- subqueries

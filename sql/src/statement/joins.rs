@@ -4,7 +4,8 @@
 //! for a full join. DataFusion takes the left side's `k` for every kind and
 //! lists it where the left side has it, so a right or full join's rows found
 //! only on the right came back with a NULL `k`, and were grouped and
-//! filtered by it. Written out here for a join of two named relations.
+//! filtered by it. Written out here for a chain of USING joins on the same
+//! keys between named relations.
 
 use super::*;
 
@@ -64,66 +65,110 @@ fn merge(select: &mut ast::Select) {
     let [from] = select.from.as_mut_slice() else {
         return;
     };
-    let [join] = from.joins.as_slice() else {
+    let Some(first) = relation_name(&from.relation) else {
         return;
     };
-    let (side, using) = match &join.join_operator {
-        JoinOperator::FullOuter(JoinConstraint::Using(c)) => (Side::Full, c),
-        JoinOperator::Right(JoinConstraint::Using(c))
-        | JoinOperator::RightOuter(JoinConstraint::Using(c)) => (Side::Right, c),
-        JoinOperator::Join(JoinConstraint::Using(c))
-        | JoinOperator::Inner(JoinConstraint::Using(c))
-        | JoinOperator::Left(JoinConstraint::Using(c))
-        | JoinOperator::LeftOuter(JoinConstraint::Using(c)) => (Side::Left, c),
-        _ => return,
-    };
-    let (Some(left), Some(right)) = (relation_name(&from.relation), relation_name(&join.relation))
-    else {
-        return;
-    };
-    let keys: Vec<Ident> = using
-        .iter()
-        .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).cloned())
-        .collect();
-    if keys.len() != using.len() || normalize(&left) == normalize(&right) {
+    // A chain of USING joins on the same keys, each to a named relation:
+    // the keys' merged expressions, join by join.
+    let mut names = vec![first];
+    let mut keys: Vec<Ident> = Vec::new();
+    let mut merged: Vec<Expr> = Vec::new();
+    let mut rewrite_references = false;
+    let mut conditions = Vec::new();
+    for join in &from.joins {
+        let (side, using) = match &join.join_operator {
+            JoinOperator::FullOuter(JoinConstraint::Using(c)) => (Side::Full, c),
+            JoinOperator::Right(JoinConstraint::Using(c))
+            | JoinOperator::RightOuter(JoinConstraint::Using(c)) => (Side::Right, c),
+            JoinOperator::Join(JoinConstraint::Using(c))
+            | JoinOperator::Inner(JoinConstraint::Using(c))
+            | JoinOperator::Left(JoinConstraint::Using(c))
+            | JoinOperator::LeftOuter(JoinConstraint::Using(c)) => (Side::Left, c),
+            _ => return,
+        };
+        let Some(right) = relation_name(&join.relation) else {
+            return;
+        };
+        if names.iter().any(|n| normalize(n) == normalize(&right)) {
+            return;
+        }
+        let these: Vec<Ident> = using
+            .iter()
+            .filter_map(|c| c.0.last().and_then(|p| p.as_ident()).cloned())
+            .collect();
+        if these.len() != using.len() {
+            return;
+        }
+        if keys.is_empty() {
+            merged = these.iter().map(|k| column(&names[0], k)).collect();
+            keys = these;
+        } else if keys.iter().map(normalize).ne(these.iter().map(normalize)) {
+            return;
+        }
+        // DataFusion joins a later relation on the first one's key; after
+        // a right or full join the key is the merged one, written out.
+        conditions.push(rewrite_references.then(|| {
+            merged
+                .iter()
+                .zip(&keys)
+                .map(|(left, k)| Expr::BinaryOp {
+                    left: Box::new(left.clone()),
+                    op: ast::BinaryOperator::Eq,
+                    right: Box::new(column(&right, k)),
+                })
+                .reduce(|a, b| Expr::BinaryOp {
+                    left: Box::new(a),
+                    op: ast::BinaryOperator::And,
+                    right: Box::new(b),
+                })
+                .expect("a key")
+        }));
+        merged = merged
+            .into_iter()
+            .zip(&keys)
+            .map(|(left, k)| match side {
+                Side::Left => left,
+                Side::Right => column(&right, k),
+                Side::Full => coalesce(left, column(&right, k)),
+            })
+            .collect();
+        rewrite_references |= side != Side::Left;
+        names.push(right);
+    }
+    if keys.is_empty() {
         return;
     }
-    let merged = |k: &Ident| -> Expr {
-        let column = |side: &Ident| Expr::CompoundIdentifier(vec![side.clone(), k.clone()]);
-        match side {
-            Side::Left => column(&left),
-            Side::Right => column(&right),
-            Side::Full => Expr::Function(ast::Function {
-                name: ObjectName::from(vec![Ident::new("coalesce")]),
-                uses_odbc_syntax: false,
-                parameters: ast::FunctionArguments::None,
-                args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-                    duplicate_treatment: None,
-                    args: vec![column(&left), column(&right)]
-                        .into_iter()
-                        .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
-                        .collect(),
-                    clauses: vec![],
-                }),
-                filter: None,
-                null_treatment: None,
-                over: None,
-                within_group: vec![],
-            }),
-        }
+    for (join, condition) in from.joins.iter_mut().zip(conditions) {
+        let Some(condition) = condition else {
+            continue;
+        };
+        let on = JoinConstraint::On(condition);
+        join.join_operator = match &join.join_operator {
+            JoinOperator::FullOuter(_) => JoinOperator::FullOuter(on),
+            JoinOperator::Right(_) | JoinOperator::RightOuter(_) => JoinOperator::RightOuter(on),
+            JoinOperator::Left(_) | JoinOperator::LeftOuter(_) => JoinOperator::LeftOuter(on),
+            _ => JoinOperator::Inner(on),
+        };
+    }
+    let merged_of = |k: &Ident| -> Expr {
+        let i = keys
+            .iter()
+            .position(|x| normalize(x) == normalize(k))
+            .expect("a key");
+        merged[i].clone()
     };
     let key_of = |id: &Ident| keys.iter().find(|k| normalize(k) == normalize(id));
     // Unqualified references to a key, outside subqueries (whose own
     // relations may have a column of that name).
     let replace = |e: &mut Expr| {
-        if side == Side::Left || contains_subquery(e) {
+        if !rewrite_references || contains_subquery(e) {
             return;
         }
         let _ = ast::visit_expressions_mut(e, |x| {
             if let Expr::Identifier(id) = x
                 && let Some(k) = key_of(id)
             {
-                *x = merged(k);
+                *x = merged_of(k);
             }
             std::ops::ControlFlow::<()>::Continue(())
         });
@@ -134,11 +179,11 @@ fn merge(select: &mut ast::Select) {
             SelectItem::Wildcard(options) if options == Default::default() => {
                 for k in &keys {
                     items.push(SelectItem::ExprWithAlias {
-                        expr: merged(k),
+                        expr: merged_of(k),
                         alias: k.clone(),
                     });
                 }
-                for name in [&left, &right] {
+                for name in &names {
                     items.push(SelectItem::QualifiedWildcard(
                         SelectItemQualifiedWildcardKind::ObjectName(ObjectName::from(vec![
                             name.clone(),
@@ -155,11 +200,10 @@ fn merge(select: &mut ast::Select) {
                 }
             }
             SelectItem::UnnamedExpr(Expr::Identifier(id))
-                if side != Side::Left && key_of(&id).is_some() =>
+                if rewrite_references && key_of(&id).is_some() =>
             {
-                let k = key_of(&id).expect("a key").clone();
                 items.push(SelectItem::ExprWithAlias {
-                    expr: merged(&k),
+                    expr: merged_of(&id),
                     alias: id,
                 });
             }
@@ -198,4 +242,28 @@ fn contains_subquery(e: &mut Expr) -> bool {
         std::ops::ControlFlow::<()>::Continue(())
     });
     found
+}
+
+fn column(relation: &Ident, k: &Ident) -> Expr {
+    Expr::CompoundIdentifier(vec![relation.clone(), k.clone()])
+}
+
+fn coalesce(left: Expr, right: Expr) -> Expr {
+    Expr::Function(ast::Function {
+        name: ObjectName::from(vec![Ident::new("coalesce")]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: [left, right]
+                .into_iter()
+                .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
 }
