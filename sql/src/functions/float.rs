@@ -129,7 +129,7 @@ impl ScalarUDFImpl for FloatIn {
         } else {
             Arc::new(Float64Array::from(values))
         };
-        super::shaped_like(&args.args[0], out)
+        super::shaped_like(&args.args, out)
     }
 }
 
@@ -383,7 +383,7 @@ impl ScalarUDFImpl for ToReal {
                 None => None,
             });
         }
-        super::shaped_like(&args.args[0], Arc::new(Float32Array::from(out)))
+        super::shaped_like(&args.args, Arc::new(Float32Array::from(out)))
     }
 }
 
@@ -441,7 +441,7 @@ impl ScalarUDFImpl for Send {
                 .map(|v| v.map(|v| v.to_be_bytes().to_vec()))
                 .collect()
         };
-        super::shaped_like(&args.args[0], Arc::new(out))
+        super::shaped_like(&args.args, Arc::new(out))
     }
 }
 

@@ -281,7 +281,7 @@ impl ScalarUDFImpl for Checked {
         match (self.inner.name(), args.args.as_slice()) {
             ("round", [value]) => {
                 if let Some(out) = super::float::round_even(&value.to_array(rows)?) {
-                    return super::shaped_like(value, out);
+                    return super::shaped_like(std::slice::from_ref(value), out);
                 }
                 self.inner.invoke_with_args(args)
             }

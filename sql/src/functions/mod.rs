@@ -4,9 +4,9 @@
 //! templates and `format` ([`formatting`]), `age`, `justify_*` and interval
 //! arithmetic and `date_trunc` of dates ([`datetime`]), `EXTRACT` and
 //! `date_part` ([`extract`]), float input, arithmetic and rounding with
-//! PostgreSQL's range errors ([`float`]), numeric division's
-//! scale ([`math`]), numeric NaN and infinities ([`numeric`]), `avg` of integers and numerics ([`average`]), and the
-//! ordered-set aggregates `mode` and `percentile_disc` ([`ordered_set`]).
+//! PostgreSQL's range errors ([`float`]), numeric division's scale
+//! ([`math`]), numeric NaN and infinities ([`numeric`]), `avg` of integers
+//! and numerics ([`average`]), `mode` and `percentile_disc` ([`ordered_set`]).
 
 mod average;
 mod datetime;
@@ -95,12 +95,12 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
-/// `out`, computed from `input`, as a function's value: one scalar when the
-/// input was one, else the array.
-pub(crate) fn shaped_like(input: &ColumnarValue, out: ArrayRef) -> Result<ColumnarValue> {
-    Ok(match input {
-        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?),
-        ColumnarValue::Array(_) => ColumnarValue::Array(out),
+/// `out` as the value of a function of `inputs`: a scalar if they all were.
+pub(crate) fn shaped_like(inputs: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
+    let scalar = inputs.iter().all(|i| matches!(i, ColumnarValue::Scalar(_)));
+    Ok(match scalar {
+        true => ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?),
+        false => ColumnarValue::Array(out),
     })
 }
 

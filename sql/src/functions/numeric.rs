@@ -125,14 +125,8 @@ impl ScalarUDFImpl for NumericCast {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let to = args.return_field.data_type().clone();
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let input = args.args[0].to_array(args.number_rows)?;
-        let out = numeric_cast(&input, &to)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        super::shaped_like(&args.args[..1], numeric_cast(&input, &to)?)
     }
 }
 
@@ -486,10 +480,6 @@ impl ScalarUDFImpl for NumericMask {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let value = args.args[0].to_array(args.number_rows)?;
         let other = args.args[1].to_array(args.number_rows)?;
         if !any_special(&value) && !any_special(&other) {
@@ -503,12 +493,7 @@ impl ScalarUDFImpl for NumericMask {
             DataType::Decimal128(p, s) => ScalarValue::Decimal128(Some(1), p, s),
             ref other => ScalarValue::Int64(Some(1)).cast_to(other)?,
         };
-        let out = zip(&masked, &one.to_scalar()?, &value)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        super::shaped_like(&args.args, zip(&masked, &one.to_scalar()?, &value)?)
     }
 }
 
@@ -549,10 +534,6 @@ impl ScalarUDFImpl for NumericPatch {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = args.number_rows;
         let (a, b) = (args.args[0].to_array(rows)?, args.args[1].to_array(rows)?);
         let result = args.args[2].to_array(rows)?;
@@ -608,11 +589,7 @@ impl ScalarUDFImpl for NumericPatch {
             })
             .collect::<Result<Decimal128Array, Error>>()?
             .with_precision_and_scale(p, s)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(Arc::new(out))
-        })
+        super::shaped_like(&args.args, Arc::new(out))
     }
 }
 
@@ -660,7 +637,6 @@ impl ScalarUDFImpl for NumericNegate {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
         let value = args.args[0].to_array(args.number_rows)?;
         let DataType::Decimal128(p, s) = *value.data_type() else {
             return Err(Error::Internal("numeric_uminus takes a numeric".into()).into());
@@ -676,10 +652,6 @@ impl ScalarUDFImpl for NumericNegate {
             })
             .collect::<Decimal128Array>()
             .with_precision_and_scale(p, s)?;
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(Arc::new(out))
-        })
+        super::shaped_like(&args.args, Arc::new(out))
     }
 }

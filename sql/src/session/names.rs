@@ -300,7 +300,7 @@ fn regclass_name(relations: Arc<Relations>) -> ScalarUDF {
             >(&oids);
             let name = relations.names();
             let out: StringArray = oids.iter().map(|oid| oid.map(&name)).collect();
-            crate::functions::shaped_like(&args[0], Arc::new(out))
+            crate::functions::shaped_like(args, Arc::new(out))
         }),
     )
 }
@@ -323,7 +323,7 @@ fn table_is_visible(relations: Arc<Relations>) -> ScalarUDF {
                 .iter()
                 .map(|oid| oid.and_then(&locate).map(|(_, _, visible)| visible))
                 .collect();
-            crate::functions::shaped_like(&args[0], Arc::new(out))
+            crate::functions::shaped_like(args, Arc::new(out))
         }),
     )
 }

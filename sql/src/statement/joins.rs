@@ -249,21 +249,5 @@ fn column(relation: &Ident, k: &Ident) -> Expr {
 }
 
 fn coalesce(left: Expr, right: Expr) -> Expr {
-    Expr::Function(ast::Function {
-        name: ObjectName::from(vec![Ident::new("coalesce")]),
-        uses_odbc_syntax: false,
-        parameters: ast::FunctionArguments::None,
-        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-            duplicate_treatment: None,
-            args: [left, right]
-                .into_iter()
-                .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)))
-                .collect(),
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    })
+    call("coalesce", vec![left, right])
 }
