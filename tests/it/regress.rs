@@ -9,7 +9,8 @@
 //! `tests/oracle/regress_known.tsv` with the shape of Enishi's answer (its
 //! SQLSTATE, or its column names, types and row count): a new difference, a
 //! listed one whose shape changes, and a listed one that now agrees all fail the
-//! test. `ENISHI_RECORD_KNOWN=1` records the list anew.
+//! test. `ENISHI_RECORD_KNOWN=1` records the list anew;
+//! `ENISHI_REGRESS_REPORT=<file>` writes every difference there in full.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -551,6 +552,9 @@ async fn postgresql_regression_scripts_agree() {
 
     let known = known();
     let record = std::env::var("ENISHI_RECORD_KNOWN").is_ok_and(|v| v == "1");
+    // Every difference in full (statement, both answers), for working through them.
+    let report_path = std::env::var_os("ENISHI_REGRESS_REPORT");
+    let mut report = String::new();
     let mut recorded = String::from(
         "# Statements of PostgreSQL's regression scripts (script:N, the Nth statement as\n\
          # tests/it/regress.rs splits it) where Enishi differs from PostgreSQL 15, with the\n\
@@ -587,6 +591,11 @@ async fn postgresql_regression_scripts_agree() {
             } else {
                 let shape = actual.shape();
                 recorded.push_str(&format!("{name}\t{shape}\n"));
+                report.push_str(&format!(
+                    "{name} {sql}\n  postgres: {}\n  enishi:   {}\n",
+                    brief(&expected),
+                    brief(&actual)
+                ));
                 match known.get(&name) {
                     None => unexplained.push(format!(
                         "{name} {sql}\n  postgres: {}\n  enishi:   {}",
@@ -615,6 +624,9 @@ async fn postgresql_regression_scripts_agree() {
          (SQLSTATE, column names, type OIDs, rows):\n{}",
         summary.join("\n")
     );
+    if let Some(path) = report_path {
+        std::fs::write(path, &report).unwrap();
+    }
     if record {
         std::fs::write(known_path(), &recorded).unwrap();
         eprintln!("recorded the differences in {}", known_path().display());

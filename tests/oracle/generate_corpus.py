@@ -334,6 +334,14 @@ exprs = [
     "round(2.5::float8)", "3.7::float8::int4", "(-2.5)::float8::int4", "|/ 16::float8",
     "'1e400'::float8", "'10e70'::float4", "1e300::float8 * 1e300::float8", "1::float8 / 0", "exp(1000::float8)",
     "ARRAY['a b', NULL, 'c']::text", "'5:32 PM'::time", "'24:00:00'::time",
+    # PostgreSQL's regular expressions: back references, lookaround, word
+    # constraints, options, positions in characters, the set-returning forms
+    "'abab' ~ '^(ab)\\1$'", "'a' || chr(10) || 'b' ~ 'a.b'", "regexp_like('a' || chr(10) || 'b', 'a.b', 'n')", "'foo bar' ~ '\\mbar\\M'",
+    "regexp_match('héllo wörld', 'w(.)r')", "regexp_instr('héllo', 'l+', 1, 1, 1)", "regexp_count('abcabc', 'B', 1, 'i')",
+    "regexp_substr('a1b22c333', '[0-9]+', 1, 3)", "regexp_replace('foobar', '(o+)', '<\\1>', 'g')",
+    "regexp_split_to_array('a, b,c', ',\\s*')", "regexp_matches('a1b2', '[a-z]([0-9])', 'g')",
+    "'abc' SIMILAR TO 'a_c'", "'abc' NOT SIMILAR TO '(a|x)%'", "substring('abcdefg' from 'a#\"(b_d)#\"%' for '#')",
+    "regexp_match('abc', 'x(')", "regexp_like('abc', 'a', 'g')", "'x' ~ 'a\\q'",
 ]
 section("expression", [f"SELECT {e}" for e in exprs])
 

@@ -6,19 +6,24 @@
 //! `date_part` ([`extract`]), float input, arithmetic and rounding with
 //! PostgreSQL's range errors ([`float`]), numeric division's scale
 //! ([`math`]), numeric NaN and infinities ([`numeric`]), `avg` of integers
-//! and numerics ([`average`]), `mode` and `percentile_disc` ([`ordered_set`]).
+//! and numerics ([`average`]), `mode` and `percentile_disc` ([`ordered_set`]),
+//! the regular-expression functions with PostgreSQL's patterns ([`regex`]),
+//! `json_build_object` ([`json`]).
 
 mod average;
 mod datetime;
 mod extract;
 pub(crate) mod float;
 mod formatting;
+mod json;
 pub(crate) mod math;
 pub(crate) mod numeric;
 mod ordered_set;
+pub(crate) mod regex;
 mod single_value;
 
 pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
+pub use json::ROW_JSON;
 pub(crate) use math::NumericDiv;
 pub(crate) use single_value::{NAME as SINGLE_VALUE, VALUE_OF as SINGLE_VALUE_OF};
 
@@ -61,8 +66,11 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
     ctx.register_udf(like_escape_udf());
-    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::spaced()));
-    ctx.register_udf(ScalarUDF::new_from_impl(JsonBuildObject::compact()));
+    ctx.register_udf(ScalarUDF::new_from_impl(json::JsonBuildObject::spaced()));
+    ctx.register_udf(ScalarUDF::new_from_impl(json::JsonBuildObject::compact()));
+    for function in regex::functions() {
+        ctx.register_udf(function);
+    }
     ctx.register_udaf(AggregateUDF::new_from_impl(
         single_value::SingleValue::default(),
     ));
@@ -119,118 +127,6 @@ fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
     )
-}
-
-/// `json_build_object(key, value, …)`: a JSON object of the pairs, written
-/// as PostgreSQL writes it (`{"a" : 1, "b" : "x"}`); and `pg_row_json(key,
-/// value, …)`, the same object as row_to_json writes a row (`{"a":1,"b":"x"}`).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct JsonBuildObject {
-    name: &'static str,
-    /// Between a key and its value, and between pairs.
-    separators: (&'static str, &'static str),
-    signature: Signature,
-}
-
-/// The name of the row_to_json writer (see `statement`).
-pub const ROW_JSON: &str = "pg_row_json";
-
-impl JsonBuildObject {
-    fn spaced() -> Self {
-        Self {
-            name: "json_build_object",
-            separators: (" : ", ", "),
-            signature: Signature::variadic_any(Volatility::Immutable),
-        }
-    }
-
-    fn compact() -> Self {
-        Self {
-            name: ROW_JSON,
-            separators: (":", ","),
-            signature: Signature::variadic_any(Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for JsonBuildObject {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        if !args.len().is_multiple_of(2) {
-            return Err(crate::error::Error::InvalidParameterValue(
-                "argument list must have even number of elements".into(),
-            )
-            .into());
-        }
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let mut columns = Vec::with_capacity(args.args.len());
-        for arg in &args.args {
-            let array = arg.to_array(rows)?;
-            let bare = array.data_type().is_numeric() || array.data_type() == &DataType::Boolean;
-            let text = datafusion::arrow::compute::cast(&array, &DataType::Utf8)?;
-            columns.push((text, bare));
-        }
-        let mut out = Vec::with_capacity(rows);
-        for row in 0..rows {
-            let mut object = String::from("{");
-            for (i, pair) in columns.chunks(2).enumerate() {
-                let [(key, _), (value, bare)] = pair else {
-                    unreachable!("even count checked at planning")
-                };
-                let key = key.as_any().downcast_ref::<StringArray>().expect("text");
-                let value = value.as_any().downcast_ref::<StringArray>().expect("text");
-                if key.is_null(row) {
-                    return Err(crate::error::Error::InvalidParameterValue(
-                        "null value not allowed for object key".into(),
-                    )
-                    .into());
-                }
-                if i > 0 {
-                    object.push_str(self.separators.1);
-                }
-                json_string(key.value(row), &mut object);
-                object.push_str(self.separators.0);
-                match (value.is_null(row), bare) {
-                    (true, _) => object.push_str("null"),
-                    (false, true) => object.push_str(value.value(row)),
-                    (false, false) => json_string(value.value(row), &mut object),
-                }
-            }
-            object.push('}');
-            out.push(Some(object));
-        }
-        Ok(ColumnarValue::Array(
-            Arc::new(StringArray::from(out)) as ArrayRef
-        ))
-    }
-}
-
-/// Appends `text` as a JSON string.
-fn json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// `pg_like_escape(pattern, escape)`: a LIKE pattern written with another

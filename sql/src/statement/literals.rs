@@ -1,5 +1,5 @@
 //! Operators and literals read as PostgreSQL reads them: `%`, LIKE's
-//! escape, SUBSTRING patterns, FETCH FIRST, float and interval literals, and
+//! escape, FETCH FIRST, float and interval literals, and
 //! long AND/OR chains rebuilt balanced.
 
 use super::*;
@@ -68,28 +68,6 @@ pub(super) fn like_escape_as_backslash(stmt: &mut Statement) {
         {
             **pattern = rewritten;
             *escape_char = None;
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-}
-
-/// `substring(text FROM 'pattern')` with a string for FROM is PostgreSQL's
-/// regular-expression form: the part of the text that matches the pattern's
-/// first parenthesized group (or the whole pattern), NULL when nothing
-/// matches. pgAdmin reads table options with it.
-pub(super) fn substring_patterns_as_regexp(stmt: &mut Statement) {
-    let _ = ast::visit_expressions_mut(stmt, |expr| {
-        if let Expr::Substring {
-            expr: text,
-            substring_from: Some(from),
-            substring_for: None,
-            ..
-        } = expr
-            && let Expr::Value(v) = from.as_ref()
-            && let Value::SingleQuotedString(_) = v.value
-            && let Some(rewritten) = parse_expr(&format!("(regexp_match(({text}), {from}))[1]"))
-        {
-            *expr = rewritten;
         }
         std::ops::ControlFlow::<()>::Continue(())
     });

@@ -164,7 +164,9 @@ pub(super) fn type_name(ty: &ast::DataType) -> String {
 /// A set-returning function of one column in FROM names its column as
 /// PostgreSQL does: after the alias (`FROM generate_series(1, 3) AS g` has
 /// a column `g`), else after the function (`generate_series`, `unnest`).
-/// DataFusion calls it `value` or after the whole expression.
+/// DataFusion calls it `value` or after the whole expression. The
+/// set-returning pattern functions (`regexp_split_to_table`) become the
+/// unnesting of their arrays.
 pub(super) fn function_columns_named(stmt: &mut Statement) {
     struct Named;
     impl ast::VisitorMut for Named {
@@ -181,7 +183,13 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                     ..
                 } if name.0.len() == 1 => {
                     let function = name.to_string().to_ascii_lowercase();
-                    if !matches!(function.as_str(), "generate_series" | "generate_subscripts") {
+                    if !matches!(
+                        function.as_str(),
+                        "generate_series"
+                            | "generate_subscripts"
+                            | "regexp_matches"
+                            | "regexp_split_to_table"
+                    ) {
                         return std::ops::ControlFlow::Continue(());
                     }
                     (function, alias)
@@ -212,6 +220,30 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                         at: None,
                     });
                 }
+            }
+            // The set-returning pattern functions are unnested arrays.
+            if let ast::TableFactor::Table {
+                name,
+                args: Some(args),
+                alias,
+                ..
+            } = factor
+                && let Some(array) = set_returning_pattern_array(
+                    name,
+                    &ast::FunctionArguments::List(ast::FunctionArgumentList {
+                        duplicate_treatment: None,
+                        args: args.args.clone(),
+                        clauses: vec![],
+                    }),
+                )
+            {
+                *factor = ast::TableFactor::UNNEST {
+                    alias: alias.take(),
+                    array_exprs: vec![array],
+                    with_offset: false,
+                    with_offset_alias: None,
+                    with_ordinality: false,
+                };
             }
             std::ops::ControlFlow::Continue(())
         }

@@ -1,0 +1,109 @@
+//! Pattern matching with PostgreSQL's regular expressions: the operators,
+//! `SIMILAR TO` and `substring`'s pattern forms call the functions of
+//! `functions::regex`, and its set-returning functions are unnested arrays.
+
+use super::*;
+use crate::functions::regex::MATCHES_ARRAY;
+
+/// - `a ~ p`, `a ~* p`, `a !~ p` and `a !~* p` are `[NOT] regexp_like(a, p
+///   [, 'i'])`;
+/// - `a [NOT] SIMILAR TO p [ESCAPE e]` is `[NOT] regexp_like(a,
+///   similar_to_escape(p [, e]))`;
+/// - `substring(t FROM 'pattern')` is the part of `t` that matches the
+///   pattern's first parenthesized group (or the whole pattern), NULL when
+///   nothing matches; `substring(t FROM p FOR e)` the same with SQL pattern
+///   `p` and escape `e`, whose part between the `e"` separators is returned.
+pub(super) fn patterns_as_regexp(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        let rewritten = match expr {
+            Expr::BinaryOp { left, op, right } => {
+                let (negated, flags) = match op {
+                    ast::BinaryOperator::PGRegexMatch => (false, ""),
+                    ast::BinaryOperator::PGRegexIMatch => (false, ", 'i'"),
+                    ast::BinaryOperator::PGRegexNotMatch => (true, ""),
+                    ast::BinaryOperator::PGRegexNotIMatch => (true, ", 'i'"),
+                    _ => return std::ops::ControlFlow::Continue(()),
+                };
+                let not = if negated { "NOT " } else { "" };
+                parse_expr(&format!("{not}regexp_like(({left}), ({right}){flags})"))
+            }
+            Expr::SimilarTo {
+                negated,
+                expr: text,
+                pattern,
+                escape_char,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                let escape = escape_char
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(", {e}"));
+                parse_expr(&format!(
+                    "{not}regexp_like(({text}), similar_to_escape(({pattern}){escape}))"
+                ))
+            }
+            Expr::Substring {
+                expr: text,
+                substring_from: Some(from),
+                substring_for,
+                ..
+            } if is_text_literal(from)
+                && substring_for.as_deref().is_none_or(|e| {
+                    is_text_literal(e) || matches!(e, Expr::Value(v) if v.value == Value::Null)
+                }) =>
+            {
+                let pattern = match substring_for {
+                    None => from.to_string(),
+                    Some(escape) => format!("similar_to_escape(({from}), ({escape}))"),
+                };
+                parse_expr(&format!("(regexp_match(({text}), {pattern}))[1]"))
+            }
+            _ => None,
+        };
+        if let Some(rewritten) = rewritten {
+            *expr = rewritten;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// A string literal, or a cast of one to text.
+fn is_text_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(v) => matches!(v.value, Value::SingleQuotedString(_)),
+        Expr::Nested(inner) => is_text_literal(inner),
+        _ => false,
+    }
+}
+
+/// `regexp_matches(…)` and `regexp_split_to_table(…)` where an expression
+/// is expected (a select list): the unnested array of their rows.
+pub(super) fn set_returning_patterns_unnested(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && let Some(array) = set_returning_pattern_array(&f.name, &f.args)
+        {
+            *expr = array;
+            if let Some(call) = parse_expr(&format!("unnest({expr})")) {
+                *expr = call;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The array of the rows a call of `regexp_matches` or
+/// `regexp_split_to_table` returns, or None for another function.
+pub(super) fn set_returning_pattern_array(
+    name: &ast::ObjectName,
+    args: &ast::FunctionArguments,
+) -> Option<Expr> {
+    let function = match object_name_last(name).as_str() {
+        "regexp_matches" => MATCHES_ARRAY,
+        "regexp_split_to_table" => "regexp_split_to_array",
+        _ => return None,
+    };
+    let ast::FunctionArguments::List(list) = args else {
+        return None;
+    };
+    parse_expr(&format!("{function}({})", list))
+}
