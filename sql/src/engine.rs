@@ -264,6 +264,7 @@ impl Engine {
             .with_type_planner(Arc::new(crate::types::PgTypePlanner::default()))
             // Delta's writes plan nodes of their own.
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
+            .with_analyzer_rule(Arc::new(crate::rewrite::TimestampMicros))
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
             .with_analyzer_rule(Arc::new(crate::rewrite::NumericSpecials))
             .with_analyzer_rule(Arc::new(crate::rewrite::CheckedOperators))

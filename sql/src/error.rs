@@ -488,6 +488,13 @@ fn integer_word(lower: &str) -> Option<&'static str> {
 
 fn classify_cast(msg: &str) -> Error {
     let lower = msg.to_ascii_lowercase();
+    // A timestamp beyond nanoseconds' range (1677 to 2262).
+    if lower.contains("timestamp") && lower.contains("exceeds the representable") {
+        return Error::Coded {
+            code: "22008",
+            message: "timestamp out of range".into(),
+        };
+    }
     if lower.contains("can't cast value")
         || lower.contains("overflow")
         || lower.contains("out of range")

@@ -10,6 +10,8 @@
 //!   text is spelled as PostgreSQL's output function spells it.
 //! - [`IntervalOrder`]: intervals compare and sort by their length, as
 //!   PostgreSQL's do (`'1 month' = '30 days'`).
+//! - [`TimestampMicros`]: timestamps are compared in microseconds, not in
+//!   nanoseconds, which hold only 1677 to 2262.
 //! - [`SubqueriesAfterDistinctOn`]: subqueries in a `SELECT DISTINCT ON` list
 //!   are computed after the rows are chosen.
 
@@ -43,10 +45,12 @@ mod datetime_input;
 mod interval_order;
 mod numeric_specials;
 mod text_input;
+mod timestamp_micros;
 
 pub use checked::CheckedOperators;
 pub use interval_order::IntervalOrder;
 pub use numeric_specials::NumericSpecials;
+pub use timestamp_micros::TimestampMicros;
 
 pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;

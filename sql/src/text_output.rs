@@ -196,8 +196,13 @@ pub fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
                     TimeUnit::Microsecond => {
                         column.as_primitive::<TimestampMicrosecondType>().value(i) as i128 * 1_000
                     }
+                    // Nanoseconds' infinities are their extremes.
                     TimeUnit::Nanosecond => {
-                        column.as_primitive::<TimestampNanosecondType>().value(i) as i128
+                        match column.as_primitive::<TimestampNanosecondType>().value(i) {
+                            i64::MAX => i128::from(crate::types::TIMESTAMP_INFINITY) * 1_000,
+                            i64::MIN => i128::from(crate::types::TIMESTAMP_MINUS_INFINITY) * 1_000,
+                            v => v as i128,
+                        }
                     }
                 }
             };
@@ -395,6 +400,11 @@ fn year_text(year: i32) -> (String, &'static str) {
 }
 
 fn format_date(days: i32) -> String {
+    match days {
+        crate::types::DATE_INFINITY => return "infinity".into(),
+        crate::types::DATE_MINUS_INFINITY => return "-infinity".into(),
+        _ => {}
+    }
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     match epoch.checked_add_signed(chrono::Duration::days(days as i64)) {
         Some(d) => {
@@ -431,6 +441,13 @@ fn format_time(nanos: i128) -> String {
 
 /// `zone`: None for timestamp; Some(session zone, None meaning UTC) for timestamptz.
 fn format_timestamp(nanos: i128, zone: Option<Option<&Tz>>) -> String {
+    // The infinities, whatever the unit.
+    if nanos >= i128::from(crate::types::TIMESTAMP_INFINITY) * 1_000 {
+        return "infinity".into();
+    }
+    if nanos <= i128::from(crate::types::TIMESTAMP_MINUS_INFINITY) * 1_000 {
+        return "-infinity".into();
+    }
     let secs = nanos.div_euclid(1_000_000_000) as i64;
     let sub = nanos.rem_euclid(1_000_000_000) as u32;
     let Some(utc) = DateTime::<Utc>::from_timestamp(secs, sub) else {

@@ -21,6 +21,67 @@ use crate::error::{Error, Result};
 
 pub use enishi_storage::codec::{PG_TYPE_OID_KEY, PG_TYPMOD_KEY, declared};
 
+/// `infinity` and `-infinity` of timestamp and timestamptz, in microseconds
+/// from 1970, and of date, in days: the last and first instants of the
+/// calendar Enishi reads (chrono's, years -262143 to 262142), so that they
+/// sort after and before every other value and every date library stored
+/// files meet can still read them. The wire gives them PostgreSQL's
+/// spellings and binary values.
+pub const TIMESTAMP_INFINITY: i64 = 8_210_266_876_799_999_999;
+pub const TIMESTAMP_MINUS_INFINITY: i64 = -8_334_601_228_800_000_000;
+pub const DATE_INFINITY: i32 = 95_026_236;
+pub const DATE_MINUS_INFINITY: i32 = -96_465_292;
+/// The first microsecond PostgreSQL's timestamps hold: 4714-11-24 00:00 BC
+/// (Julian day 0), in microseconds from 1970; and the first day of its dates.
+pub const TIMESTAMP_MIN: i64 = -210_866_803_200_000_000;
+pub const DATE_MIN: i32 = -2_440_588;
+
+/// A timestamp (or date) column in microseconds, its infinities kept: a
+/// nanosecond column's extremes (its own infinities) and the infinite dates
+/// become the microsecond ones.
+pub fn timestamp_micros(
+    column: &datafusion::arrow::array::ArrayRef,
+) -> DfResult<datafusion::arrow::array::ArrayRef> {
+    use datafusion::arrow::array::{AsArray, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::TimestampNanosecondType;
+    match column.data_type() {
+        DataType::Timestamp(TimeUnit::Nanosecond, zone) => {
+            let out: TimestampMicrosecondArray = column
+                .as_primitive::<TimestampNanosecondType>()
+                .iter()
+                .map(|v| {
+                    v.map(|v| match v {
+                        i64::MAX => TIMESTAMP_INFINITY,
+                        i64::MIN => TIMESTAMP_MINUS_INFINITY,
+                        v => v.div_euclid(1_000),
+                    })
+                })
+                .collect();
+            Ok(Arc::new(out.with_timezone_opt(zone.clone())))
+        }
+        DataType::Timestamp(_, zone) => Ok(datafusion::arrow::compute::cast(
+            column,
+            &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()),
+        )?),
+        // Midnight of each date; the infinite dates are infinite timestamps.
+        DataType::Date32 => {
+            let out: TimestampMicrosecondArray = column
+                .as_primitive::<datafusion::arrow::datatypes::Date32Type>()
+                .iter()
+                .map(|v| {
+                    v.map(|v| match v {
+                        DATE_INFINITY => TIMESTAMP_INFINITY,
+                        DATE_MINUS_INFINITY => TIMESTAMP_MINUS_INFINITY,
+                        v => i64::from(v) * 86_400_000_000,
+                    })
+                })
+                .collect();
+            Ok(Arc::new(out))
+        }
+        _ => Ok(column.clone()),
+    }
+}
+
 /// Field metadata key: a column's DEFAULT expression, as SQL text.
 pub const PG_DEFAULT_KEY: &str = "enishi.pg_default";
 
@@ -180,6 +241,20 @@ impl TypePlanner for PgTypePlanner {
             )));
         }
         let planned = match sql_type {
+            // Microseconds, as PostgreSQL and the stored columns keep them:
+            // nanoseconds would hold only 1677 to 2262.
+            T::Timestamp(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => {
+                Some(ColumnType::new(
+                    DataType::Timestamp(TimeUnit::Microsecond, None),
+                    oid::TIMESTAMP,
+                ))
+            }
+            T::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => {
+                Some(ColumnType::new(
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    oid::TIMESTAMPTZ,
+                ))
+            }
             T::Uuid | T::JSON | T::JSONB | T::Time(Some(_), _) => column_type(sql_type).ok(),
             T::Custom(name, _) if name.0.len() == 1 => {
                 let last = name.0[0].to_string().to_ascii_lowercase();
@@ -528,6 +603,26 @@ fn exact_decimal(text: &str) -> Result<(i128, i8)> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn infinities_are_the_calendars_ends() {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        assert_eq!(
+            (chrono::NaiveDate::MAX - epoch).num_days(),
+            i64::from(DATE_INFINITY)
+        );
+        assert_eq!(
+            (chrono::NaiveDate::MIN - epoch).num_days(),
+            i64::from(DATE_MINUS_INFINITY)
+        );
+        let end = chrono::NaiveDate::MAX
+            .and_hms_micro_opt(23, 59, 59, 999_999)
+            .unwrap();
+        assert_eq!(end.and_utc().timestamp_micros(), TIMESTAMP_INFINITY);
+        let start = chrono::NaiveDate::MIN.and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(start.and_utc().timestamp_micros(), TIMESTAMP_MINUS_INFINITY);
+    }
     use super::*;
     use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
     use datafusion::sql::sqlparser::parser::Parser;

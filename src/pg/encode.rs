@@ -16,7 +16,8 @@ use arrow_pg::datatypes::{
 };
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch};
 use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Field, IntervalMonthDayNanoType, Schema,
+    DataType, Date32Type, Decimal128Type, Field, IntervalMonthDayNanoType, Schema,
+    TimestampMicrosecondType,
 };
 use enishi_sql::{text_output, types};
 use pgwire::api::Type;
@@ -241,6 +242,36 @@ fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
             .collect();
         return Some(Arc::new(out));
     }
+    if matches!(*ty, Type::TIMESTAMP | Type::TIMESTAMPTZ) {
+        // Microseconds from 2000-01-01; the infinities stay the largest and
+        // smallest values, as in PostgreSQL.
+        let micros = column.as_primitive_opt::<TimestampMicrosecondType>()?;
+        let out: BinaryArray = micros
+            .iter()
+            .map(|v| {
+                v.map(|v| match v {
+                    types::TIMESTAMP_INFINITY => i64::MAX.to_be_bytes(),
+                    types::TIMESTAMP_MINUS_INFINITY => i64::MIN.to_be_bytes(),
+                    v => (v - POSTGRES_EPOCH_MICROS).to_be_bytes(),
+                })
+            })
+            .collect();
+        return Some(Arc::new(out));
+    }
+    if *ty == Type::DATE {
+        let days = column.as_primitive_opt::<Date32Type>()?;
+        let out: BinaryArray = days
+            .iter()
+            .map(|v| {
+                v.map(|v| match v {
+                    types::DATE_INFINITY => i32::MAX.to_be_bytes(),
+                    types::DATE_MINUS_INFINITY => i32::MIN.to_be_bytes(),
+                    v => (v - POSTGRES_EPOCH_DAYS).to_be_bytes(),
+                })
+            })
+            .collect();
+        return Some(Arc::new(out));
+    }
     if *ty == Type::NUMERIC {
         let DataType::Decimal128(precision, scale) = *column.data_type() else {
             return None;
@@ -276,6 +307,10 @@ fn binary(column: &ArrayRef, ty: &Type) -> Option<ArrayRef> {
     let out: BinaryArray = strings.iter().map(|v| v.map(convert)).collect();
     Some(Arc::new(out))
 }
+
+/// 2000-01-01, from which PostgreSQL's binary dates and timestamps count.
+const POSTGRES_EPOCH_DAYS: i32 = 10_957;
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// NaN and the infinities in PostgreSQL's binary numeric: no digits, and
 /// the sign word saying which.

@@ -9,6 +9,7 @@ mod server;
 mod cache;
 mod clients;
 mod copy;
+mod datetime;
 mod durability;
 mod external;
 mod front;

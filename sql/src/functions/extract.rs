@@ -25,6 +25,7 @@ use datafusion::logical_expr::{
 
 use crate::error::Error;
 use crate::interval::Interval;
+use crate::numeric::Special;
 use crate::text_output::TextOptions;
 
 /// The fields PostgreSQL extracts.
@@ -187,6 +188,8 @@ fn part_for(unit: &str, source: Source) -> std::result::Result<Part, Error> {
 #[derive(Debug, Clone, Copy)]
 enum Value {
     Integer(i64),
+    /// Of `infinity` (true) or `-infinity`.
+    Infinite(bool),
     /// A value in millionths (seconds and their fractions; epochs).
     Micros(i128),
     Float(f64),
@@ -366,12 +369,16 @@ impl ScalarUDFImpl for DatePart {
                 ) =>
             {
                 let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let input = crate::types::timestamp_micros(&input)?;
                 (cast(&input, &micros)?, Source::Timestamp)
             }
             (Source::Date, true) => (cast(&input, &DataType::Date32)?, source),
             (Source::TimestampTz, _) => {
                 let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-                (cast(&input, &utc)?, source)
+                (
+                    cast(&crate::types::timestamp_micros(&input)?, &utc)?,
+                    source,
+                )
             }
             (Source::Time, _) => (
                 cast(&input, &DataType::Time64(TimeUnit::Microsecond))?,
@@ -394,6 +401,24 @@ impl ScalarUDFImpl for DatePart {
                 continue;
             }
             let part = part_for(units.value(i), source)?;
+            if let Some(positive) = infinite(&input, i, source) {
+                // PostgreSQL: the fields that grow with time are themselves
+                // infinite, the others NULL.
+                values.push(
+                    matches!(
+                        part,
+                        Part::Year
+                            | Part::Decade
+                            | Part::Century
+                            | Part::Millennium
+                            | Part::Julian
+                            | Part::IsoYear
+                            | Part::Epoch
+                    )
+                    .then_some(Value::Infinite(positive)),
+                );
+                continue;
+            }
             values.push(Some(value_at(&input, i, source, part, zone.as_ref())?));
         }
         let out: ArrayRef = match args.return_field.data_type() {
@@ -406,6 +431,25 @@ impl ScalarUDFImpl for DatePart {
             ),
         };
         Ok(ColumnarValue::Array(out))
+    }
+}
+
+/// Whether row `i` is `infinity` (true) or `-infinity` (false).
+fn infinite(input: &ArrayRef, i: usize, source: Source) -> Option<bool> {
+    match source {
+        Source::Timestamp | Source::TimestampTz => {
+            match input.as_primitive::<TimestampMicrosecondType>().value(i) {
+                crate::types::TIMESTAMP_INFINITY => Some(true),
+                crate::types::TIMESTAMP_MINUS_INFINITY => Some(false),
+                _ => None,
+            }
+        }
+        Source::Date => match input.as_primitive::<Date32Type>().value(i) {
+            crate::types::DATE_INFINITY => Some(true),
+            crate::types::DATE_MINUS_INFINITY => Some(false),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -478,6 +522,8 @@ fn to_float(v: Value) -> f64 {
         Value::Integer(i) => i as f64,
         Value::Micros(m) => m as f64 / 1e6,
         Value::Float(f) => f,
+        Value::Infinite(true) => f64::INFINITY,
+        Value::Infinite(false) => f64::NEG_INFINITY,
     }
 }
 
@@ -493,6 +539,8 @@ fn to_numeric(values: &[Option<Value>], scale: i8) -> Result<Decimal128Array> {
                 Value::Micros(m) if scale >= 6 => m * 10i128.pow(u32::from(scale as u8 - 6)),
                 Value::Micros(m) => m / 10i128.pow(u32::from(6 - scale as u8)),
                 Value::Float(f) => (f * unit as f64).round() as i128,
+                Value::Infinite(true) => Special::Infinity.stored(38),
+                Value::Infinite(false) => Special::NegativeInfinity.stored(38),
             })
         })
         .collect::<Decimal128Array>();

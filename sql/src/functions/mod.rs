@@ -22,7 +22,7 @@ mod ordered_set;
 pub(crate) mod regex;
 mod single_value;
 
-pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
+pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction, TimestampShift};
 pub use json::ROW_JSON;
 pub(crate) use math::NumericDiv;
 pub(crate) use single_value::{NAME as SINGLE_VALUE, VALUE_OF as SINGLE_VALUE_OF};
@@ -54,6 +54,9 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(datetime::Now::new(
+        ctx.state().config_options(),
+    )));
     ctx.register_udf(ScalarUDF::new_from_impl(extract::DatePart::new(false)));
     ctx.register_udf(ScalarUDF::new_from_impl(extract::DatePart::new(true)));
     for kind in [Justify::Hours, Justify::Days, Justify::Interval] {

@@ -2,6 +2,16 @@
 //! functions [`super::TextInput`] puts where text is cast to those types.
 
 use super::*;
+use crate::types;
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::arrow::array::{
+    Date32Array, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    TimestampSecondArray,
+};
+use datafusion::arrow::datatypes::{
+    Date32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
 
 /// The name of the bytea input function.
 pub const BYTEA_IN: &str = "byteain";
@@ -102,8 +112,9 @@ impl ScalarUDFImpl for PgTimestampIn {
             input
         };
         let order = datetime_input::DateOrder::of(&args.config_options);
+        let zone = TextOptions::current(&args.config_options).time_zone;
         Ok(ColumnarValue::Array(read_datetimes(
-            &input, &target, order,
+            &input, &target, order, &zone,
         )?))
     }
 }
@@ -174,75 +185,195 @@ impl ScalarUDFImpl for PgTimeIn {
 }
 
 /// Casts text to a date or timestamp type: Arrow reads what it can, and the
-/// values it cannot are read by [`datetime_input`] and handed to Arrow again
-/// in ISO form; a value neither reads is an error (22007, or 22008 when a
-/// field is out of range).
+/// values it cannot are read by [`datetime_input`]; a value neither reads is
+/// an error (22007, or 22008 when a field is out of range). `infinity` and
+/// `-infinity` are the types' largest and smallest values. Timestamptz text
+/// without a zone is in the session's TimeZone, so only a UTC session lets
+/// Arrow read it.
 fn read_datetimes(
     input: &ArrayRef,
     target: &DataType,
     order: datetime_input::DateOrder,
+    session_zone: &str,
 ) -> DfResult<ArrayRef> {
     use datafusion::arrow::compute::{CastOptions, cast_with_options};
+    let zoned = matches!(target, DataType::Timestamp(_, Some(_)));
+    let local_zone: Option<Tz> = match session_zone.to_ascii_uppercase().as_str() {
+        _ if !zoned => None,
+        "UTC" | "GMT" | "Z" | "ETC/UTC" | "+00:00" => None,
+        _ => session_zone.parse().ok(),
+    };
     let lenient = CastOptions {
         safe: true,
         ..Default::default()
     };
-    let read = cast_with_options(input, target, &lenient)?;
+    let read = match local_zone {
+        None => cast_with_options(input, target, &lenient)?,
+        Some(_) => datafusion::arrow::array::new_null_array(target, input.len()),
+    };
     if read.null_count() == input.null_count() {
         return Ok(read);
     }
     let text = input.as_string::<i32>();
     let now = chrono::Utc::now();
-    let zoned = matches!(target, DataType::Timestamp(_, Some(_)));
-    let mut iso = Vec::with_capacity(text.len());
+    let type_name = match target {
+        DataType::Date32 => "date",
+        _ if zoned => "timestamp with time zone",
+        _ => "timestamp",
+    };
+    let mut values: Vec<Option<i64>> = Vec::with_capacity(text.len());
     for i in 0..text.len() {
-        if text.is_null(i) || !read.is_null(i) {
-            iso.push(text.is_valid(i).then(|| text.value(i).to_string()));
+        if text.is_null(i) {
+            values.push(None);
+            continue;
+        }
+        if !read.is_null(i) {
+            values.push(Some(match target {
+                DataType::Date32 => i64::from(read.as_primitive::<Date32Type>().value(i)),
+                _ => micros_of(&read, i),
+            }));
             continue;
         }
         let value = text.value(i);
+        let infinite = match value.trim().to_ascii_lowercase().as_str() {
+            "infinity" | "+infinity" => Some(true),
+            "-infinity" => Some(false),
+            _ => None,
+        };
+        if let Some(positive) = infinite {
+            values.push(Some(match (target, positive) {
+                (DataType::Date32, true) => i64::from(types::DATE_INFINITY),
+                (DataType::Date32, false) => i64::from(types::DATE_MINUS_INFINITY),
+                (_, true) => types::TIMESTAMP_INFINITY,
+                (_, false) => types::TIMESTAMP_MINUS_INFINITY,
+            }));
+            continue;
+        }
         let parsed = datetime_input::parse(value, order, now).map_err(|e| match e {
             Error::InvalidDatetime(_) => Error::InvalidDatetime(format!(
-                "invalid input syntax for type {}: \"{value}\"",
-                if *target == DataType::Date32 {
-                    "date"
-                } else if zoned {
-                    "timestamp with time zone"
-                } else {
-                    "timestamp"
-                }
+                "invalid input syntax for type {type_name}: \"{value}\""
             )),
             other => other,
         })?;
-        let mut out = parsed.date.format("%Y-%m-%d").to_string();
-        if *target != DataType::Date32 {
-            let micros = parsed.time;
-            out.push_str(&format!(
-                "T{:02}:{:02}:{:02}.{:06}",
-                micros / 3_600_000_000,
-                micros / 60_000_000 % 60,
-                micros / 1_000_000 % 60,
-                micros % 1_000_000
-            ));
-            // A timestamp without time zone ignores a zone in its text.
-            if let (true, Some(offset)) = (zoned, parsed.offset) {
-                let sign = if offset < 0 { '-' } else { '+' };
-                let offset = offset.abs();
-                out.push_str(&format!(
-                    "{sign}{:02}:{:02}",
-                    offset / 3600,
-                    offset / 60 % 60
-                ));
+        let out_of_range = || Error::Coded {
+            code: "22008",
+            message: format!(
+                "{} out of range: \"{value}\"",
+                type_name.replace("timestamp with time zone", "timestamp")
+            ),
+        };
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        let days = (parsed.date - epoch).num_days();
+        if *target == DataType::Date32 {
+            if days < i64::from(types::DATE_MIN) {
+                return Err(out_of_range().into());
+            }
+            values.push(Some(days));
+            continue;
+        }
+        let local = days * 86_400_000_000 + parsed.time;
+        // A timestamp without time zone ignores a zone in its text.
+        let offset = match (zoned, parsed.offset, &local_zone) {
+            (false, _, _) => 0,
+            (true, Some(offset), _) => offset,
+            (true, None, Some(zone)) => local_offset(zone, local),
+            (true, None, None) => 0,
+        };
+        let micros = local - i64::from(offset) * 1_000_000;
+        if micros < types::TIMESTAMP_MIN {
+            return Err(out_of_range().into());
+        }
+        values.push(Some(micros));
+    }
+    let out: ArrayRef = match target {
+        DataType::Date32 => Arc::new(
+            values
+                .into_iter()
+                .map(|v| v.map(|v| v as i32))
+                .collect::<Date32Array>(),
+        ),
+        DataType::Timestamp(unit, zone) => {
+            // Nanoseconds cover only 1677 to 2262: their infinities are
+            // their largest and smallest values.
+            let scaled = |v: i64| match (v, unit) {
+                (types::TIMESTAMP_INFINITY, TimeUnit::Nanosecond) => Some(i64::MAX),
+                (types::TIMESTAMP_MINUS_INFINITY, TimeUnit::Nanosecond) => Some(i64::MIN),
+                (types::TIMESTAMP_INFINITY | types::TIMESTAMP_MINUS_INFINITY, _) => Some(v),
+                (v, TimeUnit::Nanosecond) => v.checked_mul(1_000),
+                (v, TimeUnit::Microsecond) => Some(v),
+                (v, TimeUnit::Millisecond) => Some(v.div_euclid(1_000)),
+                (v, TimeUnit::Second) => Some(v.div_euclid(1_000_000)),
+            };
+            let values = values
+                .into_iter()
+                .map(|v| {
+                    v.map(|v| {
+                        scaled(v).ok_or_else(|| Error::Coded {
+                            code: "22008",
+                            message: "timestamp out of range".into(),
+                        })
+                    })
+                    .transpose()
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            match unit {
+                TimeUnit::Nanosecond => {
+                    Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(zone.clone()))
+                }
+                TimeUnit::Microsecond => Arc::new(
+                    TimestampMicrosecondArray::from(values).with_timezone_opt(zone.clone()),
+                ),
+                TimeUnit::Millisecond => Arc::new(
+                    TimestampMillisecondArray::from(values).with_timezone_opt(zone.clone()),
+                ),
+                TimeUnit::Second => {
+                    Arc::new(TimestampSecondArray::from(values).with_timezone_opt(zone.clone()))
+                }
             }
         }
-        iso.push(Some(out));
-    }
-    let iso: ArrayRef = Arc::new(iso.into_iter().collect::<StringArray>());
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
+        other => {
+            return Err(DataFusionError::Internal(format!(
+                "timestamp input to {other}"
+            )));
+        }
     };
-    Ok(cast_with_options(&iso, target, &strict)?)
+    Ok(out)
+}
+
+/// Row `i` of a timestamp column in microseconds.
+fn micros_of(column: &ArrayRef, i: usize) -> i64 {
+    match column.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            column.as_primitive::<TimestampMicrosecondType>().value(i)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            column.as_primitive::<TimestampNanosecondType>().value(i) / 1_000
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            column.as_primitive::<TimestampMillisecondType>().value(i) * 1_000
+        }
+        _ => column.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
+    }
+}
+
+/// The offset from UTC, in seconds, of `zone` at local time `local`
+/// (microseconds from 1970): the one in force then, the earlier one where
+/// the clock went back.
+fn local_offset(zone: &Tz, local: i64) -> i32 {
+    use chrono::{Offset, TimeZone};
+    let Some(local) = chrono::DateTime::from_timestamp_micros(local) else {
+        return 0;
+    };
+    let local = local.naive_utc();
+    match zone.offset_from_local_datetime(&local) {
+        chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => {
+            o.fix().local_minus_utc()
+        }
+        chrono::LocalResult::None => zone
+            .offset_from_utc_datetime(&local)
+            .fix()
+            .local_minus_utc(),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` (or with `T`), optionally followed by a zone, with
