@@ -604,6 +604,8 @@ fn exact_decimal(text: &str) -> Result<(i128, i8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
 
     #[test]
     fn infinities_are_the_calendars_ends() {
@@ -623,9 +625,6 @@ mod tests {
         let start = chrono::NaiveDate::MIN.and_hms_opt(0, 0, 0).unwrap();
         assert_eq!(start.and_utc().timestamp_micros(), TIMESTAMP_MINUS_INFINITY);
     }
-    use super::*;
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     fn parse(ty: &str) -> Result<ColumnType> {
         let sql = format!("CREATE TABLE t (c {ty})");

@@ -138,3 +138,37 @@ async fn timestamptz_text_without_a_zone_is_in_the_sessions_time_zone() {
         ["2020-01-01 10:00:00-05|2020-07-01 10:00:00-04|2020-01-01 05:00:00-05"]
     );
 }
+
+#[tokio::test]
+async fn decades_centuries_millennia_and_finiteness_as_postgresql_counts_them() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    assert_eq!(
+        texts(
+            values(
+                &client,
+                "SELECT date_trunc('century', DATE '1970-03-20'), \
+                        date_trunc('MILLENNIUM', TIMESTAMP '1970-03-20 04:30:00'), \
+                        date_trunc('decade', DATE '0002-12-31 BC'), \
+                        date_trunc('century', DATE '0055-08-10 BC'), \
+                        date_trunc('decade', DATE '0004-12-25')"
+            )
+            .await
+        ),
+        [
+            "1901-01-01 00:00:00+00|1001-01-01 00:00:00|0011-01-01 00:00:00+00 BC|\
+          0100-01-01 00:00:00+00 BC|0001-01-01 00:00:00+00 BC"
+        ]
+    );
+    assert_eq!(
+        texts(
+            values(
+                &client,
+                "SELECT isfinite('infinity'::date), isfinite('-infinity'::timestamp), \
+                        isfinite('today'::date), isfinite(now()), isfinite(interval '1 day')"
+            )
+            .await
+        ),
+        ["f|f|t|t|t"]
+    );
+}

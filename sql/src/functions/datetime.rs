@@ -11,11 +11,9 @@ use datafusion::arrow::datatypes::{
     DataType, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
     TimestampMicrosecondType,
 };
-use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
-    Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 
 use crate::error::Error;
@@ -425,7 +423,8 @@ impl ScalarUDFImpl for IntervalScale {
 /// `date_trunc(field, date)` truncates the date as a timestamp with time
 /// zone, as PostgreSQL resolves it (date → timestamptz is its preferred
 /// cast), so the result is a timestamptz; DataFusion's gives a timestamp.
-/// Everything else is DataFusion's date_trunc.
+/// `decade`, `century` and `millennium`, which DataFusion lacks, are
+/// PostgreSQL's; everything else is DataFusion's date_trunc.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct PgDateTrunc {
     inner: Arc<datafusion::logical_expr::ScalarUDF>,
@@ -493,7 +492,54 @@ impl ScalarUDFImpl for PgDateTrunc {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        self.inner.invoke_with_args(args)
+        let unit = match &args.args[0] {
+            ColumnarValue::Scalar(unit) => match unit.try_as_str() {
+                Some(Some(unit)) => unit.to_ascii_lowercase(),
+                _ => return self.inner.invoke_with_args(args),
+            },
+            _ => return self.inner.invoke_with_args(args),
+        };
+        if !matches!(unit.as_str(), "decade" | "century" | "millennium") {
+            return self.inner.invoke_with_args(args);
+        }
+        // The first year of the decade, century or millennium as PostgreSQL
+        // counts them (centuries start at year 1; there is no year 0 between
+        // 1 BC and 1 AD), in UTC; the infinities stay.
+        let inputs = args.args;
+        let input = crate::types::timestamp_micros(&inputs[1].to_array(args.number_rows)?)?;
+        let DataType::Timestamp(TimeUnit::Microsecond, zone) = input.data_type().clone() else {
+            return Err(Error::Coded {
+                code: "0A000",
+                message: format!("date_trunc('{unit}') of {}", input.data_type()),
+            }
+            .into());
+        };
+        let first = |year: i32| -> i32 {
+            match unit.as_str() {
+                "decade" if year > 0 => year / 10 * 10,
+                "decade" => -((8 - (year - 1)) / 10) * 10,
+                "century" if year > 0 => (year + 99) / 100 * 100 - 99,
+                "century" => -((99 - (year - 1)) / 100) * 100 + 1,
+                _ if year > 0 => (year + 999) / 1000 * 1000 - 999,
+                _ => -((999 - (year - 1)) / 1000) * 1000 + 1,
+            }
+        };
+        let out: datafusion::arrow::array::TimestampMicrosecondArray = input
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .map(|original| {
+                let original = original?;
+                if original == crate::types::TIMESTAMP_INFINITY
+                    || original == crate::types::TIMESTAMP_MINUS_INFINITY
+                {
+                    return Some(original);
+                }
+                let at = DateTime::from_timestamp_micros(original)?.naive_utc();
+                let start = chrono::NaiveDate::from_ymd_opt(first(at.year()), 1, 1)?;
+                Some(start.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
+            })
+            .collect();
+        super::shaped_like(&inputs, Arc::new(out.with_timezone_opt(zone)))
     }
 }
 
@@ -609,160 +655,5 @@ mod tests {
             age(at("2024-03-01 00:00:00"), at("2024-01-31 00:00:00")),
             IntervalMonthDayNano::new(1, 1, 0)
         );
-    }
-}
-
-/// `now()` and `current_timestamp`: the statement's start, in microseconds
-/// as PostgreSQL keeps timestamps (DataFusion's is in nanoseconds, which hold
-/// only 1677 to 2262, so comparing it with a column of older or infinite
-/// timestamps failed).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Now {
-    signature: Signature,
-    aliases: Vec<String>,
-    zone: Option<Arc<str>>,
-}
-
-impl Now {
-    pub(crate) fn new(config: &datafusion::common::config::ConfigOptions) -> Self {
-        Self {
-            signature: Signature::nullary(Volatility::Stable),
-            aliases: vec!["current_timestamp".into(), "transaction_timestamp".into()],
-            zone: config.execution.time_zone.as_deref().map(Arc::from),
-        }
-    }
-}
-
-impl ScalarUDFImpl for Now {
-    fn name(&self) -> &str {
-        "now"
-    }
-
-    fn aliases(&self) -> &[String] {
-        &self.aliases
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn with_updated_config(
-        &self,
-        config: &datafusion::common::config::ConfigOptions,
-    ) -> Option<ScalarUDF> {
-        Some(ScalarUDF::new_from_impl(Now::new(config)))
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Timestamp(
-            TimeUnit::Microsecond,
-            self.zone.clone(),
-        ))
-    }
-
-    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(
-            Some(chrono::Utc::now().timestamp_micros()),
-            self.zone.clone(),
-        )))
-    }
-
-    fn simplify(
-        &self,
-        args: Vec<datafusion::logical_expr::Expr>,
-        info: &datafusion::logical_expr::simplify::SimplifyContext,
-    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
-        use datafusion::logical_expr::simplify::ExprSimplifyResult;
-        let Some(start) = info.query_execution_start_time() else {
-            return Ok(ExprSimplifyResult::Original(args));
-        };
-        Ok(ExprSimplifyResult::Simplified(
-            datafusion::logical_expr::Expr::Literal(
-                ScalarValue::TimestampMicrosecond(
-                    Some(start.timestamp_micros()),
-                    self.zone.clone(),
-                ),
-                None,
-            ),
-        ))
-    }
-}
-
-/// `timestamp ± interval` where the timestamp may be `infinity` or
-/// `-infinity`: those stay as they are, as in PostgreSQL; the others move by
-/// the interval as DataFusion moves them.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct TimestampShift {
-    subtract: bool,
-    signature: Signature,
-}
-
-impl TimestampShift {
-    pub(crate) fn new(subtract: bool) -> Self {
-        Self {
-            subtract,
-            signature: Signature::any(2, Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for TimestampShift {
-    fn name(&self) -> &str {
-        if self.subtract {
-            "pg_timestamp_minus_interval"
-        } else {
-            "pg_timestamp_plus_interval"
-        }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        Ok(args[0].clone())
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        use datafusion::arrow::array::{ArrayRef, TimestampMicrosecondArray};
-        use datafusion::arrow::compute::kernels::numeric::{add, sub};
-        let rows = args.number_rows;
-        let timestamps = args.args[0].to_array(rows)?;
-        let DataType::Timestamp(TimeUnit::Microsecond, zone) = timestamps.data_type().clone()
-        else {
-            let moved = match self.subtract {
-                true => sub(&timestamps, &args.args[1].to_array(rows)?)?,
-                false => add(&timestamps, &args.args[1].to_array(rows)?)?,
-            };
-            return super::shaped_like(&args.args, moved);
-        };
-        let micros = timestamps.as_primitive::<TimestampMicrosecondType>();
-        let infinite = |v: i64| {
-            v == crate::types::TIMESTAMP_INFINITY || v == crate::types::TIMESTAMP_MINUS_INFINITY
-        };
-        // The infinities are moved from 0 and put back after.
-        let finite: TimestampMicrosecondArray = micros
-            .iter()
-            .map(|v| v.map(|v| if infinite(v) { 0 } else { v }))
-            .collect::<TimestampMicrosecondArray>()
-            .with_timezone_opt(zone.clone());
-        let interval = args.args[1].to_array(rows)?;
-        let moved = match self.subtract {
-            true => sub(&finite, &interval)?,
-            false => add(&finite, &interval)?,
-        };
-        let moved = moved.as_primitive::<TimestampMicrosecondType>();
-        let out: ArrayRef = Arc::new(
-            micros
-                .iter()
-                .zip(moved.iter())
-                .map(|(before, after)| match before {
-                    Some(v) if infinite(v) => after.map(|_| v),
-                    _ => after,
-                })
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone_opt(zone),
-        );
-        super::shaped_like(&args.args, out)
     }
 }

@@ -8,7 +8,8 @@
 //! ([`math`]), numeric NaN and infinities ([`numeric`]), `avg` of integers
 //! and numerics ([`average`]), `mode` and `percentile_disc` ([`ordered_set`]),
 //! the regular-expression functions with PostgreSQL's patterns ([`regex`]),
-//! `json_build_object` ([`json`]).
+//! `json_build_object` ([`json`]), `now()` in microseconds and `isfinite`
+//! ([`timestamps`]).
 
 mod average;
 mod datetime;
@@ -21,11 +22,13 @@ pub(crate) mod numeric;
 mod ordered_set;
 pub(crate) mod regex;
 mod single_value;
+mod timestamps;
 
-pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction, TimestampShift};
+pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
 pub use json::ROW_JSON;
 pub(crate) use math::NumericDiv;
 pub(crate) use single_value::{NAME as SINGLE_VALUE, VALUE_OF as SINGLE_VALUE_OF};
+pub(crate) use timestamps::TimestampShift;
 
 use std::sync::Arc;
 
@@ -54,7 +57,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
-    ctx.register_udf(ScalarUDF::new_from_impl(datetime::Now::new(
+    ctx.register_udf(ScalarUDF::new_from_impl(timestamps::IsFinite::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(timestamps::Now::new(
         ctx.state().config_options(),
     )));
     ctx.register_udf(ScalarUDF::new_from_impl(extract::DatePart::new(false)));
