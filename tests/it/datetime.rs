@@ -5,18 +5,7 @@
 use chrono::NaiveDate;
 use tokio_postgres::types::{Date, Timestamp};
 
-use crate::server::{TestServer, values};
-
-fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
-    rows.into_iter()
-        .map(|r| {
-            r.into_iter()
-                .map(|v| v.unwrap_or_else(|| "NULL".into()))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect()
-}
+use crate::server::{TestServer, texts, values};
 
 #[tokio::test]
 async fn infinite_and_bc_dates_and_timestamps_are_stored_sorted_and_sent_as_postgresql_does() {

@@ -2,18 +2,7 @@
 //! width, sorted, compared and printed as PostgreSQL does; never read as a
 //! number by a function that does not know them.
 
-use crate::server::{TestServer, failure, values};
-
-fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
-    rows.into_iter()
-        .map(|r| {
-            r.into_iter()
-                .map(|v| v.unwrap_or_else(|| "NULL".into()))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect()
-}
+use crate::server::{TestServer, failure, texts, values};
 
 #[tokio::test]
 async fn nan_and_infinities_are_stored_sorted_and_printed_as_postgresql_does() {

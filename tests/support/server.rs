@@ -47,6 +47,18 @@ pub async fn values(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Optio
 
 /// The SQLSTATE `sql` fails with (its text when it has none), or
 /// `succeeded: …` when it does not fail.
+/// Rows as `a|b|NULL` lines, for comparing with a short list.
+pub fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
 pub async fn failure(client: &tokio_postgres::Client, sql: &str) -> String {
     match client.simple_query(sql).await {
         Ok(_) => format!("succeeded: {sql}"),
