@@ -31,6 +31,7 @@ pub(crate) mod tables;
 pub mod text_output;
 pub mod tokens;
 pub mod types;
+pub mod zones;
 
 pub use cache::{CacheConfig, CacheStats, ResultCache};
 pub use copy::{ConvertError, CopyFormat, CopyIn, CopyOptions, CopyOut};

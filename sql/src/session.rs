@@ -136,6 +136,9 @@ pub struct Session {
     /// This session's schema of temporary relations (`pg_temp_<n>`), made
     /// when it first creates one and dropped with the session.
     temp_schema: String,
+    /// When the explicit transaction began (microseconds since 1970), 0
+    /// outside one.
+    transaction_start: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -205,6 +208,7 @@ impl Session {
             reported: Vec::new(),
             effects: Vec::new(),
             temp_schema,
+            transaction_start: 0,
         };
         session.register_privilege_functions();
         Ok(session)
@@ -287,37 +291,24 @@ impl Session {
     }
 
     /// Puts the settings that change how text reads as a value, and a value
-    /// as text, where DataFusion's function calls see them.
+    /// as text, where DataFusion's function calls see them, with the moment
+    /// the transaction began.
     fn share_text_settings(&self) {
-        let wanted =
+        let mut wanted =
             crate::text_output::TextOptions::of(&self.settings.read().expect("settings lock"));
-        let state = self.ctx.state_ref();
-        let current = state
-            .read()
-            .config_options()
+        // Outside a transaction block each statement is its own transaction.
+        wanted.transaction_start = match self.transaction_start {
+            0 => chrono::Utc::now().timestamp_micros() as u64,
+            start => start,
+        };
+        if let Some(options) = self
+            .ctx
+            .state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
             .extensions
-            .get::<crate::text_output::TextOptions>()
-            .map(|o| {
-                (
-                    &o.date_order,
-                    &o.interval_style,
-                    &o.time_zone,
-                    o.extra_float_digits,
-                ) == (
-                    &wanted.date_order,
-                    &wanted.interval_style,
-                    &wanted.time_zone,
-                    wanted.extra_float_digits,
-                )
-            });
-        // Most statements find them unchanged: no write lock for them.
-        if current == Some(false)
-            && let Some(options) = state
-                .write()
-                .config_mut()
-                .options_mut()
-                .extensions
-                .get_mut::<crate::text_output::TextOptions>()
+            .get_mut::<crate::text_output::TextOptions>()
         {
             *options = wanted;
         }
@@ -610,8 +601,16 @@ fn expr_text(expr: &Expr) -> Result<String> {
             op: ast::UnaryOperator::Minus,
             expr,
         } => format!("-{}", expr_text(expr)?),
-        Expr::Interval(_) => {
-            return Err(Error::unsupported("INTERVAL time zones are not supported"));
+        // `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`: its hours.
+        Expr::Interval(interval) => {
+            let text = expr_text(&interval.value)?;
+            let value = crate::interval::parse(&text, Default::default(), Default::default())?;
+            if value.months != 0 || value.days != 0 {
+                return Err(Error::InvalidParameterValue(format!(
+                    "invalid interval value for time zone: {text}"
+                )));
+            }
+            (value.micros as f64 / 3_600_000_000.0).to_string()
         }
         other => other.to_string(),
     })

@@ -7,7 +7,6 @@
 //! case-insensitive; names with a dot (`myapp.flag`) are free-form, as in PostgreSQL.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
@@ -453,30 +452,14 @@ fn date_style(v: &str) -> Option<String> {
 
 /// Accepts IANA zone names (`Europe/Paris`), `UTC`, `Z` and numeric offsets
 /// (`+09:00`), case-insensitively for the common spellings.
+/// A TimeZone value as PostgreSQL takes it ([`Zone::setting`]), spelled
+/// as PostgreSQL shows it.
 fn time_zone(v: &str) -> Option<String> {
     let v = v.trim_matches('\'');
-    if v.eq_ignore_ascii_case("utc") || v.eq_ignore_ascii_case("z") || v.eq_ignore_ascii_case("gmt")
-    {
-        return Some(
-            if v.eq_ignore_ascii_case("gmt") {
-                "GMT"
-            } else {
-                "UTC"
-            }
-            .to_string(),
-        );
+    if v.eq_ignore_ascii_case("utc") || v.eq_ignore_ascii_case("z") {
+        return Some("UTC".to_string());
     }
-    if v.starts_with(['+', '-']) {
-        return datafusion::arrow::array::timezone::Tz::from_str(v)
-            .ok()
-            .map(|_| v.to_string());
-    }
-    // Zone names are case-sensitive in the tz database; try the given spelling first,
-    // then a case-insensitive match.
-    if datafusion::arrow::array::timezone::Tz::from_str(v).is_ok() {
-        return Some(v.to_string());
-    }
-    None
+    crate::zones::Zone::setting(v).map(|zone| zone.setting_text(v))
 }
 
 fn parse_millis(v: &str) -> Option<u64> {

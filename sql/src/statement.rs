@@ -325,8 +325,12 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
 /// - the subquery rewrites (`EXISTS` as a count, scalar subqueries as
 ///   single values) run last, over every subquery the earlier ones made
 ///   (descriptions and signatures become subqueries).
+///
+/// A `SET` is left as written: its values are settings' text, not
+/// expressions to plan.
 fn finish(stmt: DFStatement) -> DFStatement {
     match stmt {
+        DFStatement::Statement(s) if matches!(*s, Statement::Set(_)) => DFStatement::Statement(s),
         DFStatement::Statement(mut s) => {
             balance_boolean_chains(&mut s);
             float_literals_stay_exact(&mut s);
@@ -338,6 +342,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             integer_literals_as_int4(&mut s);
             interval_literals_read_like_postgres(&mut s);
             extract_as_function(&mut s);
+            at_time_zone_as_function(&mut s);
             reverse_reg_casts_as_names(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.

@@ -7,8 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
-use datafusion::arrow::array::timezone::Tz;
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
@@ -25,12 +24,13 @@ use datafusion::logical_expr::{
 
 use crate::interval::{self, Interval};
 use crate::settings::Settings;
+use crate::zones::Zone;
 
 /// What text rendering depends on: the session's settings at statement start.
 #[derive(Debug, Clone, Default)]
 pub struct TextStyle {
     /// TimeZone, for timestamptz; None is UTC.
-    pub time_zone: Option<Tz>,
+    pub time_zone: Option<Zone>,
     pub extra_float_digits: i64,
     pub interval_style: interval::Style,
 }
@@ -53,6 +53,9 @@ datafusion::common::extensions_options! {
         /// TimeZone, for timestamptz.
         pub time_zone: String, default = "UTC".to_string()
         pub extra_float_digits: i32, default = 1
+        /// When the session's transaction began, in microseconds since 1970:
+        /// `now()` and `'now'` are that moment throughout it (0: unknown).
+        pub transaction_start: u64, default = 0
     }
 }
 
@@ -71,6 +74,7 @@ impl TextOptions {
                 .unwrap_or_else(|_| "postgres".into()),
             time_zone: settings.time_zone(),
             extra_float_digits: settings.extra_float_digits() as i32,
+            transaction_start: 0,
         }
     }
 
@@ -87,9 +91,23 @@ impl TextOptions {
         interval::Style::named(&self.interval_style).unwrap_or_default()
     }
 
+    /// The moment `now()` and `'now'` stand for: the transaction's start, or
+    /// else the current time.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        match self.transaction_start {
+            0 => Utc::now(),
+            start => DateTime::from_timestamp_micros(start as i64).unwrap_or_else(Utc::now),
+        }
+    }
+
+    /// The session's TimeZone; None is UTC.
+    pub fn zone(&self) -> Option<Zone> {
+        Zone::setting(&self.time_zone).filter(|zone| *zone != crate::zones::UTC)
+    }
+
     pub fn style(&self) -> TextStyle {
         TextStyle {
-            time_zone: self.time_zone.parse().ok(),
+            time_zone: self.zone(),
             extra_float_digits: i64::from(self.extra_float_digits),
             interval_style: self.interval_style(),
         }
@@ -440,7 +458,7 @@ fn format_time(nanos: i128) -> String {
 }
 
 /// `zone`: None for timestamp; Some(session zone, None meaning UTC) for timestamptz.
-fn format_timestamp(nanos: i128, zone: Option<Option<&Tz>>) -> String {
+fn format_timestamp(nanos: i128, zone: Option<Option<&Zone>>) -> String {
     // The infinities, whatever the unit.
     if nanos >= i128::from(crate::types::TIMESTAMP_INFINITY) * 1_000 {
         return "infinity".into();
@@ -450,20 +468,16 @@ fn format_timestamp(nanos: i128, zone: Option<Option<&Tz>>) -> String {
     }
     let secs = nanos.div_euclid(1_000_000_000) as i64;
     let sub = nanos.rem_euclid(1_000_000_000) as u32;
-    let Some(utc) = DateTime::<Utc>::from_timestamp(secs, sub) else {
+    let offset = match zone {
+        None => None,
+        Some(None) => Some(0),
+        Some(Some(zone)) => Some(zone.offset_at(secs)),
+    };
+    let Some(local) = DateTime::<Utc>::from_timestamp(secs + i64::from(offset.unwrap_or(0)), sub)
+    else {
         return nanos.to_string();
     };
-    let (local, offset): (NaiveDateTime, Option<i32>) = match zone {
-        None => (utc.naive_utc(), None),
-        Some(None) => (utc.naive_utc(), Some(0)),
-        Some(Some(tz)) => {
-            let off = tz
-                .offset_from_utc_datetime(&utc.naive_utc())
-                .fix()
-                .local_minus_utc();
-            (utc.with_timezone(tz).naive_local(), Some(off))
-        }
-    };
+    let local = local.naive_utc();
     let (year, era) = year_text(local.year());
     let mut s = format!(
         "{year}-{:02}-{:02} {:02}:{:02}:{:02}{}",
@@ -475,15 +489,7 @@ fn format_timestamp(nanos: i128, zone: Option<Option<&Tz>>) -> String {
         fraction(local.nanosecond()),
     );
     if let Some(off) = offset {
-        let sign = if off < 0 { '-' } else { '+' };
-        let off = off.abs();
-        s.push_str(&format!("{sign}{:02}", off / 3600));
-        if off % 3600 != 0 {
-            s.push_str(&format!(":{:02}", off % 3600 / 60));
-            if off % 60 != 0 {
-                s.push_str(&format!(":{:02}", off % 60));
-            }
-        }
+        s.push_str(&crate::zones::offset_text(off, false));
     }
     s.push_str(era);
     s
@@ -520,12 +526,12 @@ mod tests {
             format_timestamp(nanos, Some(None)),
             "2023-11-14 22:13:20.123+00"
         );
-        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let tokyo = Zone::named("Asia/Tokyo").unwrap();
         assert_eq!(
             format_timestamp(nanos, Some(Some(&tokyo))),
             "2023-11-15 07:13:20.123+09"
         );
-        let india: Tz = "Asia/Kolkata".parse().unwrap();
+        let india = Zone::named("Asia/Kolkata").unwrap();
         assert_eq!(
             format_timestamp(0, Some(Some(&india))),
             "1970-01-01 05:30:00+05:30"

@@ -342,6 +342,19 @@ exprs = [
     "regexp_split_to_array('a, b,c', ',\\s*')", "regexp_matches('a1b2', '[a-z]([0-9])', 'g')",
     "'abc' SIMILAR TO 'a_c'", "'abc' NOT SIMILAR TO '(a|x)%'", "substring('abcdefg' from 'a#\"(b_d)#\"%' for '#')",
     "regexp_match('abc', 'x(')", "regexp_like('abc', 'a', 'g')", "'x' ~ 'a\\q'",
+    # time zones by region, abbreviation (fixed or changing), POSIX text and
+    # interval; clocks skipped and repeated; PostgreSQL's to_char patterns
+    "TIMESTAMPTZ '2011-03-26 21:00:00+00' AT TIME ZONE 'MSK'", "TIMESTAMP '2011-03-27 02:30:00' AT TIME ZONE 'Europe/Moscow'",
+    "TIMESTAMP '2014-10-26 01:30:00' AT TIME ZONE 'europe/moscow'", "TIMESTAMP '2020-01-01 00:00' AT TIME ZONE 'UTC+3'",
+    "TIMESTAMPTZ '2020-07-01 12:00+00' AT TIME ZONE INTERVAL '-05:30'", "'2011-03-27 02:00:00 MSK'::timestamptz",
+    "'1997-02-10 17:32:01 IST'::timestamptz", "'2014-10-26 01:00:00 Europe/Moscow'::timestamptz",
+    "make_timestamptz(2014, 12, 10, 10, 10, 10, 'PST8PDT,M3.2.0,M11.1.0')", "make_timestamptz(1973, 7, 15, 8, 15, 55.33, '+2')",
+    "make_timestamp(-44, 3, 15, 12, 0, 0)", "date_trunc('day', TIMESTAMPTZ '2001-02-16 20:38:40+00', 'Australia/Sydney')",
+    "to_char(TIMESTAMP '1997-02-10 17:32:01.5', 'FMDay, DDth FMMonth Y,YYY HH12:MI:SS.MS P.M. IYYY-IW-ID J Q RM')",
+    "to_char(TIMESTAMPTZ '2020-07-01 12:00+00', 'YYYY-MM-DD HH24:MI:SS TZ OF \"tz\" tzh:tzm')",
+    "to_char(TIMESTAMP '0044-03-15 12:00 BC', 'YYYY B.C. CC Dy')",
+    "TIMESTAMP '2020-01-01' AT TIME ZONE 'Mars/Olympus'", "make_timestamptz(2014, 12, 10, 10, 10, 10, '+16')",
+    "make_timestamp(2013, 2, 30, 0, 0, 0)",
 ]
 section("expression", [f"SELECT {e}" for e in exprs])
 

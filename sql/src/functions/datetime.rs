@@ -5,18 +5,23 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
-use datafusion::arrow::array::{Array, AsArray, IntervalMonthDayNanoArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, IntervalMonthDayNanoArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, TimeUnit,
     TimestampMicrosecondType,
 };
+use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 
 use crate::error::Error;
+use crate::text_output::TextOptions;
+use crate::zones::{self, Zone};
 
 /// `age(a, b)`: `a - b` in years, months and days, the way a person counts
 /// age (`age('2024-05-17', '2020-01-01')` is `4 years 4 mons 16 days`);
@@ -460,6 +465,15 @@ impl PgDateTrunc {
                     text(),
                     Coercion::new_exact(TypeSignatureClass::Time),
                 ]),
+                // date_trunc(field, timestamptz, zone).
+                TypeSignature::Coercible(vec![
+                    text(),
+                    timestamp_from(
+                        TypeSignatureClass::Native(logical_string()),
+                        NativeType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    ),
+                    text(),
+                ]),
             ],
             Volatility::Immutable,
         );
@@ -481,17 +495,86 @@ impl ScalarUDFImpl for PgDateTrunc {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(args)
+        self.inner.return_type(&args[..2])
     }
 
     fn return_field_from_args(
         &self,
         args: datafusion::logical_expr::ReturnFieldArgs,
     ) -> Result<datafusion::arrow::datatypes::FieldRef> {
-        self.inner.return_field_from_args(args)
+        let fields = &args.arg_fields[..2];
+        let scalars = &args.scalar_arguments[..2];
+        self.inner
+            .return_field_from_args(datafusion::logical_expr::ReturnFieldArgs {
+                arg_fields: fields,
+                scalar_arguments: scalars,
+            })
     }
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    /// A timestamptz is truncated on the wall clock of the zone given, else
+    /// the session's: `date_trunc('day', t)` is the local midnight.
+    fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::datatypes::Field;
+        let zoned = matches!(args.args[1].data_type(), DataType::Timestamp(_, Some(_)));
+        let zone = match args.args.get(2) {
+            Some(ColumnarValue::Scalar(spec)) => match spec.try_as_str().flatten() {
+                Some(spec) => Some(match Zone::named(spec) {
+                    Some(Zone::Abbreviation { region, .. }) => Zone::Region(region),
+                    Some(zone) => zone,
+                    None => {
+                        return Err(Error::InvalidParameterValue(zones::not_recognized(spec)).into());
+                    }
+                }),
+                None => return Ok(ColumnarValue::Scalar(ScalarValue::Null)),
+            },
+            Some(_) => {
+                return Err(Error::Coded {
+                    code: "0A000",
+                    message: "date_trunc with a zone that differs by row".into(),
+                }
+                .into());
+            }
+            None if zoned => TextOptions::current(&args.config_options).zone(),
+            None => None,
+        };
+        let Some(zone) = zone.filter(|_| zoned) else {
+            args.args.truncate(2);
+            args.arg_fields.truncate(2);
+            return self.truncate(args);
+        };
+        let input = crate::types::timestamp_micros(&args.args[1].to_array(args.number_rows)?)?;
+        let local: TimestampMicrosecondArray = input
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .map(|v| v.map(|v| super::zoned::local_of(&zone, v)))
+            .collect();
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let wall_clock = DataType::Timestamp(TimeUnit::Microsecond, None);
+        args.args.truncate(2);
+        args.arg_fields.truncate(2);
+        args.args[1] = ColumnarValue::Array(Arc::new(local));
+        args.arg_fields[1] = Arc::new(Field::new("t", wall_clock.clone(), true));
+        args.return_field = Arc::new(Field::new("date_trunc", wall_clock, true));
+        let truncated = self.truncate(args)?.to_array(input.len())?;
+        let out: TimestampMicrosecondArray = truncated
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .map(|v| v.map(|v| super::zoned::utc_of(&zone, v)))
+            .collect();
+        let out: ArrayRef = Arc::new(out.with_timezone("UTC"));
+        Ok(match scalar {
+            true => ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?),
+            false => ColumnarValue::Array(out),
+        })
+    }
+}
+
+impl PgDateTrunc {
+    /// Truncation on the clock the values are in.
+    fn truncate(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let unit = match &args.args[0] {
             ColumnarValue::Scalar(unit) => match unit.try_as_str() {
                 Some(Some(unit)) => unit.to_ascii_lowercase(),

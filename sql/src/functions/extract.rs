@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
-use datafusion::arrow::array::timezone::Tz;
+use crate::zones::Zone;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Float64Array, PrimitiveArray,
 };
@@ -390,10 +390,7 @@ impl ScalarUDFImpl for DatePart {
             ),
             _ => (input, source),
         };
-        let zone: Option<Tz> = TextOptions::current(&args.config_options)
-            .time_zone
-            .parse()
-            .ok();
+        let zone = TextOptions::current(&args.config_options).zone();
         let mut values = Vec::with_capacity(rows);
         for i in 0..rows {
             if units.is_null(i) || input.is_null(i) {
@@ -458,7 +455,7 @@ fn value_at(
     i: usize,
     source: Source,
     part: Part,
-    zone: Option<&Tz>,
+    zone: Option<&Zone>,
 ) -> Result<Value> {
     let out_of_range = || {
         DataFusionError::from(Error::Coded {
@@ -474,12 +471,10 @@ fn value_at(
                 return Ok(Value::Micros(i128::from(micros)));
             }
             let (local, offset) = match (source, zone) {
-                (Source::TimestampTz, Some(tz)) => {
-                    let offset = tz.offset_from_utc_datetime(&utc.naive_utc()).fix();
-                    (
-                        utc.with_timezone(tz).naive_local(),
-                        offset.local_minus_utc(),
-                    )
+                (Source::TimestampTz, Some(zone)) => {
+                    let offset = zone.offset_at(utc.timestamp());
+                    let shift = chrono::Duration::seconds(i64::from(offset));
+                    (utc.naive_utc() + shift, offset)
                 }
                 _ => (utc.naive_utc(), 0),
             };

@@ -13,6 +13,7 @@
 
 mod average;
 mod datetime;
+mod datetime_format;
 mod extract;
 pub(crate) mod float;
 mod formatting;
@@ -23,6 +24,7 @@ mod ordered_set;
 pub(crate) mod regex;
 mod single_value;
 mod timestamps;
+mod zoned;
 
 pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
 pub use json::ROW_JSON;
@@ -33,8 +35,8 @@ pub(crate) use timestamps::TimestampShift;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate};
-use datafusion::arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
@@ -58,6 +60,9 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::IsFinite::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(zoned::TimezoneOf::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(zoned::MakeTimestamp::new(false)));
+    ctx.register_udf(ScalarUDF::new_from_impl(zoned::MakeTimestamp::new(true)));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::Now::new(
         ctx.state().config_options(),
     )));
@@ -574,44 +579,63 @@ impl ScalarUDFImpl for ToChar {
             let out = formatting::number_to_char(&values, templates)?;
             return Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef));
         }
-        let values = datafusion::arrow::compute::cast(
-            &values,
-            &DataType::Timestamp(TimeUnit::Microsecond, None),
-        )?;
-        let values = values
-            .as_any()
-            .downcast_ref::<TimestampMicrosecondArray>()
-            .expect("cast to timestamps");
+        // A date is a timestamptz at its midnight, as PostgreSQL casts it.
+        let zoned = matches!(values.data_type(), DataType::Timestamp(_, Some(_)));
+        let dated = values.data_type() == &DataType::Date32;
+        let values = crate::types::timestamp_micros(&values)?;
+        let values =
+            values.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
         let templates =
             datafusion::arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
-        let templates = templates
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("cast to text");
-        let out = (0..rows)
-            .map(|i| {
-                if values.is_null(i) || templates.is_null(i) {
-                    return Ok(None);
+        let templates = templates.as_string::<i32>();
+        let zone = crate::text_output::TextOptions::current(&args.config_options)
+            .zone()
+            .unwrap_or(crate::zones::Zone::Region(chrono_tz::Tz::UTC));
+        let mut parsed: Option<(&str, datetime_format::Template)> = None;
+        let mut out = StringBuilder::with_capacity(rows, rows * 16);
+        for i in 0..rows {
+            let micros = values.value(i);
+            if values.is_null(i) || templates.is_null(i) || zoned::is_infinite(micros) {
+                out.append_null();
+                continue;
+            }
+            let template = templates.value(i);
+            if parsed.as_ref().is_none_or(|(t, _)| *t != template) {
+                parsed = Some((template, datetime_format::parse(template)));
+            }
+            let (local, offset, name) = match (zoned, dated) {
+                (true, _) => {
+                    let seconds = micros.div_euclid(1_000_000);
+                    (
+                        zoned::local_of(&zone, micros),
+                        zone.offset_at(seconds),
+                        zone.abbreviation_at(seconds),
+                    )
                 }
-                let Some(at) = DateTime::from_timestamp_micros(values.value(i)) else {
-                    return Ok(None);
-                };
-                // A template chrono cannot render is an error, never a panic.
-                let mut text = String::new();
-                use std::fmt::Write as _;
-                write!(text, "{}", at.format(&chrono_format(templates.value(i)))).map_err(
-                    |_| crate::error::Error::Coded {
-                        code: "22007",
-                        message: format!(
-                            "invalid format template for to_char: \"{}\"",
-                            templates.value(i)
-                        ),
-                    },
-                )?;
-                Ok(Some(text))
-            })
-            .collect::<std::result::Result<StringArray, crate::error::Error>>()?;
-        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+                (_, true) => {
+                    let utc = zoned::utc_of(&zone, micros);
+                    let seconds = utc.div_euclid(1_000_000);
+                    (
+                        micros,
+                        zone.offset_at(seconds),
+                        zone.abbreviation_at(seconds),
+                    )
+                }
+                _ => (micros, 0, String::new()),
+            };
+            let Some(local) = DateTime::from_timestamp_micros(local) else {
+                out.append_null();
+                continue;
+            };
+            let moment = datetime_format::Moment {
+                local: local.naive_utc(),
+                offset,
+                zone: name,
+            };
+            let nodes = &parsed.as_ref().expect("parsed above").1;
+            out.append_value(datetime_format::render(nodes, &moment));
+        }
+        shaped_like(&args.args, Arc::new(out.finish()))
     }
 }
 

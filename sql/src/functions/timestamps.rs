@@ -12,6 +12,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::error::Error;
+use crate::text_output::TextOptions;
 
 /// `now()` and `current_timestamp`: the statement's start, in microseconds
 /// as PostgreSQL keeps timestamps (DataFusion's is in nanoseconds, which hold
@@ -61,9 +62,10 @@ impl ScalarUDFImpl for Now {
         ))
     }
 
-    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let now = TextOptions::current(&args.config_options).now();
         Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(
-            Some(chrono::Utc::now().timestamp_micros()),
+            Some(now.timestamp_micros()),
             self.zone.clone(),
         )))
     }
@@ -74,8 +76,11 @@ impl ScalarUDFImpl for Now {
         info: &datafusion::logical_expr::simplify::SimplifyContext,
     ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
         use datafusion::logical_expr::simplify::ExprSimplifyResult;
-        let Some(start) = info.query_execution_start_time() else {
-            return Ok(ExprSimplifyResult::Original(args));
+        let options = TextOptions::current(info.config_options());
+        let start = match (options.transaction_start, info.query_execution_start_time()) {
+            (0, Some(start)) => start,
+            (0, None) => return Ok(ExprSimplifyResult::Original(args)),
+            _ => options.now(),
         };
         Ok(ExprSimplifyResult::Simplified(
             datafusion::logical_expr::Expr::Literal(

@@ -8,8 +8,8 @@
 //! (MDY, DMY or YMD); a four-digit (or over 31) first field is a year
 //! whatever the order (`1999-01-08`).
 
-use chrono::{Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
-use datafusion::arrow::array::timezone::Tz;
+use crate::zones;
+use chrono::{Datelike, NaiveDate, Timelike, Utc};
 
 use crate::error::Error;
 use crate::text_output::TextOptions;
@@ -50,27 +50,6 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-/// Time zone abbreviations PostgreSQL knows by default that clients write most.
-fn zone_abbreviation(word: &str) -> Option<i32> {
-    let hours = match word {
-        "utc" | "gmt" | "z" | "zulu" | "ut" => 0,
-        "est" => -5,
-        "edt" => -4,
-        "cst" => -6,
-        "cdt" => -5,
-        "mst" => -7,
-        "mdt" => -6,
-        "pst" => -8,
-        "pdt" => -7,
-        "cet" => 1,
-        "cest" => 2,
-        "eet" => 2,
-        "jst" => 9,
-        _ => return None,
-    };
-    Some(hours * 3600)
-}
 
 fn month_of(word: &str) -> Option<u32> {
     if word.len() < 3 {
@@ -142,28 +121,23 @@ fn run_together_clock(text: &str) -> Option<(i64, i64, i64)> {
     Some((field(0..2)?, field(2..4)?, field(4..6)? * 1_000_000))
 }
 
-/// A zone name as the tz database spells it, from any case:
-/// `america/new_york` is `America/New_York`.
-fn zone_name_cased(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut word_start = true;
-    for c in name.chars() {
-        out.push(if word_start {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        });
-        word_start = matches!(c, '/' | '_' | '-');
-    }
-    out
-}
-
 /// A time zone in the text: a fixed offset, or a named zone whose offset
 /// depends on the date and time it is applied to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Zone {
     Offset(i32),
-    Named(Tz),
+    Named(zones::Zone),
+}
+
+impl Zone {
+    /// What an abbreviation of PostgreSQL's default set (`pst`, `msk`)
+    /// stands for.
+    fn abbreviation(word: &str) -> Option<Zone> {
+        Some(match zones::Zone::abbreviation(word)? {
+            zones::Zone::Fixed(east) => Zone::Offset(east),
+            named => Zone::Named(named),
+        })
+    }
 }
 
 /// Reads `text`; `now` gives the date of the relative words.
@@ -229,7 +203,34 @@ fn decode(
         let start = token.as_ptr() as usize - lower.as_ptr() as usize;
         let written = &original[start..start + token.len()];
         if clock_read.is_some() && (token.starts_with('+') || token.starts_with('-')) {
+            // `17:32:01 -0097`: an offset beyond the clock's is 22009.
+            if numeric_offset(token).is_none() && token[1..].bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Coded {
+                    code: "22009",
+                    message: format!("time zone displacement out of range: \"{original}\""),
+                });
+            }
             offset = Some(Zone::Offset(numeric_offset(token).ok_or_else(invalid)?));
+            continue;
+        }
+        // `97feb10`: numbers run together with a month's name.
+        let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+        let (lead, trail) = (
+            digits(token),
+            token.bytes().rev().take_while(u8::is_ascii_digit).count(),
+        );
+        if lead > 0
+            && trail > 0
+            && lead + trail < token.len()
+            && let Some(m) = month_of(&token[lead..token.len() - trail])
+            && token[lead..token.len() - trail]
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic())
+        {
+            numbers.push(&token[..lead]);
+            month = Some(m);
+            month_at = numbers.len();
+            numbers.push(&token[token.len() - trail..]);
             continue;
         }
         // A POSIX-style zone, an abbreviation and its offset west of UTC:
@@ -274,13 +275,10 @@ fn decode(
         }
         // A named zone: America/New_York.
         if token.contains('/') && token.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let zone: Tz = written
-                .parse()
-                .or_else(|_| zone_name_cased(token).parse())
-                .map_err(|_| Error::Coded {
-                    code: "22023",
-                    message: format!("time zone \"{written}\" not recognized"),
-                })?;
+            let zone = zones::Zone::region(written).ok_or_else(|| Error::Coded {
+                code: "22023",
+                message: zones::not_recognized(written),
+            })?;
             offset = Some(Zone::Named(zone));
             continue;
         }
@@ -332,8 +330,8 @@ fn decode(
                         month_at = numbers.len();
                     } else if DAYS.iter().any(|d| word.starts_with(d)) {
                         // A day of the week says nothing the date does not.
-                    } else if let Some(z) = zone_abbreviation(word) {
-                        offset = Some(Zone::Offset(z));
+                    } else if let Some(zone) = Zone::abbreviation(word) {
+                        offset = Some(zone);
                     } else {
                         return Err(invalid());
                     }
@@ -434,16 +432,8 @@ fn decode(
         Some(Zone::Offset(seconds)) => Some(seconds),
         // A named zone's offset is the one in force at that local time.
         Some(Zone::Named(zone)) => {
-            let local = date
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .checked_add_signed(chrono::Duration::microseconds(time))
-                .ok_or_else(out_of_range)?;
-            let offset = match zone.offset_from_local_datetime(&local) {
-                chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => o,
-                chrono::LocalResult::None => zone.offset_from_utc_datetime(&local),
-            };
-            Some(offset.fix().local_minus_utc())
+            let days = (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")).num_days();
+            Some(zone.local_offset(days * 86_400 + time.div_euclid(1_000_000)))
         }
         None => None,
     };

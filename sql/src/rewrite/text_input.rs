@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::types;
-use datafusion::arrow::array::timezone::Tz;
+use crate::zones::{self, Zone};
 use datafusion::arrow::array::{
     Date32Array, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
     TimestampSecondArray,
@@ -112,9 +112,13 @@ impl ScalarUDFImpl for PgTimestampIn {
             input
         };
         let order = datetime_input::DateOrder::of(&args.config_options);
-        let zone = TextOptions::current(&args.config_options).time_zone;
+        let options = TextOptions::current(&args.config_options);
         Ok(ColumnarValue::Array(read_datetimes(
-            &input, &target, order, &zone,
+            &input,
+            &target,
+            order,
+            &options.time_zone,
+            options.now(),
         )?))
     }
 }
@@ -154,7 +158,7 @@ impl ScalarUDFImpl for PgTimeIn {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let target = args.return_field.data_type().clone();
         let input = cast(&args.args[0].to_array(args.number_rows)?, &DataType::Utf8)?;
-        let now = chrono::Utc::now();
+        let now = TextOptions::current(&args.config_options).now();
         let mut micros = Vec::with_capacity(input.len());
         for value in input.as_string::<i32>() {
             micros.push(
@@ -195,14 +199,11 @@ fn read_datetimes(
     target: &DataType,
     order: datetime_input::DateOrder,
     session_zone: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> DfResult<ArrayRef> {
     use datafusion::arrow::compute::{CastOptions, cast_with_options};
     let zoned = matches!(target, DataType::Timestamp(_, Some(_)));
-    let local_zone: Option<Tz> = match session_zone.to_ascii_uppercase().as_str() {
-        _ if !zoned => None,
-        "UTC" | "GMT" | "Z" | "ETC/UTC" | "+00:00" => None,
-        _ => session_zone.parse().ok(),
-    };
+    let local_zone = Zone::setting(session_zone).filter(|zone| zoned && *zone != zones::UTC);
     let lenient = CastOptions {
         safe: true,
         ..Default::default()
@@ -211,11 +212,12 @@ fn read_datetimes(
         None => cast_with_options(input, target, &lenient)?,
         Some(_) => datafusion::arrow::array::new_null_array(target, input.len()),
     };
-    if read.null_count() == input.null_count() {
+    let text = input.as_string::<i32>();
+    // Arrow reads a region's skipped and repeated local times its own way.
+    let regional = |i: usize| text.is_valid(i) && text.value(i).contains('/');
+    if read.null_count() == input.null_count() && !(0..text.len()).any(regional) {
         return Ok(read);
     }
-    let text = input.as_string::<i32>();
-    let now = chrono::Utc::now();
     let type_name = match target {
         DataType::Date32 => "date",
         _ if zoned => "timestamp with time zone",
@@ -227,7 +229,7 @@ fn read_datetimes(
             values.push(None);
             continue;
         }
-        if !read.is_null(i) {
+        if !read.is_null(i) && !regional(i) {
             values.push(Some(match target {
                 DataType::Date32 => i64::from(read.as_primitive::<Date32Type>().value(i)),
                 _ => micros_of(&read, i),
@@ -276,7 +278,7 @@ fn read_datetimes(
         let offset = match (zoned, parsed.offset, &local_zone) {
             (false, _, _) => 0,
             (true, Some(offset), _) => offset,
-            (true, None, Some(zone)) => local_offset(zone, local),
+            (true, None, Some(zone)) => zone.local_offset(local.div_euclid(1_000_000)),
             (true, None, None) => 0,
         };
         let micros = local - i64::from(offset) * 1_000_000;
@@ -353,26 +355,6 @@ fn micros_of(column: &ArrayRef, i: usize) -> i64 {
             column.as_primitive::<TimestampMillisecondType>().value(i) * 1_000
         }
         _ => column.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
-    }
-}
-
-/// The offset from UTC, in seconds, of `zone` at local time `local`
-/// (microseconds from 1970): the one in force then, the earlier one where
-/// the clock went back.
-fn local_offset(zone: &Tz, local: i64) -> i32 {
-    use chrono::{Offset, TimeZone};
-    let Some(local) = chrono::DateTime::from_timestamp_micros(local) else {
-        return 0;
-    };
-    let local = local.naive_utc();
-    match zone.offset_from_local_datetime(&local) {
-        chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => {
-            o.fix().local_minus_utc()
-        }
-        chrono::LocalResult::None => zone
-            .offset_from_utc_datetime(&local)
-            .fix()
-            .local_minus_utc(),
     }
 }
 

@@ -18,6 +18,7 @@ impl Session {
             self.set_setting(name, value)?;
         }
         self.tx = TxState::Block;
+        self.transaction_start = chrono::Utc::now().timestamp_micros() as u64;
         self.transaction_slot().begin();
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
@@ -45,6 +46,7 @@ impl Session {
         self.savepoints.clear();
         self.cursors.retain(|_, c| c.get_mut().hold);
         self.tx = TxState::Idle;
+        self.transaction_start = 0;
     }
 
     pub(super) fn restore_settings(&mut self, mut old: Settings) {

@@ -502,6 +502,22 @@ fn fields_range(fields: &ast::IntervalFields) -> i32 {
 
 /// `EXTRACT(field FROM x)` becomes `extract('field', x)`, PostgreSQL's numeric
 /// form (DataFusion would plan its own `date_part`); see `functions::extract`.
+/// `t AT TIME ZONE z` is `timezone(z, t)`, PostgreSQL's function for it
+/// (DataFusion's only relabels the zone of a timestamptz).
+pub(super) fn at_time_zone_as_function(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::AtTimeZone {
+            timestamp,
+            time_zone,
+        } = expr
+        {
+            *expr = call("timezone", vec![*time_zone.clone(), *timestamp.clone()]);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 pub(super) fn extract_as_function(stmt: &mut Statement) {
     use std::ops::ControlFlow;
     let _ = ast::visit_expressions_mut(stmt, |expr| {
