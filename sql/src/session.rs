@@ -51,6 +51,7 @@ use datafusion::sql::sqlparser::ast::{
 use futures::StreamExt;
 
 mod access;
+mod alter;
 mod copy;
 mod cursors;
 mod ddl;

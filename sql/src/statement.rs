@@ -343,6 +343,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             interval_literals_read_like_postgres(&mut s);
             extract_as_function(&mut s);
             at_time_zone_as_function(&mut s);
+            make_interval_defaults(&mut s);
             reverse_reg_casts_as_names(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.

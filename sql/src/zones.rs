@@ -218,16 +218,18 @@ fn iso_offset(text: &str) -> Option<i32> {
         false if body.len() > 2 => vec![&body[..body.len() - 2], &body[body.len() - 2..]],
         false => vec![body],
     };
-    if fields.len() > 3
-        || fields
-            .iter()
-            .any(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
-    {
+    // `+10:` and `+10:00:` are PostgreSQL's too: an empty field is 0.
+    let digits = |f: &&str| f.bytes().all(|b| b.is_ascii_digit());
+    if fields.len() > 3 || fields[0].is_empty() || !fields.iter().all(digits) {
         return None;
     }
     let mut seconds = 0i64;
     for (field, unit) in fields.iter().zip([3600, 60, 1]) {
-        let value: i64 = field.parse().ok()?;
+        let value: i64 = if field.is_empty() {
+            0
+        } else {
+            field.parse().ok()?
+        };
         if unit != 3600 && value >= 60 {
             return None;
         }

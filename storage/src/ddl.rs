@@ -325,6 +325,27 @@ impl Storage {
     }
 
     /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
+    /// Records a table's primary key (`ALTER TABLE … ADD PRIMARY KEY`); the
+    /// caller has checked that the rows already satisfy it. Writes from then
+    /// on are checked against it.
+    pub async fn set_primary_key(
+        &self,
+        schema: &str,
+        name: &str,
+        key: PrimaryKey,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            entry.primary_key = Some(key.clone());
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn set_comment(&self, key: String, text: Option<String>) -> Result<(), StorageError> {
         self.change(|c| {
             match &text {

@@ -125,8 +125,8 @@ impl Transaction {
         match &pending.rewritten {
             Some(copy) => {
                 let mut partitions = partitions_of(copy).await;
-                partitions.push(batches);
-                pending.rewritten = Some(Arc::new(MemTable::try_new(schema, partitions)?));
+                partitions.push(conformed(&copy.schema(), batches)?);
+                pending.rewritten = Some(Arc::new(MemTable::try_new(copy.schema(), partitions)?));
             }
             None => pending.appended.extend(batches),
         }
@@ -177,7 +177,7 @@ impl Transaction {
         self.hold(&batches, state)
             .map_err(|e| deltalake::datafusion::error::DataFusionError::External(Box::new(e)))?;
         if let Some(p) = tables.get(&table.id) {
-            batches.extend(p.appended.iter().cloned());
+            batches.extend(conformed(&schema, p.appended.clone())?);
         }
         let copy = Arc::new(MemTable::try_new(schema.clone(), vec![batches])?);
         tables.insert(
@@ -304,6 +304,27 @@ async fn copy_tables(
         );
     }
     Ok(out)
+}
+
+/// Batches in the table's own schema: an INSERT's batches carry text as
+/// Utf8 where the table's scan has Utf8View, and neither the field metadata
+/// (`char(n)`'s length) nor the nullability the scan schema has, all of
+/// which a MemTable refuses.
+fn conformed(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DfResult<Vec<RecordBatch>> {
+    let arrow = |e| deltalake::datafusion::error::DataFusionError::ArrowError(Box::new(e), None);
+    batches
+        .into_iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| deltalake::arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(arrow)?;
+            RecordBatch::try_new(schema.clone(), columns).map_err(arrow)
+        })
+        .collect()
 }
 
 /// The current rows of a MemTable, partition by partition.

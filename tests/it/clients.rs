@@ -2,7 +2,8 @@
 //! binary results, prepared statements) and asyncpg (binary I/O for every type),
 //! whose scripts assert what they read and exit non-zero on any difference;
 //! node-postgres, SQLAlchemy with pandas, and pgjdbc, whose observations are
-//! compared with PostgreSQL 15's.
+//! compared with PostgreSQL 15's; and pgbench, initializing and running its
+//! built-in scripts.
 
 use std::path::Path;
 use std::process::Command;
@@ -214,4 +215,81 @@ fn bi_tool_replays_get_postgresql_result_shapes() {
         now_agree.is_empty(),
         "listed as different but now agree: {now_agree:?}"
     );
+}
+
+/// Runs pgbench against the server with `args`; its output.
+fn pgbench(server: &TestServer, args: &[&str]) -> String {
+    let port = server.port.to_string();
+    // PostgreSQL 15's own, which scripts/test installs.
+    let binary = Path::new("/usr/lib/postgresql/15/bin/pgbench");
+    let output = Command::new(if binary.exists() {
+        binary
+    } else {
+        Path::new("pgbench")
+    })
+    .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
+    .args(args)
+    .arg("postgres")
+    .output()
+    .expect("pgbench runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "pgbench {args:?} failed:\n{text}");
+    text
+}
+
+/// `pgbench -i` as users run it, client- and server-side generation (its
+/// TRUNCATE and COPY … WITH (FREEZE ON) in one transaction, then ALTER TABLE
+/// … ADD PRIMARY KEY), and each built-in script run to completion by one
+/// client without a failed transaction.
+#[tokio::test(flavor = "multi_thread")]
+async fn pgbench_initializes_and_runs_its_builtin_scripts() {
+    let server = TestServer::start();
+    for steps in ["dtgvp", "dtGvp"] {
+        let out = pgbench(&server, &["-i", "-I", steps, "-s", "1"]);
+        assert!(out.contains("done in"), "{out}");
+    }
+    for script in ["tpcb-like", "simple-update", "select-only"] {
+        let out = pgbench(&server, &["-b", script, "-c", "1", "-t", "10"]);
+        assert!(
+            out.contains("number of transactions actually processed: 10/10"),
+            "{script}: {out}"
+        );
+    }
+    let client = server.connect().await;
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM pgbench_accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 100_000);
+    // The key ADD PRIMARY KEY declared holds from then on.
+    let duplicate = client
+        .execute(
+            "INSERT INTO pgbench_branches (bid, bbalance) VALUES (1, 0)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code().unwrap().code(), "23505");
+    let second = client
+        .execute(
+            "ALTER TABLE pgbench_branches ADD PRIMARY KEY (bbalance)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(second.code().unwrap().code(), "42P16");
+    client
+        .batch_execute("CREATE TABLE twice (k int); INSERT INTO twice VALUES (1), (1)")
+        .await
+        .unwrap();
+    let repeated = client
+        .execute("ALTER TABLE twice ADD PRIMARY KEY (k)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(repeated.code().unwrap().code(), "23505");
 }

@@ -678,3 +678,36 @@ async fn update_and_delete_never_touch_rows_their_where_excludes() {
         ["2:12"]
     );
 }
+
+/// pgbench's initialization empties its tables and fills them again in one
+/// transaction. Rows inserted after a DELETE or TRUNCATE in the same
+/// transaction, into a table with a `char(n)` column, carried a schema the
+/// transaction's copy of the table refused: an internal error.
+#[tokio::test]
+async fn rows_inserted_after_a_truncate_in_a_transaction_are_kept() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE branches (bid int NOT NULL, balance int, filler char(88));
+             INSERT INTO branches (bid, balance) VALUES (9, 9);
+             BEGIN;
+             INSERT INTO branches (bid, balance) VALUES (8, 8);
+             TRUNCATE TABLE branches;
+             INSERT INTO branches (bid, balance) VALUES (1, 0);
+             INSERT INTO branches VALUES (2, 0, 'x');
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(
+            values(
+                &client,
+                "SELECT bid || ':' || coalesce(trim(filler), '-') FROM branches ORDER BY bid"
+            )
+            .await
+        ),
+        ["1:-", "2:x"]
+    );
+}

@@ -593,8 +593,8 @@ async fn postgresql_regression_scripts_agree() {
                 recorded.push_str(&format!("{name}\t{shape}\n"));
                 report.push_str(&format!(
                     "{name} {sql}\n  postgres: {}\n  enishi:   {}\n",
-                    brief(&expected),
-                    brief(&actual)
+                    shown(&expected, usize::MAX),
+                    shown(&actual, usize::MAX)
                 ));
                 match known.get(&name) {
                     None => unexplained.push(format!(
@@ -661,6 +661,11 @@ async fn postgresql_regression_scripts_agree() {
 
 /// A short form of an answer for a failure message.
 fn brief(seen: &Seen) -> String {
+    shown(seen, 5)
+}
+
+/// An answer with at most `limit` of its rows.
+fn shown(seen: &Seen, limit: usize) -> String {
     match seen {
         Seen::Rows {
             columns,
@@ -668,8 +673,8 @@ fn brief(seen: &Seen) -> String {
             rows,
         } => format!(
             "{columns:?} {types:?} {:?}{}",
-            rows.iter().take(5).collect::<Vec<_>>(),
-            if rows.len() > 5 { " …" } else { "" }
+            rows.iter().take(limit).collect::<Vec<_>>(),
+            if rows.len() > limit { " …" } else { "" }
         ),
         other => format!("{other:?}"),
     }

@@ -355,6 +355,12 @@ exprs = [
     "to_char(TIMESTAMP '0044-03-15 12:00 BC', 'YYYY B.C. CC Dy')",
     "TIMESTAMP '2020-01-01' AT TIME ZONE 'Mars/Olympus'", "make_timestamptz(2014, 12, 10, 10, 10, 10, '+16')",
     "make_timestamp(2013, 2, 30, 0, 0, 0)",
+    # degrees exact at the special angles, gcd/lcm in the arguments' type,
+    # make_interval's named arguments, a text literal beside a float
+    "sind(30)", "cosd(120)", "tand(135)", "cotd(45)", "asind(0.5)", "acosd(-0.5)", "atan2d(1, -1)", "sind('infinity')",
+    "gcd(12, 18)", "lcm(4::int8, 6)", "gcd((-2147483648)::int4, 0)", "asin(2::float8)", "acosh(0.5::float8)",
+    "make_interval(years := 1, months := -1, weeks := 5, days := -7, hours := 25, mins := -180, secs := 1.5)",
+    "make_interval(days := 3)", "2.0::float8 ^ '2.0'",
 ]
 section("expression", [f"SELECT {e}" for e in exprs])
 

@@ -522,7 +522,9 @@ impl ScalarUDFImpl for PgDateTrunc {
                     Some(Zone::Abbreviation { region, .. }) => Zone::Region(region),
                     Some(zone) => zone,
                     None => {
-                        return Err(Error::InvalidParameterValue(zones::not_recognized(spec)).into());
+                        return Err(
+                            Error::InvalidParameterValue(zones::not_recognized(spec)).into()
+                        );
                     }
                 }),
                 None => return Ok(ColumnarValue::Scalar(ScalarValue::Null)),

@@ -142,6 +142,14 @@ pub(crate) enum Op {
     Divide,
 }
 
+/// A function's argument outside its domain (`asin(2)`, `acosh(0)`).
+fn out_of_range() -> Error {
+    Error::Coded {
+        code: "22003",
+        message: "input is out of range".into(),
+    }
+}
+
 fn overflow() -> Error {
     Error::NumericValueOutOfRange("value out of range: overflow".into())
 }
@@ -288,7 +296,16 @@ pub(crate) fn check_arguments(function: &str, inputs: &[Option<Float64Array>]) -
         }
         .into())
     };
+    let outside = |x: &Float64Array, range: std::ops::RangeInclusive<f64>| {
+        x.iter()
+            .flatten()
+            .any(|v| !v.is_nan() && !range.contains(&v))
+    };
     match (function, inputs) {
+        ("asin" | "acos" | "atanh", [Some(x)]) if outside(x, -1.0..=1.0) => {
+            Err(out_of_range().into())
+        }
+        ("acosh", [Some(x)]) if outside(x, 1.0..=f64::INFINITY) => Err(out_of_range().into()),
         ("sqrt", [Some(x)]) if x.iter().flatten().any(|v| v < 0.0) => {
             refused("cannot take square root of a negative number")
         }
@@ -327,7 +344,8 @@ pub(crate) fn check_result(
             .iter()
             .flatten()
             .all(|a| a.is_null(i) || a.value(i).is_finite());
-        if r.is_infinite() && finite_inputs {
+        // atanh(1) is Infinity in PostgreSQL too.
+        if r.is_infinite() && finite_inputs && function != "atanh" {
             return Err(overflow().into());
         }
         if function == "exp" && r == 0.0 && finite_inputs {

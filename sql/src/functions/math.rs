@@ -208,8 +208,9 @@ impl ScalarUDFImpl for WidthBucket {
 
 /// DataFusion's math functions that PostgreSQL checks where DataFusion gives
 /// -Infinity, NaN or Infinity, or rounds otherwise.
-pub(crate) const CHECKED: [&str; 9] = [
-    "ln", "log", "log10", "exp", "power", "sqrt", "cosh", "sinh", "round",
+pub(crate) const CHECKED: [&str; 13] = [
+    "ln", "log", "log10", "exp", "power", "sqrt", "cosh", "sinh", "round", "asin", "acos", "acosh",
+    "atanh",
 ];
 
 /// One of [`CHECKED`] with PostgreSQL's behaviour, the rest DataFusion's:
@@ -220,11 +221,15 @@ pub(crate) const CHECKED: [&str; 9] = [
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Checked {
     inner: Arc<datafusion::logical_expr::ScalarUDF>,
+    /// The inner function's, applied in `coerce_types` after text
+    /// arguments are resolved.
+    signature: Signature,
 }
 
 impl Checked {
     pub(crate) fn new(inner: Arc<datafusion::logical_expr::ScalarUDF>) -> Self {
-        Self { inner }
+        let signature = Signature::user_defined(inner.signature().volatility);
+        Self { inner, signature }
     }
 }
 
@@ -261,11 +266,30 @@ impl ScalarUDFImpl for Checked {
     }
 
     fn signature(&self) -> &Signature {
-        self.inner.signature()
+        &self.signature
     }
 
+    /// A text literal beside a number is read as that number's type, as
+    /// PostgreSQL resolves an unknown argument (`x ^ '2.0'`).
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(args)
+        let text =
+            |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+        let resolved: Vec<DataType> = match args.iter().find(|t| t.is_numeric()) {
+            Some(number) => args
+                .iter()
+                .map(|t| if text(t) { number.clone() } else { t.clone() })
+                .collect(),
+            None => args.to_vec(),
+        };
+        let fields: Vec<FieldRef> = resolved
+            .into_iter()
+            .map(|t| Arc::new(datafusion::arrow::datatypes::Field::new("x", t, true)))
+            .collect();
+        let coerced = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
+            &fields,
+            self.inner.as_ref(),
+        )?;
+        Ok(coerced.iter().map(|f| f.data_type().clone()).collect())
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

@@ -14,6 +14,7 @@
 mod average;
 mod datetime;
 mod datetime_format;
+mod divisors;
 mod extract;
 pub(crate) mod float;
 mod formatting;
@@ -24,6 +25,7 @@ mod ordered_set;
 pub(crate) mod regex;
 mod single_value;
 mod timestamps;
+mod trig;
 mod zoned;
 
 pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
@@ -61,6 +63,12 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::IsFinite::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(zoned::TimezoneOf::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(timestamps::MakeInterval::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(divisors::Divisors::new(false)));
+    ctx.register_udf(ScalarUDF::new_from_impl(divisors::Divisors::new(true)));
+    for name in trig::Degrees::NAMES {
+        ctx.register_udf(ScalarUDF::new_from_impl(trig::Degrees::new(name)));
+    }
     ctx.register_udf(ScalarUDF::new_from_impl(zoned::MakeTimestamp::new(false)));
     ctx.register_udf(ScalarUDF::new_from_impl(zoned::MakeTimestamp::new(true)));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::Now::new(

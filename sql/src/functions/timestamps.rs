@@ -1,5 +1,6 @@
-//! Timestamps as PostgreSQL keeps them: `now()` in microseconds, an
-//! infinity moved by an interval staying infinite, and `isfinite`.
+//! Timestamps and intervals as PostgreSQL makes them: `now()` in
+//! microseconds, an infinity moved by an interval staying infinite,
+//! `isfinite` and `make_interval`.
 
 use std::sync::Arc;
 
@@ -228,5 +229,92 @@ impl ScalarUDFImpl for IsFinite {
                 .collect(),
         };
         super::shaped_like(&args.args, Arc::new(out))
+    }
+}
+
+/// `make_interval(years, months, weeks, days, hours, mins, secs)` (the
+/// statement rewrite puts named arguments in place and the missing ones at
+/// 0): an interval out of PostgreSQL's range, or of infinite or NaN
+/// seconds, is 22008.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct MakeInterval {
+    signature: Signature,
+}
+
+impl Default for MakeInterval {
+    fn default() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+/// Six integer fields and the seconds in double precision.
+fn interval_fields() -> Vec<DataType> {
+    let mut fields = vec![DataType::Int32; 6];
+    fields.push(DataType::Float64);
+    fields
+}
+
+impl ScalarUDFImpl for MakeInterval {
+    fn name(&self) -> &str {
+        "make_interval"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        match args.len() {
+            7 => Ok(interval_fields()),
+            n => Err(Error::UndefinedFunction(format!(
+                "function make_interval() does not exist with {n} arguments"
+            ))
+            .into()),
+        }
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(
+            datafusion::arrow::datatypes::IntervalUnit::MonthDayNano,
+        ))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::IntervalMonthDayNanoArray;
+        use datafusion::arrow::datatypes::{Float64Type, Int32Type};
+        let rows = args.number_rows;
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let out_of_range = || Error::Coded {
+            code: "22008",
+            message: "interval out of range".into(),
+        };
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if arrays.iter().any(|a| a.is_null(i)) {
+                out.push(None);
+                continue;
+            }
+            let field = |k: usize| i64::from(arrays[k].as_primitive::<Int32Type>().value(i));
+            let seconds = arrays[6].as_primitive::<Float64Type>().value(i);
+            let months = i32::try_from(field(0) * 12 + field(1)).map_err(|_| out_of_range())?;
+            let days = i32::try_from(field(2) * 7 + field(3)).map_err(|_| out_of_range())?;
+            let micros = (field(4) as f64 * 3600.0 + field(5) as f64 * 60.0 + seconds) * 1e6;
+            if !micros.is_finite() || micros.abs() >= 9.223_372_036_854_776e18 {
+                return Err(out_of_range().into());
+            }
+            let value = crate::interval::Interval {
+                months,
+                days,
+                micros: micros.round() as i64,
+            };
+            out.push(Some(value.to_arrow()?));
+        }
+        super::shaped_like(&args.args, Arc::new(IntervalMonthDayNanoArray::from(out)))
     }
 }

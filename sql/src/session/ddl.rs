@@ -1,4 +1,5 @@
-//! CREATE, ALTER and DROP of tables, views and schemas, and COMMENT ON.
+//! CREATE and DROP of tables, views and schemas, and COMMENT ON (ALTER
+//! TABLE is `alter.rs`).
 
 use super::*;
 
@@ -378,102 +379,6 @@ impl Session {
         };
         storage.set_comment(key, comment).await?;
         Ok(Output::Command(CommandTag::new("COMMENT")))
-    }
-
-    /// ALTER TABLE … RENAME TO, ADD COLUMN (nullable, without DEFAULT).
-    pub(super) async fn alter_table(&mut self, alter: &ast::AlterTable) -> Result<Output> {
-        let (schema, name) = self.resolve(&alter.name)?;
-        if self
-            .engine
-            .storage()
-            .read_catalog(|c| c.relation_exists(&schema, &name))
-        {
-            self.require_owner("table", &schema, &name)?;
-        }
-        let storage = self.engine.storage().clone();
-        let Some(table) = storage.table(&schema, &name).await? else {
-            if alter.if_exists {
-                self.notices.push(Notice {
-                    severity: "NOTICE",
-                    code: "00000",
-                    message: format!("relation \"{name}\" does not exist, skipping"),
-                });
-                return Ok(Output::Command(CommandTag::new("ALTER TABLE")));
-            }
-            return Err(Error::UndefinedTable(name));
-        };
-        for operation in &alter.operations {
-            match operation {
-                ast::AlterTableOperation::RenameTable { table_name } => {
-                    let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) =
-                        table_name;
-                    let (_, new_name) = self.resolve_new(to)?;
-                    storage.rename_table(&schema, &name, &new_name).await?;
-                }
-                ast::AlterTableOperation::AddColumn {
-                    if_not_exists,
-                    column_def,
-                    ..
-                } => {
-                    let column = if column_def.name.quote_style.is_some() {
-                        column_def.name.value.clone()
-                    } else {
-                        column_def.name.value.to_lowercase()
-                    };
-                    if table.schema().await?.field_with_name(&column).is_ok() {
-                        if *if_not_exists {
-                            continue;
-                        }
-                        return Err(Error::DuplicateColumn(format!(
-                            "column \"{column}\" of relation \"{name}\" already exists"
-                        )));
-                    }
-                    for option in &column_def.options {
-                        match &option.option {
-                            ast::ColumnOption::Null => {}
-                            ast::ColumnOption::Default(Expr::Value(v))
-                                if matches!(v.value, Value::Null) => {}
-                            other => {
-                                return Err(Error::unsupported(format!(
-                                    "ADD COLUMN with {other} is not supported yet"
-                                )));
-                            }
-                        }
-                    }
-                    let ty = types::column_type(&column_def.data_type)?;
-                    table.add_column(ty.field(&column, true)).await?;
-                }
-                ast::AlterTableOperation::RenameColumn {
-                    old_column_name,
-                    new_column_name,
-                } => {
-                    let ident = |i: &ast::Ident| match i.quote_style {
-                        Some(_) => i.value.clone(),
-                        None => i.value.to_lowercase(),
-                    };
-                    let (from, to) = (ident(old_column_name), ident(new_column_name));
-                    let columns = table.schema().await?;
-                    if columns.field_with_name(&from).is_err() {
-                        return Err(Error::UndefinedColumn(format!(
-                            "column \"{from}\" does not exist"
-                        )));
-                    }
-                    if columns.field_with_name(&to).is_ok() {
-                        return Err(Error::DuplicateColumn(format!(
-                            "column \"{to}\" of relation \"{name}\" already exists"
-                        )));
-                    }
-                    let session: Arc<dyn datafusion::catalog::Session> = Arc::new(self.ctx.state());
-                    table.rename_column(&from, &to, session).await?;
-                }
-                other => {
-                    return Err(Error::unsupported(format!(
-                        "ALTER TABLE {other} is not supported yet"
-                    )));
-                }
-            }
-        }
-        Ok(Output::Command(CommandTag::new("ALTER TABLE")))
     }
 
     /// CREATE [OR REPLACE] VIEW: checked by planning it, stored as SQL text.

@@ -23,7 +23,7 @@ pub(super) fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
     let stdio = words.iter().any(|w| w == "stdin" || w == "stdout");
     // sqlparser reads FORCE_QUOTE only with a column list; `*` becomes a
     // column named "*", which COPY's options read as "every column".
-    let sql = &force_quote_all(sql);
+    let sql = &boolean_options_spelled(&force_quote_all(sql));
     let mut statements =
         match datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, sql) {
             Ok(statements) => statements,
@@ -65,6 +65,33 @@ pub(super) fn parse_copy_stdio(sql: &str) -> Result<Option<DFStatement>> {
             "COPY FROM STDIN and COPY TO STDOUT must be sent as a statement of their own".into(),
         )),
     }
+}
+
+/// `FREEZE on`, `HEADER off` (as pgbench writes them) → `FREEZE true`,
+/// `HEADER false`: sqlparser reads only TRUE and FALSE there.
+fn boolean_options_spelled(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut previous = String::new();
+    let mut rest = sql;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphanumeric()) {
+        let (before, word_on) = rest.split_at(start);
+        let end = word_on
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(word_on.len());
+        let (word, after) = word_on.split_at(end);
+        out.push_str(before);
+        let lower = word.to_ascii_lowercase();
+        let boolean_option = matches!(previous.as_str(), "freeze" | "header");
+        match lower.as_str() {
+            "on" if boolean_option => out.push_str("true"),
+            "off" if boolean_option => out.push_str("false"),
+            _ => out.push_str(word),
+        }
+        previous = lower;
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `FORCE_QUOTE *` → `FORCE_QUOTE ("*")` (outside quoted text).

@@ -518,6 +518,70 @@ pub(super) fn at_time_zone_as_function(stmt: &mut Statement) {
     });
 }
 
+/// `make_interval(years := 1, secs := 2.5)`: the arguments in their places,
+/// those not given 0, as PostgreSQL's defaults are.
+pub(super) fn make_interval_defaults(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    const PARAMETERS: [&str; 7] = ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        let Expr::Function(function) = expr else {
+            return ControlFlow::<()>::Continue(());
+        };
+        let ast::FunctionArguments::List(list) = &function.args else {
+            return ControlFlow::Continue(());
+        };
+        if !function
+            .name
+            .to_string()
+            .eq_ignore_ascii_case("make_interval")
+            || list.args.len() > 7
+        {
+            return ControlFlow::Continue(());
+        }
+        let mut given: Vec<Option<Expr>> = vec![None; 7];
+        for (i, arg) in list.args.iter().enumerate() {
+            let named = |name: &str| PARAMETERS.iter().position(|p| p.eq_ignore_ascii_case(name));
+            let (place, value) = match arg {
+                // `years := 1` as the parser reads it.
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::BinaryOp {
+                    left,
+                    op: ast::BinaryOperator::Assignment,
+                    right,
+                })) => match left.as_ref() {
+                    Expr::Identifier(name) => (named(&name.value), right.as_ref()),
+                    _ => return ControlFlow::Continue(()),
+                },
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => (Some(i), e),
+                ast::FunctionArg::Named {
+                    name,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => (named(&name.value), e),
+                _ => return ControlFlow::Continue(()),
+            };
+            // An unknown name is left for the planner to refuse.
+            let Some(place) = place else {
+                return ControlFlow::Continue(());
+            };
+            given[place] = Some(value.clone());
+        }
+        let args = given
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.unwrap_or_else(|| {
+                    Expr::value(Value::Number(
+                        if i == 6 { "0.0" } else { "0" }.into(),
+                        false,
+                    ))
+                })
+            })
+            .collect();
+        *expr = call("make_interval", args);
+        ControlFlow::Continue(())
+    });
+}
+
 pub(super) fn extract_as_function(stmt: &mut Statement) {
     use std::ops::ControlFlow;
     let _ = ast::visit_expressions_mut(stmt, |expr| {

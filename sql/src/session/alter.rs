@@ -1,0 +1,217 @@
+//! ALTER TABLE: renaming the table or a column, adding a column, declaring
+//! a primary key on the rows a table holds.
+
+use super::*;
+
+impl Session {
+    /// ALTER TABLE … RENAME TO, RENAME COLUMN, ADD COLUMN (nullable, without
+    /// DEFAULT), ADD PRIMARY KEY.
+    pub(super) async fn alter_table(&mut self, alter: &ast::AlterTable) -> Result<Output> {
+        let (schema, name) = self.resolve(&alter.name)?;
+        if self
+            .engine
+            .storage()
+            .read_catalog(|c| c.relation_exists(&schema, &name))
+        {
+            self.require_owner("table", &schema, &name)?;
+        }
+        let storage = self.engine.storage().clone();
+        let Some(table) = storage.table(&schema, &name).await? else {
+            if alter.if_exists {
+                self.notices.push(Notice {
+                    severity: "NOTICE",
+                    code: "00000",
+                    message: format!("relation \"{name}\" does not exist, skipping"),
+                });
+                return Ok(Output::Command(CommandTag::new("ALTER TABLE")));
+            }
+            return Err(Error::UndefinedTable(name));
+        };
+        for operation in &alter.operations {
+            match operation {
+                ast::AlterTableOperation::RenameTable { table_name } => {
+                    let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) =
+                        table_name;
+                    let (_, new_name) = self.resolve_new(to)?;
+                    storage.rename_table(&schema, &name, &new_name).await?;
+                }
+                ast::AlterTableOperation::AddColumn {
+                    if_not_exists,
+                    column_def,
+                    ..
+                } => {
+                    let column = if column_def.name.quote_style.is_some() {
+                        column_def.name.value.clone()
+                    } else {
+                        column_def.name.value.to_lowercase()
+                    };
+                    if table.schema().await?.field_with_name(&column).is_ok() {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{column}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    for option in &column_def.options {
+                        match &option.option {
+                            ast::ColumnOption::Null => {}
+                            ast::ColumnOption::Default(Expr::Value(v))
+                                if matches!(v.value, Value::Null) => {}
+                            other => {
+                                return Err(Error::unsupported(format!(
+                                    "ADD COLUMN with {other} is not supported yet"
+                                )));
+                            }
+                        }
+                    }
+                    let ty = types::column_type(&column_def.data_type)?;
+                    table.add_column(ty.field(&column, true)).await?;
+                }
+                ast::AlterTableOperation::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                } => {
+                    let ident = |i: &ast::Ident| match i.quote_style {
+                        Some(_) => i.value.clone(),
+                        None => i.value.to_lowercase(),
+                    };
+                    let (from, to) = (ident(old_column_name), ident(new_column_name));
+                    let columns = table.schema().await?;
+                    if columns.field_with_name(&from).is_err() {
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{from}\" does not exist"
+                        )));
+                    }
+                    if columns.field_with_name(&to).is_ok() {
+                        return Err(Error::DuplicateColumn(format!(
+                            "column \"{to}\" of relation \"{name}\" already exists"
+                        )));
+                    }
+                    let session: Arc<dyn datafusion::catalog::Session> = Arc::new(self.ctx.state());
+                    table.rename_column(&from, &to, session).await?;
+                }
+                ast::AlterTableOperation::AddConstraint {
+                    constraint: ast::TableConstraint::PrimaryKey(key),
+                    ..
+                } => {
+                    let mut columns = Vec::with_capacity(key.columns.len());
+                    for c in &key.columns {
+                        let Expr::Identifier(ident) = &c.column.expr else {
+                            return Err(Error::syntax(format!(
+                                "a primary key names columns, not {}",
+                                c.column.expr
+                            )));
+                        };
+                        columns.push(match ident.quote_style {
+                            Some(_) => ident.value.clone(),
+                            None => ident.value.to_lowercase(),
+                        });
+                    }
+                    let constraint = key
+                        .name
+                        .as_ref()
+                        .map_or_else(|| format!("{name}_pkey"), |n| n.value.to_lowercase());
+                    self.add_primary_key(&schema, &name, constraint, columns)
+                        .await?;
+                }
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "ALTER TABLE {other} is not supported yet"
+                    )));
+                }
+            }
+        }
+        Ok(Output::Command(CommandTag::new("ALTER TABLE")))
+    }
+
+    /// `ALTER TABLE … ADD PRIMARY KEY (…)`: refused where the table has one
+    /// (42P16), where a key column holds NULL (23502) or a key is repeated
+    /// (23505), as PostgreSQL refuses it; else recorded, and writes from then
+    /// on are checked against it.
+    async fn add_primary_key(
+        &mut self,
+        schema: &str,
+        name: &str,
+        constraint: String,
+        columns: Vec<String>,
+    ) -> Result<()> {
+        let storage = self.engine.storage().clone();
+        let existing = storage.read_catalog(|c| {
+            c.schema(schema)
+                .and_then(|s| s.tables.get(name))
+                .map(|t| t.primary_key.is_some())
+        });
+        if existing == Some(true) {
+            return Err(Error::Coded {
+                code: "42P16",
+                message: format!("multiple primary keys for table \"{name}\" are not allowed"),
+            });
+        }
+        let quote = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        let relation = format!("{}.{}", quote(schema), quote(name));
+        let Some(table) = storage.table(schema, name).await? else {
+            return Err(Error::UndefinedTable(name.into()));
+        };
+        let fields = table.schema().await?;
+        for column in &columns {
+            if fields.field_with_name(column).is_err() {
+                return Err(Error::UndefinedColumn(format!(
+                    "column \"{column}\" named in key does not exist"
+                )));
+            }
+            let nulls = format!(
+                "SELECT 1 FROM {relation} WHERE {} IS NULL LIMIT 1",
+                quote(column)
+            );
+            if !self
+                .ctx
+                .sql(&nulls)
+                .await?
+                .collect()
+                .await?
+                .iter()
+                .all(|b| b.num_rows() == 0)
+            {
+                return Err(Error::Coded {
+                    code: "23502",
+                    message: format!(
+                        "column \"{column}\" of relation \"{name}\" contains null values"
+                    ),
+                });
+            }
+        }
+        let list = columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let repeated =
+            format!("SELECT {list} FROM {relation} GROUP BY {list} HAVING count(*) > 1 LIMIT 1");
+        if !self
+            .ctx
+            .sql(&repeated)
+            .await?
+            .collect()
+            .await?
+            .iter()
+            .all(|b| b.num_rows() == 0)
+        {
+            return Err(Error::Coded {
+                code: "23505",
+                message: format!("could not create unique index \"{constraint}\""),
+            });
+        }
+        storage
+            .set_primary_key(
+                schema,
+                name,
+                enishi_storage::PrimaryKey {
+                    name: constraint,
+                    columns,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
