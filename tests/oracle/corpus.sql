@@ -480,6 +480,8 @@ SELECT acosh(0.5::float8);
 SELECT make_interval(years := 1, months := -1, weeks := 5, days := -7, hours := 25, mins := -180, secs := 1.5);
 SELECT make_interval(days := 3);
 SELECT 2.0::float8 ^ '2.0';
+SELECT concat(1, true, false, DATE '2010-03-09', TIMESTAMP '2020-01-01 10:00', 2.50);
+SELECT concat_ws('#', 'a', true, NULL, 1.5::float8);
 -- section: table_expr
 SELECT id, salary * 12 FROM emp ORDER BY id;
 SELECT id, salary / 2 FROM emp ORDER BY id;

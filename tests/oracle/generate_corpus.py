@@ -361,6 +361,8 @@ exprs = [
     "gcd(12, 18)", "lcm(4::int8, 6)", "gcd((-2147483648)::int4, 0)", "asin(2::float8)", "acosh(0.5::float8)",
     "make_interval(years := 1, months := -1, weeks := 5, days := -7, hours := 25, mins := -180, secs := 1.5)",
     "make_interval(days := 3)", "2.0::float8 ^ '2.0'",
+    # concat spells its arguments as their output functions do
+    "concat(1, true, false, DATE '2010-03-09', TIMESTAMP '2020-01-01 10:00', 2.50)", "concat_ws('#', 'a', true, NULL, 1.5::float8)",
 ]
 section("expression", [f"SELECT {e}" for e in exprs])
 

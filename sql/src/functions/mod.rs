@@ -12,6 +12,7 @@
 //! ([`timestamps`]).
 
 mod average;
+mod concat;
 mod datetime;
 mod datetime_format;
 mod divisors;
@@ -97,6 +98,11 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(
         single_value::SingleValueOf::default(),
     ));
+    for name in ["concat", "concat_ws"] {
+        if let Ok(inner) = ctx.udf(name) {
+            ctx.register_udf(ScalarUDF::new_from_impl(concat::Concat::new(inner)));
+        }
+    }
     if let Ok(signum) = ctx.udf("signum") {
         ctx.register_udf(signum.as_ref().clone().with_aliases(["sign"]));
     }
