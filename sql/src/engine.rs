@@ -268,6 +268,7 @@ impl Engine {
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
             .with_analyzer_rule(Arc::new(crate::rewrite::NumericSpecials))
             .with_analyzer_rule(Arc::new(crate::rewrite::CheckedOperators))
+            .with_analyzer_rule(Arc::new(crate::rewrite::BlankPadded))
             .with_analyzer_rule(Arc::new(crate::rewrite::IntervalOrder))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))
             .with_optimizer_rules(optimizer_rules())

@@ -8,6 +8,8 @@
 //!   wherever the cast comes from: an explicit `::bytea`, or an INSERT of a string
 //!   literal into a bytea column; and a float, date/time or interval cast to
 //!   text is spelled as PostgreSQL's output function spells it.
+//! - [`BlankPadded`]: `char(n)` values are compared, measured, joined,
+//!   listed and matched without their padding.
 //! - [`IntervalOrder`]: intervals compare and sort by their length, as
 //!   PostgreSQL's do (`'1 month' = '30 days'`).
 //! - [`TimestampMicros`]: timestamps are compared in microseconds, not in
@@ -40,6 +42,7 @@ use crate::functions::{float, numeric};
 use crate::interval::{self, Interval, Typmod};
 use crate::text_output::{self, TextOptions};
 
+mod blank_padded;
 mod checked;
 mod datetime_input;
 mod interval_order;
@@ -47,6 +50,7 @@ mod numeric_specials;
 mod text_input;
 mod timestamp_micros;
 
+pub use blank_padded::BlankPadded;
 pub use checked::CheckedOperators;
 pub use interval_order::IntervalOrder;
 pub use numeric_specials::NumericSpecials;

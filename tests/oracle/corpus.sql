@@ -551,6 +551,13 @@ SELECT * FROM scratch WHERE v IS NULL;
 DELETE FROM scratch;
 SELECT count(*) FROM scratch;
 DROP TABLE scratch;
+CREATE TABLE padded (c char(4), v varchar(6));
+INSERT INTO padded VALUES ('a', 'a'), ('ab  ', 'ab '), ('abcd', 'abcd');
+SELECT c, c = 'a', c || '|', length(c), c < 'ab', c <> 'ab', c LIKE 'a_' FROM padded ORDER BY 1;
+SELECT count(*) FROM padded WHERE c = 'ab';
+SELECT c FROM padded WHERE c IN ('a', 'abcd') ORDER BY c;
+SELECT a.c, b.v FROM padded a JOIN padded b ON a.c = b.c ORDER BY 1;
+DROP TABLE padded;
 -- section: analytics
 SELECT d.region, e.active, count(*), sum(e.salary) FROM emp e JOIN dept d ON d.id = e.dept_id GROUP BY d.region, e.active ORDER BY 1 NULLS FIRST, 2;
 SELECT product, date_trunc('month', sold_at) AS m, sum(amount) FROM sales GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2;

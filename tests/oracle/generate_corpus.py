@@ -441,6 +441,15 @@ section("dml", [
     "DELETE FROM scratch",
     "SELECT count(*) FROM scratch",
     "DROP TABLE scratch",
+    # char(n): stored and shown padded; compared, measured, joined and
+    # listed without the padding; LIKE sees it
+    "CREATE TABLE padded (c char(4), v varchar(6))",
+    "INSERT INTO padded VALUES ('a', 'a'), ('ab  ', 'ab '), ('abcd', 'abcd')",
+    "SELECT c, c = 'a', c || '|', length(c), c < 'ab', c <> 'ab', c LIKE 'a_' FROM padded ORDER BY 1",
+    "SELECT count(*) FROM padded WHERE c = 'ab'",
+    "SELECT c FROM padded WHERE c IN ('a', 'abcd') ORDER BY c",
+    "SELECT a.c, b.v FROM padded a JOIN padded b ON a.c = b.c ORDER BY 1",
+    "DROP TABLE padded",
 ])
 
 # ---------------------------------------------------------------- analytical queries
