@@ -59,6 +59,16 @@ pub use timestamp_micros::TimestampMicros;
 pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;
 
+/// Whether `op` compares its operands (the operators whose meaning the
+/// rules above give PostgreSQL's for a type).
+fn is_comparison(op: datafusion::logical_expr::Operator) -> bool {
+    use datafusion::logical_expr::Operator::*;
+    matches!(
+        op,
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom
+    )
+}
+
 /// The schema a node's expressions are typed against: its inputs' (a
 /// projection's own schema names its outputs), merged when there are several.
 fn input_schema(node: &LogicalPlan) -> datafusion::common::DFSchemaRef {

@@ -78,7 +78,7 @@ impl Zone {
             )));
         }
         if let Some(east) = iso_offset(spec) {
-            if east.unsigned_abs() > 15 * 3600 + 59 * 60 {
+            if east.unsigned_abs() > MAX_OFFSET {
                 return Err(Error::InvalidParameterValue(format!(
                     "numeric time zone \"{spec}\" out of range"
                 )));
@@ -205,8 +205,12 @@ pub fn offset_text(east: i32, always_minutes: bool) -> String {
     }
 }
 
-/// `+hh`, `+hhmm`, `+hh:mm`, `+hh:mm:ss` (or `-`), seconds east of UTC.
-fn iso_offset(text: &str) -> Option<i32> {
+/// The largest numeric offset PostgreSQL reads, in seconds (15:59).
+pub const MAX_OFFSET: u32 = 15 * 3600 + 59 * 60;
+
+/// `+hh`, `+hhmm`, `+hh:mm`, `+hh:mm:ss` (or `-`), seconds east of UTC,
+/// as written in timestamp text and `make_timestamptz` (range unchecked).
+pub fn iso_offset(text: &str) -> Option<i32> {
     let sign = match text.as_bytes().first()? {
         b'+' => 1,
         b'-' => -1,

@@ -66,15 +66,7 @@ impl ScalarUDFImpl for Divisors {
                 .iter()
                 .all(|t| t.is_integer() || matches!(t, DataType::Null | DataType::Utf8));
         if !integers {
-            return Err(Error::UndefinedFunction(format!(
-                "function {}({}) does not exist",
-                self.name(),
-                args.iter()
-                    .map(|t| super::type_name(crate::types::pg_oid_for_arrow(t)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .into());
+            return Err(super::undefined_function(self.name(), args));
         }
         let target = if wide {
             DataType::Int64

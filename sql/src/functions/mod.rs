@@ -422,6 +422,19 @@ fn quote_ident(text: &str) -> String {
     }
 }
 
+/// 42883 for a call of `name` with arguments of these types.
+fn undefined_function(name: &str, args: &[DataType]) -> DataFusionError {
+    let types: Vec<String> = args
+        .iter()
+        .map(|t| type_name(pg_oid_for_arrow(t)))
+        .collect();
+    crate::error::Error::UndefinedFunction(format!(
+        "function {name}({}) does not exist",
+        types.join(", ")
+    ))
+    .into()
+}
+
 /// PostgreSQL's name for a type OID, as `format_type` prints it.
 pub fn type_name(type_oid: u32) -> String {
     let name = match type_oid {

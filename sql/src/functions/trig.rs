@@ -181,15 +181,7 @@ impl ScalarUDFImpl for Degrees {
                 )
         };
         if args.len() != self.arity() || !args.iter().all(readable) {
-            return Err(Error::UndefinedFunction(format!(
-                "function {}({}) does not exist",
-                self.name,
-                args.iter()
-                    .map(|t| super::type_name(crate::types::pg_oid_for_arrow(t)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .into());
+            return Err(super::undefined_function(self.name, args));
         }
         Ok(vec![DataType::Float64; args.len()])
     }

@@ -44,11 +44,11 @@ impl AnalyzerRule for BlankPadded {
                 let name = names.save(&expr);
                 let rewritten = expr.transform_up(|e| match e {
                     Expr::BinaryExpr(BinaryExpr { left, op, right })
-                        if (is_comparison(op) || op == Operator::StringConcat)
+                        if (super::is_comparison(op) || op == Operator::StringConcat)
                             && (padded(&left) || padded(&right)) =>
                     {
                         // A literal beside char(n) is read as char(n) too.
-                        let compared = is_comparison(op);
+                        let compared = super::is_comparison(op);
                         let strip = |side: Expr| {
                             if padded(&side) || (compared && literal(&side)) {
                                 unpadded(side)
@@ -104,18 +104,4 @@ fn blank_padded(field: &Field) -> bool {
 /// `char(n)` without its padding.
 fn measures(name: &str) -> bool {
     matches!(name, "length" | "char_length" | "character_length")
-}
-
-fn is_comparison(op: Operator) -> bool {
-    matches!(
-        op,
-        Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::IsDistinctFrom
-            | Operator::IsNotDistinctFrom
-    )
 }

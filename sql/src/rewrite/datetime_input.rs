@@ -61,23 +61,10 @@ fn month_of(word: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
-/// `+HH`, `+HHMM`, `+HH:MM` (or `-`) in seconds east of UTC.
+/// `+HH`, `+HHMM`, `+HH:MM` (or `-`) in seconds east of UTC, within
+/// PostgreSQL's range.
 fn numeric_offset(text: &str) -> Option<i32> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let (hours, minutes) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() > 2 => rest.split_at(rest.len() - 2),
-        None => (rest, "0"),
-    };
-    if hours.is_empty() || !hours.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
-    (hours <= 15 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
+    zones::iso_offset(text).filter(|east| east.unsigned_abs() <= zones::MAX_OFFSET)
 }
 
 /// `HH:MM[:SS[.ffffff]]` as hours, minutes and microseconds of the minute;

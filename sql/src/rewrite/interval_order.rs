@@ -12,8 +12,8 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
-    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -46,7 +46,9 @@ impl AnalyzerRule for IntervalOrder {
                 let name = names.save(&expr);
                 let rewritten = expr.transform_up(|e| match e {
                     Expr::BinaryExpr(BinaryExpr { left, op, right })
-                        if is_comparison(op) && is_interval(&left) && is_interval(&right) =>
+                        if super::is_comparison(op)
+                            && is_interval(&left)
+                            && is_interval(&right) =>
                     {
                         Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
                             left: Box::new(key(*left)),
@@ -65,20 +67,6 @@ impl AnalyzerRule for IntervalOrder {
     fn name(&self) -> &str {
         "enishi_interval_order"
     }
-}
-
-fn is_comparison(op: Operator) -> bool {
-    matches!(
-        op,
-        Operator::Eq
-            | Operator::NotEq
-            | Operator::Lt
-            | Operator::LtEq
-            | Operator::Gt
-            | Operator::GtEq
-            | Operator::IsDistinctFrom
-            | Operator::IsNotDistinctFrom
-    )
 }
 
 /// An interval's length in nanoseconds (a month is 30 days), as a 128-bit

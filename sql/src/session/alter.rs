@@ -164,15 +164,7 @@ impl Session {
                 "SELECT 1 FROM {relation} WHERE {} IS NULL LIMIT 1",
                 quote(column)
             );
-            if !self
-                .ctx
-                .sql(&nulls)
-                .await?
-                .collect()
-                .await?
-                .iter()
-                .all(|b| b.num_rows() == 0)
-            {
+            if self.finds_a_row(&nulls).await? {
                 return Err(Error::Coded {
                     code: "23502",
                     message: format!(
@@ -188,15 +180,7 @@ impl Session {
             .join(", ");
         let repeated =
             format!("SELECT {list} FROM {relation} GROUP BY {list} HAVING count(*) > 1 LIMIT 1");
-        if !self
-            .ctx
-            .sql(&repeated)
-            .await?
-            .collect()
-            .await?
-            .iter()
-            .all(|b| b.num_rows() == 0)
-        {
+        if self.finds_a_row(&repeated).await? {
             return Err(Error::Coded {
                 code: "23505",
                 message: format!("could not create unique index \"{constraint}\""),
@@ -213,5 +197,11 @@ impl Session {
             )
             .await?;
         Ok(())
+    }
+
+    /// Whether a query (of the table's rows, written here) returns anything.
+    async fn finds_a_row(&self, sql: &str) -> Result<bool> {
+        let batches = self.ctx.sql(sql).await?.collect().await?;
+        Ok(batches.iter().any(|b| b.num_rows() > 0))
     }
 }
