@@ -262,8 +262,8 @@ impl Engine {
             .with_expr_planners(vec![Arc::new(crate::operators::PgOperators)])
             .with_default_features()
             .with_type_planner(Arc::new(crate::types::PgTypePlanner::default()))
-            // Delta's writes plan nodes of their own.
-            .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
+            // Delta's writes and correlated LATERAL joins plan nodes of their own.
+            .with_query_planner(Arc::new(crate::lateral::Planner))
             .with_analyzer_rule(Arc::new(crate::rewrite::TimestampMicros))
             .with_analyzer_rule(Arc::new(crate::rewrite::TextInput))
             .with_analyzer_rule(Arc::new(crate::rewrite::NumericSpecials))
@@ -277,6 +277,7 @@ impl Engine {
         self.pg_catalog.register(&ctx, database)?;
         crate::functions::register(&ctx);
         ctx.register_udf(crate::rewrite::interval_in());
+        ctx.register_udf(crate::rewrite::timestamp_in());
         Ok(ctx)
     }
 
@@ -333,11 +334,20 @@ impl Engine {
     }
 }
 
-/// DataFusion's optimizer rules, after ours that must see the plan first.
+/// DataFusion's optimizer rules, after ours that must see the plan first,
+/// with the LATERAL joins DataFusion cannot decorrelate taken right after
+/// its own attempt (before projections are pruned without regard to the
+/// columns a correlated subquery reads).
 fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
         vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
-    rules.extend(datafusion::optimizer::Optimizer::new().rules);
+    for rule in datafusion::optimizer::Optimizer::new().rules {
+        let lateral = rule.name() == "decorrelate_lateral_join";
+        rules.push(rule);
+        if lateral {
+            rules.push(Arc::new(crate::lateral::LateralJoins));
+        }
+    }
     rules
 }
 

@@ -207,6 +207,13 @@ impl Error {
                 other => Error::syntax(other.to_string()),
             },
             DataFusionError::ArrowError(arrow, _) => Error::from_arrow(arrow),
+            // PostgreSQL refuses these only when the subquery refers to the
+            // left side; DataFusion refuses them all.
+            DataFusionError::NotImplemented(msg)
+                if msg.starts_with("LATERAL syntax is not supported for FULL OUTER and RIGHT") =>
+            {
+                lateral_join_type()
+            }
             DataFusionError::NotImplemented(msg) => Error::FeatureNotSupported(msg.clone()),
             DataFusionError::ResourcesExhausted(msg) => Error::OutOfMemory(msg.clone()),
             DataFusionError::Plan(msg) => classify_plan(msg),
@@ -591,6 +598,14 @@ fn char_offset(sql: &str, line: usize, column: usize) -> Option<usize> {
         offset += text.chars().count() + 1;
     }
     None
+}
+
+/// 42P10: a RIGHT or FULL join whose right side is LATERAL.
+pub(crate) fn lateral_join_type() -> Error {
+    Error::Coded {
+        code: "42P10",
+        message: "invalid reference to FROM-clause entry: the combining JOIN type must be INNER or LEFT for a LATERAL reference".into(),
+    }
 }
 
 #[cfg(test)]

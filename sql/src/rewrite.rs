@@ -56,8 +56,8 @@ pub use interval_order::IntervalOrder;
 pub use numeric_specials::NumericSpecials;
 pub use timestamp_micros::TimestampMicros;
 
-pub(crate) use text_input::INTERVAL_IN;
 use text_input::*;
+pub(crate) use text_input::{INTERVAL_IN, TIMESTAMP_IN};
 
 /// Whether `op` compares its operands (the operators whose meaning the
 /// rules above give PostgreSQL's for a type).
@@ -89,6 +89,13 @@ fn input_schema(node: &LogicalPlan) -> datafusion::common::DFSchemaRef {
 /// with a type modifier become calls of it.
 pub(crate) fn interval_in() -> ScalarUDF {
     ScalarUDF::new_from_impl(PgIntervalIn::default())
+}
+
+/// The date and timestamp input function, callable by name: a table
+/// function's constant arguments become calls of it (see
+/// `statement::naming::datetime_casts_as_input_calls`).
+pub(crate) fn timestamp_in() -> ScalarUDF {
+    ScalarUDF::new_from_impl(PgTimestampIn::default())
 }
 
 /// Gives an untyped placeholder the type it is cast to.

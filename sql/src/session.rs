@@ -128,6 +128,9 @@ pub struct Session {
     /// Open savepoints, innermost last: name, settings and the transaction's
     /// changes when it was set.
     savepoints: Vec<(String, Settings, enishi_storage::Savepoint)>,
+    /// Tables created in the open transaction block: the catalog changes at
+    /// once, so ROLLBACK drops them.
+    created_tables: Vec<(String, String)>,
     prepared: HashMap<String, SqlPrepared>,
     /// Behind a lock only so the session is `Sync` (streams are not).
     cursors: HashMap<String, tokio::sync::Mutex<Cursor>>,
@@ -203,6 +206,7 @@ impl Session {
             tx: TxState::Idle,
             settings_at_begin: None,
             savepoints: Vec::new(),
+            created_tables: Vec::new(),
             prepared: HashMap::new(),
             cursors: HashMap::new(),
             notices: Vec::new(),
@@ -436,7 +440,7 @@ impl Session {
             Statement::Commit { .. } => self.commit().await,
             Statement::Rollback {
                 savepoint: None, ..
-            } => Ok(self.rollback()),
+            } => Ok(self.rollback().await),
             Statement::Rollback {
                 savepoint: Some(name),
                 ..

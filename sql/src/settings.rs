@@ -26,6 +26,14 @@ enum Kind {
     },
     /// Milliseconds; accepts units (ms, s, min, h, d) and prints PostgreSQL's short form.
     Millis,
+    /// An amount of memory kept in kilobytes; a bare number counts units of
+    /// `block_kb` (1 for `work_mem`, 8 for the page-sized ones). Accepts B, kB,
+    /// MB, GB and TB and prints the largest unit that holds it exactly.
+    Memory {
+        block_kb: i64,
+    },
+    /// A planner cost or fraction.
+    Real,
     Encoding,
     DateStyle,
     IntervalStyle,
@@ -83,6 +91,77 @@ const PARAMS: &[Param] = &[
     p("enable_seqscan", "on", Kind::Bool, false),
     p("enable_sort", "on", Kind::Bool, false),
     p("enable_tidscan", "on", Kind::Bool, false),
+    p("enable_async_append", "on", Kind::Bool, false),
+    // The planner's cost model and its memory budgets, likewise accepted and
+    // shown; DataFusion's memory pool is the server's `memory_limit`.
+    p("cpu_index_tuple_cost", "0.005", Kind::Real, false),
+    p("cpu_operator_cost", "0.0025", Kind::Real, false),
+    p("cpu_tuple_cost", "0.01", Kind::Real, false),
+    p("cursor_tuple_fraction", "0.1", Kind::Real, false),
+    p(
+        "effective_cache_size",
+        "4GB",
+        Kind::Memory { block_kb: 8 },
+        false,
+    ),
+    p("hash_mem_multiplier", "2", Kind::Real, false),
+    p("jit_above_cost", "100000", Kind::Real, false),
+    p("jit_inline_above_cost", "500000", Kind::Real, false),
+    p("jit_optimize_above_cost", "500000", Kind::Real, false),
+    p(
+        "maintenance_work_mem",
+        "64MB",
+        Kind::Memory { block_kb: 1 },
+        false,
+    ),
+    p(
+        "max_parallel_workers",
+        "8",
+        Kind::Int { min: 0, max: 1024 },
+        false,
+    ),
+    p(
+        "max_parallel_workers_per_gather",
+        "2",
+        Kind::Int { min: 0, max: 1024 },
+        false,
+    ),
+    p(
+        "min_parallel_index_scan_size",
+        "512kB",
+        Kind::Memory { block_kb: 8 },
+        false,
+    ),
+    p(
+        "min_parallel_table_scan_size",
+        "8MB",
+        Kind::Memory { block_kb: 8 },
+        false,
+    ),
+    p("parallel_leader_participation", "on", Kind::Bool, false),
+    p("parallel_setup_cost", "1000", Kind::Real, false),
+    p("parallel_tuple_cost", "0.1", Kind::Real, false),
+    p("plan_cache_mode", "auto", Kind::Text, false),
+    p("random_page_cost", "4", Kind::Real, false),
+    p("seq_page_cost", "1", Kind::Real, false),
+    p("temp_buffers", "8MB", Kind::Memory { block_kb: 8 }, false),
+    p("work_mem", "4MB", Kind::Memory { block_kb: 1 }, false),
+    // Settings of the SQL dialect that have one meaning here.
+    p("array_nulls", "on", Kind::Bool, false),
+    p("backslash_quote", "safe_encoding", Kind::Text, false),
+    p("check_function_bodies", "on", Kind::Bool, false),
+    p(
+        "default_statistics_target",
+        "100",
+        Kind::Int { min: 1, max: 10000 },
+        false,
+    ),
+    p("default_table_access_method", "heap", Kind::Text, false),
+    p("default_tablespace", "", Kind::Text, false),
+    p("escape_string_warning", "on", Kind::Bool, false),
+    p("row_security", "on", Kind::Bool, false),
+    p("temp_tablespaces", "", Kind::Text, false),
+    p("transform_null_equals", "off", Kind::Bool, false),
     p(
         "default_transaction_isolation",
         "read committed",
@@ -112,6 +191,15 @@ const PARAMS: &[Param] = &[
         false,
     ),
     p("geqo", "on", Kind::Bool, false),
+    p(
+        "geqo_threshold",
+        "12",
+        Kind::Int {
+            min: 2,
+            max: i32::MAX as i64,
+        },
+        false,
+    ),
     p("in_hot_standby", "off", Kind::ReadOnly, true),
     p("integer_datetimes", "on", Kind::ReadOnly, true),
     p("IntervalStyle", "postgres", Kind::IntervalStyle, true),
@@ -412,6 +500,14 @@ fn canonical(param: &Param, value: &str) -> Result<String> {
             Some(ms) => Ok(format_millis(ms)),
             None => Err(invalid(param.name, v)),
         },
+        Kind::Memory { block_kb } => match parse_kilobytes(v, block_kb) {
+            Some(kb) => Ok(format_kilobytes(kb)),
+            None => Err(invalid(param.name, v)),
+        },
+        Kind::Real => match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(x.to_string()),
+            _ => Err(invalid(param.name, v)),
+        },
         Kind::Encoding => match v.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
             "UTF8" | "UNICODE" => Ok("UTF8".into()),
             _ => Err(Error::FeatureNotSupported(format!(
@@ -481,6 +577,41 @@ fn parse_millis(v: &str) -> Option<u64> {
     (ms >= 0.0 && ms < i32::MAX as f64).then_some(ms.round() as u64)
 }
 
+/// An amount of memory in kilobytes, from PostgreSQL's spelling (`64kB`,
+/// `4MB`, or a bare count of `block_kb` blocks).
+fn parse_kilobytes(v: &str, block_kb: i64) -> Option<i64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let kb = match unit.trim() {
+        "" => number.checked_mul(block_kb)?,
+        "B" => (number + 1023) / 1024,
+        "kB" => number,
+        "MB" => number.checked_mul(1024)?,
+        "GB" => number.checked_mul(1024 * 1024)?,
+        "TB" => number.checked_mul(1024 * 1024 * 1024)?,
+        _ => return None,
+    };
+    (kb <= i32::MAX as i64 * block_kb).then_some(kb)
+}
+
+fn format_kilobytes(kb: i64) -> String {
+    const UNITS: [(i64, &str); 3] = [
+        (1024 * 1024 * 1024, "TB"),
+        (1024 * 1024, "GB"),
+        (1024, "MB"),
+    ];
+    if kb == 0 {
+        return "0".into();
+    }
+    UNITS
+        .iter()
+        .find(|(size, _)| kb % size == 0)
+        .map(|(size, unit)| format!("{}{unit}", kb / size))
+        .unwrap_or_else(|| format!("{kb}kB"))
+}
+
 fn format_millis(ms: u64) -> String {
     match ms {
         0 => "0".into(),
@@ -517,6 +648,25 @@ mod tests {
         assert_eq!(s.set("client_encoding", "'utf-8'").unwrap(), None);
         assert_eq!(s.get("client_encoding").unwrap(), "UTF8");
         assert_eq!(s.get("myapp.flag").unwrap(), "x");
+    }
+
+    #[test]
+    fn memory_and_cost_settings_read_and_print_postgres_units() {
+        let mut s = Settings::new("postgres", true);
+        assert_eq!(s.get("work_mem").unwrap(), "4MB");
+        s.set("work_mem", "64kB").unwrap();
+        assert_eq!(s.get("work_mem").unwrap(), "64kB");
+        s.set("work_mem", "65536").unwrap();
+        assert_eq!(s.get("work_mem").unwrap(), "64MB");
+        s.set("min_parallel_table_scan_size", "0").unwrap();
+        assert_eq!(s.get("min_parallel_table_scan_size").unwrap(), "0");
+        s.set("min_parallel_table_scan_size", "1024").unwrap();
+        assert_eq!(s.get("min_parallel_table_scan_size").unwrap(), "8MB");
+        assert!(s.set("work_mem", "lots").is_err());
+        s.set("parallel_tuple_cost", "0").unwrap();
+        assert_eq!(s.get("parallel_tuple_cost").unwrap(), "0");
+        assert_eq!(s.get("random_page_cost").unwrap(), "4");
+        assert!(s.set("jit_above_cost", "-5").is_err());
     }
 
     #[test]

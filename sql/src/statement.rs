@@ -14,6 +14,7 @@
 //! - `naming`: result column names;
 //! - `literals`: operators and literals as PostgreSQL reads them, balanced
 //!   AND/OR chains;
+//! - `ordering`: ORDER BY … USING and FETCH FIRST (… WITH TIES);
 //! - `subqueries` and `recursive`: subquery shapes DataFusion cannot plan as
 //!   written;
 //! - `catalog`: the catalog queries clients send, as lookups;
@@ -45,6 +46,7 @@ mod joins;
 mod literals;
 mod maintenance;
 mod naming;
+mod ordering;
 mod patterns;
 mod recursive;
 mod roles;
@@ -60,6 +62,7 @@ use maintenance::*;
 pub use maintenance::{Motion, forward_move, motion};
 pub use naming::figure_colname;
 use naming::*;
+use ordering::*;
 use patterns::*;
 use recursive::*;
 use roles::*;
@@ -94,6 +97,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     }
     let roles = users_as_roles(sql);
     let sql = roles.as_ref().map_or(sql, |(text, _)| text.as_str());
+    let directed = sort_operators_as_directions(sql);
+    let sql = directed.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
         match CATALOG_PARSER.parse(protected.as_deref().unwrap_or(sql)) {
@@ -337,6 +342,9 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            // Before FROM's set-returning functions become UNNEST tables of
+            // the same functions' arrays, which are not to be unnested twice.
+            set_returning_patterns_unnested(&mut s);
             function_columns_named(&mut s);
             using_columns_merged(&mut s);
             integer_literals_as_int4(&mut s);
@@ -357,7 +365,6 @@ fn finish(stmt: DFStatement) -> DFStatement {
             settings_function_as_table(&mut s);
             like_escape_as_backslash(&mut s);
             patterns_as_regexp(&mut s);
-            set_returning_patterns_unnested(&mut s);
             rows_to_json(&mut s);
             exists_as_counts(&mut s);
             scalar_subqueries_single_value(&mut s);

@@ -711,3 +711,45 @@ async fn rows_inserted_after_a_truncate_in_a_transaction_are_kept() {
         ["1:-", "2:x"]
     );
 }
+
+/// A table created inside a transaction block is gone after ROLLBACK, and
+/// after a COMMIT of a block that failed, as in PostgreSQL; the name is free
+/// to create again. A table created in a committed block stays.
+#[tokio::test]
+async fn tables_created_in_a_rolled_back_transaction_are_dropped() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "BEGIN;
+             CREATE TEMP TABLE scratch (x int);
+             INSERT INTO scratch VALUES (1);
+             CREATE TABLE made (x int);
+             ROLLBACK;",
+        )
+        .await
+        .unwrap();
+    for name in ["scratch", "made"] {
+        let err = client
+            .simple_query(&format!("SELECT * FROM {name}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().unwrap().code(), "42P01", "{name}");
+    }
+    client
+        .batch_execute("BEGIN; CREATE TABLE made (x int)")
+        .await
+        .unwrap();
+    client.simple_query("SELECT 1/0").await.unwrap_err();
+    client.batch_execute("COMMIT").await.unwrap();
+    let err = client.simple_query("SELECT * FROM made").await.unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "42P01");
+    client
+        .batch_execute("BEGIN; CREATE TABLE made (x int); INSERT INTO made VALUES (7); COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(
+        one_column(values(&client, "SELECT x FROM made").await),
+        ["7"]
+    );
+}

@@ -24,6 +24,7 @@ pub(crate) mod math;
 pub(crate) mod numeric;
 mod ordered_set;
 pub(crate) mod regex;
+mod series;
 mod single_value;
 mod timestamps;
 mod trig;
@@ -54,6 +55,8 @@ use crate::types::{oid, pg_oid_for_arrow};
 /// Registers the functions on a session's context.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(series::GenerateSeries::default()));
+    ctx.register_udtf("generate_series", Arc::new(series::SeriesTableFunction));
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(formatting::ToNumber::default()));

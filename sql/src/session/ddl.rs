@@ -168,6 +168,7 @@ impl Session {
             }
             self.record_owner(enishi_storage::table_key(&schema, &name))
                 .await?;
+            self.created_in_block(&schema, &name);
             let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
             let batches = batches
                 .into_iter()
@@ -296,10 +297,20 @@ impl Session {
         {
             self.record_owner(enishi_storage::table_key(&schema, &name))
                 .await?;
+            self.created_in_block(&schema, &name);
         } else {
             self.already_exists(&name);
         }
         Ok(Output::Command(CommandTag::new("CREATE TABLE")))
+    }
+
+    /// Remembers a table created inside a transaction block, for ROLLBACK
+    /// to drop.
+    fn created_in_block(&mut self, schema: &str, name: &str) {
+        if self.tx != TxState::Idle {
+            self.created_tables
+                .push((schema.to_string(), name.to_string()));
+        }
     }
 
     /// COMMENT ON TABLE / VIEW / COLUMN / SCHEMA: kept in the catalog, read

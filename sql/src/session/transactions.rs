@@ -44,6 +44,7 @@ impl Session {
             let _ = self.settings.write().expect("settings lock").reset(name);
         }
         self.savepoints.clear();
+        self.created_tables.clear();
         self.cursors.retain(|_, c| c.get_mut().hold);
         self.tx = TxState::Idle;
         self.transaction_start = 0;
@@ -83,18 +84,33 @@ impl Session {
                     None => Ok(()),
                 };
                 // A failed COMMIT ends the block too: its writes are rolled back.
+                if applied.is_err() {
+                    self.drop_created_tables().await;
+                }
                 self.end_transaction(applied.is_ok());
                 applied?;
                 Ok(Output::Command(CommandTag::new("COMMIT")))
             }
             TxState::Failed => {
+                self.drop_created_tables().await;
                 self.end_transaction(false);
                 Ok(Output::Command(CommandTag::new("ROLLBACK")))
             }
         }
     }
 
-    pub(super) fn rollback(&mut self) -> Output {
+    /// Undoes the block's CREATE TABLEs. A table another session wrote to
+    /// meanwhile goes too, as it would not exist had the block never run.
+    async fn drop_created_tables(&mut self) {
+        let storage = self.engine.storage().clone();
+        for (schema, name) in std::mem::take(&mut self.created_tables).into_iter().rev() {
+            if let Err(e) = storage.drop_table(&schema, &name, true).await {
+                tracing::warn!(schema, name, error = %e, "could not drop a table created in a rolled-back transaction");
+            }
+        }
+    }
+
+    pub(super) async fn rollback(&mut self) -> Output {
         if self.tx == TxState::Idle {
             self.notices.push(Notice {
                 severity: "WARNING",
@@ -102,6 +118,7 @@ impl Session {
                 message: "there is no transaction in progress".into(),
             });
         } else {
+            self.drop_created_tables().await;
             self.end_transaction(false);
         }
         Output::Command(CommandTag::new("ROLLBACK"))

@@ -73,51 +73,6 @@ pub(super) fn like_escape_as_backslash(stmt: &mut Statement) {
     });
 }
 
-/// `FETCH FIRST n ROWS ONLY` (SQL's spelling of LIMIT, which DataFusion does
-/// not plan) becomes `LIMIT n`. `WITH TIES` and `PERCENT` stay unsupported.
-pub(super) fn fetch_first_as_limit(stmt: &mut Statement) {
-    struct Fetches;
-    impl ast::VisitorMut for Fetches {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
-            let plain = query
-                .fetch
-                .as_ref()
-                .is_some_and(|f| !f.with_ties && !f.percent);
-            if !plain {
-                return std::ops::ControlFlow::Continue(());
-            }
-            let quantity = query
-                .fetch
-                .take()
-                .and_then(|f| f.quantity)
-                .unwrap_or_else(|| Expr::value(Value::Number("1".into(), false)));
-            match &mut query.limit_clause {
-                None => {
-                    query.limit_clause = Some(ast::LimitClause::LimitOffset {
-                        limit: Some(quantity),
-                        offset: None,
-                        limit_by: Vec::new(),
-                    })
-                }
-                Some(ast::LimitClause::LimitOffset { limit, .. }) if limit.is_none() => {
-                    *limit = Some(quantity)
-                }
-                // Both LIMIT and FETCH: leave it for the planner to refuse.
-                Some(_) => {
-                    query.fetch = Some(ast::Fetch {
-                        with_ties: false,
-                        percent: false,
-                        quantity: Some(quantity),
-                    })
-                }
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let _ = ast::VisitMut::visit(stmt, &mut Fetches);
-}
-
 /// `a = 1 OR a = 2 OR … OR a = 5000`, as tools generate it, parses into a
 /// tree as deep as the chain is long, which every later step walks
 /// recursively. AND and OR are associative, so each chain is rebuilt

@@ -175,6 +175,62 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
             &mut self,
             factor: &mut ast::TableFactor,
         ) -> std::ops::ControlFlow<()> {
+            // `LATERAL f(…)` is the same call as `f(…)`: every function in
+            // FROM may read the columns of the items before it.
+            if let ast::TableFactor::Function {
+                name,
+                args,
+                with_ordinality,
+                alias,
+                ..
+            } = factor
+            {
+                let arrays: Option<Vec<Expr>> = args
+                    .iter()
+                    .map(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                *factor = match arrays {
+                    Some(array_exprs) if object_name_last(name) == "unnest" => {
+                        ast::TableFactor::UNNEST {
+                            alias: alias.take(),
+                            array_exprs,
+                            with_offset: false,
+                            with_offset_alias: None,
+                            with_ordinality: *with_ordinality,
+                        }
+                    }
+                    _ => ast::TableFactor::Table {
+                        name: name.clone(),
+                        alias: alias.take(),
+                        args: Some(ast::TableFunctionArgs {
+                            args: std::mem::take(args),
+                            settings: None,
+                        }),
+                        with_hints: vec![],
+                        version: None,
+                        with_ordinality: *with_ordinality,
+                        partitions: vec![],
+                        json_path: None,
+                        sample: None,
+                        index_hints: vec![],
+                    },
+                };
+            }
+            // DataFusion plans an UNNEST's `ARRAY[…]` without the columns
+            // of the items before it (42703 for `unnest(array[t.a, t.b])`);
+            // `make_array(…)` is the same array and sees them.
+            if let ast::TableFactor::UNNEST { array_exprs, .. } = factor {
+                for array in array_exprs.iter_mut() {
+                    if let Expr::Array(ast::Array { elem, .. }) = array
+                        && !elem.is_empty()
+                    {
+                        *array = super::catalog::call("make_array", std::mem::take(elem));
+                    }
+                }
+            }
             let (function, alias) = match factor {
                 ast::TableFactor::Table {
                     name,
@@ -221,13 +277,17 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                     });
                 }
             }
-            // The set-returning pattern functions are unnested arrays.
+            // The set-returning functions that return arrays are unnested;
+            // generate_series is a table function of its own when its
+            // arguments are constants (its rows then stream).
             if let ast::TableFactor::Table {
                 name,
                 args: Some(args),
                 alias,
+                with_ordinality: false,
                 ..
             } = factor
+                && (function != "generate_series" || !constant_arguments(&args.args))
                 && let Some(array) = set_returning_pattern_array(
                     name,
                     &ast::FunctionArguments::List(ast::FunctionArgumentList {
@@ -245,10 +305,100 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                     with_ordinality: false,
                 };
             }
+            if let ast::TableFactor::Table {
+                args: Some(args), ..
+            } = factor
+                && function == "generate_series"
+            {
+                datetime_casts_as_input_calls(&mut args.args);
+            }
             std::ops::ControlFlow::Continue(())
         }
     }
     let _ = ast::VisitMut::visit(stmt, &mut Named);
+}
+
+/// Whether a table function's arguments are constants DataFusion folds
+/// before calling it: no column references, no subqueries, and no string
+/// literals (DataFusion folds their casts with Arrow's parser, not
+/// PostgreSQL's input rules, and a bare one's type is the function's to
+/// decide).
+pub(super) fn constant_arguments(args: &[ast::FunctionArg]) -> bool {
+    args.iter().all(|arg| {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(expr)) = arg else {
+            return false;
+        };
+        if datetime_text(expr).is_some() {
+            return true;
+        }
+        ast::visit_expressions(expr, |e| match e {
+            Expr::Identifier(_)
+            | Expr::CompoundIdentifier(_)
+            | Expr::Subquery(_)
+            | Expr::Exists { .. }
+            | Expr::InSubquery { .. }
+            | Expr::TypedString { .. } => std::ops::ControlFlow::Break(()),
+            Expr::Value(v) if !matches!(v.value, Value::Number(..) | Value::Null) => {
+                std::ops::ControlFlow::Break(())
+            }
+            _ => std::ops::ControlFlow::Continue(()),
+        })
+        .is_continue()
+    })
+}
+
+/// The text and type of `'…'::timestamp` (or date, timestamptz, interval),
+/// possibly parenthesized.
+fn datetime_text(expr: &Expr) -> Option<(&Expr, &ast::DataType)> {
+    let mut bare = expr;
+    while let Expr::Nested(inner) = bare {
+        bare = inner;
+    }
+    match bare {
+        Expr::Cast {
+            expr, data_type, ..
+        } if matches!(&**expr, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)))
+            && matches!(
+                data_type,
+                ast::DataType::Timestamp(..)
+                    | ast::DataType::Date
+                    | ast::DataType::Datetime(_)
+                    | ast::DataType::Interval { .. }
+            ) =>
+        {
+            Some((expr, data_type))
+        }
+        _ => None,
+    }
+}
+
+/// A table function's `'…'::timestamp` and `'…'::interval` arguments as
+/// calls of the input functions: DataFusion folds a cast of a constant with Arrow's parser
+/// before the function sees it (and refuses `'2020-01-01 00:00'`), where a
+/// cast elsewhere reads the text as PostgreSQL does.
+pub(super) fn datetime_casts_as_input_calls(args: &mut [ast::FunctionArg]) {
+    for arg in args {
+        if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(expr)) = arg
+            && let Some((text, data_type)) = datetime_text(expr)
+        {
+            let null_of_type = Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new(Expr::value(Value::Null)),
+                data_type: data_type.clone(),
+                array: false,
+                format: None,
+            };
+            *expr = match data_type {
+                ast::DataType::Interval { .. } => {
+                    super::catalog::call(crate::rewrite::INTERVAL_IN, vec![text.clone()])
+                }
+                _ => super::catalog::call(
+                    crate::rewrite::TIMESTAMP_IN,
+                    vec![text.clone(), null_of_type],
+                ),
+            };
+        }
+    }
 }
 
 /// `DELETE FROM t AS a WHERE a.x = 1`: DataFusion plans a DELETE against its

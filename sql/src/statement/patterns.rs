@@ -78,6 +78,7 @@ fn is_text_literal(expr: &Expr) -> bool {
 /// `regexp_matches(…)` and `regexp_split_to_table(…)` where an expression
 /// is expected (a select list): the unnested array of their rows.
 pub(super) fn set_returning_patterns_unnested(stmt: &mut Statement) {
+    series_selects_from_tables(stmt);
     let _ = ast::visit_expressions_mut(stmt, |expr| {
         if let Expr::Function(f) = expr
             && let Some(array) = set_returning_pattern_array(&f.name, &f.args)
@@ -91,6 +92,61 @@ pub(super) fn set_returning_patterns_unnested(stmt: &mut Statement) {
     });
 }
 
+/// `SELECT generate_series(constants)`, the whole select list of a SELECT
+/// without FROM, reads the series as a table, whose rows stream (a LIMIT
+/// stops an endless series) where an unnested array would be built whole.
+fn series_selects_from_tables(stmt: &mut Statement) {
+    let _ = ast::visit_statements_mut(stmt, |s| {
+        let Statement::Query(query) = s else {
+            return std::ops::ControlFlow::<()>::Continue(());
+        };
+        let SetExpr::Select(select) = query.body.as_mut() else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        let [item] = select.projection.as_slice() else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        let (call, column) = match item {
+            SelectItem::ExprWithAlias { expr, alias } => (expr, alias.clone()),
+            SelectItem::UnnamedExpr(expr) => (expr, Ident::new("generate_series")),
+            _ => return std::ops::ControlFlow::Continue(()),
+        };
+        if !select.from.is_empty() || select.selection.is_some() {
+            return std::ops::ControlFlow::Continue(());
+        }
+        let Expr::Function(f) = call else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        let ast::FunctionArguments::List(list) = &f.args else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        if object_name_last(&f.name) != "generate_series"
+            || !list.clauses.is_empty()
+            || !super::naming::constant_arguments(&list.args)
+        {
+            return std::ops::ControlFlow::Continue(());
+        }
+        let mut args = list.args.clone();
+        super::naming::datetime_casts_as_input_calls(&mut args);
+        let Ok(Statement::Query(from)) = parse_one(&format!(
+            "SELECT s.{column} AS {column} FROM {}({}) AS s({column})",
+            f.name,
+            args.iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )) else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        let SetExpr::Select(table) = *from.body else {
+            return std::ops::ControlFlow::Continue(());
+        };
+        select.projection = table.projection;
+        select.from = table.from;
+        std::ops::ControlFlow::Continue(())
+    });
+}
+
 /// The array of the rows a call of `regexp_matches` or
 /// `regexp_split_to_table` returns, or None for another function.
 pub(super) fn set_returning_pattern_array(
@@ -100,6 +156,8 @@ pub(super) fn set_returning_pattern_array(
     let function = match object_name_last(name).as_str() {
         "regexp_matches" => MATCHES_ARRAY,
         "regexp_split_to_table" => "regexp_split_to_array",
+        // The function itself returns its rows as an array.
+        "generate_series" => "generate_series",
         _ => return None,
     };
     let ast::FunctionArguments::List(list) = args else {

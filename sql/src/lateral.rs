@@ -1,0 +1,475 @@
+//! LATERAL subqueries DataFusion cannot turn into joins, run row by row.
+//!
+//! DataFusion decorrelates a LATERAL subquery whose outer references sit in
+//! its WHERE clause (they become the join's condition). PostgreSQL allows
+//! them anywhere: in the select list (`LATERAL (SELECT x.a + 1)`), in VALUES,
+//! in a LIMIT'ed or UNION'ed subquery. Such a join is left with outer
+//! references the executor cannot evaluate; [`LateralJoins`] turns it into a
+//! [`LateralApply`] node, and [`ApplyExec`] runs it as PostgreSQL's nested
+//! loop does: for each left row, the subquery with the row's values in place
+//! of its outer references, planned and run, its rows joined to the left row
+//! (and, for a LEFT join, the left row padded with nulls when none pass the
+//! ON condition). Rows with the same outer values reuse one run.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, UInt32Array, new_null_array};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{Column, DFSchemaRef, ScalarValue};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::context::{QueryPlanner, SessionState};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::{
+    Expr, Extension, Join, JoinType, LogicalPlan, UserDefinedLogicalNode,
+    UserDefinedLogicalNodeCore,
+};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, collect,
+};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
+use futures::StreamExt;
+
+/// Plans queries with DataFusion's planner, the storage's write nodes and
+/// [`LateralApply`].
+#[derive(Debug)]
+pub struct Planner;
+
+#[async_trait]
+impl QueryPlanner for Planner {
+    async fn create_physical_plan(
+        &self,
+        logical_plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        DefaultPhysicalPlanner::with_extension_planners(vec![
+            deltalake::delta_datafusion::planner::DeltaExtensionPlanner::new(),
+            Arc::new(ApplyPlanner),
+        ])
+        .create_physical_plan(logical_plan, session)
+        .await
+    }
+}
+
+/// The optimizer rule: runs right after DataFusion's own lateral
+/// decorrelation and takes the joins it left correlated.
+#[derive(Debug, Default)]
+pub struct LateralJoins;
+
+impl OptimizerRule for LateralJoins {
+    fn name(&self) -> &str {
+        "enishi_lateral_joins"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::TopDown)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Join(join) = plan else {
+            return Ok(Transformed::no(plan));
+        };
+        let Some(right) = correlated_subquery(&join.right, join.left.schema())? else {
+            return Ok(Transformed::no(LogicalPlan::Join(join)));
+        };
+        if !matches!(join.join_type, JoinType::Inner | JoinType::Left) {
+            return Err(crate::error::lateral_join_type().into());
+        }
+        let Join {
+            left,
+            on,
+            filter,
+            join_type,
+            schema,
+            ..
+        } = join;
+        // Equality keys the planner split out are part of the condition.
+        let condition = on
+            .into_iter()
+            .map(|(l, r)| l.eq(r))
+            .chain(filter)
+            .reduce(Expr::and);
+        Ok(Transformed::yes(LogicalPlan::Extension(Extension {
+            node: Arc::new(LateralApply {
+                left: (*left).clone(),
+                right,
+                join_type,
+                condition,
+                schema,
+            }),
+        })))
+    }
+}
+
+/// The right side of a join when it refers to the left side's columns, with
+/// the subquery nodes that mark where the references are taken out.
+fn correlated_subquery(right: &LogicalPlan, left: &DFSchemaRef) -> Result<Option<LogicalPlan>> {
+    let mut correlated = false;
+    right.apply_with_subqueries(|plan| {
+        plan.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let Expr::OuterReferenceColumn(_, column) = e
+                    && left.has_column(column)
+                {
+                    correlated = true;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    if !correlated {
+        return Ok(None);
+    }
+    let plan = right
+        .clone()
+        .transform_up(|plan| match plan {
+            LogicalPlan::Subquery(sq) => Ok(Transformed::yes((*sq.subquery).clone())),
+            other => Ok(Transformed::no(other)),
+        })?
+        .data;
+    Ok(Some(plan))
+}
+
+/// A join whose right side is run once per left row (see the module's
+/// documentation). Its schema is the join's: the left's columns, then the
+/// right's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LateralApply {
+    left: LogicalPlan,
+    right: LogicalPlan,
+    join_type: JoinType,
+    condition: Option<Expr>,
+    schema: DFSchemaRef,
+}
+
+impl PartialOrd for LateralApply {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.left.partial_cmp(&other.left)
+    }
+}
+
+impl UserDefinedLogicalNodeCore for LateralApply {
+    fn name(&self) -> &str {
+        "LateralApply"
+    }
+
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.left]
+    }
+
+    fn schema(&self) -> &DFSchemaRef {
+        &self.schema
+    }
+
+    /// None: the condition and the right side are evaluated over the join's
+    /// own schema, not rewritten with the input.
+    fn expressions(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+
+    fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "LateralApply: type={}", self.join_type)?;
+        if let Some(condition) = &self.condition {
+            write!(f, ", condition={condition}")?;
+        }
+        write!(f, ", subquery={}", self.right.display_indent())
+    }
+
+    fn with_exprs_and_inputs(
+        &self,
+        _exprs: Vec<Expr>,
+        mut inputs: Vec<LogicalPlan>,
+    ) -> Result<Self> {
+        let left = inputs
+            .pop()
+            .ok_or_else(|| DataFusionError::Internal("LateralApply takes one input".into()))?;
+        Ok(Self {
+            left,
+            ..self.clone()
+        })
+    }
+}
+
+struct ApplyPlanner;
+
+#[async_trait]
+impl ExtensionPlanner for ApplyPlanner {
+    async fn plan_extension(
+        &self,
+        planner: &dyn PhysicalPlanner,
+        node: &dyn UserDefinedLogicalNode,
+        _logical_inputs: &[&LogicalPlan],
+        physical_inputs: &[Arc<dyn ExecutionPlan>],
+        session: &dyn Session,
+        planning_ctx: &PhysicalPlanningContext,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let Some(apply) = node.as_any().downcast_ref::<LateralApply>() else {
+            return Ok(None);
+        };
+        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
+            return Ok(None);
+        };
+        let condition = apply
+            .condition
+            .as_ref()
+            .map(|c| planner.create_physical_expr(c, &apply.schema, session, planning_ctx))
+            .transpose()?;
+        // Each outer reference, by the position of its column on the left.
+        let mut outer = Vec::new();
+        apply.right.apply_with_subqueries(|plan| {
+            plan.apply_expressions(|expr| {
+                expr.apply(|e| {
+                    if let Expr::OuterReferenceColumn(_, column) = e
+                        && !outer.iter().any(|(c, _)| c == column)
+                        && let Ok(index) = apply.left.schema().index_of_column(column)
+                    {
+                        outer.push((column.clone(), index));
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+            })
+        })?;
+        let left = physical_inputs[0].clone();
+        let schema: SchemaRef = Arc::new(apply.schema.as_arrow().clone());
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(left.properties().partitioning.partition_count()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(Some(Arc::new(ApplyExec {
+            left,
+            right: apply.right.clone(),
+            outer,
+            join_type: apply.join_type,
+            condition,
+            schema,
+            state: Arc::new(state.clone()),
+            properties,
+        })))
+    }
+}
+
+/// Runs [`LateralApply`]: one partition per partition of the left side.
+#[derive(Debug)]
+pub struct ApplyExec {
+    left: Arc<dyn ExecutionPlan>,
+    right: LogicalPlan,
+    /// The left columns the right side refers to, with their positions.
+    outer: Vec<(Column, usize)>,
+    join_type: JoinType,
+    condition: Option<Arc<dyn PhysicalExpr>>,
+    schema: SchemaRef,
+    state: Arc<SessionState>,
+    properties: Arc<PlanProperties>,
+}
+
+impl DisplayAs for ApplyExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "LateralApplyExec: type={}", self.join_type)
+    }
+}
+
+impl ExecutionPlan for ApplyExec {
+    fn name(&self) -> &str {
+        "LateralApplyExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.left]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        match &self.condition {
+            Some(condition) => f(condition),
+            None => Ok(TreeNodeRecursion::Continue),
+        }
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let left = children
+            .pop()
+            .ok_or_else(|| DataFusionError::Internal("LateralApplyExec takes one input".into()))?;
+        Ok(Arc::new(ApplyExec {
+            left,
+            right: self.right.clone(),
+            outer: self.outer.clone(),
+            join_type: self.join_type,
+            condition: self.condition.clone(),
+            schema: self.schema.clone(),
+            state: self.state.clone(),
+            properties: self.properties.clone(),
+        }))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.left.execute(partition, context)?;
+        let runner = Arc::new(Runner {
+            right: self.right.clone(),
+            outer: self.outer.clone(),
+            join_type: self.join_type,
+            condition: self.condition.clone(),
+            schema: self.schema.clone(),
+            state: self.state.clone(),
+        });
+        let stream =
+            futures::stream::unfold((input, HashMap::new()), move |(mut input, mut memo)| {
+                let runner = runner.clone();
+                async move {
+                    let batch = match input.next().await? {
+                        Ok(batch) => runner.join(&batch, &mut memo).await,
+                        Err(e) => Err(e),
+                    };
+                    Some((batch, (input, memo)))
+                }
+            });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            stream,
+        )))
+    }
+}
+
+/// The right side's rows for one set of outer values.
+type Memo = HashMap<Vec<ScalarValue>, Vec<RecordBatch>>;
+
+struct Runner {
+    right: LogicalPlan,
+    outer: Vec<(Column, usize)>,
+    join_type: JoinType,
+    condition: Option<Arc<dyn PhysicalExpr>>,
+    schema: SchemaRef,
+    state: Arc<SessionState>,
+}
+
+impl Runner {
+    /// Joins every row of a left batch to its right side's rows.
+    async fn join(&self, left: &RecordBatch, memo: &mut Memo) -> Result<RecordBatch> {
+        let mut out = Vec::new();
+        for row in 0..left.num_rows() {
+            let key = self
+                .outer
+                .iter()
+                .map(|(_, index)| ScalarValue::try_from_array(left.column(*index), row))
+                .collect::<Result<Vec<_>>>()?;
+            if !memo.contains_key(&key) {
+                let rows = self.run(&key).await?;
+                memo.insert(key.clone(), rows);
+            }
+            let mut matched = false;
+            for right in &memo[&key] {
+                let joined = self.combine(left, row, right)?;
+                if joined.num_rows() > 0 {
+                    matched = true;
+                    out.push(joined);
+                }
+            }
+            if !matched && self.join_type == JoinType::Left {
+                out.push(self.padded(left, row)?);
+            }
+        }
+        Ok(concat_batches(&self.schema, &out)?)
+    }
+
+    /// The right side, planned and run with `values` for its outer
+    /// references.
+    async fn run(&self, values: &[ScalarValue]) -> Result<Vec<RecordBatch>> {
+        let plan = self
+            .right
+            .clone()
+            .transform_up_with_subqueries(|plan| {
+                let names = NamePreserver::new(&plan);
+                plan.map_expressions(|expr| {
+                    let saved = names.save(&expr);
+                    let bound = expr.transform(|e| match e {
+                        Expr::OuterReferenceColumn(field, column) => {
+                            match self.outer.iter().position(|(c, _)| *c == column) {
+                                Some(i) => Ok(Transformed::yes(Expr::Literal(
+                                    values[i].cast_to(field.data_type())?,
+                                    None,
+                                ))),
+                                None => {
+                                    Ok(Transformed::no(Expr::OuterReferenceColumn(field, column)))
+                                }
+                            }
+                        }
+                        other => Ok(Transformed::no(other)),
+                    })?;
+                    Ok(bound.update_data(|e| saved.restore(e)))
+                })
+            })?
+            .data;
+        let physical = self.state.create_physical_plan(&plan).await?;
+        collect(physical, self.state.task_ctx()).await
+    }
+
+    /// The left row beside each row of `right`, kept where the condition holds.
+    fn combine(&self, left: &RecordBatch, row: usize, right: &RecordBatch) -> Result<RecordBatch> {
+        let n = right.num_rows();
+        let indices = UInt32Array::from(vec![row as u32; n]);
+        let mut columns: Vec<ArrayRef> = left
+            .columns()
+            .iter()
+            .map(|c| take(c, &indices, None))
+            .collect::<std::result::Result<_, _>>()?;
+        let right_fields = &self.schema.fields()[left.num_columns()..];
+        for (column, field) in right.columns().iter().zip(right_fields) {
+            columns.push(if column.data_type() == field.data_type() {
+                column.clone()
+            } else {
+                cast(column, field.data_type())?
+            });
+        }
+        let joined = RecordBatch::try_new(self.schema.clone(), columns)?;
+        match &self.condition {
+            None => Ok(joined),
+            Some(condition) => {
+                let keep = condition.evaluate(&joined)?.into_array(n)?;
+                Ok(filter_record_batch(&joined, keep.as_boolean())?)
+            }
+        }
+    }
+
+    /// The left row with nulls for the right side's columns (LEFT JOIN).
+    fn padded(&self, left: &RecordBatch, row: usize) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = left.columns().iter().map(|c| c.slice(row, 1)).collect();
+        for field in &self.schema.fields()[left.num_columns()..] {
+            columns.push(new_null_array(field.data_type(), 1));
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+}
