@@ -731,3 +731,8 @@ SET parallel_setup_cost = 0;
 SHOW parallel_setup_cost;
 SET jit_above_cost TO DEFAULT;
 SHOW max_parallel_workers_per_gather;
+-- section: numeric_scale
+SELECT scale(1.12345), scale(0.0), scale(numeric 'NaN'), min_scale(1.1000), min_scale(0.00), trim_scale(1.1000), trim_scale(-13.000000000000000), trim_scale(numeric 'NaN');
+SELECT id, scale(salary), min_scale(salary) FROM emp ORDER BY id;
+SELECT scale(2.5::float8);
+SELECT scale(7), min_scale(120), trim_scale(5);

@@ -24,6 +24,7 @@ pub(crate) mod math;
 pub(crate) mod numeric;
 mod ordered_set;
 pub(crate) mod regex;
+mod scale;
 mod series;
 mod single_value;
 mod timestamps;
@@ -57,6 +58,13 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(series::GenerateSeries::default()));
     ctx.register_udtf("generate_series", Arc::new(series::SeriesTableFunction));
+    for which in [
+        scale::Which::Scale,
+        scale::Which::MinScale,
+        scale::Which::TrimScale,
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(scale::Scale::new(which)));
+    }
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(formatting::ToNumber::default()));
