@@ -335,18 +335,22 @@ impl Engine {
 }
 
 /// DataFusion's optimizer rules, after ours that must see the plan first,
-/// with the LATERAL joins DataFusion cannot decorrelate taken right after
-/// its own attempt (before projections are pruned without regard to the
-/// columns a correlated subquery reads).
+/// with the LATERAL joins and scalar subqueries DataFusion cannot
+/// decorrelate taken right after its own attempts (before projections are
+/// pruned without regard to the columns a correlated subquery reads).
 fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
         vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
     for rule in datafusion::optimizer::Optimizer::new().rules {
-        let lateral = rule.name() == "decorrelate_lateral_join";
+        let after = rule.name();
+        let ours: Option<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = match after
+        {
+            "decorrelate_lateral_join" => Some(Arc::new(crate::lateral::LateralJoins)),
+            "scalar_subquery_to_join" => Some(Arc::new(crate::lateral::ScalarSubqueries)),
+            _ => None,
+        };
         rules.push(rule);
-        if lateral {
-            rules.push(Arc::new(crate::lateral::LateralJoins));
-        }
+        rules.extend(ours);
     }
     rules
 }

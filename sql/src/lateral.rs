@@ -1,15 +1,17 @@
-//! LATERAL subqueries DataFusion cannot turn into joins, run row by row.
+//! Correlated subqueries DataFusion cannot turn into joins, run row by row.
 //!
 //! DataFusion decorrelates a LATERAL subquery whose outer references sit in
-//! its WHERE clause (they become the join's condition). PostgreSQL allows
-//! them anywhere: in the select list (`LATERAL (SELECT x.a + 1)`), in VALUES,
-//! in a LIMIT'ed or UNION'ed subquery. Such a join is left with outer
-//! references the executor cannot evaluate; [`LateralJoins`] turns it into a
-//! [`LateralApply`] node, and [`ApplyExec`] runs it as PostgreSQL's nested
-//! loop does: for each left row, the subquery with the row's values in place
-//! of its outer references, planned and run, its rows joined to the left row
-//! (and, for a LEFT join, the left row padded with nulls when none pass the
-//! ON condition). Rows with the same outer values reuse one run.
+//! its WHERE clause (they become the join's condition), and a scalar
+//! subquery correlated by equalities. PostgreSQL allows them anywhere: in
+//! the select list (`LATERAL (SELECT x.a + 1)`), in VALUES, in a LIMIT'ed or
+//! UNION'ed subquery, under OR (`WHERE e.dept = d.id OR d.id IS NULL`). Such
+//! a plan is left with outer references the executor cannot evaluate;
+//! [`LateralJoins`] and [`ScalarSubqueries`] turn it into a [`LateralApply`]
+//! node, and [`ApplyExec`] runs it as PostgreSQL's nested loop does: for each
+//! left row, the subquery with the row's values in place of its outer
+//! references, planned and run, its rows joined to the left row (and, for a
+//! LEFT join, the left row padded with nulls when none pass the ON
+//! condition). Rows with the same outer values reuse one run.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,17 +28,18 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::{QueryPlanner, SessionState};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::logical_plan::build_join_schema;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{
-    Expr, Extension, Join, JoinType, LogicalPlan, UserDefinedLogicalNode,
-    UserDefinedLogicalNodeCore,
+    Expr, Extension, Filter, Join, JoinType, LogicalPlan, Projection, SubqueryAlias,
+    UserDefinedLogicalNode, UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, collect,
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, collect_partitioned,
 };
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use futures::StreamExt;
@@ -117,6 +120,120 @@ impl OptimizerRule for LateralJoins {
                 schema,
             }),
         })))
+    }
+}
+
+/// The optimizer rule for correlated scalar subqueries DataFusion leaves in a
+/// select list or a WHERE clause (it decorrelates those whose correlation is
+/// a conjunction of equalities): each becomes a LEFT [`LateralApply`] of the
+/// node's input and the subquery, and the subquery's place a reference to
+/// its one column. (A scalar subquery yields one row at most: the statement
+/// rewrites read a non-aggregating one through `pg_single_value`.)
+#[derive(Debug, Default)]
+pub struct ScalarSubqueries;
+
+impl OptimizerRule for ScalarSubqueries {
+    fn name(&self) -> &str {
+        "enishi_correlated_scalar_subqueries"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let input = match &plan {
+            LogicalPlan::Projection(p) => p.input.clone(),
+            LogicalPlan::Filter(f) => f.input.clone(),
+            _ => return Ok(Transformed::no(plan)),
+        };
+        // The correlated scalar subqueries, each with the column it becomes.
+        let mut applied = (*input).clone();
+        let mut found: Vec<(Expr, Expr)> = Vec::new();
+        for expr in plan.expressions() {
+            expr.apply(|e| {
+                if let Expr::ScalarSubquery(sq) = e
+                    && !found.iter().any(|(f, _)| f == e)
+                    && let Some(right) = correlated_subquery(&sq.subquery, applied.schema())?
+                {
+                    let alias = format!("__scalar_subquery_{}", found.len());
+                    let right = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                        Arc::new(right),
+                        alias.as_str(),
+                    )?);
+                    let field = right.schema().qualified_field(0);
+                    let column = Expr::Column(Column::new(field.0.cloned(), field.1.name()));
+                    let schema = Arc::new(build_join_schema(
+                        applied.schema(),
+                        right.schema(),
+                        &JoinType::Left,
+                    )?);
+                    applied = LogicalPlan::Extension(Extension {
+                        node: Arc::new(LateralApply {
+                            left: applied.clone(),
+                            right,
+                            join_type: JoinType::Left,
+                            condition: None,
+                            schema,
+                        }),
+                    });
+                    found.push((e.clone(), column));
+                    return Ok(TreeNodeRecursion::Jump);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+        }
+        if found.is_empty() {
+            return Ok(Transformed::no(plan));
+        }
+        let replace = |expr: Expr| -> Result<Expr> {
+            Ok(expr
+                .transform_down(|e| match found.iter().find(|(f, _)| *f == e) {
+                    Some((_, column)) => Ok(Transformed::new(
+                        column.clone(),
+                        true,
+                        TreeNodeRecursion::Jump,
+                    )),
+                    None => Ok(Transformed::no(e)),
+                })?
+                .data)
+        };
+        let applied = Arc::new(applied);
+        let rewritten = match plan {
+            LogicalPlan::Projection(p) => {
+                let names = NamePreserver::new_for_projection();
+                let exprs = p
+                    .expr
+                    .into_iter()
+                    .map(|e| {
+                        let saved = names.save(&e);
+                        Ok(saved.restore(replace(e)?))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                LogicalPlan::Projection(Projection::try_new(exprs, applied)?)
+            }
+            LogicalPlan::Filter(f) => {
+                // The filter's rows without the subqueries' columns.
+                let columns: Vec<Expr> = input
+                    .schema()
+                    .columns()
+                    .into_iter()
+                    .map(Expr::Column)
+                    .collect();
+                let filter = LogicalPlan::Filter(Filter::try_new(replace(f.predicate)?, applied)?);
+                LogicalPlan::Projection(Projection::try_new(columns, Arc::new(filter))?)
+            }
+            other => other,
+        };
+        Ok(Transformed::yes(rewritten))
     }
 }
 
@@ -434,7 +551,13 @@ impl Runner {
             })?
             .data;
         let physical = self.state.create_physical_plan(&plan).await?;
-        collect(physical, self.state.task_ctx()).await
+        // Partition by partition, in order: a UNION ALL's rows come in the
+        // order of its branches, as in PostgreSQL's nested loop.
+        Ok(collect_partitioned(physical, self.state.task_ctx())
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// The left row beside each row of `right`, kept where the condition holds.

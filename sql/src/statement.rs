@@ -15,8 +15,8 @@
 //! - `literals`: operators and literals as PostgreSQL reads them, balanced
 //!   AND/OR chains;
 //! - `ordering`: ORDER BY … USING and FETCH FIRST (… WITH TIES);
-//! - `subqueries` and `recursive`: subquery shapes DataFusion cannot plan as
-//!   written;
+//! - `subqueries`, `row_comparisons` and `recursive`: subquery shapes
+//!   DataFusion cannot plan as written;
 //! - `catalog`: the catalog queries clients send, as lookups;
 //! - `copy`: COPY … STDIN/STDOUT; `maintenance`: MOVE, VACUUM and ANALYZE;
 //!   `roles`: CREATE USER;
@@ -50,6 +50,7 @@ mod ordering;
 mod patterns;
 mod recursive;
 mod roles;
+mod row_comparisons;
 mod subqueries;
 
 pub use audit::{classify, redact_passwords};
@@ -66,6 +67,7 @@ use ordering::*;
 use patterns::*;
 use recursive::*;
 use roles::*;
+use row_comparisons::*;
 use subqueries::*;
 
 /// Separates a result column's PostgreSQL name from the suffix that keeps
@@ -366,6 +368,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             like_escape_as_backslash(&mut s);
             patterns_as_regexp(&mut s);
             rows_to_json(&mut s);
+            row_in_subqueries_as_exists(&mut s);
             exists_as_counts(&mut s);
             scalar_subqueries_single_value(&mut s);
             DFStatement::Statement(s)

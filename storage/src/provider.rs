@@ -237,11 +237,23 @@ impl TableProvider for TableHandle {
         self.snapshot.scan(state, projection, filters, limit).await
     }
 
+    /// Filters prune files, and are applied again above the scan: the
+    /// snapshot calls a filter on partition columns alone exact, and so one
+    /// on no column at all (`WHERE a = 1 AND NULL`'s `NULL`), which it then
+    /// does not apply — every row passed.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        self.snapshot.supports_filters_pushdown(filters)
+        Ok(self
+            .snapshot
+            .supports_filters_pushdown(filters)?
+            .into_iter()
+            .map(|support| match support {
+                TableProviderFilterPushDown::Exact => TableProviderFilterPushDown::Inexact,
+                other => other,
+            })
+            .collect())
     }
 
     async fn insert_into(

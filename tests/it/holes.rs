@@ -753,3 +753,22 @@ async fn tables_created_in_a_rolled_back_transaction_are_dropped() {
         ["7"]
     );
 }
+
+/// `WHERE a = 1 AND NULL` kept every row with a = 1: the table scan was
+/// told its constant part (`NULL`) was applied exactly, and dropped it.
+#[tokio::test]
+async fn a_constant_null_condition_filters_out_every_row() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE TABLE f (a int, b int); INSERT INTO f VALUES (1, 1), (2, NULL)")
+        .await
+        .unwrap();
+    for sql in [
+        "SELECT count(*) FROM f WHERE a = 1 AND NULL",
+        "SELECT count(*) FROM f WHERE NULL",
+        "SELECT count(*) FROM f WHERE a = 1 AND b = NULL",
+    ] {
+        assert_eq!(one_column(values(&client, sql).await), ["0"], "{sql}");
+    }
+}

@@ -736,3 +736,13 @@ SELECT scale(1.12345), scale(0.0), scale(numeric 'NaN'), min_scale(1.1000), min_
 SELECT id, scale(salary), min_scale(salary) FROM emp ORDER BY id;
 SELECT scale(2.5::float8);
 SELECT scale(7), min_scale(120), trim_scale(5);
+-- section: row_subqueries
+SELECT id, name FROM emp WHERE (dept_id, active) IN (SELECT id, region = 'north' FROM dept) ORDER BY id;
+SELECT id FROM emp WHERE (dept_id, manager_id) NOT IN (SELECT dept_id, id FROM emp WHERE salary > 6000) ORDER BY id;
+SELECT id, (dept_id, manager_id) IN (SELECT dept_id, id FROM emp e2 WHERE e2.salary > 6000) AS inside FROM emp ORDER BY id;
+SELECT id FROM emp e WHERE (dept_id, id) IN (SELECT dept_id, max(id) FROM emp GROUP BY dept_id) ORDER BY id;
+SELECT d.id FROM dept d WHERE (d.id, d.id) IN (SELECT e.dept_id, e.dept_id FROM emp e WHERE e.salary > d.budget / 200) ORDER BY 1;
+SELECT id, (SELECT max(e2.salary) FROM emp e2 WHERE e2.dept_id = e.dept_id OR e2.manager_id = e.id) AS top FROM emp e ORDER BY id;
+SELECT id FROM emp e WHERE salary < (SELECT avg(salary) FROM emp e2 WHERE e2.dept_id = e.dept_id OR e.dept_id IS NULL) ORDER BY id;
+SELECT count(*) FROM emp WHERE id > 3 AND NULL;
+SELECT count(*) FROM emp WHERE NULL OR id = 2;

@@ -45,7 +45,7 @@ impl Scale {
 /// The fewest digits after the point that hold `value` (of scale `scale`)
 /// exactly.
 fn min_scale(value: i128, scale: i8) -> i8 {
-    if value == 0 {
+    if value == 0 || scale <= 0 {
         return 0;
     }
     let mut digits = scale;
@@ -99,8 +99,9 @@ impl ScalarUDFImpl for Scale {
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let data_type = match (self.which, constant(args.scalar_arguments[0])) {
             (Which::TrimScale, Some((v, p, s))) if Special::of(v, p).is_none() => {
-                let trimmed = min_scale(v, s);
-                DataType::Decimal128(p - (s - trimmed) as u8, trimmed)
+                let trimmed = min_scale(v, s).min(s);
+                let precision = p.saturating_sub(s.saturating_sub(trimmed).max(0) as u8);
+                DataType::Decimal128(precision.max(1), trimmed.max(s.min(0)))
             }
             _ => self.return_type(&[args.arg_fields[0].data_type().clone()])?,
         };
@@ -123,7 +124,7 @@ impl ScalarUDFImpl for Scale {
         let out: ArrayRef = match self.which {
             Which::Scale => Arc::new(
                 (0..values.len())
-                    .map(|i| finite(i).map(|_| i32::from(scale)))
+                    .map(|i| finite(i).map(|_| i32::from(scale.max(0))))
                     .collect::<Int32Array>(),
             ),
             Which::MinScale => Arc::new(
