@@ -411,6 +411,13 @@ fn classify_execution(msg: &str) -> Error {
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         return Error::DivisionByZero;
     }
+    // DataFusion's substr refusing a negative length.
+    if lower.starts_with("negative count not allowed") {
+        return Error::Coded {
+            code: "22011",
+            message: "negative substring length not allowed".into(),
+        };
+    }
     if lower.contains("scalar subquery returned more than one row") {
         return Error::Coded {
             code: "21000",

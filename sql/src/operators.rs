@@ -106,6 +106,14 @@ fn is_exact_number(data_type: &DataType) -> bool {
 }
 
 impl ExprPlanner for PgOperators {
+    /// `SUBSTRING(x FROM a FOR b)` is the `substr` function, which takes
+    /// bytea as well as text here (DataFusion's planner calls its own).
+    fn plan_substring(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        Ok(PlannerResult::Planned(
+            crate::functions::substr().call(args),
+        ))
+    }
+
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,

@@ -746,3 +746,12 @@ SELECT id, (SELECT max(e2.salary) FROM emp e2 WHERE e2.dept_id = e.dept_id OR e2
 SELECT id FROM emp e WHERE salary < (SELECT avg(salary) FROM emp e2 WHERE e2.dept_id = e.dept_id OR e.dept_id IS NULL) ORDER BY id;
 SELECT count(*) FROM emp WHERE id > 3 AND NULL;
 SELECT count(*) FROM emp WHERE NULL OR id = 2;
+-- section: bytea_functions
+SELECT get_bit('\x1234567890abcdef00'::bytea, 43), set_bit('\x1234567890abcdef00'::bytea, 43, 0), get_byte('\x1234567890abcdef00'::bytea, 3), set_byte('\x1234567890abcdef00'::bytea, 7, 11), bit_count('\x1234567890'::bytea);
+SELECT get_byte('\x1234'::bytea, 2);
+SELECT set_bit('\x1234'::bytea, 16, 1);
+SELECT set_bit('\x1234'::bytea, 3, 2);
+SELECT SUBSTRING('1234567890'::bytea FROM 3), SUBSTRING('1234567890'::bytea FROM 4 FOR 3), substr('string'::bytea, -10, 14), substr('hello'::bytea, 2);
+SELECT SUBSTRING('string'::bytea FROM 2 FOR -1);
+SELECT SUBSTRING('string' FROM -10 FOR -2147483646);
+SELECT substr(name, 2, 3), substring(name FROM 1 FOR 2) FROM emp WHERE id < 4 ORDER BY id;

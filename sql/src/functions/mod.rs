@@ -12,6 +12,7 @@
 //! ([`timestamps`]).
 
 mod average;
+mod bytea;
 mod concat;
 mod datetime;
 mod datetime_format;
@@ -54,10 +55,25 @@ use datafusion::prelude::SessionContext;
 use crate::types::{oid, pg_oid_for_arrow};
 
 /// Registers the functions on a session's context.
+/// `substr`, of text and of bytea.
+pub(crate) fn substr() -> ScalarUDF {
+    ScalarUDF::new_from_impl(bytea::Substr::new(datafusion::functions::unicode::substr()))
+}
+
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(PgTypeof::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(series::GenerateSeries::default()));
     ctx.register_udtf("generate_series", Arc::new(series::SeriesTableFunction));
+    for op in [
+        bytea::Op::GetByte,
+        bytea::Op::SetByte,
+        bytea::Op::GetBit,
+        bytea::Op::SetBit,
+        bytea::Op::BitCount,
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(bytea::ByteaFunction::new(op)));
+    }
+    ctx.register_udf(substr());
     for which in [
         scale::Which::Scale,
         scale::Which::MinScale,
