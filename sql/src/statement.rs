@@ -302,23 +302,33 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
     ];
     Ok(statements
         .into_iter()
-        .map(|stmt| match stmt {
-            DFStatement::Statement(mut s) => {
-                balance_boolean_chains(&mut s);
-                delete_alias_as_table(&mut s);
-                // Named first: the rules below rewrite `x = ANY (array)` into
-                // a function call that would otherwise name the column.
-                if let Statement::Query(query) = s.as_mut() {
-                    name_columns(query);
-                }
-                set_comparisons_over_subqueries(&mut s);
-                fetch_first_as_limit(&mut s);
-                let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
-                DFStatement::Statement(Box::new(s))
-            }
-            other => other,
-        })
+        .map(|stmt| plain_rewrites(stmt, &rules))
         .collect())
+}
+
+/// The rewrites of [`parse_plain`], of a statement or of the one EXPLAIN
+/// explains.
+fn plain_rewrites(stmt: DFStatement, rules: &[&dyn SqlStatementRewriteRule]) -> DFStatement {
+    match stmt {
+        DFStatement::Explain(mut explain) => {
+            explain.statement = Box::new(plain_rewrites(*explain.statement, rules));
+            DFStatement::Explain(explain)
+        }
+        DFStatement::Statement(mut s) => {
+            balance_boolean_chains(&mut s);
+            delete_alias_as_table(&mut s);
+            // Named first: the rules below rewrite `x = ANY (array)` into
+            // a function call that would otherwise name the column.
+            if let Statement::Query(query) = s.as_mut() {
+                name_columns(query);
+            }
+            set_comparisons_over_subqueries(&mut s);
+            fetch_first_as_limit(&mut s);
+            let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
+            DFStatement::Statement(Box::new(s))
+        }
+        other => other,
+    }
 }
 
 /// The rewrites every parsed statement goes through, in one ordered list:
@@ -337,6 +347,10 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
 /// expressions to plan.
 fn finish(stmt: DFStatement) -> DFStatement {
     match stmt {
+        DFStatement::Explain(mut explain) => {
+            explain.statement = Box::new(finish(*explain.statement));
+            DFStatement::Explain(explain)
+        }
         DFStatement::Statement(s) if matches!(*s, Statement::Set(_)) => DFStatement::Statement(s),
         DFStatement::Statement(mut s) => {
             balance_boolean_chains(&mut s);

@@ -772,3 +772,25 @@ async fn a_constant_null_condition_filters_out_every_row() {
         assert_eq!(one_column(values(&client, sql).await), ["0"], "{sql}");
     }
 }
+
+/// EXPLAIN plans the statement as running it would: with the same rewrites
+/// (set-returning functions in FROM, `ORDER BY … USING`, PostgreSQL's
+/// function names), where it planned the statement as parsed and refused
+/// what the statement itself runs.
+#[tokio::test]
+async fn explain_plans_what_the_statement_runs() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    for sql in [
+        "SELECT r FROM (VALUES ('a,b')) x(s), LATERAL regexp_split_to_table(s, ',') r",
+        "SELECT x FROM (VALUES (1), (2)) v(x) ORDER BY x USING >",
+        "SELECT g FROM generate_series(1, 3) g",
+    ] {
+        client.simple_query(sql).await.unwrap();
+        let plan = client
+            .simple_query(&format!("EXPLAIN {sql}"))
+            .await
+            .unwrap_or_else(|e| panic!("EXPLAIN {sql}: {e}"));
+        assert!(!plan.is_empty(), "{sql}");
+    }
+}
