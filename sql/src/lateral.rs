@@ -279,9 +279,13 @@ pub struct LateralApply {
     schema: DFSchemaRef,
 }
 
+/// Ordered by the left input; unordered where that alone would call two
+/// different nodes equal.
 impl PartialOrd for LateralApply {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        self.left.partial_cmp(&other.left)
+        self.left
+            .partial_cmp(&other.left)
+            .filter(|order| order.is_ne() || self == other)
     }
 }
 

@@ -110,11 +110,7 @@ impl ScalarUDFImpl for ByteaFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let bytes = cast(&arrays[0], &DataType::Binary)?;
         let bytes = bytes.as_binary::<i32>();
         let index = arrays.get(1).map(integers).transpose()?;
@@ -256,11 +252,7 @@ impl ScalarUDFImpl for Substr {
             return self.inner.invoke_with_args(args);
         }
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let bytes = arrays[0].as_binary::<i32>();
         let from = integers(&arrays[1])?;
         let count = arrays.get(2).map(integers).transpose()?;

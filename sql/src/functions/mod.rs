@@ -157,6 +157,14 @@ pub fn register(ctx: &SessionContext) {
 }
 
 /// `out` as the value of a function of `inputs`: a scalar if they all were.
+/// A function's arguments as arrays of its rows (a constant repeated).
+pub(crate) fn argument_arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
+    args.args
+        .iter()
+        .map(|a| a.to_array(args.number_rows))
+        .collect()
+}
+
 pub(crate) fn shaped_like(inputs: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
     let scalar = inputs.iter().all(|i| matches!(i, ColumnarValue::Scalar(_)));
     Ok(match scalar {

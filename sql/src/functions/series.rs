@@ -364,11 +364,7 @@ impl ScalarUDFImpl for GenerateSeries {
         let rows = args.number_rows;
         let clock = TextOptions::current(&args.config_options).zone();
         let data_type = args.args[0].data_type();
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let mut parts: Vec<ArrayRef> = Vec::new();
         let mut offsets = vec![0i32];
         let mut length = 0usize;

@@ -285,11 +285,7 @@ impl ScalarUDFImpl for MakeInterval {
         use datafusion::arrow::array::IntervalMonthDayNanoArray;
         use datafusion::arrow::datatypes::{Float64Type, Int32Type};
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let out_of_range = || Error::Coded {
             code: "22008",
             message: "interval out of range".into(),

@@ -192,11 +192,7 @@ impl ScalarUDFImpl for Degrees {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let x = arrays[0].as_any().downcast_ref::<Float64Array>();
         let y = arrays
             .get(1)

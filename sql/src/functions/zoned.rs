@@ -229,11 +229,7 @@ impl ScalarUDFImpl for MakeTimestamp {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::argument_arrays(&args)?;
         let field = |k: usize| arrays[k].as_any().downcast_ref::<Int32Array>();
         let seconds = arrays[5].as_any().downcast_ref::<Float64Array>();
         let zones = arrays

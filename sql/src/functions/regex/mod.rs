@@ -165,11 +165,7 @@ impl ScalarUDFImpl for RegexFunction {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let columns = args
-            .args
-            .iter()
-            .map(|a| a.to_array(rows))
-            .collect::<Result<Vec<_>>>()?;
+        let columns = super::argument_arrays(&args)?;
         let mut out = Output::new(self.kind);
         let mut values = Vec::with_capacity(columns.len());
         for row in 0..rows {
