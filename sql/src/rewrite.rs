@@ -41,6 +41,7 @@ use crate::error::Error;
 use crate::functions::{float, numeric};
 use crate::interval::{self, Interval, Typmod};
 use crate::text_output::{self, TextOptions};
+use crate::types;
 
 mod blank_padded;
 mod checked;
@@ -146,6 +147,7 @@ impl AnalyzerRule for TextInput {
         let float4 = Arc::new(ScalarUDF::new_from_impl(float::FloatIn::new(true)));
         let to_real = Arc::new(ScalarUDF::new_from_impl(float::ToReal::default()));
         let numeric_in = Arc::new(ScalarUDF::new_from_impl(numeric::NumericIn::default()));
+        let char_in = Arc::new(ScalarUDF::new_from_impl(PgCharIn::default()));
         let round_even = Arc::new(ScalarUDF::new_from_impl(
             crate::functions::math::Checked::new(datafusion::functions::math::round()),
         ));
@@ -214,6 +216,18 @@ impl AnalyzerRule for TextInput {
                     let is_text = |t: &DataType| {
                         matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
                     };
+                    if types::declared(&field).is_some_and(|(oid, _)| oid == types::oid::CHAR)
+                        && expr.get_type(source).is_ok_and(|t| is_text(&t))
+                    {
+                        let call = Expr::ScalarFunction(ScalarFunction::new_udf(
+                            char_in.clone(),
+                            vec![*expr],
+                        ));
+                        return Ok(Transformed::yes(Expr::Cast(Cast {
+                            expr: Box::new(call),
+                            field,
+                        })));
+                    }
                     // To text through PostgreSQL's output function, as the wire
                     // shows the value.
                     if is_text(field.data_type())

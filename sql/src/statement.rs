@@ -40,6 +40,7 @@ use datafusion_pg_catalog::sql::rules::{
 use crate::error::{Error, Result};
 
 mod audit;
+mod calls;
 mod catalog;
 mod copy;
 mod joins;
@@ -54,6 +55,7 @@ mod row_comparisons;
 mod subqueries;
 
 pub use audit::{classify, redact_passwords};
+use calls::*;
 use catalog::*;
 use copy::*;
 use joins::*;
@@ -101,6 +103,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let sql = roles.as_ref().map_or(sql, |(text, _)| text.as_str());
     let directed = sort_operators_as_directions(sql);
     let sql = directed.as_deref().unwrap_or(sql);
+    let spelled = call_spellings(sql);
+    let sql = spelled.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
         match CATALOG_PARSER.parse(protected.as_deref().unwrap_or(sql)) {
@@ -358,6 +362,9 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            variadic_calls(&mut s);
+            type_functions_as_casts(&mut s);
+            values_columns_typed_together(&mut s);
             // Before FROM's set-returning functions become UNNEST tables of
             // the same functions' arrays, which are not to be unnested twice.
             set_returning_patterns_unnested(&mut s);

@@ -122,6 +122,8 @@ pub mod oid {
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
     pub const NAME: u32 = 19;
+    /// `"char"`: one byte.
+    pub const CHAR: u32 = 18;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
     pub const BPCHAR: u32 = 1042;
@@ -259,7 +261,16 @@ impl TypePlanner for PgTypePlanner {
             T::Custom(name, _) if name.0.len() == 1 => {
                 let last = name.0[0].to_string().to_ascii_lowercase();
                 match last.as_str() {
-                    "bpchar" | "time" | "name" => column_type(sql_type).ok(),
+                    "bpchar" | "time" => column_type(sql_type).ok(),
+                    // Described as what they are: text underneath.
+                    "name" | "\"char\"" => {
+                        let t = column_type(sql_type).ok();
+                        return Ok(t.map(|t| {
+                            Arc::new(
+                                Field::new("", t.arrow.clone(), true).with_metadata(t.metadata()),
+                            )
+                        }));
+                    }
                     _ => None,
                 }
             }
@@ -384,6 +395,9 @@ pub fn column_type(ty: &ast::DataType) -> Result<ColumnType> {
 /// Types sqlparser leaves as names: `timestamptz`, `float8` spelled as words, etc.
 fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
     let last = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+    if last == "\"char\"" {
+        return Ok(ColumnType::new(DataType::Utf8, oid::CHAR));
+    }
     let last = last.trim_matches('"').to_ascii_lowercase();
     let t = match last.as_str() {
         "timestamptz" => column_type(&ast::DataType::Timestamp(

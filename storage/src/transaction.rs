@@ -128,7 +128,9 @@ impl Transaction {
                 partitions.push(conformed(&copy.schema(), batches)?);
                 pending.rewritten = Some(Arc::new(MemTable::try_new(copy.schema(), partitions)?));
             }
-            None => pending.appended.extend(batches),
+            None => pending
+                .appended
+                .extend(conformed(&pending.schema, batches)?),
         }
         Ok(rows as u64)
     }

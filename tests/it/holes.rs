@@ -794,3 +794,25 @@ async fn explain_plans_what_the_statement_runs() {
         assert!(!plan.is_empty(), "{sql}");
     }
 }
+
+/// A transaction's own inserted rows vanished from its reads (until COMMIT)
+/// when an INSERT cast a value to another text type (`'x'::varchar` into a
+/// text column): the held rows kept the cast's field metadata, and the scan
+/// of them was dropped instead of failing.
+#[tokio::test]
+async fn a_transaction_reads_rows_it_inserted_with_casts() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE held (a text, b varchar(5));
+             BEGIN;
+             INSERT INTO held VALUES ('x'::varchar, 'y');
+             INSERT INTO held VALUES ('z', 'w'::text);",
+        )
+        .await
+        .unwrap();
+    let rows = values(&client, "SELECT a, b FROM held ORDER BY a").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    client.batch_execute("COMMIT").await.unwrap();
+}

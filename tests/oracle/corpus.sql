@@ -755,3 +755,15 @@ SELECT SUBSTRING('1234567890'::bytea FROM 3), SUBSTRING('1234567890'::bytea FROM
 SELECT SUBSTRING('string'::bytea FROM 2 FOR -1);
 SELECT SUBSTRING('string' FROM -10 FOR -2147483646);
 SELECT substr(name, 2, 3), substring(name FROM 1 FOR 2) FROM emp WHERE id < 4 ORDER BY id;
+-- section: call_spellings
+SELECT concat(VARIADIC ARRAY[1, 2, 3]), concat_ws('-', VARIADIC ARRAY['a', NULL, 'c']), concat(VARIADIC NULL::int[]) IS NULL, concat(VARIADIC '{}'::int[]) = '';
+SELECT format('%s and %s', VARIADIC ARRAY[true, false]), format('%2$s %1$s', VARIADIC ARRAY['x', 'y']), format('none', VARIADIC NULL::text[]);
+SELECT concat_ws(',', VARIADIC 10);
+SELECT format(string_agg('%s', '+'), VARIADIC array_agg(id)) FROM emp WHERE id < 5;
+SELECT TRIM(BOTH FROM '  x  '), TRIM(LEADING FROM '  x  '), TRIM(TRAILING FROM '  x  '), trim(FROM '  y ');
+SELECT float8(2), int4(2.5), int8(7), int2(4), float4(1.5), text(12), bool('yes'), date('2024-02-29');
+SELECT float8(count(*)) / 3 FROM emp;
+SELECT 'a'::"char", '\101'::"char", '\377'::"char"::text, 'xyz'::text::"char", ''::"char" = '';
+SELECT name('abc'), 'abc'::name = 'abc';
+VALUES ('a'::varchar(3)), ('b'), (NULL);
+SELECT * FROM (VALUES ('x'::name, 1), ('y', 2)) v(n, i) ORDER BY i;

@@ -30,6 +30,7 @@ mod series;
 mod single_value;
 mod timestamps;
 mod trig;
+mod variadic;
 mod zoned;
 
 pub(crate) use datetime::{IntervalScale, Justify, JustifyFunction};
@@ -37,6 +38,7 @@ pub use json::ROW_JSON;
 pub(crate) use math::NumericDiv;
 pub(crate) use single_value::{NAME as SINGLE_VALUE, VALUE_OF as SINGLE_VALUE_OF};
 pub(crate) use timestamps::TimestampShift;
+pub(crate) use variadic::variadic_name;
 
 use std::sync::Arc;
 
@@ -129,6 +131,10 @@ pub fn register(ctx: &SessionContext) {
         if let Ok(inner) = ctx.udf(name) {
             ctx.register_udf(ScalarUDF::new_from_impl(concat::Concat::new(inner)));
         }
+    }
+    // After the functions they spread their arrays over.
+    for function in variadic::functions(ctx) {
+        ctx.register_udf(function);
     }
     if let Ok(signum) = ctx.udf("signum") {
         ctx.register_udf(signum.as_ref().clone().with_aliases(["sign"]));
@@ -482,6 +488,7 @@ pub fn type_name(type_oid: u32) -> String {
         oid::FLOAT8 => "double precision",
         oid::TEXT => "text",
         oid::NAME => "name",
+        oid::CHAR => "\"char\"",
         oid::VOID => "void",
         oid::VARCHAR => "character varying",
         oid::BPCHAR => "character",

@@ -61,6 +61,65 @@ impl ScalarUDFImpl for PgByteaIn {
     }
 }
 
+/// Text to `"char"`, PostgreSQL's one-byte type, held as the text its output
+/// function writes: the first byte of the input, or the byte a `\ooo` octal
+/// escape names; a byte over 127 is written `\ooo`, the zero byte as empty
+/// text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PgCharIn {
+    signature: Signature,
+}
+
+impl Default for PgCharIn {
+    fn default() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+/// The `"char"` byte `text` stands for, spelled as its output.
+pub(super) fn char_in(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let octal = |b: &u8| (b'0'..=b'7').contains(b);
+    let byte = match bytes {
+        [b'\\', a, b, c] if octal(a) && octal(b) && octal(c) => {
+            (u32::from(a - b'0') * 64 + u32::from(b - b'0') * 8 + u32::from(c - b'0')) as u8
+        }
+        [] => 0,
+        [first, ..] => *first,
+    };
+    match byte {
+        0 => String::new(),
+        1..=127 => char::from(byte).to_string(),
+        _ => format!("\\{byte:03o}"),
+    }
+}
+
+impl ScalarUDFImpl for PgCharIn {
+    fn name(&self) -> &str {
+        "charin"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let out: StringArray = input
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(char_in))
+            .collect();
+        crate::functions::shaped_like(&args.args, Arc::new(out))
+    }
+}
+
 /// The name of the timestamp input function.
 pub const TIMESTAMP_IN: &str = "timestamp_in";
 

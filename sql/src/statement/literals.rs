@@ -554,3 +554,58 @@ pub(super) fn extract_as_function(stmt: &mut Statement) {
         ControlFlow::<()>::Continue(())
     });
 }
+
+/// A VALUES column is typed by all its rows together, as PostgreSQL resolves
+/// it: where one row casts the column (`('a'::varchar), ('b')`), the other
+/// rows' bare strings and NULLs take the same type, rather than meeting it
+/// as text.
+pub(super) fn values_columns_typed_together(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    struct Values;
+    impl ast::VisitorMut for Values {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut ast::Query) -> ControlFlow<()> {
+            type_together(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    fn type_together(body: &mut SetExpr) {
+        let rows = match body {
+            SetExpr::Values(values) => &mut values.rows,
+            SetExpr::SetOperation { left, right, .. } => {
+                type_together(left);
+                type_together(right);
+                return;
+            }
+            _ => return,
+        };
+        let width = rows.first().map_or(0, |row| row.content.len());
+        for column in 0..width {
+            let Some((data_type, kind)) =
+                rows.iter().find_map(|row| match row.content.get(column) {
+                    Some(Expr::Cast {
+                        data_type, kind, ..
+                    }) => Some((data_type.clone(), kind.clone())),
+                    _ => None,
+                })
+            else {
+                continue;
+            };
+            for row in rows.iter_mut() {
+                if let Some(value @ Expr::Value(_)) = row.content.get_mut(column)
+                    && let Expr::Value(v) = &*value
+                    && matches!(v.value, Value::SingleQuotedString(_) | Value::Null)
+                {
+                    *value = Expr::Cast {
+                        kind: kind.clone(),
+                        expr: Box::new(value.clone()),
+                        data_type: data_type.clone(),
+                        array: false,
+                        format: None,
+                    };
+                }
+            }
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Values);
+}

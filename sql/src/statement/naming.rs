@@ -118,7 +118,11 @@ pub(super) fn figure(expr: &Expr) -> Option<(String, Strength)> {
         Expr::Substring { .. } => strong("substring"),
         // `(ARRAY[…])[2]` is named after what it subscripts.
         Expr::CompoundFieldAccess { root, .. } => figure(root),
-        Expr::Trim { .. } => strong("btrim"),
+        Expr::Trim { trim_where, .. } => strong(match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim",
+            Some(ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }),
         Expr::Position { .. } => strong("position"),
         Expr::Overlay { .. } => strong("overlay"),
         Expr::Ceil { .. } => strong("ceil"),
@@ -155,7 +159,12 @@ pub(super) fn type_name(ty: &ast::DataType) -> String {
         T::JSON => "json",
         T::JSONB => "jsonb",
         T::Regclass => "regclass",
-        T::Custom(name, _) => return name.to_string().to_lowercase(),
+        T::Custom(name, _) => {
+            return match name.0.last() {
+                Some(ast::ObjectNamePart::Identifier(last)) => normalize(last),
+                _ => name.to_string().to_lowercase(),
+            };
+        }
         _ => return UNNAMED.to_string(),
     }
     .to_string()
