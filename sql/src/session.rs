@@ -245,6 +245,14 @@ impl Session {
         self.settings.read().expect("settings lock").clone()
     }
 
+    /// Parses SQL text as this session reads it (`standard_conforming_strings`).
+    pub fn parse(&self, sql: &str) -> Result<Vec<datafusion::sql::parser::Statement>> {
+        let conforming = self
+            .setting("standard_conforming_strings")
+            .map_or(true, |v| v != "off");
+        crate::statement::parse_with_strings(sql, conforming)
+    }
+
     /// Applies a setting the client sent at start-up (e.g. `application_name`).
     pub fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
         self.set_setting(name, value).map(|_| ())

@@ -52,6 +52,7 @@ mod patterns;
 mod recursive;
 mod roles;
 mod row_comparisons;
+mod strings;
 mod subqueries;
 
 pub use audit::{classify, redact_passwords};
@@ -70,6 +71,7 @@ use patterns::*;
 use recursive::*;
 use roles::*;
 use row_comparisons::*;
+use strings::{nonconforming_strings_escaped, unicode_escapes_decoded};
 use subqueries::*;
 
 /// Separates a result column's PostgreSQL name from the suffix that keeps
@@ -87,9 +89,24 @@ fn reads_catalog(sql: &str) -> bool {
         .any(|marker| lower.contains(marker))
 }
 
+/// Parses SQL text as a session with `standard_conforming_strings` off reads
+/// it (`conforming` false): a backslash escapes in every string, as in
+/// `E'…'`.
+pub fn parse_with_strings(sql: &str, conforming: bool) -> Result<Vec<DFStatement>> {
+    match conforming {
+        true => parse(sql),
+        false => match nonconforming_strings_escaped(sql)? {
+            Some(text) => parse(&text),
+            None => parse(sql),
+        },
+    }
+}
+
 /// Parses SQL text into statements, applying the rewrites described above.
 pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     check_depth(sql)?;
+    let decoded = unicode_escapes_decoded(sql)?;
+    let sql = decoded.as_deref().unwrap_or(sql);
     if let Some(copy) = parse_copy_stdio(sql)? {
         return Ok(vec![copy]);
     }
@@ -362,7 +379,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
-            variadic_calls(&mut s);
+            spelled_calls(&mut s);
             type_functions_as_casts(&mut s);
             values_columns_typed_together(&mut s);
             // Before FROM's set-returning functions become UNNEST tables of

@@ -33,12 +33,34 @@ pub struct TextStyle {
     pub time_zone: Option<Zone>,
     pub extra_float_digits: i64,
     pub interval_style: interval::Style,
+    /// bytea_output is `escape`: bytea is written with octal escapes, not
+    /// in hex (which arrow-pg writes).
+    pub bytea_escape: bool,
 }
 
 impl TextStyle {
     pub fn from_settings(settings: &Settings) -> Self {
-        TextOptions::of(settings).style()
+        TextStyle {
+            bytea_escape: settings
+                .get("bytea_output")
+                .is_ok_and(|v| v.eq_ignore_ascii_case("escape")),
+            ..TextOptions::of(settings).style()
+        }
     }
+}
+
+/// bytea in PostgreSQL's escape output format: printable ASCII as itself, a
+/// backslash doubled, every other byte as `\ooo`.
+pub fn bytea_escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out
 }
 
 datafusion::common::extensions_options! {
@@ -110,6 +132,7 @@ impl TextOptions {
             time_zone: self.zone(),
             extra_float_digits: i64::from(self.extra_float_digits),
             interval_style: self.interval_style(),
+            bytea_escape: false,
         }
     }
 }
@@ -188,6 +211,11 @@ pub fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
         // them (arrow-pg's rust_decimal stops at 28 digits); NaN and the
         // infinities by name.
         DataType::Decimal128(_, _) => return crate::numeric::text(column),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView if style.bytea_escape => {
+            let binary = datafusion::arrow::compute::cast(column, &DataType::Binary).ok()?;
+            let a = binary.as_binary::<i32>();
+            strings(&|i| bytea_escaped(a.value(i)))
+        }
         DataType::Float64 => {
             let a = column.as_primitive::<Float64Type>();
             strings(&|i| format_float(a.value(i), false, efd))

@@ -68,12 +68,15 @@ enum Step {
 
 /// Splits a script the way psql does: statements end at a semicolon outside
 /// quotes, comments and parentheses; a backslash outside them starts a
-/// command that runs to the end of its line.
+/// command that runs to the end of its line. While the script has set
+/// `standard_conforming_strings` off, a backslash escapes a quote in every
+/// string, as psql reads it then.
 fn split_script(text: &str) -> Vec<Step> {
     let chars: Vec<char> = text.chars().collect();
     let mut steps = Vec::new();
     let mut current = String::new();
     let mut depth = 0i32;
+    let mut conforming = true;
     let mut i = 0;
     let flush = |current: &mut String, steps: &mut Vec<Step>| {
         let sql = current.trim();
@@ -120,10 +123,12 @@ fn split_script(text: &str) -> Vec<Step> {
             }
             '\'' | '"' => {
                 // E'…' strings escape with backslashes too.
+                let unicode = i >= 2 && chars[i - 1] == '&' && matches!(chars[i - 2], 'u' | 'U');
                 let escapes = c == '\''
-                    && i > 0
-                    && matches!(chars[i - 1], 'e' | 'E')
-                    && (i < 2 || !chars[i - 2].is_alphanumeric() && chars[i - 2] != '_');
+                    && (!conforming && !unicode
+                        || i > 0
+                            && matches!(chars[i - 1], 'e' | 'E')
+                            && (i < 2 || !chars[i - 2].is_alphanumeric() && chars[i - 2] != '_'));
                 let start = i;
                 i += 1;
                 while i < chars.len() {
@@ -161,6 +166,9 @@ fn split_script(text: &str) -> Vec<Step> {
                 depth = 0;
                 flush(&mut current, &mut steps);
                 i += 1;
+                if let Some(Step::Sql(sql)) = steps.last() {
+                    conforming = conforming_strings_after(sql, conforming);
+                }
                 if let Some(Step::Sql(sql)) = steps.last()
                     && copies_from_stdin(sql)
                 {
@@ -287,6 +295,28 @@ impl Variables {
             }
         }
         out
+    }
+}
+
+/// Whether strings conform to the standard (backslashes are ordinary) after
+/// `sql` ran, given that they did before.
+fn conforming_strings_after(sql: &str, before: bool) -> bool {
+    let words: Vec<String> = sql
+        .split(|c: char| c.is_whitespace() || c == '=' || c == '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    match words
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["reset", "standard_conforming_strings"] => true,
+        ["set", "standard_conforming_strings", .., value] => {
+            !matches!(*value, "off" | "false" | "0")
+        }
+        _ => before,
     }
 }
 
@@ -707,6 +737,20 @@ mod tests {
                     data: "1\n2\n".into()
                 },
                 Step::Sql("SELECT 2".into()),
+            ]
+        );
+        // Without standard-conforming strings, \' escapes a quote anywhere.
+        let steps = split_script(
+            "SET standard_conforming_strings TO off;\nSELECT 'a\\';b';\n\
+             RESET standard_conforming_strings;\nSELECT 'c\\';\n",
+        );
+        assert_eq!(
+            steps,
+            vec![
+                Step::Sql("SET standard_conforming_strings TO off".into()),
+                Step::Sql("SELECT 'a\\';b'".into()),
+                Step::Sql("RESET standard_conforming_strings".into()),
+                Step::Sql("SELECT 'c\\'".into()),
             ]
         );
         let mut variables = Variables::new(Path::new("/src"));

@@ -767,3 +767,16 @@ SELECT 'a'::"char", '\101'::"char", '\377'::"char"::text, 'xyz'::text::"char", '
 SELECT name('abc'), 'abc'::name = 'abc';
 VALUES ('a'::varchar(3)), ('b'), (NULL);
 SELECT * FROM (VALUES ('x'::name, 1), ('y', 2)) v(n, i) ORDER BY i;
+-- section: string_literals
+SELECT U&'d\0061t\+000061' AS U&"d\0061t\+000061", U&'d!0061t' UESCAPE '!', u&'\D83D\DE00';
+SELECT U&'wrong: \061';
+SELECT U&'wrong: +0061' UESCAPE '+';
+SELECT unistr('d\u0061t\U000000610'), unistr('\0064at\+0000610'), unistr('a\\b');
+SELECT unistr('wrong: \db99');
+SELECT unistr('wrong: \U002FFFFF');
+SELECT SUBSTRING('abcdefg' SIMILAR 'a#"(b_d)#"%' ESCAPE '#'), SUBSTRING('abcdefg' SIMILAR 'a*#"%#"g*' ESCAPE '#'), SUBSTRING('foobar' SIMILAR '%#"o_b#"%' ESCAPE '#'), SUBSTRING('foobar' SIMILAR '#"o_b#"%' ESCAPE '#') IS NULL;
+SELECT SUBSTRING(name SIMILAR '%#"a_#"%' ESCAPE '#') FROM emp ORDER BY id;
+SELECT SUBSTRING('abcdefg' SIMILAR 'a*#"%#"g*#"x' ESCAPE '#');
+SELECT chr(65), chr(233), chr(NULL);
+SELECT chr(0);
+SELECT chr(-1);

@@ -30,6 +30,7 @@ mod series;
 mod single_value;
 mod timestamps;
 mod trig;
+pub(crate) mod unistr;
 mod variadic;
 mod zoned;
 
@@ -83,6 +84,7 @@ pub fn register(ctx: &SessionContext) {
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(scale::Scale::new(which)));
     }
+    ctx.register_udf(ScalarUDF::new_from_impl(unistr::Unistr::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToChar::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(ToDate::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(formatting::ToNumber::default()));
@@ -113,6 +115,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::new_from_impl(
         ordered_set::OrderedSet::percentile_disc(),
     ));
+    ctx.register_udf(chr_udf());
     ctx.register_udf(text_function("quote_literal", quote_literal));
     ctx.register_udf(text_function("quote_ident", quote_ident));
     ctx.register_udf(like_escape_udf());
@@ -194,6 +197,47 @@ fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
             Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
         }),
     )
+}
+
+/// `chr(n)`: the character with code point `n`, with PostgreSQL's errors
+/// for zero (54000), a negative number (22023) and one past Unicode (54000).
+fn chr_udf() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "chr",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let codes = args[0].to_array(1)?;
+            let out = codes
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .iter()
+                .map(|code| code.map(chr).transpose())
+                .collect::<Result<StringArray, crate::error::Error>>()?;
+            shaped_like(args, Arc::new(out))
+        }),
+    )
+}
+
+fn chr(code: i64) -> Result<String, crate::error::Error> {
+    use crate::error::Error;
+    match code {
+        0 => Err(Error::Coded {
+            code: "54000",
+            message: "null character not permitted".into(),
+        }),
+        ..0 => Err(Error::InvalidParameterValue(
+            "character number must be positive".into(),
+        )),
+        _ => u32::try_from(code)
+            .ok()
+            .and_then(char::from_u32)
+            .map(String::from)
+            .ok_or_else(|| Error::Coded {
+                code: "54000",
+                message: format!("requested character too large for encoding: {code}"),
+            }),
+    }
 }
 
 /// `pg_like_escape(pattern, escape)`: a LIKE pattern written with another

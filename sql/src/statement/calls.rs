@@ -1,6 +1,7 @@
 //! Function-call spellings of PostgreSQL that sqlparser does not read:
-//! `f(…, VARIADIC array)` and `TRIM([BOTH | LEADING | TRAILING] FROM x)`.
-//! Both are edited in the text, by byte offset, before parsing.
+//! `f(…, VARIADIC array)`, `TRIM([BOTH | LEADING | TRAILING] FROM x)` and
+//! `SUBSTRING(x SIMILAR pattern ESCAPE e)`. They are edited in the text, by
+//! byte offset, before parsing.
 
 use datafusion::sql::sqlparser::ast::{self, Expr, FunctionArg, FunctionArgExpr, Ident};
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -8,17 +9,23 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use super::*;
 
 /// The name a `VARIADIC` argument is given in the text: a named argument,
-/// which sqlparser reads and [`variadic_calls`] turns back into a call.
+/// which sqlparser reads and [`spelled_calls`] turns back into a call.
 const VARIADIC: &str = "variadic";
 
 /// Edits the text so that sqlparser reads it:
 /// - `VARIADIC expr` as a function's argument (after `(` or `,`) becomes the
 ///   named argument `"variadic" => expr`;
 /// - `TRIM(… FROM x)` with no characters to trim gets PostgreSQL's default,
-///   a space: `TRIM(BOTH ' ' FROM x)`.
+///   a space: `TRIM(BOTH ' ' FROM x)`;
+/// - `SUBSTRING(x SIMILAR p ESCAPE e)` becomes `SUBSTRING(x, "similar" => p,
+///   "escape" => e)`, a call named `substring` that [`spelled_calls`] turns
+///   into the function of three arguments.
 pub(super) fn call_spellings(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !lower.contains("variadic") && !lower.contains("trim") {
+    if !["variadic", "trim", "similar"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
         return None;
     }
     let tokens: Vec<TokenWithSpan> = Tokenizer::new(&PostgreSqlDialect {}, sql)
@@ -37,6 +44,9 @@ pub(super) fn call_spellings(sql: &str) -> Option<String> {
             let start = byte_offset(sql, tokens[i].span.start)?;
             let end = byte_offset(sql, tokens[i].span.end)?;
             edits.push((start..end, "\"variadic\" =>"));
+        }
+        if word(i - 1, "substring") && tokens[i].token == Token::LParen {
+            similar_arguments(sql, &tokens[i + 1..], &mut edits)?;
         }
         if word(i - 1, "trim") && tokens[i].token == Token::LParen {
             let side = ["both", "leading", "trailing"]
@@ -59,12 +69,52 @@ pub(super) fn call_spellings(sql: &str) -> Option<String> {
     Some(text)
 }
 
-/// `f(a, "variadic" => array)`, as [`call_spellings`] wrote `f(a, VARIADIC
-/// array)`, becomes a call of `f`'s variadic form, which spreads the array's
-/// elements as arguments: `concat`, `concat_ws` and `format` have one
-/// (`crate::functions::variadic`). Any other function is left with a named
-/// argument it does not take, and fails to plan.
-pub(super) fn variadic_calls(stmt: &mut Statement) {
+/// Within `SUBSTRING(`'s parentheses (`tokens` starts after the opening
+/// one), `SIMILAR` and `ESCAPE` at its own depth become named arguments.
+fn similar_arguments(
+    sql: &str,
+    tokens: &[TokenWithSpan],
+    edits: &mut Vec<(std::ops::Range<usize>, &str)>,
+) -> Option<()> {
+    let mut depth = 0;
+    let mut found = Vec::new();
+    for t in tokens {
+        match &t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket if depth == 0 => break,
+            Token::RParen | Token::RBracket => depth -= 1,
+            Token::Word(w) if depth == 0 && w.quote_style.is_none() => {
+                let named = match w.value.to_ascii_lowercase().as_str() {
+                    "similar" => ", \"similar\" =>",
+                    "escape" => ", \"escape\" =>",
+                    _ => continue,
+                };
+                let start = byte_offset(sql, t.span.start)?;
+                let end = byte_offset(sql, t.span.end)?;
+                found.push((start..end, named));
+            }
+            _ => {}
+        }
+    }
+    if found
+        .first()
+        .is_some_and(|(_, named)| named.contains("similar"))
+    {
+        edits.extend(found);
+    }
+    Some(())
+}
+
+/// The calls [`call_spellings`] wrote with named arguments, as the functions
+/// that run them:
+/// - `f(a, "variadic" => array)` (`f(a, VARIADIC array)`) becomes a call of
+///   `f`'s variadic form, which spreads the array's elements as arguments:
+///   `concat`, `concat_ws` and `format` have one
+///   (`crate::functions::variadic`). Any other function is left with a named
+///   argument it does not take, and fails to plan;
+/// - `substring(x, "similar" => p, "escape" => e)` becomes
+///   `substring_similar(x, p, e)`.
+pub(super) fn spelled_calls(stmt: &mut Statement) {
     let _ = ast::visit_expressions_mut(stmt, |expr| {
         if let Expr::Function(f) = expr
             && let ast::FunctionArguments::List(list) = &mut f.args
@@ -74,6 +124,20 @@ pub(super) fn variadic_calls(stmt: &mut Statement) {
             *list.args.last_mut().expect("last") =
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(array));
             f.name = ast::ObjectName::from(vec![Ident::new(variadic)]);
+        }
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("substring")
+            && let ast::FunctionArguments::List(list) = &mut f.args
+            && let [_, similar, escape] = list.args.as_mut_slice()
+            && let (Some(pattern), Some(escaped)) = (
+                named_argument(similar, "similar"),
+                named_argument(escape, "escape"),
+            )
+        {
+            *similar = FunctionArg::Unnamed(FunctionArgExpr::Expr(pattern));
+            *escape = FunctionArg::Unnamed(FunctionArgExpr::Expr(escaped));
+            f.name =
+                ast::ObjectName::from(vec![Ident::new(crate::functions::regex::SUBSTRING_SIMILAR)]);
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -130,8 +194,13 @@ pub(super) fn type_functions_as_casts(stmt: &mut Statement) {
     });
 }
 
-/// The array of a `"variadic" => array` argument.
+/// The value of a `"variadic" => array` argument.
 fn variadic_argument(arg: &FunctionArg) -> Option<Expr> {
+    named_argument(arg, VARIADIC)
+}
+
+/// The value of an argument named `wanted` (`"wanted" => value`).
+fn named_argument(arg: &FunctionArg, wanted: &str) -> Option<Expr> {
     let (name, arg) = match arg {
         FunctionArg::Named { name, arg, .. } => (name, arg),
         FunctionArg::ExprNamed {
@@ -142,7 +211,7 @@ fn variadic_argument(arg: &FunctionArg) -> Option<Expr> {
         _ => return None,
     };
     match arg {
-        FunctionArgExpr::Expr(array) if name.value == VARIADIC => Some(array.clone()),
+        FunctionArgExpr::Expr(value) if name.value == wanted => Some(value.clone()),
         _ => None,
     }
 }
@@ -160,6 +229,10 @@ mod tests {
         assert_eq!(
             call_spellings("SELECT TRIM(BOTH FROM '  x  '), trim(from 'y')").as_deref(),
             Some("SELECT TRIM(BOTH ' ' FROM '  x  '), trim(' ' from 'y')")
+        );
+        assert_eq!(
+            call_spellings("SELECT SUBSTRING(s SIMILAR 'a#\"(b)#\"%' ESCAPE '#')").as_deref(),
+            Some("SELECT SUBSTRING(s , \"similar\" => 'a#\"(b)#\"%' , \"escape\" => '#')")
         );
         // Characters given, or a column called variadic: left alone.
         assert_eq!(call_spellings("SELECT trim(both 'x' from s)"), None);

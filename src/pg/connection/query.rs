@@ -22,7 +22,7 @@ impl SimpleQueryHandler for Connection {
         tracing::debug!(query = %statement::redact_passwords(&query.query), "simple query");
         let mut copy_in = None;
 
-        match statement::parse(&query.query) {
+        match active.session.parse(&query.query) {
             Err(e) => {
                 active.session.statement_failed();
                 client
@@ -228,7 +228,7 @@ impl QueryParser for Parser {
         let mut guard = self.state.lock().await;
         let session = &mut guard.active()?.session;
         let result = async {
-            let mut statements = statement::parse(sql)?;
+            let mut statements = session.parse(sql)?;
             if statements.len() > 1 {
                 return Err(Error::syntax(
                     "cannot insert multiple commands into a prepared statement",

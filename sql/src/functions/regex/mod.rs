@@ -29,6 +29,10 @@ use pattern::{Options, invalid};
 /// its rows as one array.
 pub const MATCHES_ARRAY: &str = "pg_regexp_matches";
 
+/// `substring(text SIMILAR pattern ESCAPE escape)`, as a function of three
+/// arguments.
+pub const SUBSTRING_SIMILAR: &str = "substring_similar";
+
 /// Every function of this module.
 pub fn functions() -> Vec<ScalarUDF> {
     [
@@ -41,6 +45,7 @@ pub fn functions() -> Vec<ScalarUDF> {
         Kind::Substr,
         Kind::Split,
         Kind::SimilarToEscape,
+        Kind::SubstringSimilar,
     ]
     .into_iter()
     .map(|kind| ScalarUDF::new_from_impl(RegexFunction::new(kind)))
@@ -58,6 +63,7 @@ enum Kind {
     Substr,
     Split,
     SimilarToEscape,
+    SubstringSimilar,
 }
 
 /// What one argument position takes.
@@ -79,6 +85,7 @@ impl Kind {
             Kind::Substr => "regexp_substr",
             Kind::Split => "regexp_split_to_array",
             Kind::SimilarToEscape => "similar_to_escape",
+            Kind::SubstringSimilar => SUBSTRING_SIMILAR,
         }
     }
 
@@ -92,6 +99,7 @@ impl Kind {
             Kind::Instr => (&[Text, Text, Int, Int, Int, Text, Int], 2),
             Kind::Substr => (&[Text, Text, Int, Int, Text, Int], 2),
             Kind::SimilarToEscape => (&[Text, Text], 1),
+            Kind::SubstringSimilar => (&[Text, Text, Text], 3),
         }
     }
 
@@ -101,7 +109,9 @@ impl Kind {
             Kind::Like => DataType::Boolean,
             Kind::Match | Kind::Split => texts(),
             Kind::Matches => DataType::List(Arc::new(Field::new_list_field(texts(), true))),
-            Kind::Replace | Kind::Substr | Kind::SimilarToEscape => DataType::Utf8,
+            Kind::Replace | Kind::Substr | Kind::SimilarToEscape | Kind::SubstringSimilar => {
+                DataType::Utf8
+            }
             Kind::Count | Kind::Instr => DataType::Int32,
         }
     }
@@ -370,6 +380,18 @@ impl RegexFunction {
         match (self.kind, out) {
             (Kind::SimilarToEscape, Output::Text(b)) => {
                 b.append_value(similar::to_regex(text, arg(1).map(|v| v.text()))?);
+            }
+            (Kind::SubstringSimilar, Output::Text(b)) => {
+                let pattern = similar::substring_regex(values[1].text(), values[2].text())?;
+                let regex = compile(&pattern, Options::default())?;
+                // The part between the separators, else the whole match.
+                match find(&regex, text, 0, false, false)?.first() {
+                    Some(groups) => match groups.get(1).copied().flatten().or(groups[0]) {
+                        Some((from, to)) => b.append_value(&text[from..to]),
+                        None => b.append_null(),
+                    },
+                    None => b.append_null(),
+                }
             }
             (Kind::Like, Output::Bool(b)) => {
                 let regex = compile(values[1].text(), options(2, Some("regexp_like"))?)?;

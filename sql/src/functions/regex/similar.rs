@@ -11,6 +11,19 @@ use crate::error::Error;
 /// The advanced regular expression for SQL pattern `pattern` with escape
 /// character `escape` (`None`: the default backslash; `Some("")`: none).
 pub fn to_regex(pattern: &str, escape: Option<&str>) -> Result<String, Error> {
+    convert(pattern, escape, false)
+}
+
+/// The regular expression `substring(text SIMILAR pattern ESCAPE escape)`
+/// runs: [`to_regex`]'s, with the leading part's quantifiers lazy, as
+/// PostgreSQL's engine matches a part quantified `{1,1}?` (as little as
+/// possible) where the backtracking engine would let its own greedy
+/// quantifiers decide.
+pub fn substring_regex(pattern: &str, escape: &str) -> Result<String, Error> {
+    convert(pattern, Some(escape), true)
+}
+
+fn convert(pattern: &str, escape: Option<&str>, lazy_head: bool) -> Result<String, Error> {
     let escape = match escape {
         None => Some('\\'),
         Some(e) => {
@@ -35,9 +48,14 @@ pub fn to_regex(pattern: &str, escape: Option<&str>) -> Result<String, Error> {
         if after_escape {
             after_escape = false;
             if c == '"' && !in_class {
-                out.push_str(match separators {
-                    0 => "){1,1}?(",
-                    1 => "){1,1}(?:",
+                // The bounds mark the parts' greediness for PostgreSQL's
+                // engine; with the leading part's quantifiers made lazy,
+                // the backtracking engine needs none.
+                out.push_str(match (separators, lazy_head) {
+                    (0, false) => "){1,1}?(",
+                    (1, false) => "){1,1}(?:",
+                    (0, true) => ")(",
+                    (1, true) => ")(?:",
                     _ => {
                         return Err(Error::Coded {
                             code: "2200C",
@@ -63,10 +81,16 @@ pub fn to_regex(pattern: &str, escape: Option<&str>) -> Result<String, Error> {
                 in_class = false;
             }
         } else {
+            let lazy = lazy_head && separators == 0;
             match c {
                 '[' => {
                     out.push('[');
                     in_class = true;
+                }
+                '%' if lazy => out.push_str(".*?"),
+                '*' | '+' | '?' | '}' if lazy => {
+                    out.push(c);
+                    out.push('?');
                 }
                 '%' => out.push_str(".*"),
                 '_' => out.push('.'),
