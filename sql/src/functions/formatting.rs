@@ -560,7 +560,7 @@ fn format_row(template: &str, args: &[Option<&str>]) -> Result<String, Error> {
         let text = match kind {
             's' => value.unwrap_or("").to_string(),
             'I' => match value {
-                Some(v) => super::quote_ident(v),
+                Some(v) => super::text::quote_ident(v),
                 None => {
                     return Err(Error::Coded {
                         code: "22004",
@@ -568,7 +568,7 @@ fn format_row(template: &str, args: &[Option<&str>]) -> Result<String, Error> {
                     });
                 }
             },
-            'L' => value.map_or_else(|| "NULL".to_string(), super::quote_literal),
+            'L' => value.map_or_else(|| "NULL".to_string(), super::text::quote_literal),
             other => {
                 return Err(format_error(&format!(
                     "unrecognized format() type specifier \"{other}\""
