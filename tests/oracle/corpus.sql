@@ -780,3 +780,10 @@ SELECT SUBSTRING('abcdefg' SIMILAR 'a*#"%#"g*#"x' ESCAPE '#');
 SELECT chr(65), chr(233), chr(NULL);
 SELECT chr(0);
 SELECT chr(-1);
+-- section: date_bin
+SELECT date_bin('15 minutes', timestamp '2020-02-11 15:44:17', timestamp '2001-01-01'), date_bin('1 hour', timestamp '1999-12-31 22:30', timestamp '2000-01-01 00:15'), date_bin('1 day', 'infinity'::timestamp, timestamp '2000-01-01');
+SELECT date_bin('15 minutes', timestamptz '2020-02-11 15:44:17+03', timestamptz '2001-01-01');
+SELECT id, date_bin('2 days', hired::timestamp, timestamp '2020-01-01') FROM emp ORDER BY id;
+SELECT date_bin('5 months'::interval, timestamp '2020-02-01 01:01:01', timestamp '2001-01-01');
+SELECT date_bin('-2 days'::interval, timestamp '1970-01-01 01:00:00', timestamp '1970-01-01 00:00:00');
+SELECT date_bin('1 day', now(), 'infinity'::timestamp);

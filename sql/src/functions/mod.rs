@@ -97,6 +97,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::IsFinite::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(timestamps::DateBin::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(zoned::TimezoneOf::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(timestamps::MakeInterval::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(divisors::Divisors::new(false)));

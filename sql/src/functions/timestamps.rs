@@ -314,3 +314,123 @@ impl ScalarUDFImpl for MakeInterval {
         super::shaped_like(&args.args, Arc::new(IntervalMonthDayNanoArray::from(out)))
     }
 }
+
+/// `date_bin(stride, source, origin)`: the start of the stride-wide bin,
+/// counted from `origin`, that holds `source`, as PostgreSQL bins: the stride
+/// is days and time only (0A000 for months or years) and positive (22008),
+/// an infinite source stays as it is, an infinite origin is 22008.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct DateBin {
+    signature: Signature,
+}
+
+impl Default for DateBin {
+    fn default() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+fn out_of_range(what: &str) -> crate::error::Error {
+    crate::error::Error::Coded {
+        code: "22008",
+        message: format!("{what} out of range"),
+    }
+}
+
+/// One bin's start, in microseconds; `stride` as (months, days, nanoseconds).
+fn bin(stride: (i32, i32, i64), source: i64, origin: i64) -> Result<i64, crate::error::Error> {
+    use crate::types::{TIMESTAMP_INFINITY, TIMESTAMP_MINUS_INFINITY};
+    let (months, days, nanos) = stride;
+    if months != 0 {
+        return Err(crate::error::Error::FeatureNotSupported(
+            "timestamps cannot be binned into intervals containing months or years".into(),
+        ));
+    }
+    let stride = i64::from(days)
+        .checked_mul(86_400_000_000)
+        .and_then(|d| d.checked_add(nanos / 1_000))
+        .ok_or_else(|| out_of_range("interval"))?;
+    if stride <= 0 {
+        return Err(crate::error::Error::Coded {
+            code: "22008",
+            message: "stride must be greater than zero".into(),
+        });
+    }
+    if source == TIMESTAMP_INFINITY || source == TIMESTAMP_MINUS_INFINITY {
+        return Ok(source);
+    }
+    if origin == TIMESTAMP_INFINITY || origin == TIMESTAMP_MINUS_INFINITY {
+        return Err(out_of_range("origin"));
+    }
+    let diff = source
+        .checked_sub(origin)
+        .ok_or_else(|| out_of_range("interval"))?;
+    let modulo = diff % stride;
+    let start = origin + (diff - modulo);
+    // Towards minus infinity, where the source precedes the origin.
+    let start = if modulo < 0 { start - stride } else { start };
+    if start < crate::types::TIMESTAMP_MIN {
+        return Err(out_of_range("timestamp"));
+    }
+    Ok(start)
+}
+
+impl ScalarUDFImpl for DateBin {
+    fn name(&self) -> &str {
+        "date_bin"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        if args.len() != 3 {
+            return Err(super::undefined_function(self.name(), args));
+        }
+        let zoned = args[1..]
+            .iter()
+            .any(|t| matches!(t, DataType::Timestamp(_, Some(_))));
+        let timestamp = DataType::Timestamp(TimeUnit::Microsecond, zoned.then(|| Arc::from("UTC")));
+        Ok(vec![
+            DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
+            timestamp.clone(),
+            timestamp,
+        ])
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[1].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::TimestampMicrosecondArray;
+        use datafusion::arrow::datatypes::IntervalMonthDayNanoType;
+        let columns = super::argument_arrays(&args)?;
+        let strides = columns[0].as_primitive::<IntervalMonthDayNanoType>();
+        let sources = columns[1].as_primitive::<TimestampMicrosecondType>();
+        let origins = columns[2].as_primitive::<TimestampMicrosecondType>();
+        let mut out = Vec::with_capacity(args.number_rows);
+        for row in 0..args.number_rows {
+            if strides.is_null(row) || sources.is_null(row) || origins.is_null(row) {
+                out.push(None);
+                continue;
+            }
+            let s = strides.value(row);
+            let start = bin(
+                (s.months, s.days, s.nanoseconds),
+                sources.value(row),
+                origins.value(row),
+            )?;
+            out.push(Some(start));
+        }
+        let zone = match args.return_field.data_type() {
+            DataType::Timestamp(_, zone) => zone.clone(),
+            _ => None,
+        };
+        let out = TimestampMicrosecondArray::from(out).with_timezone_opt(zone);
+        super::shaped_like(&args.args, Arc::new(out))
+    }
+}
