@@ -787,3 +787,12 @@ SELECT id, date_bin('2 days', hired::timestamp, timestamp '2020-01-01') FROM emp
 SELECT date_bin('5 months'::interval, timestamp '2020-02-01 01:01:01', timestamp '2001-01-01');
 SELECT date_bin('-2 days'::interval, timestamp '1970-01-01 01:00:00', timestamp '1970-01-01 00:00:00');
 SELECT date_bin('1 day', now(), 'infinity'::timestamp);
+-- section: bytea_forms
+SELECT trim(E'\\000'::bytea FROM E'\\000Tom\\000'::bytea), trim(LEADING E'\\000'::bytea FROM E'\\000Tom\\000'::bytea), trim(TRAILING E'\\000'::bytea FROM E'\\000Tom\\000'::bytea);
+SELECT btrim(E'\\000trim\\000'::bytea, E'\\000'::bytea), btrim(''::bytea, E'\\000'::bytea), btrim(E'\\000trim\\000'::bytea, ''::bytea);
+SELECT octet_length('abc'::bytea), octet_length('héllo'), length('abc'::bytea);
+SELECT encode('\x1234567890abcdef00', 'escape'), encode('abc'::bytea, 'base64'), encode('\x1234', 'hex');
+SELECT decode(encode('\x1234567890abcdef00', 'escape'), 'escape'), decode('YWJj', 'base64'), decode('6162', 'hex');
+SELECT decode(name, 'escape') FROM emp ORDER BY id;
+SELECT decode('a\9', 'escape');
+SELECT encode(overlay(E'Th\\000omas'::bytea PLACING E'\\002\\003'::bytea FROM 5 FOR 3), 'escape');

@@ -10,11 +10,12 @@
 //! the regular-expression functions with PostgreSQL's patterns ([`regex`]),
 //! `json_build_object` ([`json`]), `now()` in microseconds and `isfinite`
 //! ([`timestamps`]), `chr` and the quoting functions ([`text`]), `unistr`
-//! ([`unistr`]), the bytea functions ([`bytea`]) and the `VARIADIC` forms
+//! ([`unistr`]), the bytea functions ([`bytea`], [`bytea_forms`]) and the `VARIADIC` forms
 //! of `concat` and `format` ([`variadic`]).
 
 mod average;
 mod bytea;
+mod bytea_forms;
 mod concat;
 mod datetime;
 mod datetime_format;
@@ -80,6 +81,9 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(bytea::ByteaFunction::new(op)));
     }
     ctx.register_udf(substr());
+    for function in bytea_forms::functions(ctx) {
+        ctx.register_udf(function);
+    }
     for which in [
         scale::Which::Scale,
         scale::Which::MinScale,
