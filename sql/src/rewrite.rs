@@ -591,21 +591,23 @@ fn decorrelatable(plan: &LogicalPlan) -> bool {
     ok
 }
 
-/// Whether every table a plan scans is in `pg_catalog` or `information_schema`.
+/// Whether a plan scans tables, all of them in `pg_catalog` or
+/// `information_schema`.
 fn reads_only_catalog(plan: &LogicalPlan) -> bool {
-    let mut only = true;
+    let (mut only, mut scans) = (true, false);
     let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node
-            && !matches!(
+        if let LogicalPlan::TableScan(scan) = node {
+            scans = true;
+            only &= matches!(
                 scan.table_name.schema(),
                 Some("pg_catalog" | "information_schema")
-            )
-        {
-            only = false;
+            );
         }
         Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
     });
-    only
+    // A subquery of no table (`SELECT 5 WHERE outer = outer`) reads nothing
+    // of the catalog: it is the user's, and is answered.
+    only && scans
 }
 
 /// INSERT and UPDATE into an unconstrained `numeric` column check, before

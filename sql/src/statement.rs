@@ -379,8 +379,10 @@ fn finish(stmt: DFStatement) -> DFStatement {
             if let Statement::Query(query) = s.as_mut() {
                 name_columns(query);
             }
+            repeated_columns_told_apart(&mut s);
             spelled_calls(&mut s);
             type_functions_as_casts(&mut s);
+            int4_results(&mut s);
             values_columns_typed_together(&mut s);
             // Before FROM's set-returning functions become UNNEST tables of
             // the same functions' arrays, which are not to be unnested twice.

@@ -816,3 +816,24 @@ async fn a_transaction_reads_rows_it_inserted_with_casts() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     client.batch_execute("COMMIT").await.unwrap();
 }
+
+/// A correlated scalar subquery of no table (`(SELECT 5 WHERE y = y)`) was
+/// answered NULL: the rule that reads undecorrelatable catalog subqueries
+/// as NULL took "scans no table but the catalog's" to include scanning none.
+#[tokio::test]
+async fn a_correlated_subquery_of_no_table_is_answered() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    for (sql, expected) in [
+        (
+            "SELECT (SELECT 5 WHERE y = y) FROM (VALUES (1), (2)) v(y)",
+            ["5", "5"],
+        ),
+        (
+            "SELECT (SELECT y * 10 WHERE y > 0) FROM (VALUES (1), (2)) v(y) ORDER BY 1",
+            ["10", "20"],
+        ),
+    ] {
+        assert_eq!(one_column(values(&client, sql).await), expected, "{sql}");
+    }
+}

@@ -796,3 +796,10 @@ SELECT decode(encode('\x1234567890abcdef00', 'escape'), 'escape'), decode('YWJj'
 SELECT decode(name, 'escape') FROM emp ORDER BY id;
 SELECT decode('a\9', 'escape');
 SELECT encode(overlay(E'Th\\000omas'::bytea PLACING E'\\002\\003'::bytea FROM 5 FOR 3), 'escape');
+-- section: repeated_columns
+SELECT id, name, id FROM emp ORDER BY id;
+SELECT id, emp.id, 1 AS x, 2 AS x, id + 1, id + 1 FROM emp ORDER BY 1;
+SELECT count(*) FROM (SELECT DISTINCT dept_id, dept_id FROM emp) s;
+SELECT * FROM (SELECT name, name FROM emp WHERE id < 3) s ORDER BY 1;
+SELECT 5::int8 & 3, 5::int8 | 3, 5::int8 # 3, ~5::int8, ~5, ~5::int2, ~NULL::int;
+SELECT id, ~id, id # 1 FROM emp ORDER BY id;

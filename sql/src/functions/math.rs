@@ -661,3 +661,50 @@ mod exact_tests {
         assert_eq!(fraction_digits("1.5e3"), Some(0));
     }
 }
+
+/// The function PostgreSQL's prefix `~` (bitwise not) becomes.
+pub(crate) const BITWISE_NOT: &str = "pg_bitwise_not";
+
+/// `~ x` of an integer: its bits inverted, in its own type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct BitwiseNot {
+    signature: Signature,
+}
+
+impl Default for BitwiseNot {
+    fn default() -> Self {
+        Self {
+            signature: Signature::uniform(
+                1,
+                vec![DataType::Int16, DataType::Int32, DataType::Int64],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for BitwiseNot {
+    fn name(&self) -> &str {
+        BITWISE_NOT
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::compute::kernels::bitwise::bitwise_not;
+        use datafusion::arrow::datatypes::{Int16Type, Int32Type, Int64Type};
+        let values = args.args[0].to_array(args.number_rows)?;
+        let out: ArrayRef = match values.data_type() {
+            DataType::Int16 => Arc::new(bitwise_not(values.as_primitive::<Int16Type>())?),
+            DataType::Int32 => Arc::new(bitwise_not(values.as_primitive::<Int32Type>())?),
+            _ => Arc::new(bitwise_not(values.as_primitive::<Int64Type>())?),
+        };
+        super::shaped_like(&args.args, out)
+    }
+}

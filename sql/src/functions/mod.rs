@@ -97,6 +97,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(formatting::ToNumber::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(formatting::Format::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(math::Div::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(math::BitwiseNot::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(math::WidthBucket::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::Age::default()));
     ctx.register_udf(ScalarUDF::new_from_impl(datetime::PgSleep::default()));

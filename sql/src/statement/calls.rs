@@ -194,6 +194,33 @@ pub(super) fn type_functions_as_casts(stmt: &mut Statement) {
     });
 }
 
+/// Array functions DataFusion answers as unsigned 64-bit integers, which
+/// PostgreSQL's answer as int4.
+const INT4_FUNCTIONS: &[&str] = &["array_length", "cardinality", "array_position"];
+
+/// `array_length(…)` and the other [`INT4_FUNCTIONS`] cast to int4, as
+/// PostgreSQL types them (a client told int8 or numeric reads another type).
+/// After naming, so the column keeps the function's name.
+pub(super) fn int4_results(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && let [ast::ObjectNamePart::Identifier(name)] = f.name.0.as_slice()
+            && INT4_FUNCTIONS
+                .iter()
+                .any(|n| name.value.eq_ignore_ascii_case(n))
+        {
+            *expr = Expr::Cast {
+                kind: ast::CastKind::DoubleColon,
+                expr: Box::new(expr.clone()),
+                data_type: ast::DataType::Int(None),
+                array: false,
+                format: None,
+            };
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
 /// The value of a `"variadic" => array` argument.
 fn variadic_argument(arg: &FunctionArg) -> Option<Expr> {
     named_argument(arg, VARIADIC)

@@ -30,8 +30,9 @@ pub(super) fn mod_as_operator(stmt: &mut Statement) {
     });
 }
 
-/// PostgreSQL's prefix operators `|/ x`, `||/ x` and `@ x` are `sqrt(x)`,
-/// `cbrt(x)` and `abs(x)`, which DataFusion plans.
+/// PostgreSQL's prefix operators `|/ x`, `||/ x`, `@ x` and `~ x` are
+/// `sqrt(x)`, `cbrt(x)`, `abs(x)` and `pg_bitwise_not(x)`, which DataFusion
+/// plans.
 pub(super) fn math_operators_as_functions(stmt: &mut Statement) {
     let _ = ast::visit_expressions_mut(stmt, |expr| {
         if let Expr::UnaryOp { op, expr: operand } = expr {
@@ -39,6 +40,7 @@ pub(super) fn math_operators_as_functions(stmt: &mut Statement) {
                 ast::UnaryOperator::PGSquareRoot => "sqrt",
                 ast::UnaryOperator::PGCubeRoot => "cbrt",
                 ast::UnaryOperator::PGAbs => "abs",
+                ast::UnaryOperator::BitwiseNot => crate::functions::math::BITWISE_NOT,
                 _ => return std::ops::ControlFlow::<()>::Continue(()),
             };
             *expr = super::catalog::call(name, vec![(**operand).clone()]);

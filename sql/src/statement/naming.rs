@@ -38,6 +38,67 @@ pub(super) fn name_columns(query: &mut Query) {
     }
 }
 
+/// A select list may name two columns alike, as PostgreSQL allows
+/// (`SELECT a, b, a`, `SELECT DISTINCT x + 1, x + 1`), where DataFusion
+/// wants unique names: in every query of the statement, a repeated column
+/// is aliased with a suffix after [`NAME_SUFFIX_MARK`], which the client
+/// never sees. Runs after [`name_columns`], which names the statement's own
+/// columns.
+pub(super) fn repeated_columns_told_apart(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    struct Repeated;
+    impl ast::VisitorMut for Repeated {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            tell_apart(&mut query.body);
+            ControlFlow::Continue(())
+        }
+    }
+    fn tell_apart(body: &mut SetExpr) {
+        let select = match body {
+            SetExpr::Select(select) => select,
+            SetExpr::SetOperation { left, right, .. } => {
+                tell_apart(left);
+                tell_apart(right);
+                return;
+            }
+            _ => return,
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for (i, item) in select.projection.iter_mut().enumerate() {
+            let key = match item {
+                SelectItem::UnnamedExpr(
+                    e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+                ) => figure_colname(e),
+                SelectItem::UnnamedExpr(e) => e.to_string(),
+                SelectItem::ExprWithAlias { alias, .. } => normalize(alias),
+                _ => continue,
+            };
+            if !seen.contains(&key) {
+                seen.push(key);
+                continue;
+            }
+            match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    let name = format!("{}{NAME_SUFFIX_MARK}{i}", figure_colname(expr));
+                    *item = SelectItem::ExprWithAlias {
+                        expr: std::mem::replace(expr, Expr::value(Value::Null)),
+                        alias: Ident::with_quote('"', name),
+                    };
+                }
+                SelectItem::ExprWithAlias { alias, .. } => {
+                    *alias = Ident::with_quote(
+                        '"',
+                        format!("{}{NAME_SUFFIX_MARK}{i}", normalize(alias)),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Repeated);
+}
+
 pub(super) fn leftmost_select(body: &mut SetExpr) -> Option<&mut ast::Select> {
     match body {
         SetExpr::Select(select) => Some(select),
