@@ -225,7 +225,7 @@ impl TableProvider for TableHandle {
             if let Some(copy) = tx.rewritten(self.table.id).await {
                 return copy.scan(state, projection, filters, limit).await;
             }
-            if let Some(appended) = tx.appended(self.table.id).await {
+            if let Some(appended) = tx.appended(self.table.id).await? {
                 let stored = self
                     .snapshot
                     .scan(state, projection, filters, limit)
@@ -390,7 +390,7 @@ impl WriteSink {
             Some(copy) => existing.push(copy),
             None => {
                 existing.push(self.table.snapshot().await.map_err(to_df)?.provider);
-                if let Some(mine) = tx.appended(self.table.id).await {
+                if let Some(mine) = tx.appended(self.table.id).await? {
                     existing.push(mine);
                 }
             }

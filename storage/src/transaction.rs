@@ -140,16 +140,19 @@ impl Transaction {
         !self.tables.lock().await.is_empty()
     }
 
-    /// Rows this transaction appended to a table it has not rewritten, for scans.
-    pub async fn appended(&self, table_id: u64) -> Option<Arc<MemTable>> {
+    /// Rows this transaction appended to a table it has not rewritten, for
+    /// scans. Held rows that do not fit the table's schema fail the scan
+    /// rather than go unseen.
+    pub async fn appended(&self, table_id: u64) -> DfResult<Option<Arc<MemTable>>> {
         let tables = self.tables.lock().await;
-        let pending = tables.get(&table_id)?;
+        let Some(pending) = tables.get(&table_id) else {
+            return Ok(None);
+        };
         if pending.rewritten.is_some() || pending.appended.is_empty() {
-            return None;
+            return Ok(None);
         }
-        MemTable::try_new(pending.schema.clone(), vec![pending.appended.clone()])
-            .ok()
-            .map(Arc::new)
+        let table = MemTable::try_new(pending.schema.clone(), vec![pending.appended.clone()])?;
+        Ok(Some(Arc::new(table)))
     }
 
     /// The private copy of a rewritten table, for scans and DML.

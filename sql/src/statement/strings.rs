@@ -41,16 +41,9 @@ pub(super) fn unicode_escapes_decoded(sql: &str) -> Result<Option<String>> {
             i = after;
             continue;
         }
-        let end = match (c, next) {
-            ('\'' | '"', _) => {
-                quoted_end(&chars, i, word_before && matches!(chars[i - 1], 'e' | 'E'))
-            }
-            ('-', Some('-')) => chars[i..]
-                .iter()
-                .position(|&c| c == '\n')
-                .map_or(chars.len(), |p| i + p),
-            ('/', Some('*')) => block_comment_end(&chars, i),
-            _ => i + 1,
+        let end = match c {
+            '\'' | '"' => quoted_end(&chars, i, word_before && matches!(chars[i - 1], 'e' | 'E')),
+            _ => comment_end(&chars, i).unwrap_or(i + 1),
         };
         out.extend(&chars[i..end]);
         i = end;
@@ -90,30 +83,23 @@ pub(super) fn nonconforming_strings_escaped(sql: &str) -> Result<Option<String>>
     let mut out = String::with_capacity(sql.len() + 8);
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
         let prefix = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        let end = match (c, next) {
-            ('\'', _) if i >= 2 && chars[i - 1] == '&' && matches!(chars[i - 2], 'u' | 'U') => {
+        let end = match chars[i] {
+            '\'' if i >= 2 && chars[i - 1] == '&' && matches!(chars[i - 2], 'u' | 'U') => {
                 return Err(Error::Coded {
                     code: "0A000",
                     message: "unsafe use of string constant with Unicode escapes".into(),
                 });
             }
-            ('\'', _) => {
+            '\'' => {
                 // E'…' already; B'…', X'…' and N'…' hold no backslashes.
                 if !prefix {
                     out.push('E');
                 }
                 quoted_end(&chars, i, !prefix || matches!(chars[i - 1], 'e' | 'E'))
             }
-            ('"', _) => quoted_end(&chars, i, false),
-            ('-', Some('-')) => chars[i..]
-                .iter()
-                .position(|&c| c == '\n')
-                .map_or(chars.len(), |p| i + p),
-            ('/', Some('*')) => block_comment_end(&chars, i),
-            _ => i + 1,
+            '"' => quoted_end(&chars, i, false),
+            _ => comment_end(&chars, i).unwrap_or(i + 1),
         };
         out.extend(&chars[i..end]);
         i = end;
@@ -141,6 +127,21 @@ fn quoted_end(chars: &[char], start: usize, escapes: bool) -> usize {
         i += 1;
     }
     chars.len()
+}
+
+/// The end of the comment starting at `start`, if one does (`--` to the end
+/// of the line, `/* … */` nested).
+fn comment_end(chars: &[char], start: usize) -> Option<usize> {
+    match (chars.get(start), chars.get(start + 1)) {
+        (Some('-'), Some('-')) => Some(
+            chars[start..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |p| start + p),
+        ),
+        (Some('/'), Some('*')) => Some(block_comment_end(chars, start)),
+        _ => None,
+    }
 }
 
 fn block_comment_end(chars: &[char], start: usize) -> usize {
