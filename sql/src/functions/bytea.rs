@@ -219,25 +219,7 @@ impl ScalarUDFImpl for Substr {
             types.extend(args[1..].iter().map(|_| DataType::Int64));
             return Ok(types);
         }
-        let fields: Vec<_> = args
-            .iter()
-            .map(|t| {
-                Arc::new(datafusion::arrow::datatypes::Field::new(
-                    "arg",
-                    t.clone(),
-                    true,
-                ))
-            })
-            .collect();
-        Ok(
-            datafusion::logical_expr::type_coercion::functions::fields_with_udf(
-                &fields,
-                self.inner.as_ref(),
-            )?
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect(),
-        )
+        super::coerced_for(&self.inner, args)
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

@@ -112,19 +112,7 @@ impl ScalarUDFImpl for ByteaForm {
         if self.takes_bytea(args) {
             return Ok(args.iter().map(|_| DataType::Binary).collect());
         }
-        let fields: Vec<_> = args
-            .iter()
-            .map(|t| Arc::new(Field::new("arg", t.clone(), true)))
-            .collect();
-        Ok(
-            datafusion::logical_expr::type_coercion::functions::fields_with_udf(
-                &fields,
-                self.inner.as_ref(),
-            )?
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect(),
-        )
+        super::coerced_for(&self.inner, args)
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

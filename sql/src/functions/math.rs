@@ -281,15 +281,7 @@ impl ScalarUDFImpl for Checked {
                 .collect(),
             None => args.to_vec(),
         };
-        let fields: Vec<FieldRef> = resolved
-            .into_iter()
-            .map(|t| Arc::new(datafusion::arrow::datatypes::Field::new("x", t, true)))
-            .collect();
-        let coerced = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
-            &fields,
-            self.inner.as_ref(),
-        )?;
-        Ok(coerced.iter().map(|f| f.data_type().clone()).collect())
+        super::coerced_for(&self.inner, &resolved)
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

@@ -174,6 +174,27 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
+/// The argument types `inner` coerces `args` to: what a wrapper calls for
+/// the arguments it passes on to the function it wraps.
+pub(crate) fn coerced_for(inner: &ScalarUDF, args: &[DataType]) -> Result<Vec<DataType>> {
+    let fields: Vec<_> = args
+        .iter()
+        .map(|t| {
+            Arc::new(datafusion::arrow::datatypes::Field::new(
+                "arg",
+                t.clone(),
+                true,
+            ))
+        })
+        .collect();
+    Ok(
+        datafusion::logical_expr::type_coercion::functions::fields_with_udf(&fields, inner)?
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect(),
+    )
+}
+
 /// `out` as the value of a function of `inputs`: a scalar if they all were.
 /// A function's arguments as arrays of its rows (a constant repeated).
 pub(crate) fn argument_arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
