@@ -29,6 +29,7 @@ use crate::information_schema::InformationSchema;
 use crate::settings::SERVER_VERSION;
 use crate::system_tables::{self, CatalogReader, Oids};
 
+mod array_columns;
 mod functions;
 
 use functions::*;
@@ -268,7 +269,18 @@ impl PgCatalog {
         for name in OWN_TABLES {
             let table = library.build_table_by_name(name).map_err(Error::from)?;
             let table = table.ok_or_else(|| Error::Internal(format!("pg_catalog lacks {name}")))?;
-            schemas.insert(name, table.schema());
+            schemas.insert(name, array_columns::retyped_schema(name, &table.schema()));
+        }
+        // The library's fixed tables with text where PostgreSQL has arrays.
+        let mut retyped: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
+        for (name, _) in array_columns::ARRAY_COLUMNS {
+            if let Some(pgc::PgCatalogTable::Static(table)) =
+                library.build_table_by_name(name).map_err(Error::from)?
+                && let Some(table) =
+                    array_columns::retyped_table(name, &table.schema(), table.data())?
+            {
+                retyped.insert(name, Arc::new(table));
+            }
         }
         let type_names = Arc::new(type_names(&static_tables));
         let keys = CatalogReader {
@@ -293,7 +305,8 @@ impl PgCatalog {
                 activity: activity.clone(),
                 caller: None,
             };
-            let mut overrides = system_tables::tables(&reader, &schemas, &fixed);
+            let mut overrides = retyped.clone();
+            overrides.extend(system_tables::tables(&reader, &schemas, &fixed));
             overrides.extend(crate::stat_views::tables(&reader));
             let schema = Arc::new(PgCatalogSchema {
                 library: library.clone(),
@@ -333,10 +346,12 @@ impl PgCatalog {
         }));
         ctx.register_udf(pgc::create_pg_table_is_visible());
         ctx.register_udf(functions::collation_is_visible());
-        ctx.register_udf(ScalarUDF::new_from_impl(FormatType {
+        let format_type = Arc::new(ScalarUDF::new_from_impl(FormatType {
             inner: format_type::create_format_type_udf(),
             names: self.type_names.clone(),
         }));
+        ctx.register_udf(format_type.as_ref().clone());
+        ctx.register_udf(regtype_names(format_type));
         ctx.register_udf(pgc::create_session_user_udf());
         ctx.register_udtf(
             "pg_get_keywords",
@@ -381,7 +396,6 @@ impl PgCatalog {
             |bytes| ScalarValue::Utf8(bytes.map(size_pretty)),
         )));
         ctx.register_udf(pgc::create_pg_get_partkeydef_udf());
-        ctx.register_udf(pgc::create_pg_relation_is_publishable_udf());
         ctx.register_udf(pgc::create_pg_get_statisticsobjdef_columns_udf());
         ctx.register_udf(pgc::create_pg_encoding_to_char_udf());
         ctx.register_udf(pgc::create_pg_backend_pid_udf());
@@ -400,7 +414,10 @@ impl PgCatalog {
             "pg_get_viewdef",
             self.keys.clone(),
         )));
-        ctx.register_udf(pgc::create_pg_get_partition_ancestors_udf());
+        ctx.register_udf(ScalarUDF::new_from_impl(CatalogDefinition::new(
+            "pg_get_triggerdef",
+            self.keys.clone(),
+        )));
         ctx.register_udf(quote_ident_udf::create_parse_ident_udf());
         ctx.register_udf(array_bounds_udf::create_array_upper_udf());
         ctx.register_udf(array_bounds_udf::create_array_lower_udf());

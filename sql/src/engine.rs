@@ -339,9 +339,12 @@ impl Engine {
 /// decorrelate taken right after its own attempts (before projections are
 /// pruned without regard to the columns a correlated subquery reads).
 fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
-        vec![Arc::new(crate::rewrite::UndecorrelatedCatalogSubqueries)];
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![];
     for rule in datafusion::optimizer::Optimizer::new().rules {
+        // Just before the rule whose union rewrite it prepares.
+        if rule.name() == "propagate_empty_relation" {
+            rules.push(Arc::new(crate::rewrite::EmptyUnionBranches));
+        }
         let after = rule.name();
         let ours: Option<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = match after
         {

@@ -93,6 +93,14 @@ pub enum Error {
     /// for it (42702 ambiguous column, 42803 grouping, 42P10, 2201W, 21000, 2201F …).
     #[error("{message}")]
     Coded { code: &'static str, message: String },
+    /// [`Error::Coded`] with PostgreSQL's DETAIL and HINT lines.
+    #[error("{message}")]
+    Explained {
+        code: &'static str,
+        message: String,
+        detail: String,
+        hint: Option<String>,
+    },
     /// 0LP01
     #[error("{0}")]
     InvalidGrantOperation(String),

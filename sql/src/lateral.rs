@@ -372,12 +372,7 @@ impl ExtensionPlanner for ApplyPlanner {
         })?;
         let left = physical_inputs[0].clone();
         let schema: SchemaRef = Arc::new(apply.schema.as_arrow().clone());
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(left.properties().partitioning.partition_count()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        let properties = apply_properties(&left, &schema);
         Ok(Some(Arc::new(ApplyExec {
             left,
             right: apply.right.clone(),
@@ -389,6 +384,16 @@ impl ExtensionPlanner for ApplyPlanner {
             properties,
         })))
     }
+}
+
+/// One output partition per partition of the left side.
+fn apply_properties(left: &Arc<dyn ExecutionPlan>, schema: &SchemaRef) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(schema.clone()),
+        Partitioning::UnknownPartitioning(left.properties().partitioning.partition_count()),
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    ))
 }
 
 /// Runs [`LateralApply`]: one partition per partition of the left side.
@@ -441,7 +446,10 @@ impl ExecutionPlan for ApplyExec {
         let left = children
             .pop()
             .ok_or_else(|| DataFusionError::Internal("LateralApplyExec takes one input".into()))?;
+        // The new input may have another number of partitions (the physical
+        // optimizer repartitions inputs): each of them is read.
         Ok(Arc::new(ApplyExec {
+            properties: apply_properties(&left, &self.schema),
             left,
             right: self.right.clone(),
             outer: self.outer.clone(),
@@ -449,7 +457,6 @@ impl ExecutionPlan for ApplyExec {
             condition: self.condition.clone(),
             schema: self.schema.clone(),
             state: self.state.clone(),
-            properties: self.properties.clone(),
         }))
     }
 

@@ -49,6 +49,26 @@ fn is_text_literal(expr: &Expr) -> bool {
     )
 }
 
+/// A string literal read as an array of type `ty` (one dimension), by
+/// PostgreSQL's array input syntax.
+fn array_literal(expr: Expr, ty: &DataType) -> Result<Expr> {
+    use crate::functions::array_input::{Element, parse};
+    let Expr::Literal(value, _) = &expr else {
+        return Ok(expr);
+    };
+    let text = value.to_string();
+    let mut elements = Vec::new();
+    for item in parse(&text)? {
+        match item {
+            Element::Text(t) => elements.push(ScalarValue::Utf8(Some(t))),
+            Element::Null => elements.push(ScalarValue::Utf8(None)),
+            Element::Array(_) => return Ok(expr),
+        }
+    }
+    let texts = ScalarValue::List(ScalarValue::new_list_nullable(&elements, &DataType::Utf8));
+    Ok(Expr::Literal(texts.cast_to(ty)?, None))
+}
+
 /// A string literal read as PostgreSQL's boolean input reads it.
 fn boolean_literal(expr: Expr) -> Result<Expr> {
     let text = match &expr {
@@ -149,6 +169,20 @@ impl ExprPlanner for PgOperators {
                 right = boolean_literal(right)?;
             } else if is_text_literal(&left) && boolean(&right) {
                 left = boolean_literal(left)?;
+            }
+            // And next to an array, as an array of its type (`polroles = '{0}'`).
+            let array = |e: &Expr| match e.get_type(schema) {
+                Ok(ty @ DataType::List(_)) => Some(ty),
+                _ => None,
+            };
+            if is_text_literal(&right)
+                && let Some(ty) = array(&left)
+            {
+                right = array_literal(right, &ty)?;
+            } else if is_text_literal(&left)
+                && let Some(ty) = array(&right)
+            {
+                left = array_literal(left, &ty)?;
             }
             if let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) {
                 (left, right) = in_double_precision(left, right, &l, &r);

@@ -1,7 +1,8 @@
 //! Plan rewrites that give DataFusion plans PostgreSQL's meaning.
 //!
-//! - [`infer_placeholder_casts`]: `$1::integer` types `$1` as integer, as PostgreSQL
-//!   infers it, so drivers are told to send an integer.
+//! - [`infer_placeholder_types`]: `$1::integer` types `$1` as integer and
+//!   `x = ANY($1)` types it as an array of x's type, as PostgreSQL infers them,
+//!   so drivers are told what to send.
 //! - [`TextInput`]: text cast to bytea, interval or timestamp reads PostgreSQL's
 //!   input syntax (`'\x00ff'` is two bytes, not six; `'1 day 02:00:00'` is an
 //!   interval; `'2026-01-01 10:00'` is a timestamp),
@@ -46,15 +47,19 @@ use crate::types;
 mod blank_padded;
 mod checked;
 mod datetime_input;
+mod empty_unions;
 mod interval_order;
 mod numeric_specials;
+mod placeholders;
 mod text_input;
 mod timestamp_micros;
 
 pub use blank_padded::BlankPadded;
 pub use checked::CheckedOperators;
+pub use empty_unions::EmptyUnionBranches;
 pub use interval_order::IntervalOrder;
 pub use numeric_specials::NumericSpecials;
+pub use placeholders::infer_placeholder_types;
 pub use timestamp_micros::TimestampMicros;
 
 use text_input::*;
@@ -97,34 +102,6 @@ pub(crate) fn interval_in() -> ScalarUDF {
 /// `statement::naming::datetime_casts_as_input_calls`).
 pub(crate) fn timestamp_in() -> ScalarUDF {
     ScalarUDF::new_from_impl(PgTimestampIn::default())
-}
-
-/// Gives an untyped placeholder the type it is cast to.
-pub fn infer_placeholder_casts(plan: LogicalPlan) -> DfResult<LogicalPlan> {
-    plan.transform_up_with_subqueries(|node| {
-        node.map_expressions(|expr| {
-            expr.transform_up(|e| match e {
-                Expr::Cast(Cast { expr, field })
-                    if matches!(
-                        expr.as_ref(),
-                        Expr::Placeholder(Placeholder { field: None, .. })
-                    ) =>
-                {
-                    let Expr::Placeholder(mut placeholder) = *expr else {
-                        unreachable!()
-                    };
-                    placeholder.field =
-                        Some(Arc::new(Field::new("", field.data_type().clone(), true)));
-                    Ok(Transformed::yes(Expr::Cast(Cast {
-                        expr: Box::new(Expr::Placeholder(placeholder)),
-                        field,
-                    })))
-                }
-                other => Ok(Transformed::no(other)),
-            })
-        })
-    })
-    .map(|t| t.data)
 }
 
 /// Replaces casts from text to bytea, interval, timestamp and float with
@@ -487,127 +464,6 @@ pub fn integral_numeric_functions(plan: LogicalPlan) -> DfResult<LogicalPlan> {
         })
     })
     .map(|t| t.data)
-}
-
-/// A correlated scalar subquery over the system catalog that DataFusion cannot
-/// decorrelate is read as NULL rather than failing the whole catalog query.
-/// DataFusion decorrelates a subquery whose outer references are all in
-/// equalities of its filters (`inner = outer expression`); others, such as
-/// SQLAlchemy's identity lookup through `pg_get_serial_sequence(…)::regclass`,
-/// fail, and take the statement's other subqueries with them. This rule runs
-/// before DataFusion's and leaves those others to it. Over user tables the
-/// statement still fails: only clients' catalog queries get this.
-/// COMPATIBILITY.md lists it.
-#[derive(Debug, Default)]
-pub struct UndecorrelatedCatalogSubqueries;
-
-impl datafusion::optimizer::OptimizerRule for UndecorrelatedCatalogSubqueries {
-    fn name(&self) -> &str {
-        "undecorrelated_catalog_subqueries"
-    }
-
-    fn apply_order(&self) -> Option<datafusion::optimizer::ApplyOrder> {
-        Some(datafusion::optimizer::ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(
-        &self,
-        plan: LogicalPlan,
-        _config: &dyn datafusion::optimizer::OptimizerConfig,
-    ) -> DfResult<Transformed<LogicalPlan>> {
-        plan.map_expressions(|expr| {
-            expr.transform_up(|e| match e {
-                Expr::ScalarSubquery(subquery)
-                    if !subquery.outer_ref_columns.is_empty()
-                        && reads_only_catalog(&subquery.subquery)
-                        && !decorrelatable(&subquery.subquery) =>
-                {
-                    let data_type = subquery.subquery.schema().field(0).data_type().clone();
-                    Ok(Transformed::yes(Expr::Literal(
-                        ScalarValue::try_from(&data_type)?,
-                        None,
-                    )))
-                }
-                other => Ok(Transformed::no(other)),
-            })
-        })
-    }
-}
-
-/// Whether every outer reference of a subquery is in an equality of one of its
-/// filters between an expression of outer columns and one of inner columns,
-/// with no subquery in either.
-fn decorrelatable(plan: &LogicalPlan) -> bool {
-    use datafusion::logical_expr::utils::split_conjunction;
-    use datafusion::logical_expr::{BinaryExpr, Operator};
-    let outer = |e: &Expr| {
-        e.exists(|e| Ok(matches!(e, Expr::OuterReferenceColumn(..))))
-            .unwrap_or(true)
-    };
-    let nested = |e: &Expr| {
-        e.exists(|e| {
-            Ok(matches!(
-                e,
-                Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
-            ))
-        })
-        .unwrap_or(true)
-    };
-    let only_outer = |e: &Expr| !nested(e) && e.column_refs().is_empty() && outer(e);
-    let mut ok = true;
-    let _ = plan.apply_with_subqueries(|node| {
-        match node {
-            LogicalPlan::Filter(filter) => {
-                for conjunct in split_conjunction(&filter.predicate) {
-                    if !outer(conjunct) {
-                        continue;
-                    }
-                    let equality = match conjunct {
-                        Expr::BinaryExpr(BinaryExpr {
-                            left,
-                            op: Operator::Eq,
-                            right,
-                        }) => {
-                            (only_outer(left) && !outer(right) && !nested(right))
-                                || (only_outer(right) && !outer(left) && !nested(left))
-                        }
-                        _ => false,
-                    };
-                    ok &= equality;
-                }
-            }
-            other => {
-                for e in other.expressions() {
-                    ok &= !outer(&e);
-                }
-            }
-        }
-        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-    });
-    ok
-}
-
-/// Whether a plan scans tables, all of them in `pg_catalog` or
-/// `information_schema`.
-fn reads_only_catalog(plan: &LogicalPlan) -> bool {
-    let (mut only, mut scans) = (true, false);
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(scan) = node {
-            scans = true;
-            only &= matches!(
-                scan.table_name.schema(),
-                Some("pg_catalog" | "information_schema")
-            );
-        }
-        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
-    });
-    // A subquery of no table (`SELECT 5 WHERE outer = outer`) reads nothing
-    // of the catalog: it is the user's, and is answered.
-    only && scans
 }
 
 /// INSERT and UPDATE into an unconstrained `numeric` column check, before

@@ -57,6 +57,7 @@ mod cursors;
 mod ddl;
 mod dml;
 mod external;
+mod foreign_keys;
 mod names;
 mod prepared;
 mod privilege_functions;
@@ -524,8 +525,9 @@ impl Session {
                 object_type: ast::ObjectType::Table,
                 if_exists,
                 names,
+                cascade,
                 ..
-            } => self.drop_tables(names, *if_exists).await,
+            } => self.drop_tables(names, *if_exists, *cascade).await,
             Statement::Drop {
                 object_type: ast::ObjectType::Schema,
                 if_exists,

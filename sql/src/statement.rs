@@ -1,10 +1,11 @@
 //! From SQL text to statements ready to plan.
 //!
 //! Parsing uses DataFusion's parser with the PostgreSQL dialect. Statements that read
-//! the system catalog go through datafusion-pg-catalog's compatibility parser, which
-//! rewrites the shapes psql and drivers send (`OPERATOR(pg_catalog.~)`, `::regclass`,
-//! correlated catalog subqueries) and answers some catalog probes with empty stubs.
-//! User queries get only the rewrites that keep their meaning.
+//! the system catalog also go through datafusion-pg-catalog's rewrite rules, which
+//! rewrite the shapes psql and drivers send (`OPERATOR(pg_catalog.~)`, `::regclass`,
+//! correlated catalog subqueries); its list of whole client queries answered with
+//! empty stubs is not used: those queries run. User queries get only the rewrites
+//! that keep their meaning.
 //!
 //! Then the result columns are named the way PostgreSQL names them (`?column?`,
 //! `count`, `int4`).
@@ -33,12 +34,13 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use datafusion_pg_catalog::sql::rules::{
-    CurrentUserVariableToSessionUserFunctionCall, FixArrayLiteral, RewriteArrayAnyAllOperation,
+    CurrentUserVariableToSessionUserFunctionCall, RewriteArrayAnyAllOperation,
     RewritePgCatalogOperator, SqlStatementRewriteRule, StripCollate,
 };
 
 use crate::error::{Error, Result};
 
+mod array_literals;
 mod audit;
 mod calls;
 mod catalog;
@@ -55,6 +57,7 @@ mod row_comparisons;
 mod strings;
 mod subqueries;
 
+use array_literals::*;
 pub use audit::{classify, redact_passwords};
 use calls::*;
 use catalog::*;
@@ -124,10 +127,16 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let sql = spelled.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
-        match CATALOG_PARSER.parse(protected.as_deref().unwrap_or(sql)) {
+        let text = protected.as_deref().unwrap_or(sql);
+        let parsed =
+            datafusion::sql::sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, text);
+        match parsed {
             Ok(stmts) => stmts
                 .into_iter()
-                .map(|s| DFStatement::Statement(Box::new(s)))
+                .map(|mut s| {
+                    before_library_rules(&mut s);
+                    DFStatement::Statement(Box::new(CATALOG_PARSER.rewrite(s)))
+                })
                 .collect(),
             // The compatibility parser does not know DataFusion's extensions
             // (CREATE EXTERNAL TABLE, COPY): fall back to the plain path.
@@ -137,6 +146,11 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
         parse_plain(sql)?
     };
     let mut statements = statements;
+    for statement in &statements {
+        if let DFStatement::Statement(s) = statement {
+            array_literals_checked(s)?;
+        }
+    }
     if let Some((_, creates)) = &roles {
         created_users_log_in(&mut statements, creates);
     }
@@ -314,9 +328,8 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
             _ => Error::from_datafusion(e),
         }
     })?;
-    let rules: [&dyn SqlStatementRewriteRule; 5] = [
+    let rules: [&dyn SqlStatementRewriteRule; 4] = [
         &RewriteArrayAnyAllOperation,
-        &FixArrayLiteral,
         &CurrentUserVariableToSessionUserFunctionCall,
         &StripCollate,
         &RewritePgCatalogOperator,
@@ -325,6 +338,16 @@ fn parse_plain(sql: &str) -> Result<Vec<DFStatement>> {
         .into_iter()
         .map(|stmt| plain_rewrites(stmt, &rules))
         .collect())
+}
+
+/// What runs before datafusion-pg-catalog's rules: array literals are read
+/// as PostgreSQL reads them (its rule splits them at every comma), and
+/// columns are named (its rules rewrite `x = ANY (array)` into a function
+/// call that would otherwise name the column, and `'{1}'::int[]` into an
+/// ARRAY, which names a column `array`).
+fn before_library_rules(s: &mut Statement) {
+    all_columns_named(s);
+    array_literals_read(s);
 }
 
 /// The rewrites of [`parse_plain`], of a statement or of the one EXPLAIN
@@ -338,11 +361,7 @@ fn plain_rewrites(stmt: DFStatement, rules: &[&dyn SqlStatementRewriteRule]) -> 
         DFStatement::Statement(mut s) => {
             balance_boolean_chains(&mut s);
             delete_alias_as_table(&mut s);
-            // Named first: the rules below rewrite `x = ANY (array)` into
-            // a function call that would otherwise name the column.
-            if let Statement::Query(query) = s.as_mut() {
-                name_columns(query);
-            }
+            before_library_rules(&mut s);
             set_comparisons_over_subqueries(&mut s);
             fetch_first_as_limit(&mut s);
             let s = rules.iter().fold(*s, |s, rule| rule.rewrite(s));
@@ -376,10 +395,9 @@ fn finish(stmt: DFStatement) -> DFStatement {
         DFStatement::Statement(mut s) => {
             balance_boolean_chains(&mut s);
             float_literals_stay_exact(&mut s);
-            if let Statement::Query(query) = s.as_mut() {
-                name_columns(query);
-            }
+            all_columns_named(&mut s);
             repeated_columns_told_apart(&mut s);
+            subquery_keys_computed_first(&mut s);
             spelled_calls(&mut s);
             type_functions_as_casts(&mut s);
             int4_results(&mut s);
@@ -395,6 +413,9 @@ fn finish(stmt: DFStatement) -> DFStatement {
             at_time_zone_as_function(&mut s);
             make_interval_defaults(&mut s);
             reverse_reg_casts_as_names(&mut s);
+            partition_ancestors_empty(&mut s);
+            scalar_functions_in_from(&mut s);
+            unnested_subqueries_told_apart(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.
             mod_as_operator(&mut s);

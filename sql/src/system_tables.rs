@@ -27,9 +27,12 @@ use futures::future::BoxFuture;
 
 use crate::types::{self, oid};
 
+mod keys;
 mod oids;
 mod rows;
 
+use keys::*;
+pub use keys::{ForeignKeyInfo, KeyInfo};
 pub use oids::*;
 use rows::*;
 
@@ -47,33 +50,6 @@ pub struct CatalogReader {
     pub activity: Arc<crate::activity::Activity>,
     /// Who is reading (set per scan from the reading session).
     pub caller: Option<Arc<crate::activity::Caller>>,
-}
-
-/// A table's declared primary key, as the system tables show it.
-pub struct KeyInfo {
-    pub schema_name: String,
-    pub table: String,
-    pub key: enishi_storage::PrimaryKey,
-}
-
-impl KeyInfo {
-    /// `PRIMARY KEY (a, b)`, as pg_get_constraintdef shows it.
-    pub fn constraint_def(&self) -> String {
-        let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
-        format!("PRIMARY KEY ({})", columns.join(", "))
-    }
-
-    /// The CREATE INDEX statement of the key's index, as pg_get_indexdef shows it.
-    pub fn index_def(&self) -> String {
-        let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
-        format!(
-            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
-            quote_name(&self.key.name),
-            quote_name(&self.schema_name),
-            quote_name(&self.table),
-            columns.join(", ")
-        )
-    }
 }
 
 /// An identifier as PostgreSQL's ruleutils prints it: bare when it is a plain
@@ -144,6 +120,39 @@ impl CatalogReader {
                 })
                 .collect()
         })
+    }
+
+    /// The declared foreign keys whose referenced table exists.
+    pub fn foreign_keys(&self) -> Vec<ForeignKeyInfo> {
+        let Some(storage) = &self.storage else {
+            return Vec::new();
+        };
+        storage.read_catalog(|c| {
+            c.schemas
+                .iter()
+                .flat_map(|(schema, s)| {
+                    s.tables.iter().flat_map(move |(table, entry)| {
+                        entry.foreign_keys.iter().map(move |key| ForeignKeyInfo {
+                            schema_name: schema.clone(),
+                            table: table.clone(),
+                            key: key.clone(),
+                        })
+                    })
+                })
+                .filter(|fk| {
+                    c.table(&fk.key.referenced_schema, &fk.key.referenced_table)
+                        .is_some()
+                })
+                .collect()
+        })
+    }
+
+    /// The OID of a foreign key constraint.
+    pub fn foreign_key_oid(&self, fk: &ForeignKeyInfo) -> u32 {
+        self.oids.get(
+            OidKind::Constraint,
+            &format!("{}.{}.{}", fk.schema_name, fk.table, fk.key.name),
+        )
     }
 
     /// The OID of a primary key's index (a relation of its schema).
@@ -579,98 +588,6 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
         _ => return None,
     };
     Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)))
-}
-
-fn int16_list(values: impl IntoIterator<Item = i16>) -> ScalarValue {
-    let values: Vec<ScalarValue> = values
-        .into_iter()
-        .map(|v| ScalarValue::Int16(Some(v)))
-        .collect();
-    ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int16))
-}
-
-fn int32_list(values: impl IntoIterator<Item = i32>) -> ScalarValue {
-    let values: Vec<ScalarValue> = values
-        .into_iter()
-        .map(|v| ScalarValue::Int32(Some(v)))
-        .collect();
-    ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int32))
-}
-
-/// Each declared primary key with its table's OID and its columns' numbers.
-fn keys_with_columns(
-    r: &CatalogReader,
-    relations: &[RelationInfo],
-) -> Vec<(KeyInfo, u32, Vec<i16>)> {
-    let mut out = Vec::new();
-    for key in r.keys() {
-        let Some(rel) = relations
-            .iter()
-            .find(|rel| rel.schema_name == key.schema_name && rel.name == key.table)
-        else {
-            continue;
-        };
-        let schema = rel.provider.schema();
-        let numbers = key
-            .key
-            .columns
-            .iter()
-            .filter_map(|c| schema.index_of(c).ok().map(|i| (i + 1) as i16))
-            .collect();
-        out.push((key, rel.oid, numbers));
-    }
-    out
-}
-
-async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
-    let mut rows = Vec::new();
-    for (key, table_oid, numbers) in keys_with_columns(&r, &r.relations().await?) {
-        rows.push(Row::from([
-            ("oid", int32(r.constraint_oid(&key))),
-            ("conname", text(key.key.name.clone())),
-            (
-                "connamespace",
-                int32(r.oids.get(OidKind::Namespace, &key.schema_name)),
-            ),
-            ("contype", text("p")),
-            ("convalidated", boolean(true)),
-            ("conrelid", int32(table_oid)),
-            ("conindid", int32(r.index_oid(&key))),
-            ("confupdtype", text(" ")),
-            ("confdeltype", text(" ")),
-            ("confmatchtype", text(" ")),
-            ("conislocal", boolean(true)),
-            ("connoinherit", boolean(true)),
-            ("conkey", int16_list(numbers)),
-        ]));
-    }
-    Ok(rows)
-}
-
-async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
-    let mut rows = Vec::new();
-    for (key, table_oid, numbers) in keys_with_columns(&r, &r.relations().await?) {
-        let n = numbers.len();
-        rows.push(Row::from([
-            ("indexrelid", int32(r.index_oid(&key))),
-            ("indrelid", int32(table_oid)),
-            ("indnatts", int16(n)),
-            ("indnkeyatts", int16(n)),
-            ("indisunique", boolean(true)),
-            ("indisprimary", boolean(true)),
-            ("indimmediate", boolean(true)),
-            ("indisvalid", boolean(true)),
-            ("indisready", boolean(true)),
-            ("indislive", boolean(true)),
-            ("indkey", int16_list(numbers)),
-            ("indcollation", int32_list(std::iter::repeat_n(0, n))),
-            // The default btree operator class of each column's type is not
-            // tracked; 0 stands for "default".
-            ("indclass", int32_list(std::iter::repeat_n(0, n))),
-            ("indoption", int16_list(std::iter::repeat_n(0, n))),
-        ]));
-    }
-    Ok(rows)
 }
 
 /// A default that is a string literal, with the cast PostgreSQL's pg_get_expr

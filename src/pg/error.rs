@@ -33,7 +33,7 @@ pub fn sqlstate(err: &Error) -> &'static str {
         Error::InsufficientPrivilege(_) => "42501",
         Error::InvalidAuthorization(_) => "28000",
         Error::ObjectInUse(_) => "55006",
-        Error::Coded { code, .. } => code,
+        Error::Coded { code, .. } | Error::Explained { code, .. } => code,
         Error::InvalidGrantOperation(_) => "0LP01",
         Error::DuplicateObject(_) => "42710",
         Error::UndefinedFile(_) => "58P01",
@@ -69,6 +69,10 @@ pub fn error_info(err: &Error, severity: &str) -> ErrorInfo {
     let mut info = ErrorInfo::new(severity.to_string(), code.to_string(), message);
     if let Error::UniqueViolation { detail, .. } = err {
         info.detail = Some(detail.clone());
+    }
+    if let Error::Explained { detail, hint, .. } = err {
+        info.detail = Some(detail.clone());
+        info.hint = hint.clone();
     }
     if let Error::Syntax {
         position: Some(p), ..

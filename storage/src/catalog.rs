@@ -136,6 +136,32 @@ pub struct TableEntry {
     /// The declared primary key, shown to clients (pg_constraint, pg_index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_key: Option<PrimaryKey>,
+    /// The declared foreign keys, shown to clients (pg_constraint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A declared foreign key: its columns, the table and columns they
+/// reference, and the actions and match type PostgreSQL records for it
+/// (pg_constraint's letters: `a` no action, `r` restrict, `c` cascade, `n` set
+/// null, `d` set default; match `s` simple, `f` full).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub referenced_schema: String,
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+    pub on_update: char,
+    pub on_delete: char,
+    pub match_type: char,
+}
+
+impl ForeignKey {
+    /// Whether it references table `name` of `schema`.
+    pub fn references(&self, schema: &str, name: &str) -> bool {
+        self.referenced_schema == schema && self.referenced_table == name
+    }
 }
 
 /// A table's declared primary key: the constraint's name and its columns in

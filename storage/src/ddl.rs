@@ -167,6 +167,7 @@ impl Storage {
                 id: *id,
                 location: format!("tables/{id}"),
                 primary_key: primary_key.clone(),
+                foreign_keys: Vec::new(),
             };
             let url = self.table_url(&entry)?;
             if let Some(root) = &self.local_root {
@@ -222,6 +223,10 @@ impl Storage {
                     .and_then(|s| s.tables.remove(name))
                     .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
                 c.forget(&table_key(schema, name));
+                // The caller has refused the drop unless it cascades to them.
+                for table in c.schemas.values_mut().flat_map(|s| s.tables.values_mut()) {
+                    table.foreign_keys.retain(|fk| !fk.references(schema, name));
+                }
                 Ok(entry)
             })
             .await?;
@@ -250,6 +255,13 @@ impl Storage {
                 .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
             s.tables.insert(to.to_string(), entry);
             c.rename(&table_key(schema, from), &table_key(schema, to));
+            for table in c.schemas.values_mut().flat_map(|s| s.tables.values_mut()) {
+                for fk in &mut table.foreign_keys {
+                    if fk.references(schema, from) {
+                        fk.referenced_table = to.to_string();
+                    }
+                }
+            }
             Ok(())
         })
         .await
@@ -341,6 +353,62 @@ impl Storage {
                 .and_then(|s| s.tables.get_mut(name))
                 .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
             entry.primary_key = Some(key.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds a foreign key to a table (`REFERENCES`, `FOREIGN KEY`); the
+    /// caller has checked what it references.
+    pub async fn add_foreign_key(
+        &self,
+        schema: &str,
+        name: &str,
+        key: ForeignKey,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            entry.foreign_keys.push(key.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// A column of a table renamed in the keys that name it: the table's
+    /// primary and foreign keys, and the foreign keys referencing it.
+    pub async fn rename_key_column(
+        &self,
+        schema: &str,
+        name: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), StorageError> {
+        let rename = |columns: &mut Vec<String>| {
+            for c in columns.iter_mut().filter(|c| *c == from) {
+                *c = to.to_string();
+            }
+        };
+        self.change(|c| {
+            for (s, entry) in c.schemas.iter_mut() {
+                for (t, table) in entry.tables.iter_mut() {
+                    let this = s == schema && t == name;
+                    if this && let Some(key) = &mut table.primary_key {
+                        rename(&mut key.columns);
+                    }
+                    for fk in &mut table.foreign_keys {
+                        if this {
+                            rename(&mut fk.columns);
+                        }
+                        if fk.references(schema, name) {
+                            rename(&mut fk.referenced_columns);
+                        }
+                    }
+                }
+            }
             Ok(())
         })
         .await

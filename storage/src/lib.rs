@@ -33,8 +33,8 @@ use object_store::prefix::PrefixStore;
 use url::Url;
 
 pub use catalog::{
-    CatalogState, ExternalEntry, PrimaryKey, RoleEntry, Security, TableEntry, TokenEntry,
-    ViewEntry, column_key, schema_key, table_key,
+    CatalogState, ExternalEntry, ForeignKey, PrimaryKey, RoleEntry, Security, TableEntry,
+    TokenEntry, ViewEntry, column_key, schema_key, table_key,
 };
 pub use error::StorageError;
 pub use provider::TableHandle;

@@ -130,6 +130,19 @@ fn sqlalchemy_and_pandas_observe_what_they_observe_on_postgresql() {
     assert_same_observations(&enishi, &expected);
 }
 
+/// pgcli (from PyPI): its completion refresh as pgcli runs it (schemas,
+/// tables, views, columns, foreign keys, functions, types, casing), the
+/// completions it then offers (joins along foreign keys), and pgspecial's
+/// `\d` family: Enishi must give what PostgreSQL 15 gives.
+#[test]
+fn pgcli_observes_what_it_observes_on_postgresql() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = observe_python("pgcli_check.py", postgres.port);
+    let enishi = observe_python("pgcli_check.py", server.port);
+    assert_same_observations(&enishi, &expected);
+}
+
 /// pgjdbc (Debian's libpostgresql-jdbc-java): DatabaseMetaData (schemas,
 /// tables, columns, primary keys, indexes, types), ResultSetMetaData, named
 /// statements with binary results past prepareThreshold, a portal read in

@@ -6,6 +6,7 @@ mod s3;
 #[path = "../support/server.rs"]
 mod server;
 
+mod answers;
 mod cache;
 mod clients;
 mod copy;

@@ -803,3 +803,19 @@ SELECT count(*) FROM (SELECT DISTINCT dept_id, dept_id FROM emp) s;
 SELECT * FROM (SELECT name, name FROM emp WHERE id < 3) s ORDER BY 1;
 SELECT 5::int8 & 3, 5::int8 | 3, 5::int8 # 3, ~5::int8, ~5, ~5::int2, ~NULL::int;
 SELECT id, ~id, id # 1 FROM emp ORDER BY id;
+-- section: array_literals
+SELECT '{"a,b",c}'::text[], cardinality('{"a,b",c}'::text[]), '{NULL,1}'::int[], '{2024-02-29,2024-03-01}'::date[], '{}'::int[];
+SELECT '{ 1 , 2 }'::int[], '{"  x  ","\"q"}'::text[], '{NULL,"NULL"}'::text[], ('{10,20,30}'::int8[])[2];
+SELECT '{1,2'::int[];
+SELECT '{1,,2}'::int[];
+SELECT id FROM emp WHERE id = ANY('{2,4}'::int[]) ORDER BY id;
+SELECT '{23,25}'::oid[]::regtype[], ARRAY[23, 1043]::regtype[]::text[];
+-- section: subqueries_anywhere
+SELECT id, dept_id IN (SELECT id FROM dept WHERE budget > 100000) AS rich FROM emp ORDER BY id;
+SELECT id, CASE WHEN dept_id NOT IN (SELECT id FROM dept) THEN 'lost' ELSE 'home' END FROM emp ORDER BY id;
+SELECT id FROM emp ORDER BY CASE WHEN dept_id IN (SELECT id FROM dept WHERE name < 'm') THEN 0 ELSE 1 END, id;
+SELECT name FROM emp e ORDER BY (SELECT count(*) FROM emp o WHERE o.salary > e.salary), id LIMIT 3;
+SELECT 1 AS x WHERE false UNION ALL VALUES (2);
+SELECT count FROM (SELECT count(*) FROM emp) s;
+WITH w AS (SELECT dept_id, max(salary) FROM emp GROUP BY dept_id) SELECT dept_id, max FROM w ORDER BY 1;
+SELECT upper, length FROM (SELECT upper(name), length(name) FROM emp WHERE id < 3) s ORDER BY 1;

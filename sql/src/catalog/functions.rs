@@ -132,7 +132,8 @@ impl ScalarUDFImpl for PgGetExpr {
 /// `pg_get_constraintdef(oid [, pretty])` and `pg_get_indexdef(oid [, column,
 /// pretty])` of declared primary keys: `PRIMARY KEY (id)`, `CREATE UNIQUE INDEX
 /// t_pkey ON public.t USING btree (id)`, or the index's column `column`; and
-/// `pg_get_viewdef(oid [, pretty])`, a view's query. NULL for other OIDs.
+/// `pg_get_viewdef(oid [, pretty])`, a view's query; `pg_get_triggerdef`.
+/// NULL for other OIDs.
 pub(super) struct CatalogDefinition {
     name: &'static str,
     signature: Signature,
@@ -165,15 +166,21 @@ impl CatalogDefinition {
                     (oid, (sql, Vec::new()))
                 })
                 .collect(),
-            "pg_get_constraintdef" => self
-                .keys
-                .keys()
-                .into_iter()
-                .map(|k| {
+            // No trigger exists: every OID is NULL, as PostgreSQL answers
+            // for an OID no trigger has (psql asks for tables that have
+            // foreign keys).
+            "pg_get_triggerdef" => HashMap::new(),
+            "pg_get_constraintdef" => {
+                let primary = self.keys.keys().into_iter().map(|k| {
                     let oid = i64::from(self.keys.constraint_oid(&k));
                     (oid, (k.constraint_def(), Vec::new()))
-                })
-                .collect(),
+                });
+                let foreign = self.keys.foreign_keys().into_iter().map(|fk| {
+                    let oid = i64::from(self.keys.foreign_key_oid(&fk));
+                    (oid, (fk.constraint_def(), Vec::new()))
+                });
+                primary.chain(foreign).collect()
+            }
             _ => self
                 .keys
                 .keys()
@@ -375,6 +382,63 @@ pub(super) fn collation_is_visible() -> ScalarUDF {
                 })
             };
             visible(&args[0])
+        }),
+    )
+}
+
+/// `regtype_names(oids)`: what `oids::regtype[]` shows, each type named as
+/// format_type names it (`{integer,text}`). The OIDs are an array, or an
+/// oidvector's text (`'23 25'`, as pg_proc's `proargtypes` reads here),
+/// read as text: the numbers in it.
+pub(super) fn regtype_names(format_type: Arc<ScalarUDF>) -> ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Int64Array, ListArray};
+    use datafusion::arrow::buffer::OffsetBuffer;
+    use datafusion::arrow::datatypes::Field;
+    let list_of = |t: DataType| DataType::List(Arc::new(Field::new_list_field(t, true)));
+    create_udf(
+        "regtype_names",
+        vec![DataType::Utf8],
+        list_of(DataType::Utf8),
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let input = args[0].to_array(1)?;
+            let rows: Vec<Option<Vec<i64>>> = input
+                .as_string::<i32>()
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        v.split(|c: char| !c.is_ascii_digit())
+                            .filter_map(|o| o.parse().ok())
+                            .collect()
+                    })
+                })
+                .collect();
+            let oids: Int64Array = rows.iter().flatten().flatten().copied().map(Some).collect();
+            let count = oids.len();
+            let names = format_type.invoke_with_args(ScalarFunctionArgs {
+                args: vec![
+                    ColumnarValue::Array(Arc::new(oids)),
+                    ColumnarValue::Scalar(ScalarValue::Int32(None)),
+                ],
+                arg_fields: vec![
+                    Arc::new(Field::new("oid", DataType::Int64, true)),
+                    Arc::new(Field::new("typmod", DataType::Int32, true)),
+                ],
+                number_rows: count,
+                return_field: Arc::new(Field::new("name", DataType::Utf8, true)),
+                config_options: Arc::new(Default::default()),
+            })?;
+            let names = datafusion::arrow::compute::cast(&names.to_array(count)?, &DataType::Utf8)?;
+            let lengths = rows.iter().map(|r| r.as_ref().map_or(0, Vec::len));
+            let nulls: datafusion::arrow::buffer::NullBuffer =
+                rows.iter().map(Option::is_some).collect();
+            let list = ListArray::try_new(
+                Arc::new(Field::new_list_field(DataType::Utf8, true)),
+                OffsetBuffer::from_lengths(lengths),
+                names,
+                Some(nulls),
+            )?;
+            crate::functions::shaped_like(args, Arc::new(list))
         }),
     )
 }

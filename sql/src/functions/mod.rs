@@ -13,6 +13,7 @@
 //! ([`unistr`]), the bytea functions ([`bytea`], [`bytea_forms`]) and the `VARIADIC` forms
 //! of `concat` and `format` ([`variadic`]).
 
+pub(crate) mod array_input;
 mod average;
 mod bytea;
 mod bytea_forms;
@@ -81,6 +82,7 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(bytea::ByteaFunction::new(op)));
     }
     ctx.register_udf(substr());
+    ctx.register_udf(array_input::array_in_text());
     for function in bytea_forms::functions(ctx) {
         ctx.register_udf(function);
     }

@@ -90,6 +90,9 @@ impl Session {
                     }
                     let session: Arc<dyn datafusion::catalog::Session> = Arc::new(self.ctx.state());
                     table.rename_column(&from, &to, session).await?;
+                    storage
+                        .rename_key_column(&schema, &name, &from, &to)
+                        .await?;
                 }
                 ast::AlterTableOperation::AddConstraint {
                     constraint: ast::TableConstraint::PrimaryKey(key),
@@ -114,6 +117,24 @@ impl Session {
                         .map_or_else(|| format!("{name}_pkey"), |n| n.value.to_lowercase());
                     self.add_primary_key(&schema, &name, constraint, columns)
                         .await?;
+                }
+                ast::AlterTableOperation::AddConstraint {
+                    constraint: ast::TableConstraint::ForeignKey(fk),
+                    ..
+                } => {
+                    let columns = table.schema().await?;
+                    let key = storage.read_catalog(|c| {
+                        c.schema(&schema)
+                            .and_then(|s| s.tables.get(&name))
+                            .and_then(|t| t.primary_key.clone())
+                    });
+                    let declared = vec![super::foreign_keys::from_constraint(fk)];
+                    let keys = self
+                        .checked_foreign_keys(&schema, &name, &columns, key.as_ref(), declared)
+                        .await?;
+                    for fk in keys {
+                        storage.add_foreign_key(&schema, &name, fk).await?;
+                    }
                 }
                 other => {
                     return Err(Error::unsupported(format!(

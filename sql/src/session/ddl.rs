@@ -285,19 +285,31 @@ impl Session {
             }
             None => None,
         };
+        let columns = Schema::new(fields);
+        let exists = storage.read_catalog(|c| c.relation_exists(&schema, &name));
+        let foreign_keys = match exists && create.if_not_exists {
+            true => Vec::new(),
+            false => {
+                self.checked_foreign_keys(
+                    &schema,
+                    &name,
+                    &columns,
+                    primary_key.as_ref(),
+                    super::foreign_keys::declared(create),
+                )
+                .await?
+            }
+        };
         if storage
-            .create_table_with_key(
-                &schema,
-                &name,
-                &Schema::new(fields),
-                create.if_not_exists,
-                primary_key,
-            )
+            .create_table_with_key(&schema, &name, &columns, create.if_not_exists, primary_key)
             .await?
         {
             self.record_owner(enishi_storage::table_key(&schema, &name))
                 .await?;
             self.created_in_block(&schema, &name);
+            for key in foreign_keys {
+                storage.add_foreign_key(&schema, &name, key).await?;
+            }
         } else {
             self.already_exists(&name);
         }
@@ -512,6 +524,7 @@ impl Session {
         &mut self,
         names: &[ObjectName],
         if_exists: bool,
+        cascade: bool,
     ) -> Result<Output> {
         let storage = self.engine.storage().clone();
         let resolved = names
@@ -529,6 +542,7 @@ impl Session {
                 self.require_owner("table", schema, name)?;
             }
         }
+        self.foreign_keys_dropped_with(&resolved, cascade)?;
         for (schema, name) in &resolved {
             // An external table is forgotten; its files stay where they are.
             if storage.external(schema, name).is_some() {

@@ -53,9 +53,11 @@ pub(super) fn udfs(
             catalog,
             oids: engine.pg_catalog().oids().clone(),
             settings,
+            storage: engine.storage().clone(),
         });
         out.push(regclass(relations.clone()));
         out.push(table_is_visible(relations.clone()));
+        out.push(relation_is_publishable(relations.clone()));
         out.push(regclass_name(relations));
     }
     out
@@ -148,6 +150,8 @@ struct Relations {
     catalog: Arc<dyn CatalogProvider>,
     oids: Arc<Oids>,
     settings: Arc<RwLock<Settings>>,
+    /// The indexes of declared keys, relations of their schemas too.
+    storage: Arc<enishi_storage::Storage>,
 }
 
 impl Relations {
@@ -178,12 +182,14 @@ impl Relations {
             }
         };
         let table = parts.last().ok_or_else(missing)?;
+        let indexes = self.indexes();
         schemas
             .iter()
             .find(|s| {
                 self.catalog
                     .schema(s)
                     .is_some_and(|schema| schema.table_exist(table))
+                    || indexes.contains(&((*s).clone(), table.clone()))
             })
             .map(|schema| self.oids.relation(schema, table) as i32)
             .ok_or_else(missing)
@@ -191,6 +197,20 @@ impl Relations {
 }
 
 impl Relations {
+    /// The schema and name of each index (a declared primary key's).
+    fn indexes(&self) -> std::collections::HashSet<(String, String)> {
+        self.storage.read_catalog(|c| {
+            c.schemas
+                .iter()
+                .flat_map(|(schema, s)| {
+                    s.tables.values().filter_map(|t| {
+                        Some((schema.clone(), t.primary_key.as_ref()?.name.clone()))
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// What `oid::regclass` shows: the name of the relation with that OID,
     /// qualified with its schema unless the search_path finds it unqualified;
     /// the number itself when no relation has it.
@@ -219,6 +239,11 @@ impl Relations {
                 names.insert(oid, (schema.clone(), table));
             }
         }
+        let indexes = self.indexes();
+        for (schema, index) in &indexes {
+            let oid = i64::from(self.oids.relation(schema, index));
+            names.insert(oid, (schema.clone(), index.clone()));
+        }
         let catalog = self.catalog.clone();
         move |oid| {
             let (schema, table) = names.get(&oid)?;
@@ -226,6 +251,7 @@ impl Relations {
                 catalog
                     .schema(s)
                     .is_some_and(|provider| provider.table_exist(table))
+                    || indexes.contains(&((*s).clone(), table.clone()))
             });
             Some((schema.clone(), table.clone(), found == Some(schema)))
         }
@@ -326,6 +352,78 @@ fn table_is_visible(relations: Arc<Relations>) -> ScalarUDF {
             crate::functions::shaped_like(args, Arc::new(out))
         }),
     )
+}
+
+/// `pg_relation_is_publishable(regclass)`: whether logical replication
+/// could publish the relation: one of the user's tables, not temporary
+/// (NULL for an OID no relation has). psql's `\d` asks it with the OID as
+/// an untyped string.
+fn relation_is_publishable(relations: Arc<Relations>) -> ScalarUDF {
+    use datafusion::logical_expr::{ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature};
+    struct Udf {
+        signature: Signature,
+        relations: Arc<Relations>,
+    }
+    impl std::fmt::Debug for Udf {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("pg_relation_is_publishable")
+        }
+    }
+    impl PartialEq for Udf {
+        fn eq(&self, other: &Self) -> bool {
+            self.signature == other.signature
+        }
+    }
+    impl Eq for Udf {}
+    impl std::hash::Hash for Udf {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.signature.hash(state)
+        }
+    }
+    impl ScalarUDFImpl for Udf {
+        fn name(&self) -> &str {
+            "pg_relation_is_publishable"
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Boolean)
+        }
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let oids = args.args[0].to_array(args.number_rows)?;
+            let oids = datafusion::arrow::compute::cast(&oids, &DataType::Int64)?;
+            let oids = datafusion::arrow::array::AsArray::as_primitive::<
+                datafusion::arrow::datatypes::Int64Type,
+            >(&oids);
+            let locate = self.relations.locator();
+            let storage = &self.relations.storage;
+            let out: datafusion::arrow::array::BooleanArray = oids
+                .iter()
+                .map(|oid| {
+                    let (schema, table, _) = oid.and_then(&locate)?;
+                    Some(
+                        !crate::constants::is_temp_schema(&schema)
+                            && storage.read_catalog(|c| c.table(&schema, &table).is_some()),
+                    )
+                })
+                .collect();
+            crate::functions::shaped_like(&args.args, Arc::new(out))
+        }
+    }
+    ScalarUDF::new_from_impl(Udf {
+        signature: Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Int64]),
+                TypeSignature::Exact(vec![DataType::Utf8]),
+            ],
+            Volatility::Stable,
+        ),
+        relations,
+    })
 }
 
 #[cfg(test)]

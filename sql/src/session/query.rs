@@ -15,7 +15,7 @@ impl Session {
         let plan = crate::rewrite::integral_numeric_functions(plan)?;
         let plan = crate::rewrite::exact_numeric_writes(plan)?;
         let plan = crate::rewrite::signed_outputs(plan)?;
-        Ok(crate::rewrite::infer_placeholder_casts(plan)?)
+        Ok(crate::rewrite::infer_placeholder_types(plan)?)
     }
 
     pub(super) async fn run_plan(

@@ -88,6 +88,7 @@ pub(super) fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
 /// the result, or cast on to text) is the relation's or the type's name, as
 /// PostgreSQL prints these types; compared, it stays the number it is.
 pub(super) fn reverse_reg_casts_as_names(stmt: &mut Statement) {
+    regtype_arrays_as_names(stmt);
     fn named(expr: &mut Expr) -> bool {
         // `to_regtype('int4')` is a regtype, shown as `integer`.
         if let Expr::Function(f) = expr
@@ -185,6 +186,28 @@ pub(super) fn reverse_reg_casts_as_names(stmt: &mut Statement) {
         }
     }
     let _ = ast::VisitMut::visit(stmt, &mut Shown);
+}
+
+/// `oids::regtype[]` (pgcli's `proargtypes::regtype[]`) is the types' names
+/// wherever it stands: such arrays are shown or cast to `text[]`.
+fn regtype_arrays_as_names(stmt: &mut Statement) {
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Cast {
+            expr: inner,
+            data_type: ast::DataType::Array(element),
+            ..
+        } = expr
+            && let ast::ArrayElemTypeDef::SquareBracket(ty, _)
+            | ast::ArrayElemTypeDef::AngleBracket(ty) = element
+            && let ast::DataType::Custom(name, args) = ty.as_ref()
+            && args.is_empty()
+            && object_name_last(name) == "regtype"
+            && let Some(names) = parse_expr(&format!("regtype_names(CAST(({inner}) AS TEXT))"))
+        {
+            *expr = names;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// `to_regtype(name)`: the OID of the type called `name` (as in pg_type, or as
@@ -627,4 +650,138 @@ pub(super) fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
         Some(with) => parse_expr(&format!("({with} {aggregated})")),
         None => parse_expr(&format!("({aggregated})")),
     }
+}
+
+/// `pg_partition_ancestors(rel)`: the partitioned tables a partition belongs
+/// to, itself included; no rows for a relation that is no partition, which
+/// every Enishi relation is. psql's `\d` reads it in FROM (`… WITH
+/// ORDINALITY AS a(relid, depth)`) and in a select list.
+pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
+    fn is_ancestors(name: &ast::ObjectName) -> bool {
+        object_name_last(name) == "pg_partition_ancestors"
+    }
+    struct Ancestors;
+    impl ast::VisitorMut for Ancestors {
+        type Break = ();
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &mut ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::Table {
+                name,
+                args: Some(_),
+                alias,
+                with_ordinality,
+                ..
+            } = factor
+                && is_ancestors(name)
+            {
+                let ordinality = match with_ordinality {
+                    true => ", CAST(NULL AS BIGINT) AS ordinality",
+                    false => "",
+                };
+                let sql = format!("SELECT CAST(NULL AS INT) AS relid{ordinality} WHERE false");
+                if let Ok(Statement::Query(subquery)) = parse_one(&sql) {
+                    *factor = ast::TableFactor::Derived {
+                        lateral: false,
+                        subquery,
+                        alias: alias.take(),
+                        sample: None,
+                    };
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
+            let mut found = false;
+            for item in &mut select.projection {
+                if let ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
+                    && let Expr::Function(f) = e
+                    && is_ancestors(&f.name)
+                    && let Some(null) = parse_expr("CAST(NULL AS INT)")
+                {
+                    *e = null;
+                    found = true;
+                }
+            }
+            if found {
+                let never = Expr::value(Value::Boolean(false));
+                select.selection = Some(match select.selection.take() {
+                    Some(condition) => Expr::BinaryOp {
+                        left: Box::new(Expr::Nested(Box::new(condition))),
+                        op: ast::BinaryOperator::And,
+                        right: Box::new(never),
+                    },
+                    None => never,
+                });
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Ancestors);
+}
+
+/// A function that returns one value, called in FROM, is a relation of one
+/// row whose column is named after the alias (`FROM string_to_array(…) s`,
+/// as Grafana reads the search_path). DataFusion looks such a name up as a
+/// table function only: the call becomes a subquery of one row. Only the
+/// array and setting functions are read this way; the rest stay table
+/// functions.
+pub(super) fn scalar_functions_in_from(stmt: &mut Statement) {
+    fn is_scalar(name: &ast::ObjectName) -> bool {
+        let name = object_name_last(name);
+        matches!(
+            name.as_str(),
+            "string_to_array" | "regexp_split_to_array" | "current_schemas" | "current_setting"
+        ) || name.starts_with("array_")
+    }
+    struct Scalars;
+    impl ast::VisitorMut for Scalars {
+        type Break = ();
+        fn pre_visit_table_factor(
+            &mut self,
+            factor: &mut ast::TableFactor,
+        ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::Table {
+                name,
+                args: Some(args),
+                alias,
+                with_ordinality: false,
+                ..
+            } = factor
+                && is_scalar(name)
+            {
+                let column = alias
+                    .as_ref()
+                    .map_or_else(|| object_name_last(name), |a| normalize(&a.name));
+                let arguments = args
+                    .args
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {name}({arguments}) AS {}",
+                    Ident::with_quote('"', column.clone())
+                );
+                if let Ok(Statement::Query(subquery)) = parse_one(&sql) {
+                    let alias = alias.take().unwrap_or_else(|| ast::TableAlias {
+                        explicit: true,
+                        name: Ident::new(column),
+                        columns: vec![],
+                        at: None,
+                    });
+                    *factor = ast::TableFactor::Derived {
+                        lateral: false,
+                        subquery,
+                        alias: Some(alias),
+                        sample: None,
+                    };
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Scalars);
 }

@@ -2,8 +2,25 @@
 
 use super::*;
 
-/// Gives every result column of the outermost select its PostgreSQL name.
-pub(super) fn name_columns(query: &mut Query) {
+/// Gives every result column of every query of the statement its
+/// PostgreSQL name: the statement's own, and those of its derived tables,
+/// CTEs and views, which the queries around them name (`SELECT count FROM
+/// (SELECT count(*) FROM t) s`).
+pub(super) fn all_columns_named(stmt: &mut Statement) {
+    use std::ops::ControlFlow;
+    struct Naming;
+    impl ast::VisitorMut for Naming {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            name_columns(query);
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Naming);
+}
+
+/// Gives every result column of a query's (leftmost) select its PostgreSQL name.
+fn name_columns(query: &mut Query) {
     let Some(select) = leftmost_select(&mut query.body) else {
         return;
     };
@@ -220,6 +237,9 @@ pub(super) fn type_name(ty: &ast::DataType) -> String {
         T::JSON => "json",
         T::JSONB => "jsonb",
         T::Regclass => "regclass",
+        // An array is named after its elements' type (`'{1}'::int[]` is `int4`).
+        T::Array(ast::ArrayElemTypeDef::SquareBracket(element, _))
+        | T::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => return type_name(element),
         T::Custom(name, _) => {
             return match name.0.last() {
                 Some(ast::ObjectNamePart::Identifier(last)) => normalize(last),

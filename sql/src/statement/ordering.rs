@@ -216,3 +216,104 @@ fn select_item_named(projection: &[SelectItem], key: &Expr) -> Option<Expr> {
         other => Some(other.clone()),
     }
 }
+
+/// `ORDER BY` a key with a subquery in it (`CASE WHEN x IN (SELECT …) THEN
+/// 0 ELSE 1 END`, as Grafana sorts tables), which DataFusion refuses in a
+/// sort: the key is computed as a hidden column of the select, and the rows
+/// are sorted (and cut by LIMIT/OFFSET) outside it, `SELECT * EXCLUDE
+/// (hidden) FROM (the select with its keys) ORDER BY hidden`. Keys that
+/// name an output column or its position stay as they are; other keys
+/// become hidden columns too, since the outside sees only the output. Done
+/// for a plain SELECT (not DISTINCT, whose ORDER BY lists output columns).
+pub(super) fn subquery_keys_computed_first(stmt: &mut Statement) {
+    struct Keys;
+    impl ast::VisitorMut for Keys {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+            if let Some(sorted) = sorted_outside(query) {
+                *query = sorted;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(stmt, &mut Keys);
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = ast::visit_expressions(expr, |e| {
+        if matches!(
+            e,
+            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. }
+        ) {
+            found = true;
+            return std::ops::ControlFlow::Break(());
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
+}
+
+fn sorted_outside(query: &Query) -> Option<Query> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let ast::OrderByKind::Expressions(keys) = &query.order_by.as_ref()?.kind else {
+        return None;
+    };
+    if select.distinct.is_some() || !keys.iter().any(|k| has_subquery(&k.expr)) {
+        return None;
+    }
+    let outputs: Vec<String> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(normalize(alias)),
+            SelectItem::UnnamedExpr(e) => Some(figure_colname(e)),
+            _ => None,
+        })
+        .collect();
+    let mut inner = select.clone();
+    let mut hidden = Vec::new();
+    let mut outer_keys = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let output = match &key.expr {
+            Expr::Value(v) => matches!(v.value, Value::Number(..)),
+            Expr::Identifier(name) => outputs.contains(&normalize(name)),
+            _ => false,
+        };
+        let mut key = key.clone();
+        if !output {
+            let name = format!("{NAME_SUFFIX_MARK}key{i}");
+            inner.projection.push(SelectItem::ExprWithAlias {
+                expr: key.expr.clone(),
+                alias: Ident::with_quote('"', name.clone()),
+            });
+            key.expr = Expr::Identifier(Ident::with_quote('"', name.clone()));
+            hidden.push(ast::ObjectName::from(vec![Ident::with_quote('"', name)]));
+        }
+        outer_keys.push(key);
+    }
+    let Ok(Statement::Query(mut sorted)) = parse_one("SELECT * FROM (SELECT 1) AS __sorted") else {
+        return None;
+    };
+    let SetExpr::Select(outer) = sorted.body.as_mut() else {
+        return None;
+    };
+    if let Some(SelectItem::Wildcard(options)) = outer.projection.first_mut() {
+        options.opt_exclude = Some(ast::ExcludeSelectItem::Multiple(hidden));
+    }
+    let ast::TableFactor::Derived { subquery, .. } = &mut outer.from.first_mut()?.relation else {
+        return None;
+    };
+    *subquery.body = SetExpr::Select(inner);
+    sorted.order_by = Some(ast::OrderBy {
+        kind: ast::OrderByKind::Expressions(outer_keys),
+        interpolate: None,
+    });
+    sorted.limit_clause = query.limit_clause.clone();
+    sorted.fetch = query.fetch.clone();
+    sorted.with = query.with.clone();
+    sorted.locks = query.locks.clone();
+    Some(*sorted)
+}

@@ -115,8 +115,11 @@ pub(super) fn scalar_subqueries_protected(sql: &str) -> Option<String> {
 
 /// `EXISTS (SELECT … FROM … WHERE …)` anywhere but among the top-level
 /// conditions of a WHERE clause (in a select list, a CASE, under OR) becomes
-/// `(SELECT count(*) FROM … WHERE …) > 0`: DataFusion turns only WHERE's
-/// EXISTS into a join, and plans a correlated aggregate anywhere.
+/// `(SELECT count(*) FROM … WHERE …) > 0`, and `x IN (subquery)` there a
+/// subquery that aggregates the same answer (true on a match; else NULL
+/// when x or a value is NULL; false for no rows): DataFusion turns only
+/// WHERE's EXISTS and IN into joins, and plans a correlated aggregate
+/// anywhere.
 pub(super) fn exists_as_counts(stmt: &mut Statement) {
     fn conjuncts(expr: &Expr, out: &mut Vec<*const Expr>) {
         match expr {
@@ -129,7 +132,7 @@ pub(super) fn exists_as_counts(stmt: &mut Statement) {
                 conjuncts(right, out);
             }
             Expr::Nested(inner) => conjuncts(inner, out),
-            Expr::Exists { .. } => out.push(expr as *const Expr),
+            Expr::Exists { .. } | Expr::InSubquery { .. } => out.push(expr as *const Expr),
             _ => {}
         }
     }
@@ -143,6 +146,22 @@ pub(super) fn exists_as_counts(stmt: &mut Statement) {
             }
             std::ops::ControlFlow::Continue(())
         }
+        // UPDATE's and DELETE's WHERE too, whose subqueries are answered
+        // before the write (see `session::dml`).
+        fn pre_visit_statement(&mut self, statement: &Statement) -> std::ops::ControlFlow<()> {
+            match statement {
+                Statement::Update(ast::Update {
+                    selection: Some(selection),
+                    ..
+                })
+                | Statement::Delete(ast::Delete {
+                    selection: Some(selection),
+                    ..
+                }) => conjuncts(selection, self.0),
+                _ => {}
+            }
+            std::ops::ControlFlow::Continue(())
+        }
     }
     let _ = ast::Visit::visit(stmt, &mut Wheres(&mut joined));
     let _ = ast::visit_expressions_mut(stmt, |expr| {
@@ -153,6 +172,21 @@ pub(super) fn exists_as_counts(stmt: &mut Statement) {
             && let Some(rewritten) = parse_expr(&format!(
                 "(({count}) {} 0)",
                 if *negated { "=" } else { ">" }
+            ))
+        {
+            *expr = rewritten;
+        } else if let Expr::InSubquery {
+            expr: value,
+            subquery,
+            negated,
+        } = expr
+            && !joined.contains(&at)
+            && let Some(rewritten) = parse_expr(&format!(
+                "({}(SELECT CASE WHEN count(*) = 0 THEN false \
+                 WHEN bool_or(__in.v = ({value})) THEN true \
+                 WHEN bool_or(__in.v IS NULL) OR ({value}) IS NULL THEN NULL \
+                 ELSE false END FROM ({subquery}) AS __in(v)))",
+                if *negated { "NOT " } else { "" }
             ))
         {
             *expr = rewritten;
@@ -636,6 +670,33 @@ pub(super) fn set_comparisons_over_subqueries(stmt: &mut Statement) {
         };
         if let Some(replacement) = replacement {
             *expr = replacement;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// DataFusion names every scalar subquery `(<subquery>)`, and plans an
+/// `unnest(…)` of a select list through a column named after its argument:
+/// two unnests of subqueries in one select list read one column, the
+/// first's (pgcli's foreign-key query unnests two, the referenced and the
+/// referencing columns). Each such argument gets a name of its own: a CASE
+/// on a number that gives it back unchanged.
+pub(super) fn unnested_subqueries_told_apart(stmt: &mut Statement) {
+    let mut count = 0;
+    let _ = ast::visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && object_name_last(&f.name) == "unnest"
+            && let ast::FunctionArguments::List(list) = &mut f.args
+            && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(argument))] =
+                list.args.as_mut_slice()
+            && matches!(argument, Expr::Subquery(_))
+        {
+            count += 1;
+            if let Some(named) =
+                parse_expr(&format!("CASE {count} WHEN {count} THEN {argument} END"))
+            {
+                *argument = named;
+            }
         }
         std::ops::ControlFlow::<()>::Continue(())
     });

@@ -154,6 +154,16 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         |schema: &str, name: &str| int32(owner(&enishi_storage::table_key(schema, name)));
     let keys = keys_with_columns(&r, &relations);
     let keyed: Vec<u32> = keys.iter().map(|(_, table, _)| *table).collect();
+    // A foreign key is kept by triggers on both of its tables in PostgreSQL;
+    // psql reads relhastriggers before it looks for foreign keys.
+    let mut triggered = std::collections::HashSet::new();
+    for fk in r.foreign_keys() {
+        triggered.insert((fk.schema_name.clone(), fk.table.clone()));
+        triggered.insert((
+            fk.key.referenced_schema.clone(),
+            fk.key.referenced_table.clone(),
+        ));
+    }
     let mut rows = Vec::new();
     for rel in relations {
         let view = rel.is_view();
@@ -183,6 +193,10 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("relispopulated", boolean(true)),
             ("relreplident", text(if view { "n" } else { "d" })),
             ("relhasindex", boolean(keyed.contains(&rel.oid))),
+            (
+                "relhastriggers",
+                boolean(triggered.contains(&(rel.schema_name.clone(), rel.name.clone()))),
+            ),
         ]));
     }
     for (key, _, numbers) in keys {

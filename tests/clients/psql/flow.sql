@@ -76,6 +76,20 @@ select sum(price) as total, avg(price) as mean, count(*) as cnt from shop.items;
 select * from shop.no_such_table;
 select 1 / 0;
 
+\echo '== foreign keys'
+create table shop.makers (code char(3) primary key, name text);
+create table shop.parts (
+    id integer primary key,
+    maker char(3) references shop.makers (code) on delete cascade,
+    qty integer
+);
+\d shop.parts
+\d shop.makers
+drop table shop.makers;
+drop table shop.makers cascade;
+\d shop.parts
+drop table shop.parts;
+
 \echo '== teardown'
 drop view shop.active_items;
 drop table shop.items;
