@@ -377,10 +377,16 @@ fn classify_plan(msg: &str) -> Error {
             message: msg.to_string(),
         };
     }
-    if lower.starts_with("limit must be >= 0") || lower.starts_with("offset must be >= 0") {
+    if lower.starts_with("limit must be >= 0") {
         return Error::Coded {
             code: "2201W",
             message: "LIMIT must not be negative".into(),
+        };
+    }
+    if lower.starts_with("offset must be >=") {
+        return Error::Coded {
+            code: "2201X",
+            message: "OFFSET must not be negative".into(),
         };
     }
     if lower.contains("non-boolean predicate") {

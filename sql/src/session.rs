@@ -58,6 +58,7 @@ mod ddl;
 mod dml;
 mod external;
 mod foreign_keys;
+mod limits;
 mod names;
 mod prepared;
 mod privilege_functions;

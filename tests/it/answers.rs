@@ -156,3 +156,53 @@ async fn derived_columns_are_named_as_postgresql_names_them() {
     .await;
     assert_eq!(column(&rows, 0), some(&["A", "n"]));
 }
+
+/// LIMIT and OFFSET of any expression that reads no column of the query
+/// (a subquery, a volatile function) are evaluated first, as PostgreSQL
+/// evaluates them (DataFusion refused them), and read like any query of the
+/// session: a subquery over a table the role may not read fails with 42501.
+#[tokio::test]
+async fn limits_of_expressions_are_evaluated_first_and_checked() {
+    let server =
+        TestServer::start_with(&[("ENISHI_SUPERUSER_PASSWORD", "limits-superuser-password")]);
+    let mut admin = server.config();
+    admin.user("postgres").password("limits-superuser-password");
+    let admin = crate::server::connect(&admin).await;
+    admin
+        .batch_execute(
+            "CREATE TABLE secret (n int); INSERT INTO secret VALUES (1), (2), (3);
+             CREATE TABLE nums (g int); INSERT INTO nums VALUES (1), (2), (3), (4), (5);
+             CREATE USER reader PASSWORD 'reader';",
+        )
+        .await
+        .unwrap();
+    let rows = values(
+        &admin,
+        "SELECT g FROM nums ORDER BY g
+         LIMIT (SELECT count(*) FROM secret) OFFSET (CASE WHEN random() < 2 THEN 1 END)",
+    )
+    .await;
+    assert_eq!(column(&rows, 0), some(&["2", "3", "4"]));
+    // Not answered from the result cache: the limit read `secret`.
+    admin
+        .batch_execute("INSERT INTO secret VALUES (4)")
+        .await
+        .unwrap();
+    let rows = values(
+        &admin,
+        "SELECT g FROM nums ORDER BY g
+         LIMIT (SELECT count(*) FROM secret) OFFSET (CASE WHEN random() < 2 THEN 1 END)",
+    )
+    .await;
+    assert_eq!(column(&rows, 0), some(&["2", "3", "4", "5"]));
+    let unlimited = values(&admin, "SELECT 1 LIMIT (CASE WHEN random() > 2 THEN 1 END)").await;
+    assert_eq!(unlimited.len(), 1);
+    let mut reader = server.config();
+    reader.user("reader").password("reader");
+    let reader = crate::server::connect(&reader).await;
+    let err = reader
+        .simple_query("SELECT 1 LIMIT (SELECT count(*) FROM secret)")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42501"), "{err}");
+}

@@ -819,3 +819,9 @@ SELECT 1 AS x WHERE false UNION ALL VALUES (2);
 SELECT count FROM (SELECT count(*) FROM emp) s;
 WITH w AS (SELECT dept_id, max(salary) FROM emp GROUP BY dept_id) SELECT dept_id, max FROM w ORDER BY 1;
 SELECT upper, length FROM (SELECT upper(name), length(name) FROM emp WHERE id < 3) s ORDER BY 1;
+-- section: limit_expressions
+SELECT id FROM emp ORDER BY id LIMIT (SELECT count(*) FROM dept) OFFSET (SELECT 1);
+SELECT id FROM emp ORDER BY id LIMIT (CASE WHEN random() > 2 THEN 1 END) OFFSET (CASE WHEN random() < 2 THEN 7 END);
+SELECT id FROM emp ORDER BY id LIMIT (SELECT -1);
+SELECT id FROM emp ORDER BY id OFFSET (SELECT -1);
+SELECT id, (SELECT name FROM emp e2 ORDER BY id LIMIT (SELECT 1) OFFSET (SELECT 2)) FROM emp WHERE id < 3 ORDER BY id;

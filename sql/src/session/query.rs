@@ -7,6 +7,8 @@ impl Session {
     /// Plans a statement and checks the caller may read and write every
     /// relation it names.
     pub(super) async fn plan(&self, stmt: &DFStatement) -> Result<LogicalPlan> {
+        let evaluated = self.limits_evaluated(stmt).await?;
+        let stmt = evaluated.as_ref().unwrap_or(stmt);
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt.clone()).await?;
         crate::privileges::admissible(&plan)?;
@@ -117,7 +119,12 @@ impl Session {
             return self.run_logical(plan).await;
         }
         let schema = self.result_schema(&plan).await;
-        let tables = ResultCache::dependencies(&plan);
+        // A limit evaluated first leaves no trace of what it read or called
+        // in the plan: such an answer is not kept.
+        let tables = match super::limits::evaluates_limits(stmt) {
+            true => None,
+            false => ResultCache::dependencies(&plan),
+        };
         let stream = self
             .ctx
             .execute_logical_plan(plan)

@@ -19,11 +19,19 @@ pub(super) fn all_columns_named(stmt: &mut Statement) {
     let _ = ast::VisitMut::visit(stmt, &mut Naming);
 }
 
-/// Gives every result column of a query's (leftmost) select its PostgreSQL name.
+/// Gives every result column of a query's (leftmost) select its PostgreSQL
+/// name. Beside a `*`, whose columns may be unnamed ones of a subquery, an
+/// unnamed column (`?column?`) gets a hidden suffix of its own.
 fn name_columns(query: &mut Query) {
     let Some(select) = leftmost_select(&mut query.body) else {
         return;
     };
+    let starred = select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
     let mut seen: Vec<String> = Vec::new();
     for (i, item) in select.projection.iter_mut().enumerate() {
         let (expr, name) = match item {
@@ -42,7 +50,9 @@ fn name_columns(query: &mut Query) {
             }
             _ => continue,
         };
-        let unique = if seen.contains(&name) {
+        let unique = if starred && name == UNNAMED {
+            format!("{name}{NAME_SUFFIX_MARK}*{i}")
+        } else if seen.contains(&name) {
             format!("{name}{NAME_SUFFIX_MARK}{i}")
         } else {
             name.clone()
