@@ -414,7 +414,6 @@ fn finish(stmt: DFStatement) -> DFStatement {
             make_interval_defaults(&mut s);
             reverse_reg_casts_as_names(&mut s);
             partition_ancestors_empty(&mut s);
-            scalar_functions_in_from(&mut s);
             unnested_subqueries_told_apart(&mut s);
             // After naming, so that the columns are still called `mod` and
             // `to_regtype`.
@@ -425,7 +424,7 @@ fn finish(stmt: DFStatement) -> DFStatement {
             function_signatures_as_lookups(&mut s);
             recursive_subqueries_rooted(&mut s);
             fields_and_set_functions(&mut s);
-            settings_function_as_table(&mut s);
+            functions_in_from(&mut s);
             like_escape_as_backslash(&mut s);
             patterns_as_regexp(&mut s);
             rows_to_json(&mut s);

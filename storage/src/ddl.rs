@@ -336,7 +336,6 @@ impl Storage {
         .await
     }
 
-    /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
     /// Records a table's primary key (`ALTER TABLE … ADD PRIMARY KEY`); the
     /// caller has checked that the rows already satisfy it. Writes from then
     /// on are checked against it.
@@ -346,16 +345,8 @@ impl Storage {
         name: &str,
         key: PrimaryKey,
     ) -> Result<(), StorageError> {
-        self.change(|c| {
-            let entry = c
-                .schemas
-                .get_mut(schema)
-                .and_then(|s| s.tables.get_mut(name))
-                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
-            entry.primary_key = Some(key.clone());
-            Ok(())
-        })
-        .await
+        self.change_table(schema, name, |entry| entry.primary_key = Some(key.clone()))
+            .await
     }
 
     /// Adds a foreign key to a table (`REFERENCES`, `FOREIGN KEY`); the
@@ -366,13 +357,24 @@ impl Storage {
         name: &str,
         key: ForeignKey,
     ) -> Result<(), StorageError> {
+        self.change_table(schema, name, |entry| entry.foreign_keys.push(key.clone()))
+            .await
+    }
+
+    /// Changes what the catalog keeps about one table.
+    async fn change_table(
+        &self,
+        schema: &str,
+        name: &str,
+        mut apply: impl FnMut(&mut TableEntry),
+    ) -> Result<(), StorageError> {
         self.change(|c| {
             let entry = c
                 .schemas
                 .get_mut(schema)
                 .and_then(|s| s.tables.get_mut(name))
                 .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
-            entry.foreign_keys.push(key.clone());
+            apply(entry);
             Ok(())
         })
         .await
@@ -414,6 +416,7 @@ impl Storage {
         .await
     }
 
+    /// Sets or (with None) removes the comment on an object (`COMMENT ON`).
     pub async fn set_comment(&self, key: String, text: Option<String>) -> Result<(), StorageError> {
         self.change(|c| {
             match &text {

@@ -151,7 +151,8 @@ async fn derived_columns_are_named_as_postgresql_names_them() {
     let rows = values(
         &client,
         "WITH w AS (SELECT upper('a'), 1 + 1) SELECT upper, \"?column?\" FROM w
-         UNION ALL SELECT 'n', count FROM (SELECT count(*) FROM (VALUES (1)) v(x)) s",
+         UNION ALL SELECT 'n', count FROM (SELECT count(*) FROM (VALUES (1)) v(x)) s
+         ORDER BY 1",
     )
     .await;
     assert_eq!(column(&rows, 0), some(&["A", "n"]));

@@ -356,32 +356,6 @@ pub(super) fn function_signatures_as_lookups(stmt: &mut Statement) {
     });
 }
 
-/// `FROM pg_show_all_settings()` (pgAdmin's) reads pg_settings, the view
-/// PostgreSQL defines over it.
-pub(super) fn settings_function_as_table(stmt: &mut Statement) {
-    struct Settings;
-    impl ast::VisitorMut for Settings {
-        type Break = ();
-        fn pre_visit_table_factor(
-            &mut self,
-            factor: &mut ast::TableFactor,
-        ) -> std::ops::ControlFlow<()> {
-            if let ast::TableFactor::Table { name, args, .. } = factor
-                && object_name_last(name) == "pg_show_all_settings"
-                && args.as_ref().is_some_and(|a| a.args.is_empty())
-            {
-                *name = ast::ObjectName::from(vec![
-                    ast::Ident::new("pg_catalog"),
-                    ast::Ident::new("pg_settings"),
-                ]);
-                *args = None;
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let _ = ast::VisitMut::visit(stmt, &mut Settings);
-}
-
 /// `row_to_json(t)` of a derived table `t` whose columns the query names (as
 /// pgAdmin's dashboard queries do): the JSON object of those columns, written
 /// as row_to_json writes it.
@@ -652,10 +626,10 @@ pub(super) fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
     }
 }
 
-/// `pg_partition_ancestors(rel)`: the partitioned tables a partition belongs
-/// to, itself included; no rows for a relation that is no partition, which
-/// every Enishi relation is. psql's `\d` reads it in FROM (`… WITH
-/// ORDINALITY AS a(relid, depth)`) and in a select list.
+/// `pg_partition_ancestors(rel)` in a select list: the partitioned tables a
+/// partition belongs to, itself included; no rows for a relation that is no
+/// partition, which every Enishi relation is (psql's `\d` asks). In FROM,
+/// see [`functions_in_from`].
 pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
     fn is_ancestors(name: &ast::ObjectName) -> bool {
         object_name_last(name) == "pg_partition_ancestors"
@@ -663,35 +637,6 @@ pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
     struct Ancestors;
     impl ast::VisitorMut for Ancestors {
         type Break = ();
-        fn pre_visit_table_factor(
-            &mut self,
-            factor: &mut ast::TableFactor,
-        ) -> std::ops::ControlFlow<()> {
-            if let ast::TableFactor::Table {
-                name,
-                args: Some(_),
-                alias,
-                with_ordinality,
-                ..
-            } = factor
-                && is_ancestors(name)
-            {
-                let ordinality = match with_ordinality {
-                    true => ", CAST(NULL AS BIGINT) AS ordinality",
-                    false => "",
-                };
-                let sql = format!("SELECT CAST(NULL AS INT) AS relid{ordinality} WHERE false");
-                if let Ok(Statement::Query(subquery)) = parse_one(&sql) {
-                    *factor = ast::TableFactor::Derived {
-                        lateral: false,
-                        subquery,
-                        alias: alias.take(),
-                        sample: None,
-                    };
-                }
-            }
-            std::ops::ControlFlow::Continue(())
-        }
         fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
             let mut found = false;
             for item in &mut select.projection {
@@ -722,66 +667,100 @@ pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
     let _ = ast::VisitMut::visit(stmt, &mut Ancestors);
 }
 
-/// A function that returns one value, called in FROM, is a relation of one
-/// row whose column is named after the alias (`FROM string_to_array(…) s`,
-/// as Grafana reads the search_path). DataFusion looks such a name up as a
-/// table function only: the call becomes a subquery of one row. Only the
-/// array and setting functions are read this way; the rest stay table
-/// functions.
-pub(super) fn scalar_functions_in_from(stmt: &mut Statement) {
-    fn is_scalar(name: &ast::ObjectName) -> bool {
-        let name = object_name_last(name);
+/// Functions called in FROM that DataFusion has no table function for,
+/// read as PostgreSQL reads them:
+/// - `pg_show_all_settings()` (pgAdmin's) is pg_settings, the view
+///   PostgreSQL defines over it;
+/// - `pg_partition_ancestors(rel)` has no rows (no relation is a
+///   partition), with ordinality as asked (psql's `\d`);
+/// - a function that returns one value (`FROM string_to_array(…) s`, as
+///   Grafana reads the search_path) is a relation of one row whose column is
+///   named after the alias. Only the array and setting functions are read so;
+///   others stay table functions.
+pub(super) fn functions_in_from(stmt: &mut Statement) {
+    fn is_scalar(name: &str) -> bool {
         matches!(
-            name.as_str(),
+            name,
             "string_to_array" | "regexp_split_to_array" | "current_schemas" | "current_setting"
         ) || name.starts_with("array_")
     }
-    struct Scalars;
-    impl ast::VisitorMut for Scalars {
+    fn derived(sql: &str, alias: Option<ast::TableAlias>) -> Option<ast::TableFactor> {
+        let Ok(Statement::Query(subquery)) = parse_one(sql) else {
+            return None;
+        };
+        Some(ast::TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias,
+            sample: None,
+        })
+    }
+    struct Functions;
+    impl ast::VisitorMut for Functions {
         type Break = ();
         fn pre_visit_table_factor(
             &mut self,
             factor: &mut ast::TableFactor,
         ) -> std::ops::ControlFlow<()> {
-            if let ast::TableFactor::Table {
+            let ast::TableFactor::Table {
                 name,
-                args: Some(args),
+                args: call @ Some(_),
                 alias,
-                with_ordinality: false,
+                with_ordinality,
                 ..
             } = factor
-                && is_scalar(name)
-            {
-                let column = alias
-                    .as_ref()
-                    .map_or_else(|| object_name_last(name), |a| normalize(&a.name));
-                let arguments = args
-                    .args
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "SELECT {name}({arguments}) AS {}",
-                    Ident::with_quote('"', column.clone())
-                );
-                if let Ok(Statement::Query(subquery)) = parse_one(&sql) {
+            else {
+                return std::ops::ControlFlow::Continue(());
+            };
+            let function = object_name_last(name);
+            let arguments = call.as_ref().map_or(Vec::new(), |a| a.args.clone());
+            let replacement = match function.as_str() {
+                "pg_show_all_settings" if arguments.is_empty() => {
+                    *name = ast::ObjectName::from(vec![
+                        Ident::new("pg_catalog"),
+                        Ident::new("pg_settings"),
+                    ]);
+                    *call = None;
+                    None
+                }
+                "pg_partition_ancestors" => {
+                    let ordinality = match with_ordinality {
+                        true => ", CAST(NULL AS BIGINT) AS ordinality",
+                        false => "",
+                    };
+                    derived(
+                        &format!("SELECT CAST(NULL AS INT) AS relid{ordinality} WHERE false"),
+                        alias.take(),
+                    )
+                }
+                scalar if is_scalar(scalar) && !*with_ordinality => {
+                    let column = alias
+                        .as_ref()
+                        .map_or_else(|| function.clone(), |a| normalize(&a.name));
+                    let arguments = arguments
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let alias = alias.take().unwrap_or_else(|| ast::TableAlias {
                         explicit: true,
-                        name: Ident::new(column),
+                        name: Ident::new(column.clone()),
                         columns: vec![],
                         at: None,
                     });
-                    *factor = ast::TableFactor::Derived {
-                        lateral: false,
-                        subquery,
-                        alias: Some(alias),
-                        sample: None,
-                    };
+                    let column = Ident::with_quote('"', column);
+                    derived(
+                        &format!("SELECT {name}({arguments}) AS {column}"),
+                        Some(alias),
+                    )
                 }
+                _ => None,
+            };
+            if let Some(replacement) = replacement {
+                *factor = replacement;
             }
             std::ops::ControlFlow::Continue(())
         }
     }
-    let _ = ast::VisitMut::visit(stmt, &mut Scalars);
+    let _ = ast::VisitMut::visit(stmt, &mut Functions);
 }
