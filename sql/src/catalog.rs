@@ -29,6 +29,7 @@ use crate::information_schema::InformationSchema;
 use crate::settings::SERVER_VERSION;
 use crate::system_tables::{self, CatalogReader, Oids};
 
+mod acl;
 mod array_columns;
 mod functions;
 
@@ -224,7 +225,7 @@ pub struct PgCatalog {
 }
 
 /// Tables computed by [`system_tables`] instead of the library.
-const OWN_TABLES: [&str; 9] = [
+const OWN_TABLES: [&str; 10] = [
     "pg_namespace",
     "pg_database",
     "pg_class",
@@ -234,6 +235,7 @@ const OWN_TABLES: [&str; 9] = [
     "pg_index",
     "pg_description",
     "pg_depend",
+    "pg_rewrite",
 ];
 
 impl PgCatalog {
@@ -264,6 +266,7 @@ impl PgCatalog {
                 static_tables.pg_description.data().to_vec(),
             ),
             ("pg_depend", static_tables.pg_depend.data().to_vec()),
+            ("pg_rewrite", static_tables.pg_rewrite.data().to_vec()),
         ]);
         let mut schemas = HashMap::new();
         for name in OWN_TABLES {
@@ -359,7 +362,10 @@ impl PgCatalog {
         );
         ctx.register_udf(ScalarUDF::new_from_impl(PgGetExpr::new()));
         ctx.register_udf(expand_array_udf());
-        // A primary, never in recovery; no rewrite rules exist.
+        ctx.register_udf(acl::acl_items_udf());
+        ctx.register_udf(acl::acl_default_udf(self.keys.clone()));
+        // A primary, never in recovery. The only rules are views' `_RETURN`
+        // rules, which pg_get_ruledef does not spell out (NULL).
         for name in ["pg_is_in_recovery", "pg_is_wal_replay_paused"] {
             ctx.register_udf(create_udf(
                 name,

@@ -11,6 +11,9 @@ use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::optimizer::Analyzer;
+use datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction;
+use datafusion::optimizer::analyzer::type_coercion::TypeCoercion;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use enishi_storage::Storage;
 
@@ -254,7 +257,15 @@ impl Engine {
         options.optimizer.enable_dynamic_filter_pushdown = adaptive;
         options.optimizer.enable_topk_dynamic_filter_pushdown = adaptive;
         options.optimizer.enable_join_dynamic_filter_pushdown = adaptive;
-        let state = SessionStateBuilder::new()
+        let mut builder = SessionStateBuilder::new();
+        // Untyped literals take their type before DataFusion's type coercion
+        // would make them text; the rules added below run after these.
+        *builder.analyzer() = Some(Analyzer::with_rules(vec![
+            Arc::new(ResolveGroupingFunction::new()),
+            Arc::new(crate::rewrite::UntypedLiterals),
+            Arc::new(TypeCoercion::new()),
+        ]));
+        let state = builder
             .with_config(config)
             .with_runtime_env(self.runtime.clone())
             .with_catalog_list(Arc::new(catalogs))

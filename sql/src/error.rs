@@ -201,6 +201,7 @@ impl Error {
 
     /// Classifies a DataFusion error by its root cause.
     pub fn from_datafusion(err: DataFusionError) -> Self {
+        tracing::debug!(error = %err, "statement failed in the engine");
         let root = err.find_root();
         match root {
             DataFusionError::SQL(parser, _) => Error::from_parser(parser, ""),

@@ -51,7 +51,7 @@ fn is_text_literal(expr: &Expr) -> bool {
 
 /// A string literal read as an array of type `ty` (one dimension), by
 /// PostgreSQL's array input syntax.
-fn array_literal(expr: Expr, ty: &DataType) -> Result<Expr> {
+pub(crate) fn array_literal(expr: Expr, ty: &DataType) -> Result<Expr> {
     use crate::functions::array_input::{Element, parse};
     let Expr::Literal(value, _) = &expr else {
         return Ok(expr);

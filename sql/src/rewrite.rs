@@ -15,6 +15,8 @@
 //!   PostgreSQL's do (`'1 month' = '30 days'`).
 //! - [`TimestampMicros`]: timestamps are compared in microseconds, not in
 //!   nanoseconds, which hold only 1677 to 2262.
+//! - [`UntypedLiterals`]: a bare string among a CASE's results or COALESCE's
+//!   arguments takes the others' type, as PostgreSQL's unknown literals do.
 //! - [`SubqueriesAfterDistinctOn`]: subqueries in a `SELECT DISTINCT ON` list
 //!   are computed after the rows are chosen.
 
@@ -53,6 +55,7 @@ mod numeric_specials;
 mod placeholders;
 mod text_input;
 mod timestamp_micros;
+mod untyped_literals;
 
 pub use blank_padded::BlankPadded;
 pub use checked::CheckedOperators;
@@ -61,6 +64,7 @@ pub use interval_order::IntervalOrder;
 pub use numeric_specials::NumericSpecials;
 pub use placeholders::infer_placeholder_types;
 pub use timestamp_micros::TimestampMicros;
+pub use untyped_literals::UntypedLiterals;
 
 use text_input::*;
 pub(crate) use text_input::{INTERVAL_IN, TIMESTAMP_IN};
@@ -193,6 +197,14 @@ impl AnalyzerRule for TextInput {
                     let is_text = |t: &DataType| {
                         matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
                     };
+                    // A string literal made an array by type coercion
+                    // (`coalesce(acl, '{}')`) reads as an array literal.
+                    if let DataType::List(_) = field.data_type()
+                        && let Expr::Literal(ScalarValue::Utf8(Some(_)), None) = expr.as_ref()
+                    {
+                        let ty = field.data_type().clone();
+                        return crate::operators::array_literal(*expr, &ty).map(Transformed::yes);
+                    }
                     if types::declared(&field).is_some_and(|(oid, _)| oid == types::oid::CHAR)
                         && expr.get_type(source).is_ok_and(|t| is_text(&t))
                     {

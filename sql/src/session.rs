@@ -193,6 +193,10 @@ impl Session {
             }));
         ctx.register_udf(current_setting_udf(settings.clone()));
         ctx.register_udf(set_config_udf(settings.clone()));
+        ctx.register_udtf(
+            "pg_show_all_settings",
+            Arc::new(variables::SettingsFunction(settings.clone())),
+        );
         for udf in names::udfs(&ctx, database, settings.clone(), engine.clone()) {
             ctx.register_udf(udf);
         }

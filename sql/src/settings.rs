@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 
+mod view;
+pub use view::SettingRow;
+
 /// The PostgreSQL release Enishi presents itself as. Drivers parse it.
 pub const SERVER_VERSION: &str = "15.18";
 /// `server_version_num` for [`SERVER_VERSION`].
@@ -146,6 +149,59 @@ const PARAMS: &[Param] = &[
     p("seq_page_cost", "1", Kind::Real, false),
     p("temp_buffers", "8MB", Kind::Memory { block_kb: 8 }, false),
     p("work_mem", "4MB", Kind::Memory { block_kb: 1 }, false),
+    // Autovacuum's parameters, at PostgreSQL's defaults and fixed: Enishi
+    // compacts tables by its own maintenance (see the operations manual).
+    p("autovacuum", "on", Kind::ReadOnly, false),
+    p(
+        "autovacuum_analyze_scale_factor",
+        "0.1",
+        Kind::ReadOnly,
+        false,
+    ),
+    p("autovacuum_analyze_threshold", "50", Kind::ReadOnly, false),
+    p(
+        "autovacuum_freeze_max_age",
+        "200000000",
+        Kind::ReadOnly,
+        false,
+    ),
+    p("autovacuum_max_workers", "3", Kind::ReadOnly, false),
+    p(
+        "autovacuum_multixact_freeze_max_age",
+        "400000000",
+        Kind::ReadOnly,
+        false,
+    ),
+    p("autovacuum_naptime", "1min", Kind::ReadOnly, false),
+    p("autovacuum_vacuum_cost_delay", "2ms", Kind::ReadOnly, false),
+    p("autovacuum_vacuum_cost_limit", "-1", Kind::ReadOnly, false),
+    p(
+        "autovacuum_vacuum_insert_scale_factor",
+        "0.2",
+        Kind::ReadOnly,
+        false,
+    ),
+    p(
+        "autovacuum_vacuum_insert_threshold",
+        "1000",
+        Kind::ReadOnly,
+        false,
+    ),
+    p(
+        "autovacuum_vacuum_scale_factor",
+        "0.2",
+        Kind::ReadOnly,
+        false,
+    ),
+    p("autovacuum_vacuum_threshold", "50", Kind::ReadOnly, false),
+    p("autovacuum_work_mem", "-1", Kind::ReadOnly, false),
+    p("vacuum_freeze_min_age", "50000000", Kind::ReadOnly, false),
+    p(
+        "vacuum_freeze_table_age",
+        "150000000",
+        Kind::ReadOnly,
+        false,
+    ),
     // Settings of the SQL dialect that have one meaning here.
     p("array_nulls", "on", Kind::Bool, false),
     p("backslash_quote", "safe_encoding", Kind::Text, false),

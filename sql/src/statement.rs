@@ -45,6 +45,7 @@ mod audit;
 mod calls;
 mod catalog;
 mod copy;
+mod from_functions;
 mod joins;
 mod literals;
 mod maintenance;
@@ -62,6 +63,7 @@ pub use audit::{classify, redact_passwords};
 use calls::*;
 use catalog::*;
 use copy::*;
+use from_functions::*;
 use joins::*;
 use literals::*;
 pub(crate) use maintenance::is_move;
@@ -435,6 +437,21 @@ fn finish(stmt: DFStatement) -> DFStatement {
         }
         other => other,
     }
+}
+
+/// Whether an expression holds a subquery anywhere: `(SELECT …)`, `IN (SELECT
+/// …)`, `EXISTS (…)` or `ARRAY(SELECT …)`.
+fn holds_subquery(expr: &Expr) -> bool {
+    ast::visit_expressions(expr, |e| match e {
+        Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
+            std::ops::ControlFlow::Break(())
+        }
+        Expr::Function(f) if matches!(f.args, ast::FunctionArguments::Subquery(_)) => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 #[cfg(test)]

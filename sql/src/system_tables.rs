@@ -315,6 +315,10 @@ impl TableProvider for SystemTable {
 
 pub(crate) type Row = HashMap<&'static str, ScalarValue>;
 
+/// The type OIDs of int2vector and oidvector.
+const INT2VECTOR: u32 = 22;
+const OIDVECTOR: u32 = 30;
+
 pub(crate) fn int32(v: impl TryInto<i32>) -> ScalarValue {
     ScalarValue::Int32(Some(v.try_into().unwrap_or(i32::MAX)))
 }
@@ -406,7 +410,7 @@ pub fn tables(
     schemas: &HashMap<&'static str, SchemaRef>,
     fixed: &HashMap<&'static str, Vec<RecordBatch>>,
 ) -> HashMap<&'static str, Arc<dyn TableProvider>> {
-    let builders: [(&'static str, Builder); 9] = [
+    let builders: [(&'static str, Builder); 10] = [
         ("pg_namespace", |r| Box::pin(namespace_rows(r))),
         ("pg_database", |r| Box::pin(database_rows(r))),
         ("pg_class", |r| Box::pin(class_rows(r))),
@@ -416,6 +420,7 @@ pub fn tables(
         ("pg_index", |r| Box::pin(index_rows(r))),
         ("pg_description", |r| Box::pin(description_rows(r))),
         ("pg_depend", |r| Box::pin(depend_rows(r))),
+        ("pg_rewrite", |r| Box::pin(rewrite_rows(r))),
     ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
     for (name, build) in builders {
@@ -423,6 +428,7 @@ pub fn tables(
         else {
             continue;
         };
+        let schema = oids_described_as_oid(&schema);
         let fixed = fixed
             .get(name)
             .map(|batches| {
@@ -441,6 +447,32 @@ pub fn tables(
         out.insert(name, Arc::new(table));
     }
     out
+}
+
+/// The library tags its OID columns with the reg* type a value names
+/// (`atttypid` regtype, `relnamespace` regnamespace), for comparisons with
+/// names; PostgreSQL declares them `oid`, and so are they described to
+/// clients (psycopg reads an oid as a number, a regtype as text).
+fn oids_described_as_oid(schema: &SchemaRef) -> SchemaRef {
+    use datafusion_pg_catalog::pg_catalog::oid_field::OID_ALIAS_KEY;
+    const OID: u32 = 26;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let tagged = f.metadata().contains_key(OID_ALIAS_KEY);
+            if !tagged || crate::types::declared(f).is_some() || f.data_type() != &DataType::Int32 {
+                return f.as_ref().clone();
+            }
+            let mut metadata = f.metadata().clone();
+            metadata.extend(crate::types::ColumnType::new(DataType::Int32, OID).metadata());
+            f.as_ref().clone().with_metadata(metadata)
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }
 
 /// pg_class with the `relacl` and `reloptions` columns the library leaves out
@@ -507,6 +539,12 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
             DataType::List(Arc::new(Field::new_list_field(of, true))),
             nullable,
         )
+    };
+    // int2vector and oidvector: lists, described and spelled as those types.
+    let vector = |n: &str, of: DataType, pg_type: u32| {
+        let field = list(n, of, false);
+        let declared = crate::types::ColumnType::new(field.data_type().clone(), pg_type);
+        field.with_metadata(declared.metadata())
     };
     let fields = match name {
         // PostgreSQL 15's columns (the library's are another version's).
@@ -578,10 +616,10 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
             flag("indisready"),
             flag("indislive"),
             flag("indisreplident"),
-            list("indkey", DataType::Int16, false),
-            list("indcollation", DataType::Int32, false),
-            list("indclass", DataType::Int32, false),
-            list("indoption", DataType::Int16, false),
+            vector("indkey", DataType::Int16, INT2VECTOR),
+            vector("indcollation", DataType::Int32, OIDVECTOR),
+            vector("indclass", DataType::Int32, OIDVECTOR),
+            vector("indoption", DataType::Int16, INT2VECTOR),
             Field::new("indexprs", DataType::Utf8, true),
             Field::new("indpred", DataType::Utf8, true),
         ],
@@ -590,9 +628,57 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
     Some(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)))
 }
 
-/// A default that is a string literal, with the cast PostgreSQL's pg_get_expr
-/// shows on it (`'n/a'::text`, `'2024-01-01'::date`).
+/// SQL's value functions (`current_date`, `current_user`, …) in a default,
+/// in capitals, as PostgreSQL's deparser spells them (`user` is
+/// `CURRENT_USER`).
+fn value_functions_capitalized(sql: String) -> String {
+    use datafusion::sql::sqlparser::ast::{self, Expr};
+    const NAMES: [&str; 10] = [
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "localtime",
+        "localtimestamp",
+        "current_user",
+        "session_user",
+        "current_role",
+        "current_catalog",
+        "current_schema",
+    ];
+    let parsed = datafusion::sql::sqlparser::parser::Parser::new(
+        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+    )
+    .try_with_sql(&sql)
+    .and_then(|mut parser| parser.parse_expr());
+    let Ok(mut expr) = parsed else {
+        return sql;
+    };
+    let mut changed = false;
+    let _ = ast::visit_expressions_mut(&mut expr, |e| {
+        if let Expr::Function(f) = e
+            && matches!(f.args, ast::FunctionArguments::None)
+            && let [name] = f.name.0.as_slice()
+        {
+            let lower = name.to_string().to_ascii_lowercase();
+            let spelled = match lower.as_str() {
+                "user" => Some("CURRENT_USER".to_string()),
+                n if NAMES.contains(&n) => Some(n.to_ascii_uppercase()),
+                _ => None,
+            };
+            if let Some(spelled) = spelled {
+                f.name = ast::ObjectName::from(vec![ast::Ident::new(spelled)]);
+                changed = true;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if changed { expr.to_string() } else { sql }
+}
+
+/// A default as PostgreSQL's pg_get_expr shows it: a string literal with its
+/// cast (`'n/a'::text`, `'2024-01-01'::date`), value functions in capitals.
 pub(crate) fn with_literal_type(sql: String, type_oid: u32) -> String {
+    let sql = value_functions_capitalized(sql);
     let literal = sql.len() >= 2
         && sql.starts_with('\'')
         && sql.ends_with('\'')

@@ -193,6 +193,27 @@ pub fn renders(data_type: &DataType) -> bool {
     )
 }
 
+/// int2vector and oidvector as PostgreSQL spells them: the elements
+/// separated by spaces (`1 3`), where an array is `{1,3}`.
+pub fn vector(column: &ArrayRef) -> Option<ArrayRef> {
+    let DataType::List(_) = column.data_type() else {
+        return None;
+    };
+    let lists = column.as_list::<i32>();
+    let mut out = StringBuilder::with_capacity(column.len(), column.len() * 4);
+    for i in 0..lists.len() {
+        if lists.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let elements = datafusion::arrow::compute::cast(&lists.value(i), &DataType::Utf8).ok()?;
+        let elements = elements.as_string::<i32>();
+        let spelled: Vec<&str> = elements.iter().map(|e| e.unwrap_or("0")).collect();
+        out.append_value(spelled.join(" "));
+    }
+    Some(Arc::new(out.finish()))
+}
+
 pub fn render(column: &ArrayRef, style: &TextStyle) -> Option<ArrayRef> {
     let efd = style.extra_float_digits;
     let strings = |f: &dyn Fn(usize) -> String| -> ArrayRef {

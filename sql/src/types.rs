@@ -122,6 +122,7 @@ pub mod oid {
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
     pub const NAME: u32 = 19;
+    pub const XID: u32 = 28;
     /// `"char"`: one byte.
     pub const CHAR: u32 = 18;
     pub const FLOAT4: u32 = 700;
@@ -175,7 +176,7 @@ pub struct ColumnType {
 }
 
 impl ColumnType {
-    fn new(arrow: DataType, pg_oid: u32) -> Self {
+    pub(crate) fn new(arrow: DataType, pg_oid: u32) -> Self {
         Self {
             arrow,
             pg_oid,
@@ -261,7 +262,14 @@ impl TypePlanner for PgTypePlanner {
             T::Custom(name, _) if name.0.len() == 1 => {
                 let last = name.0[0].to_string().to_ascii_lowercase();
                 match last.as_str() {
-                    "bpchar" | "time" => column_type(sql_type).ok(),
+                    "bpchar" | "time" | "aclitem" => column_type(sql_type).ok(),
+                    // Transaction ids (a relation's xmin), described as xid.
+                    "xid" => {
+                        let t = ColumnType::new(DataType::Int32, oid::XID);
+                        return Ok(Some(Arc::new(
+                            Field::new("", t.arrow.clone(), true).with_metadata(t.metadata()),
+                        )));
+                    }
                     // Described as what they are: text underneath.
                     "name" | "\"char\"" => {
                         let t = column_type(sql_type).ok();
@@ -412,6 +420,8 @@ fn custom(name: &ast::ObjectName, modifiers: &[String]) -> Result<ColumnType> {
         "bool" => ColumnType::new(DataType::Boolean, oid::BOOL),
         // The system catalog's identifier type: text, described as name.
         "name" => ColumnType::new(DataType::Utf8, oid::NAME),
+        // Access control items, as text (`alice=r/postgres`).
+        "aclitem" => ColumnType::new(DataType::Utf8, oid::TEXT),
         "bpchar" => column_type(&ast::DataType::Char(
             modifiers
                 .first()

@@ -121,6 +121,11 @@ fn is_oid_alias(ty: &Type) -> bool {
     )
 }
 
+/// The catalog's vector types (`pg_index.indkey`), lists spelled with spaces.
+fn is_vector(ty: &Type) -> bool {
+    matches!(*ty, Type::INT2_VECTOR | Type::OID_VECTOR)
+}
+
 /// pg_type.typlen, which RowDescription carries.
 fn type_size(ty: &Type) -> i16 {
     match *ty {
@@ -195,6 +200,9 @@ fn render_text_columns(
     let mut schema_fields: Vec<Field> = Vec::with_capacity(batch.num_columns());
     for (i, column) in batch.columns().iter().enumerate() {
         let rendered = match fields.get(i) {
+            Some(f) if f.format() == FieldFormat::Text && is_vector(f.datatype()) => {
+                text_output::vector(column)
+            }
             Some(f) if f.format() == FieldFormat::Text => {
                 text_output::render(column, &style.output)
             }

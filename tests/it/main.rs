@@ -21,6 +21,7 @@ mod numeric;
 mod operations;
 mod oracle;
 mod packaging;
+mod pgadmin;
 mod protocol;
 mod psql;
 mod races;

@@ -825,3 +825,22 @@ SELECT id FROM emp ORDER BY id LIMIT (CASE WHEN random() > 2 THEN 1 END) OFFSET 
 SELECT id FROM emp ORDER BY id LIMIT (SELECT -1);
 SELECT id FROM emp ORDER BY id OFFSET (SELECT -1);
 SELECT id, (SELECT name FROM emp e2 ORDER BY id LIMIT (SELECT 1) OFFSET (SELECT 2)) FROM emp WHERE id < 3 ORDER BY id;
+-- section: untyped_literals
+SELECT CASE WHEN id > 2 THEN id ELSE '0' END AS v FROM emp ORDER BY id;
+SELECT coalesce(manager_id, '0') AS m FROM emp ORDER BY id;
+SELECT CASE WHEN id > 100 THEN hired ELSE '2020-01-01' END AS d FROM emp ORDER BY id;
+SELECT nullif(dept_id, '1') AS d FROM emp ORDER BY id;
+SELECT CASE WHEN id > 2 THEN ARRAY[name] ELSE '{}' END AS a FROM emp ORDER BY id;
+SELECT coalesce(NULL::int[], '{1,2}') AS a;
+SELECT CASE WHEN true THEN 1 ELSE 'x' END;
+-- section: catalog_shapes
+SELECT (SELECT (SELECT max(e.salary) FROM emp e WHERE e.dept_id = d.id)) AS top FROM dept d ORDER BY d.id;
+SELECT (SELECT array_to_string(ARRAY(SELECT e.name FROM emp e WHERE e.dept_id = d.id ORDER BY e.name), ', ')) AS names FROM dept d ORDER BY d.id;
+SELECT CASE d.region WHEN 'north' THEN 'N' ELSE 'other' END AS region, count(*) FROM dept d GROUP BY d.region ORDER BY d.region;
+SELECT d.budget + 1 AS budget FROM dept d ORDER BY d.budget DESC;
+SELECT array(SELECT unnest(x) EXCEPT SELECT unnest(y)) AS a FROM (SELECT '{1}'::int[] AS x, NULL::int[] AS y) t;
+SELECT unnest(ARRAY(SELECT generate_series(1, 3))) AS n;
+SELECT d.privilege_type, d.is_grantable FROM aclexplode('{=r*w/postgres}'::aclitem[]) d ORDER BY 1;
+SELECT acldefault('r', 10)::text AS acl;
+SELECT pg_catalog.substring('abcdef', 'c(.)e') AS s;
+SELECT name, setting, unit, vartype FROM pg_settings WHERE name IN ('work_mem', 'statement_timeout', 'default_table_access_method', 'autovacuum_naptime') ORDER BY name;

@@ -34,6 +34,12 @@ pub(super) const ARRAY_COLUMNS: &[(&str, &[(&str, DataType)])] = &[
     ("pg_publication_rel", &[("prattrs", DataType::Int16)]),
     ("pg_trigger", &[("tgattr", DataType::Int16)]),
     ("pg_type", &[("typacl", DataType::Utf8)]),
+    ("pg_default_acl", &[("defaclacl", DataType::Utf8)]),
+    ("pg_language", &[("lanacl", DataType::Utf8)]),
+    ("pg_tablespace", &[("spcacl", DataType::Utf8)]),
+    ("pg_foreign_data_wrapper", &[("fdwacl", DataType::Utf8)]),
+    ("pg_foreign_server", &[("srvacl", DataType::Utf8)]),
+    ("pg_largeobject_metadata", &[("lomacl", DataType::Utf8)]),
     (
         "pg_attribute",
         &[("attacl", DataType::Utf8), ("attoptions", DataType::Utf8)],

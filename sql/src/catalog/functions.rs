@@ -266,28 +266,41 @@ impl ScalarUDFImpl for CatalogDefinition {
     }
 }
 
-/// pg_type's `typname` by `oid`.
+/// pg_type's `typname` by `oid`, qualified as PostgreSQL shows a type outside
+/// the search path: the built-in types are in pg_catalog, but for
+/// information_schema's (`information_schema.cardinal_number`).
 pub(super) fn type_names(tables: &PgCatalogStaticTables) -> HashMap<i64, String> {
     use datafusion::arrow::array::AsArray;
+    const PG_CATALOG_NAMESPACE: i64 = 11;
     let mut names = HashMap::new();
     for batch in tables.pg_type.data() {
-        let (Some(oids), Some(typnames)) =
-            (batch.column_by_name("oid"), batch.column_by_name("typname"))
-        else {
-            continue;
-        };
-        let (Ok(oids), Ok(typnames)) = (
-            datafusion::arrow::compute::cast(oids, &DataType::Int64),
-            datafusion::arrow::compute::cast(typnames, &DataType::Utf8),
+        let (Some(oids), Some(typnames), Some(namespaces)) = (
+            batch.column_by_name("oid"),
+            batch.column_by_name("typname"),
+            batch.column_by_name("typnamespace"),
         ) else {
             continue;
         };
-        let oids = datafusion::arrow::array::AsArray::as_primitive::<
-            datafusion::arrow::datatypes::Int64Type,
-        >(&oids);
-        for (oid, name) in oids.iter().zip(typnames.as_string::<i32>().iter()) {
+        let (Ok(oids), Ok(typnames), Ok(namespaces)) = (
+            datafusion::arrow::compute::cast(oids, &DataType::Int64),
+            datafusion::arrow::compute::cast(typnames, &DataType::Utf8),
+            datafusion::arrow::compute::cast(namespaces, &DataType::Int64),
+        ) else {
+            continue;
+        };
+        let oids = oids.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let namespaces = namespaces.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for ((oid, name), namespace) in oids
+            .iter()
+            .zip(typnames.as_string::<i32>().iter())
+            .zip(namespaces.iter())
+        {
             if let (Some(oid), Some(name)) = (oid, name) {
-                names.insert(oid, name.to_string());
+                let name = match namespace {
+                    Some(PG_CATALOG_NAMESPACE) | None => name.to_string(),
+                    Some(_) => format!("information_schema.{name}"),
+                };
+                names.insert(oid, name);
             }
         }
     }
@@ -352,6 +365,15 @@ impl ScalarUDFImpl for FormatType {
                             .cloned()
                             .unwrap_or_else(|| "???".to_string()),
                     ),
+                    // A type outside the search path, qualified.
+                    (Some(t), Some(oid))
+                        if self
+                            .names
+                            .get(&oid)
+                            .is_some_and(|n| n.strip_prefix("information_schema.") == Some(t)) =>
+                    {
+                        self.names.get(&oid).cloned()
+                    }
                     (t, _) => t.map(str::to_string),
                 });
         Ok(strings(values.collect::<Vec<_>>()))

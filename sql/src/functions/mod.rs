@@ -17,6 +17,7 @@ pub(crate) mod array_input;
 mod average;
 mod bytea;
 mod bytea_forms;
+mod coalesce;
 mod concat;
 mod datetime;
 mod datetime_format;
@@ -83,6 +84,7 @@ pub fn register(ctx: &SessionContext) {
     }
     ctx.register_udf(substr());
     ctx.register_udf(array_input::array_in_text());
+    ctx.register_udf(ScalarUDF::new_from_impl(coalesce::Coalesce::default()));
     for function in bytea_forms::functions(ctx) {
         ctx.register_udf(function);
     }

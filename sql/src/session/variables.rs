@@ -214,3 +214,78 @@ pub(super) fn set_config_udf(settings: Arc<RwLock<Settings>>) -> ScalarUDF {
         }),
     )
 }
+
+/// `pg_show_all_settings()`, which `pg_settings` is read as (see the
+/// statement rewrites): this session's parameters.
+#[derive(Debug)]
+pub(super) struct SettingsFunction(pub(super) Arc<RwLock<Settings>>);
+
+impl datafusion::catalog::TableFunctionImpl for SettingsFunction {
+    fn call_with_args(
+        &self,
+        _args: datafusion::catalog::TableFunctionArgs,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::catalog::TableProvider>> {
+        use datafusion::arrow::array::{BooleanArray, Int32Array, ListBuilder, StringBuilder};
+        let rows = self.0.read().expect("settings lock").rows();
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let schema = Arc::new(Schema::new(vec![
+            text("name"),
+            text("setting"),
+            text("unit"),
+            text("category"),
+            text("short_desc"),
+            text("extra_desc"),
+            text("context"),
+            text("vartype"),
+            text("source"),
+            text("min_val"),
+            text("max_val"),
+            Field::new(
+                "enumvals",
+                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                true,
+            ),
+            text("boot_val"),
+            text("reset_val"),
+            text("sourcefile"),
+            Field::new("sourceline", DataType::Int32, true),
+            Field::new("pending_restart", DataType::Boolean, true),
+        ]));
+        let strings = |f: &dyn Fn(&crate::settings::SettingRow) -> Option<String>| -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<StringArray>())
+        };
+        let mut enumvals = ListBuilder::new(StringBuilder::new());
+        for row in &rows {
+            match &row.enumvals {
+                Some(values) => {
+                    for value in values {
+                        enumvals.values().append_value(value);
+                    }
+                    enumvals.append(true);
+                }
+                None => enumvals.append(false),
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            strings(&|r| Some(r.name.to_string())),
+            strings(&|r| Some(r.setting.clone())),
+            strings(&|r| r.unit.map(str::to_string)),
+            strings(&|_| Some("Customized Options".to_string())),
+            strings(&|_| Some(String::new())),
+            strings(&|_| None),
+            strings(&|r| Some(r.context.to_string())),
+            strings(&|r| Some(r.vartype.to_string())),
+            strings(&|r| Some(r.source.to_string())),
+            strings(&|r| r.min_val.clone()),
+            strings(&|r| r.max_val.clone()),
+            Arc::new(enumvals.finish()),
+            strings(&|r| Some(r.boot_val.clone())),
+            strings(&|r| Some(r.reset_val.clone())),
+            strings(&|_| None),
+            Arc::new(Int32Array::new_null(rows.len())),
+            Arc::new(BooleanArray::from(vec![false; rows.len()])),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}

@@ -19,10 +19,12 @@ const VARIADIC: &str = "variadic";
 ///   a space: `TRIM(BOTH ' ' FROM x)`;
 /// - `SUBSTRING(x SIMILAR p ESCAPE e)` becomes `SUBSTRING(x, "similar" => p,
 ///   "escape" => e)`, a call named `substring` that [`spelled_calls`] turns
-///   into the function of three arguments.
+///   into the function of three arguments;
+/// - `pg_catalog.substring(…)` (and trim, position, overlay, extract) lose
+///   their qualifier, which sqlparser cannot read before those syntaxes.
 pub(super) fn call_spellings(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    if !["variadic", "trim", "similar"]
+    if !["variadic", "trim", "similar", "pg_catalog."]
         .iter()
         .any(|word| lower.contains(word))
     {
@@ -40,6 +42,20 @@ pub(super) fn call_spellings(sql: &str) -> Option<String> {
     };
     let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
     for i in 1..tokens.len() {
+        // `pg_catalog.substring(…)`: the functions SQL gives a syntax of
+        // their own are read by name only (pgAdmin qualifies them).
+        if i >= 2
+            && word(i - 2, "pg_catalog")
+            && tokens[i - 1].token == Token::Period
+            && ["substring", "trim", "position", "overlay", "extract"]
+                .iter()
+                .any(|name| word(i, name))
+            && tokens.get(i + 1).is_some_and(|t| t.token == Token::LParen)
+        {
+            let start = byte_offset(sql, tokens[i - 2].span.start)?;
+            let end = byte_offset(sql, tokens[i].span.start)?;
+            edits.push((start..end, ""));
+        }
         if word(i, VARIADIC) && matches!(tokens[i - 1].token, Token::LParen | Token::Comma) {
             let start = byte_offset(sql, tokens[i].span.start)?;
             let end = byte_offset(sql, tokens[i].span.end)?;
@@ -62,6 +78,7 @@ pub(super) fn call_spellings(sql: &str) -> Option<String> {
     if edits.is_empty() {
         return None;
     }
+    edits.sort_by_key(|(range, _)| range.start);
     let mut text = sql.to_string();
     for (range, replacement) in edits.into_iter().rev() {
         text.replace_range(range, replacement);

@@ -48,7 +48,9 @@ pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
 
 /// The `tableoid` system column of a relation named in a FROM clause
 /// (`cls.tableoid`, as pgAdmin joins pg_depend with it) is the relation's own
-/// OID. Returns whether the select changed.
+/// OID; its `xmin` (pgAdmin reads a relation's) is the frozen transaction id,
+/// 2, as every row here was committed before any snapshot. Neither is a column
+/// of the relation, which `*` would list. Returns whether the select changed.
 pub(super) fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
     let mut relations: HashMap<String, String> = HashMap::new();
     for from in &select.from {
@@ -69,6 +71,20 @@ pub(super) fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
     if relations.is_empty() {
         return false;
     }
+    // Named after the column, as PostgreSQL names them.
+    for item in &mut select.projection {
+        if let ast::SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) = item
+            && let [qualifier, column] = parts.as_slice()
+            && ["tableoid", "xmin"].contains(&column.value.to_lowercase().as_str())
+            && relations.contains_key(&qualifier.value.to_lowercase())
+        {
+            let alias = Ident::new(column.value.to_lowercase());
+            *item = ast::SelectItem::ExprWithAlias {
+                expr: Expr::CompoundIdentifier(parts.clone()),
+                alias,
+            };
+        }
+    }
     let mut changed = false;
     let _ = ast::visit_expressions_mut(select, |expr| {
         if let Expr::CompoundIdentifier(parts) = expr
@@ -77,6 +93,15 @@ pub(super) fn table_oids_as_lookups(select: &mut ast::Select) -> bool {
             && let Some(name) = relations.get(&qualifier.value.to_lowercase())
         {
             *expr = regclass_of(Expr::value(Value::SingleQuotedString(name.clone())));
+            changed = true;
+        }
+        if let Expr::CompoundIdentifier(parts) = expr
+            && let [qualifier, column] = parts.as_slice()
+            && column.value.eq_ignore_ascii_case("xmin")
+            && relations.contains_key(&qualifier.value.to_lowercase())
+            && let Some(frozen) = parse_expr("CAST(2 AS xid)")
+        {
+            *expr = frozen;
             changed = true;
         }
         std::ops::ControlFlow::<()>::Continue(())
@@ -167,12 +192,22 @@ pub(super) fn reverse_reg_casts_as_names(stmt: &mut Statement) {
                 if let ast::SelectItem::UnnamedExpr(e)
                 | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
                 {
+                    let column = match e {
+                        Expr::Cast { expr: inner, .. } => match inner.as_ref() {
+                            Expr::Identifier(name) => Some(normalize(name)),
+                            Expr::CompoundIdentifier(parts) => parts.last().map(normalize),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
                     let shown = named(e);
                     as_text(e);
-                    // The name stays the column's (`oid`), but DataFusion must
-                    // not take it for that column, which ORDER BY may read.
+                    // The name stays the column's (`c.oid::regclass AS oid`),
+                    // but DataFusion must not take it for that column, which
+                    // ORDER BY may read.
                     if shown
                         && let ast::SelectItem::ExprWithAlias { alias, .. } = item
+                        && column == Some(normalize(alias))
                         && !alias.value.contains(NAME_SUFFIX_MARK)
                     {
                         alias.value = format!("{}{NAME_SUFFIX_MARK}name", alias.value);
@@ -460,7 +495,8 @@ pub(super) fn row_json(expr: &Expr, columns: &HashMap<String, Vec<String>>) -> O
 /// - `(composite).field` is `get_field(composite, 'field')`;
 /// - `information_schema._pg_expandarray(a)`, the set of `(x, n)` (element and
 ///   its position) that pgjdbc's getPrimaryKeys and getIndexInfo read, is
-///   `unnest(pg_expandarray(a))`;
+///   `unnest(pg_expandarray(a))`, and `aclexplode(acl)` likewise
+///   `unnest(pg_acl_items(acl))`;
 /// - `generate_subscripts(a, d)` is the unnested range of `a`'s subscripts
 ///   (SQLAlchemy orders index columns by it).
 pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
@@ -480,23 +516,28 @@ pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
                 }
                 parse_expr(&sql)
             }
-            // `(SELECT (subquery))` is the subquery itself (pgAdmin wraps an
-            // ARRAY(…) so); DataFusion finds outer columns one level up only.
+            // `(SELECT e)` without FROM is `e`, one row: when `e` holds a
+            // subquery (pgAdmin wraps ARRAY(…) and array_to_string(ARRAY(…))
+            // so), DataFusion would otherwise have to find that subquery's
+            // outer columns two levels up, and it looks one level up only.
             Expr::Subquery(query) => match (query.body.as_ref(), &query.with) {
                 (SetExpr::Select(select), None)
                     if select.from.is_empty()
                         && select.selection.is_none()
+                        && select.distinct.is_none()
+                        && select.having.is_none()
+                        && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty())
                         && query.order_by.is_none()
                         && query.limit_clause.is_none() =>
                 {
                     match select.projection.as_slice() {
                         [
-                            ast::SelectItem::UnnamedExpr(Expr::Subquery(inner))
-                            | ast::SelectItem::ExprWithAlias {
-                                expr: Expr::Subquery(inner),
-                                ..
-                            },
-                        ] => Some(Expr::Subquery(inner.clone())),
+                            ast::SelectItem::UnnamedExpr(inner)
+                            | ast::SelectItem::ExprWithAlias { expr: inner, .. },
+                        ] if holds_subquery(inner) => Some(match inner {
+                            Expr::Subquery(_) => inner.clone(),
+                            _ => Expr::Nested(Box::new(inner.clone())),
+                        }),
                         _ => None,
                     }
                 }
@@ -512,7 +553,7 @@ pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
                 let ast::FunctionArguments::Subquery(query) = &f.args else {
                     unreachable!()
                 };
-                array_of_subquery(query)
+                array_of_set_operation(query).or_else(|| array_of_subquery(query))
             }
             Expr::Function(f) => {
                 let name = f.name.to_string().to_ascii_lowercase();
@@ -528,6 +569,9 @@ pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
                     _ => None,
                 };
                 match (name.as_str(), args.as_deref()) {
+                    ("aclexplode" | "pg_catalog.aclexplode", Some([acl])) => {
+                        parse_expr(&format!("unnest(pg_acl_items({acl}))"))
+                    }
                     ("information_schema._pg_expandarray" | "_pg_expandarray", Some([array])) => {
                         parse_expr(&format!("unnest(pg_expandarray({array}))"))
                     }
@@ -549,6 +593,56 @@ pub(super) fn fields_and_set_functions(stmt: &mut Statement) {
     });
 }
 
+/// `ARRAY(SELECT unnest(a) EXCEPT SELECT unnest(b))` (and INTERSECT, UNION)
+/// is `array_except(a, b)`: the distinct elements, each array NULL read as
+/// empty, as unnest reads it (pgAdmin compares default privileges so).
+fn array_of_set_operation(query: &ast::Query) -> Option<Expr> {
+    let SetExpr::SetOperation {
+        op,
+        set_quantifier: ast::SetQuantifier::None | ast::SetQuantifier::Distinct,
+        left,
+        right,
+    } = query.body.as_ref()
+    else {
+        return None;
+    };
+    let function = match op {
+        ast::SetOperator::Except => "array_except",
+        ast::SetOperator::Intersect => "array_intersect",
+        ast::SetOperator::Union => "array_union",
+        _ => return None,
+    };
+    let unnested = |side: &SetExpr| {
+        let SetExpr::Select(select) = side else {
+            return None;
+        };
+        if !select.from.is_empty() || select.selection.is_some() {
+            return None;
+        }
+        let [
+            ast::SelectItem::UnnamedExpr(Expr::Function(f))
+            | ast::SelectItem::ExprWithAlias {
+                expr: Expr::Function(f),
+                ..
+            },
+        ] = select.projection.as_slice()
+        else {
+            return None;
+        };
+        let ast::FunctionArguments::List(list) = &f.args else {
+            return None;
+        };
+        match (object_name_last(&f.name).as_str(), list.args.as_slice()) {
+            ("unnest", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))]) => {
+                Some(format!("coalesce({array}, make_array())"))
+            }
+            _ => None,
+        }
+    };
+    let (left, right) = (unnested(left)?, unnested(right)?);
+    parse_expr(&format!("array_distinct({function}({left}, {right}))"))
+}
+
 /// `(SELECT array_agg(e ORDER BY …) FROM …)` for `ARRAY(SELECT e FROM … ORDER
 /// BY …)`, when the subquery is a plain SELECT of one column.
 pub(super) fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
@@ -568,6 +662,18 @@ pub(super) fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
     else {
         return None;
     };
+    // ARRAY(SELECT unnest(a)) is a itself (pgAdmin numbers index columns
+    // with `ARRAY(SELECT generate_series(1, n))`, whose set-returning call
+    // is an unnest by now), `{}` for NULL.
+    if select.from.is_empty()
+        && select.selection.is_none()
+        && let Expr::Function(f) = value
+        && object_name_last(&f.name) == "unnest"
+        && let ast::FunctionArguments::List(list) = &f.args
+        && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array))] = list.args.as_slice()
+    {
+        return parse_expr(&format!("coalesce({array}, make_array())"));
+    }
     // ARRAY(SELECT e(x) FROM unnest(a) x): each element through e, which
     // psql's `\d+` asks of the table's options.
     if let [from] = select.from.as_slice()
@@ -624,143 +730,4 @@ pub(super) fn array_of_subquery(query: &ast::Query) -> Option<Expr> {
         Some(with) => parse_expr(&format!("({with} {aggregated})")),
         None => parse_expr(&format!("({aggregated})")),
     }
-}
-
-/// `pg_partition_ancestors(rel)` in a select list: the partitioned tables a
-/// partition belongs to, itself included; no rows for a relation that is no
-/// partition, which every Enishi relation is (psql's `\d` asks). In FROM,
-/// see [`functions_in_from`].
-pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
-    fn is_ancestors(name: &ast::ObjectName) -> bool {
-        object_name_last(name) == "pg_partition_ancestors"
-    }
-    struct Ancestors;
-    impl ast::VisitorMut for Ancestors {
-        type Break = ();
-        fn pre_visit_select(&mut self, select: &mut ast::Select) -> std::ops::ControlFlow<()> {
-            let mut found = false;
-            for item in &mut select.projection {
-                if let ast::SelectItem::UnnamedExpr(e)
-                | ast::SelectItem::ExprWithAlias { expr: e, .. } = item
-                    && let Expr::Function(f) = e
-                    && is_ancestors(&f.name)
-                    && let Some(null) = parse_expr("CAST(NULL AS INT)")
-                {
-                    *e = null;
-                    found = true;
-                }
-            }
-            if found {
-                let never = Expr::value(Value::Boolean(false));
-                select.selection = Some(match select.selection.take() {
-                    Some(condition) => Expr::BinaryOp {
-                        left: Box::new(Expr::Nested(Box::new(condition))),
-                        op: ast::BinaryOperator::And,
-                        right: Box::new(never),
-                    },
-                    None => never,
-                });
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let _ = ast::VisitMut::visit(stmt, &mut Ancestors);
-}
-
-/// Functions called in FROM that DataFusion has no table function for,
-/// read as PostgreSQL reads them:
-/// - `pg_show_all_settings()` (pgAdmin's) is pg_settings, the view
-///   PostgreSQL defines over it;
-/// - `pg_partition_ancestors(rel)` has no rows (no relation is a
-///   partition), with ordinality as asked (psql's `\d`);
-/// - a function that returns one value (`FROM string_to_array(…) s`, as
-///   Grafana reads the search_path) is a relation of one row whose column is
-///   named after the alias. Only the array and setting functions are read so;
-///   others stay table functions.
-pub(super) fn functions_in_from(stmt: &mut Statement) {
-    fn is_scalar(name: &str) -> bool {
-        matches!(
-            name,
-            "string_to_array" | "regexp_split_to_array" | "current_schemas" | "current_setting"
-        ) || name.starts_with("array_")
-    }
-    fn derived(sql: &str, alias: Option<ast::TableAlias>) -> Option<ast::TableFactor> {
-        let Ok(Statement::Query(subquery)) = parse_one(sql) else {
-            return None;
-        };
-        Some(ast::TableFactor::Derived {
-            lateral: false,
-            subquery,
-            alias,
-            sample: None,
-        })
-    }
-    struct Functions;
-    impl ast::VisitorMut for Functions {
-        type Break = ();
-        fn pre_visit_table_factor(
-            &mut self,
-            factor: &mut ast::TableFactor,
-        ) -> std::ops::ControlFlow<()> {
-            let ast::TableFactor::Table {
-                name,
-                args: call @ Some(_),
-                alias,
-                with_ordinality,
-                ..
-            } = factor
-            else {
-                return std::ops::ControlFlow::Continue(());
-            };
-            let function = object_name_last(name);
-            let arguments = call.as_ref().map_or(Vec::new(), |a| a.args.clone());
-            let replacement = match function.as_str() {
-                "pg_show_all_settings" if arguments.is_empty() => {
-                    *name = ast::ObjectName::from(vec![
-                        Ident::new("pg_catalog"),
-                        Ident::new("pg_settings"),
-                    ]);
-                    *call = None;
-                    None
-                }
-                "pg_partition_ancestors" => {
-                    let ordinality = match with_ordinality {
-                        true => ", CAST(NULL AS BIGINT) AS ordinality",
-                        false => "",
-                    };
-                    derived(
-                        &format!("SELECT CAST(NULL AS INT) AS relid{ordinality} WHERE false"),
-                        alias.take(),
-                    )
-                }
-                scalar if is_scalar(scalar) && !*with_ordinality => {
-                    let column = alias
-                        .as_ref()
-                        .map_or_else(|| function.clone(), |a| normalize(&a.name));
-                    let arguments = arguments
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let alias = alias.take().unwrap_or_else(|| ast::TableAlias {
-                        explicit: true,
-                        name: Ident::new(column.clone()),
-                        columns: vec![],
-                        at: None,
-                    });
-                    let column = Ident::with_quote('"', column);
-                    derived(
-                        &format!("SELECT {name}({arguments}) AS {column}"),
-                        Some(alias),
-                    )
-                }
-                _ => None,
-            };
-            if let Some(replacement) = replacement {
-                *factor = replacement;
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let _ = ast::VisitMut::visit(stmt, &mut Functions);
 }

@@ -161,7 +161,7 @@ fn merge(select: &mut ast::Select) {
     // Unqualified references to a key, outside subqueries (whose own
     // relations may have a column of that name).
     let replace = |e: &mut Expr| {
-        if !rewrite_references || contains_subquery(e) {
+        if !rewrite_references || holds_subquery(e) {
             return;
         }
         let _ = ast::visit_expressions_mut(e, |x| {
@@ -228,20 +228,6 @@ fn merge(select: &mut ast::Select) {
     if let Some(having) = &mut select.having {
         replace(having);
     }
-}
-
-fn contains_subquery(e: &mut Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions_mut(e, |x| {
-        if matches!(
-            x,
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
-        ) {
-            found = true;
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
 }
 
 fn column(relation: &Ident, k: &Ident) -> Expr {

@@ -204,8 +204,12 @@ pub(super) fn figure(expr: &Expr) -> Option<(String, Strength)> {
             shorthand: true, ..
         } => strong("substr"),
         Expr::Substring { .. } => strong("substring"),
-        // `(ARRAY[…])[2]` is named after what it subscripts.
-        Expr::CompoundFieldAccess { root, .. } => figure(root),
+        // `(d).grantee` is named after the field, `(ARRAY[…])[2]` after
+        // what it subscripts.
+        Expr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(ast::AccessExpr::Dot(Expr::Identifier(field))) => Some((normalize(field), STRONG)),
+            _ => figure(root),
+        },
         Expr::Trim { trim_where, .. } => strong(match trim_where {
             Some(ast::TrimWhereField::Leading) => "ltrim",
             Some(ast::TrimWhereField::Trailing) => "rtrim",

@@ -225,6 +225,8 @@ fn select_item_named(projection: &[SelectItem], key: &Expr) -> Option<Expr> {
 /// name an output column or its position stay as they are; other keys
 /// become hidden columns too, since the outside sees only the output. Done
 /// for a plain SELECT (not DISTINCT, whose ORDER BY lists output columns).
+/// A qualified key that an output column's name shadows (`CASE a.t … END AS
+/// t … ORDER BY a.t`, as pgAdmin sorts) is sorted outside so as well.
 pub(super) fn subquery_keys_computed_first(stmt: &mut Statement) {
     struct Keys;
     impl ast::VisitorMut for Keys {
@@ -239,21 +241,6 @@ pub(super) fn subquery_keys_computed_first(stmt: &mut Statement) {
     let _ = ast::VisitMut::visit(stmt, &mut Keys);
 }
 
-fn has_subquery(expr: &Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions(expr, |e| {
-        if matches!(
-            e,
-            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. }
-        ) {
-            found = true;
-            return std::ops::ControlFlow::Break(());
-        }
-        std::ops::ControlFlow::Continue(())
-    });
-    found
-}
-
 fn sorted_outside(query: &Query) -> Option<Query> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
@@ -261,7 +248,7 @@ fn sorted_outside(query: &Query) -> Option<Query> {
     let ast::OrderByKind::Expressions(keys) = &query.order_by.as_ref()?.kind else {
         return None;
     };
-    if select.distinct.is_some() || !keys.iter().any(|k| has_subquery(&k.expr)) {
+    if select.distinct.is_some() {
         return None;
     }
     let outputs: Vec<String> = select
@@ -273,6 +260,27 @@ fn sorted_outside(query: &Query) -> Option<Query> {
             _ => None,
         })
         .collect();
+    // `ORDER BY a.x` where an output column computed otherwise is named x:
+    // PostgreSQL sorts by the input column; DataFusion finds both.
+    let shadowed = |key: &Expr| match key {
+        Expr::CompoundIdentifier(parts) => {
+            let name = parts.last().map(normalize);
+            select.projection.iter().any(|item| match item {
+                SelectItem::ExprWithAlias { alias, expr } => {
+                    Some(normalize(alias)) == name
+                        && !matches!(expr, Expr::CompoundIdentifier(p) if p == parts)
+                }
+                _ => false,
+            })
+        }
+        _ => false,
+    };
+    if !keys
+        .iter()
+        .any(|k| holds_subquery(&k.expr) || shadowed(&k.expr))
+    {
+        return None;
+    }
     let mut inner = select.clone();
     let mut hidden = Vec::new();
     let mut outer_keys = Vec::with_capacity(keys.len());

@@ -99,6 +99,8 @@ pub enum OidKind {
     Relation,
     Default,
     Constraint,
+    /// A view's `_RETURN` rule.
+    Rule,
 }
 
 /// Stable object identifiers: derived from the object's name, so every connection

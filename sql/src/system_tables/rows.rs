@@ -193,6 +193,16 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("relispopulated", boolean(true)),
             ("relreplident", text(if view { "n" } else { "d" })),
             ("relhasindex", boolean(keyed.contains(&rel.oid))),
+            ("relhasrules", boolean(view)),
+            (
+                "reltoastrelid",
+                int32(match !view && needs_toast(rel.provider.schema().fields()) {
+                    true => r
+                        .oids
+                        .relation("pg_toast", &format!("pg_toast_{}", rel.oid)),
+                    false => 0,
+                }),
+            ),
             (
                 "relhastriggers",
                 boolean(triggered.contains(&(rel.schema_name.clone(), rel.name.clone()))),
@@ -222,6 +232,33 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         ]));
     }
     Ok(rows)
+}
+
+/// Whether PostgreSQL would give a table of these columns a TOAST table: when
+/// a column's values have no bound on their length (text, bytea, json,
+/// arrays, unconstrained varchar or numeric), or the bounds add up past what
+/// fits a page (2032 bytes).
+fn needs_toast(fields: &datafusion::arrow::datatypes::Fields) -> bool {
+    use crate::types::oid;
+    const TOAST_TUPLE_THRESHOLD: i64 = 2032;
+    let mut bounded = 0i64;
+    for field in fields {
+        let (type_oid, typmod) = column_pg_type(field);
+        match type_oid {
+            oid::VARCHAR | oid::BPCHAR if typmod > 4 => bounded += 4 * (typmod as i64 - 4) + 4,
+            oid::NUMERIC if typmod > 4 => bounded += ((typmod as i64 - 4) >> 16) / 2 + 8,
+            oid::TEXT
+            | oid::BYTEA
+            | oid::JSON
+            | oid::JSONB
+            | oid::VARCHAR
+            | oid::BPCHAR
+            | oid::NUMERIC => return true,
+            _ if matches!(field.data_type(), DataType::List(_)) => return true,
+            _ => {}
+        }
+    }
+    bounded > TOAST_TUPLE_THRESHOLD
 }
 
 /// pg_am's btree, the access method of every index PostgreSQL would build
@@ -298,6 +335,31 @@ pub(super) const SYSTEM_COLUMNS: &[(&str, i16, u32, i16, bool, &str)] = &[
     ("cmax", -5, 29, 4, true, "i"),
     ("tableoid", -6, 26, 4, true, "i"),
 ];
+
+/// Each view's `_RETURN` rule, which in PostgreSQL is what makes it a view
+/// (pgAdmin lists as views the relations that have one).
+pub(super) async fn rewrite_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for rel in r.relations().await? {
+        if !rel.is_view() {
+            continue;
+        }
+        rows.push(Row::from([
+            (
+                "oid",
+                int32(r.oids.get(OidKind::Rule, &rel.oid.to_string())),
+            ),
+            ("rulename", text("_RETURN")),
+            ("ev_class", int32(rel.oid)),
+            ("ev_type", text("1")),
+            ("ev_enabled", text("O")),
+            ("is_instead", boolean(true)),
+            ("ev_qual", text("<>")),
+            ("ev_action", text("")),
+        ]));
+    }
+    Ok(rows)
+}
 
 pub(super) async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
