@@ -46,6 +46,7 @@ mod calls;
 mod catalog;
 mod copy;
 mod from_functions;
+mod inheritance;
 mod joins;
 mod literals;
 mod maintenance;
@@ -127,6 +128,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let sql = directed.as_deref().unwrap_or(sql);
     let spelled = call_spellings(sql);
     let sql = spelled.as_deref().unwrap_or(sql);
+    let inherited = inheritance::inheritance_markers_dropped(sql);
+    let sql = inherited.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
         let text = protected.as_deref().unwrap_or(sql);

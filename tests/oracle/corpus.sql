@@ -844,3 +844,8 @@ SELECT d.privilege_type, d.is_grantable FROM aclexplode('{=r*w/postgres}'::aclit
 SELECT acldefault('r', 10)::text AS acl;
 SELECT pg_catalog.substring('abcdef', 'c(.)e') AS s;
 SELECT name, setting, unit, vartype FROM pg_settings WHERE name IN ('work_mem', 'statement_timeout', 'default_table_access_method', 'autovacuum_naptime') ORDER BY name;
+-- section: inheritance_markers
+SELECT count(*) FROM ONLY emp;
+SELECT e.name FROM emp* e WHERE e.id < 3 ORDER BY 1;
+SELECT d.name FROM dept d JOIN ONLY emp e ON e.dept_id = d.id WHERE e.id = 1;
+SELECT count(*) FROM emp*, ONLY dept WHERE emp.dept_id = dept.id;
