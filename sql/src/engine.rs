@@ -282,6 +282,7 @@ impl Engine {
             .with_analyzer_rule(Arc::new(crate::rewrite::BlankPadded))
             .with_analyzer_rule(Arc::new(crate::rewrite::IntervalOrder))
             .with_analyzer_rule(Arc::new(crate::rewrite::SubqueriesAfterDistinctOn))
+            .with_analyzer_rule(Arc::new(crate::rewrite::NullableSubqueries))
             .with_optimizer_rules(optimizer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);

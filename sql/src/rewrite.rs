@@ -17,6 +17,8 @@
 //!   nanoseconds, which hold only 1677 to 2262.
 //! - [`UntypedLiterals`]: a bare string among a CASE's results or COALESCE's
 //!   arguments takes the others' type, as PostgreSQL's unknown literals do.
+//! - [`NullableSubqueries`]: a scalar subquery may be NULL (no row), whatever
+//!   the nullability of the column it reads.
 //! - [`SubqueriesAfterDistinctOn`]: subqueries in a `SELECT DISTINCT ON` list
 //!   are computed after the rows are chosen.
 
@@ -51,6 +53,7 @@ mod checked;
 mod datetime_input;
 mod empty_unions;
 mod interval_order;
+mod nullable_subqueries;
 mod numeric_specials;
 mod placeholders;
 mod text_input;
@@ -61,6 +64,7 @@ pub use blank_padded::BlankPadded;
 pub use checked::CheckedOperators;
 pub use empty_unions::EmptyUnionBranches;
 pub use interval_order::IntervalOrder;
+pub use nullable_subqueries::NullableSubqueries;
 pub use numeric_specials::NumericSpecials;
 pub use placeholders::infer_placeholder_types;
 pub use timestamp_micros::TimestampMicros;

@@ -849,3 +849,8 @@ SELECT count(*) FROM ONLY emp;
 SELECT e.name FROM emp* e WHERE e.id < 3 ORDER BY 1;
 SELECT d.name FROM dept d JOIN ONLY emp e ON e.dept_id = d.id WHERE e.id = 1;
 SELECT count(*) FROM emp*, ONLY dept WHERE emp.dept_id = dept.id;
+-- section: empty_scalar_subqueries
+SELECT (SELECT id FROM emp WHERE false) AS none;
+SELECT (SELECT id FROM emp WHERE name = 'nobody') AS none, (SELECT id FROM emp WHERE name = 'Ada') AS ada;
+SELECT (SELECT oid FROM pg_namespace WHERE nspname = 'nosuch') IS NULL AS missing;
+SELECT name FROM dept WHERE id = (SELECT id FROM emp WHERE name = 'nobody');
