@@ -24,6 +24,7 @@ use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExp
 use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, ScalarUDF, cast};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
+use crate::functions::array_input::array_literal;
 use crate::functions::{IntervalScale, Justify, JustifyFunction, NumericDiv};
 
 /// The planner; see the module documentation.
@@ -47,26 +48,6 @@ fn is_text_literal(expr: &Expr) -> bool {
             _
         )
     )
-}
-
-/// A string literal read as an array of type `ty` (one dimension), by
-/// PostgreSQL's array input syntax.
-pub(crate) fn array_literal(expr: Expr, ty: &DataType) -> Result<Expr> {
-    use crate::functions::array_input::{Element, parse};
-    let Expr::Literal(value, _) = &expr else {
-        return Ok(expr);
-    };
-    let text = value.to_string();
-    let mut elements = Vec::new();
-    for item in parse(&text)? {
-        match item {
-            Element::Text(t) => elements.push(ScalarValue::Utf8(Some(t))),
-            Element::Null => elements.push(ScalarValue::Utf8(None)),
-            Element::Array(_) => return Ok(expr),
-        }
-    }
-    let texts = ScalarValue::List(ScalarValue::new_list_nullable(&elements, &DataType::Utf8));
-    Ok(Expr::Literal(texts.cast_to(ty)?, None))
 }
 
 /// A string literal read as PostgreSQL's boolean input reads it.

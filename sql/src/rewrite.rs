@@ -207,7 +207,8 @@ impl AnalyzerRule for TextInput {
                         && let Expr::Literal(ScalarValue::Utf8(Some(_)), None) = expr.as_ref()
                     {
                         let ty = field.data_type().clone();
-                        return crate::operators::array_literal(*expr, &ty).map(Transformed::yes);
+                        return crate::functions::array_input::array_literal(*expr, &ty)
+                            .map(Transformed::yes);
                     }
                     if types::declared(&field).is_some_and(|(oid, _)| oid == types::oid::CHAR)
                         && expr.get_type(source).is_ok_and(|t| is_text(&t))

@@ -315,10 +315,6 @@ impl TableProvider for SystemTable {
 
 pub(crate) type Row = HashMap<&'static str, ScalarValue>;
 
-/// The type OIDs of int2vector and oidvector.
-const INT2VECTOR: u32 = 22;
-const OIDVECTOR: u32 = 30;
-
 pub(crate) fn int32(v: impl TryInto<i32>) -> ScalarValue {
     ScalarValue::Int32(Some(v.try_into().unwrap_or(i32::MAX)))
 }
@@ -455,7 +451,6 @@ pub fn tables(
 /// clients (psycopg reads an oid as a number, a regtype as text).
 fn oids_described_as_oid(schema: &SchemaRef) -> SchemaRef {
     use datafusion_pg_catalog::pg_catalog::oid_field::OID_ALIAS_KEY;
-    const OID: u32 = 26;
     let fields: Vec<Field> = schema
         .fields()
         .iter()
@@ -465,7 +460,7 @@ fn oids_described_as_oid(schema: &SchemaRef) -> SchemaRef {
                 return f.as_ref().clone();
             }
             let mut metadata = f.metadata().clone();
-            metadata.extend(crate::types::ColumnType::new(DataType::Int32, OID).metadata());
+            metadata.extend(crate::types::ColumnType::new(DataType::Int32, oid::OID).metadata());
             f.as_ref().clone().with_metadata(metadata)
         })
         .collect();
@@ -616,10 +611,10 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
             flag("indisready"),
             flag("indislive"),
             flag("indisreplident"),
-            vector("indkey", DataType::Int16, INT2VECTOR),
-            vector("indcollation", DataType::Int32, OIDVECTOR),
-            vector("indclass", DataType::Int32, OIDVECTOR),
-            vector("indoption", DataType::Int16, INT2VECTOR),
+            vector("indkey", DataType::Int16, oid::INT2VECTOR),
+            vector("indcollation", DataType::Int32, oid::OIDVECTOR),
+            vector("indclass", DataType::Int32, oid::OIDVECTOR),
+            vector("indoption", DataType::Int16, oid::INT2VECTOR),
             Field::new("indexprs", DataType::Utf8, true),
             Field::new("indpred", DataType::Utf8, true),
         ],

@@ -123,6 +123,9 @@ pub mod oid {
     pub const TEXT: u32 = 25;
     pub const NAME: u32 = 19;
     pub const XID: u32 = 28;
+    pub const OID: u32 = 26;
+    pub const INT2VECTOR: u32 = 22;
+    pub const OIDVECTOR: u32 = 30;
     /// `"char"`: one byte.
     pub const CHAR: u32 = 18;
     pub const FLOAT4: u32 = 700;

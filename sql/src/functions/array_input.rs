@@ -194,6 +194,32 @@ pub(super) fn array_in_text() -> ScalarUDF {
     )
 }
 
+/// A string literal read as an array of type `ty` (one dimension), by
+/// PostgreSQL's array input syntax; other expressions, and literals of more
+/// dimensions, unchanged. Operators and coercion rules read untyped strings
+/// next to arrays so.
+pub(crate) fn array_literal(
+    expr: datafusion::logical_expr::Expr,
+    ty: &DataType,
+) -> datafusion::error::Result<datafusion::logical_expr::Expr> {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::Expr;
+    let Expr::Literal(value, _) = &expr else {
+        return Ok(expr);
+    };
+    let text = value.to_string();
+    let mut elements = Vec::new();
+    for item in parse(&text)? {
+        match item {
+            Element::Text(t) => elements.push(ScalarValue::Utf8(Some(t))),
+            Element::Null => elements.push(ScalarValue::Utf8(None)),
+            Element::Array(_) => return Ok(expr),
+        }
+    }
+    let texts = ScalarValue::List(ScalarValue::new_list_nullable(&elements, &DataType::Utf8));
+    Ok(Expr::Literal(texts.cast_to(ty)?, None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Element::{Array, Null, Text};

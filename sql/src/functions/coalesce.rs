@@ -1,8 +1,8 @@
 //! `coalesce` as PostgreSQL types it: an untyped string among arrays is an
 //! array literal (`coalesce(relacl, '{}')`, as pgAdmin writes), where
-//! DataFusion finds no common type. The string reaches the plan as text;
-//! [`crate::rewrite::TextInput`] reads its cast to the array type by
-//! PostgreSQL's array input syntax.
+//! DataFusion finds no common type. The string reaches the plan as text,
+//! cast to the array type; the text input rule reads that cast by
+//! PostgreSQL's array input syntax ([`super::array_input::array_literal`]).
 
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;

@@ -71,7 +71,7 @@ fn typed(expr: Expr, ty: &DataType) -> DfResult<Expr> {
         return Ok(expr);
     }
     match ty {
-        DataType::List(_) => crate::operators::array_literal(expr, ty),
+        DataType::List(_) => crate::functions::array_input::array_literal(expr, ty),
         _ => Ok(Expr::Cast(Cast::new(Box::new(expr), ty.clone()))),
     }
 }
