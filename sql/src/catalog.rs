@@ -311,6 +311,7 @@ impl PgCatalog {
             let mut overrides = retyped.clone();
             overrides.extend(system_tables::tables(&reader, &schemas, &fixed));
             overrides.extend(crate::stat_views::tables(&reader));
+            overrides.insert("pg_sequences", crate::sequence_views::pg_sequences(&reader));
             let schema = Arc::new(PgCatalogSchema {
                 library: library.clone(),
                 overrides,

@@ -274,6 +274,10 @@ impl Error {
             S::TooLong(m) => Error::StringDataRightTruncation(m.clone()),
             S::DiskFull(m) => Error::DiskFull(m.clone()),
             S::OutOfMemory(_) => Error::OutOfMemory(err.to_string()),
+            S::SequenceEnd(m) => Error::Coded {
+                code: "2200H",
+                message: m.clone(),
+            },
             S::Root { .. } | S::Corrupt(_) | S::ObjectStore(_) | S::Delta(_) | S::Backup(_) => {
                 Error::Internal(err.to_string())
             }

@@ -43,7 +43,7 @@ impl InformationSchema {
                 Box::pin(async { Ok(vec![]) })
             }),
         ];
-        let tables = views
+        let mut tables: HashMap<&'static str, Arc<dyn TableProvider>> = views
             .into_iter()
             .map(|(name, build)| {
                 let table: Arc<dyn TableProvider> =
@@ -51,6 +51,15 @@ impl InformationSchema {
                 (name, table)
             })
             .collect();
+        let sequences: Builder = |r| Box::pin(crate::sequence_views::information_schema_rows(r));
+        tables.insert(
+            "sequences",
+            Arc::new(SystemTable::new(
+                crate::sequence_views::information_schema_columns(),
+                reader.clone(),
+                sequences,
+            )),
+        );
         Self { tables }
     }
 }
@@ -263,6 +272,7 @@ async fn tables(r: CatalogReader) -> DfResult<Vec<Row>> {
     Ok(r.relations()
         .await?
         .into_iter()
+        .filter(|rel| !rel.is_sequence())
         .map(|rel| {
             let view = rel.is_view();
             let mut row = relation_row(&r, &rel.schema_name, &rel.name);
@@ -305,7 +315,11 @@ async fn views(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 async fn columns(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
+    let sequences = r.sequences();
     for rel in r.relations().await? {
+        if rel.is_sequence() {
+            continue;
+        }
         let view = rel.is_view();
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             let (type_oid, typmod) = column_pg_type(field);
@@ -314,7 +328,11 @@ async fn columns(r: CatalogReader) -> DfResult<Vec<Row>> {
             let position = i + 1;
             row.insert("column_name", text(field.name().clone()));
             row.insert("ordinal_position", int32(position));
-            if !view && let Some(default) = column_default(&rel.provider, field) {
+            let identity = types::identity(field);
+            if !view
+                && identity.is_none()
+                && let Some(default) = column_default(&rel.provider, field)
+            {
                 row.insert("column_default", text(with_literal_type(default, type_oid)));
             }
             row.insert("is_nullable", yes_no(view || field.is_nullable()));
@@ -334,8 +352,23 @@ async fn columns(r: CatalogReader) -> DfResult<Vec<Row>> {
             row.insert("udt_name", text(shape.udt_name));
             row.insert("dtd_identifier", text(position.to_string()));
             row.insert("is_self_referencing", yes_no(false));
-            row.insert("is_identity", yes_no(false));
+            row.insert("is_identity", yes_no(identity.is_some()));
             row.insert("identity_cycle", yes_no(false));
+            let sequence = sequences.iter().find(|(schema, _, e)| {
+                *schema == rel.schema_name
+                    && e.owned_by.as_ref().is_some_and(|o| {
+                        o.identity && o.table == rel.name && o.column == *field.name()
+                    })
+            });
+            if let (Some(kind), Some((_, _, e))) = (identity, sequence) {
+                let generation = if kind == "a" { "ALWAYS" } else { "BY DEFAULT" };
+                row.insert("identity_generation", text(generation));
+                row.insert("identity_start", text(e.start.to_string()));
+                row.insert("identity_increment", text(e.increment.to_string()));
+                row.insert("identity_maximum", text(e.max.to_string()));
+                row.insert("identity_minimum", text(e.min.to_string()));
+                row.insert("identity_cycle", yes_no(e.cycle));
+            }
             row.insert("is_generated", text("NEVER"));
             row.insert("is_updatable", yes_no(!view));
             rows.push(row);

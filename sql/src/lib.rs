@@ -23,6 +23,7 @@ pub(crate) mod output;
 pub mod privileges;
 pub(crate) mod rewrite;
 pub mod scram;
+pub(crate) mod sequence_views;
 pub mod session;
 pub(crate) mod settings;
 pub(crate) mod stat_views;

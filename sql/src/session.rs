@@ -22,7 +22,9 @@
 //! - `prepared`: SQL-level PREPARE, EXECUTE, DEALLOCATE;
 //! - `cursors`: DECLARE, FETCH, CLOSE;
 //! - `access`: roles, GRANT/REVOKE and the privilege checks of a plan;
-//! - `names`: search_path functions (current_schemas, regclass).
+//! - `names`: search_path functions (current_schemas, regclass);
+//! - `sequences`, `sequence_functions`: CREATE/DROP SEQUENCE, serial and
+//!   identity columns, nextval and the other sequence functions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -63,6 +65,8 @@ mod names;
 mod prepared;
 mod privilege_functions;
 mod query;
+mod sequence_functions;
+mod sequences;
 mod transactions;
 mod variables;
 
@@ -198,6 +202,13 @@ impl Session {
             Arc::new(variables::SettingsFunction(settings.clone())),
         );
         for udf in names::udfs(&ctx, database, settings.clone(), engine.clone()) {
+            ctx.register_udf(udf);
+        }
+        for udf in sequence_functions::udfs(
+            engine.storage().clone(),
+            engine.pg_catalog().oids().clone(),
+            settings.clone(),
+        ) {
             ctx.register_udf(udf);
         }
         let temp_schema = engine.temp_schema_name();
@@ -533,6 +544,31 @@ impl Session {
                 cascade,
                 ..
             } => self.drop_tables(names, *if_exists, *cascade).await,
+            Statement::CreateSequence {
+                temporary,
+                if_not_exists,
+                name,
+                data_type,
+                sequence_options,
+                owned_by,
+            } => {
+                self.create_sequence(
+                    *temporary,
+                    *if_not_exists,
+                    name,
+                    data_type.as_ref(),
+                    sequence_options,
+                    owned_by.as_ref(),
+                )
+                .await
+            }
+            Statement::Drop {
+                object_type: ast::ObjectType::Sequence,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => self.drop_sequences(names, *if_exists, *cascade).await,
             Statement::Drop {
                 object_type: ast::ObjectType::Schema,
                 if_exists,
@@ -574,15 +610,6 @@ fn ends_transaction(stmt: &DFStatement) -> bool {
         stmt,
         DFStatement::Statement(s) if matches!(s.as_ref(), Statement::Commit { .. } | Statement::Rollback { .. })
     )
-}
-
-fn parse_expr(sql: &str) -> Result<Expr> {
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| Error::from_parser(&e, sql))
 }
 
 fn object_name(name: &ObjectName) -> String {

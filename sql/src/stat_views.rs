@@ -265,7 +265,7 @@ async fn table_rows(r: CatalogReader, user: bool) -> DfResult<Vec<Row>> {
             rel.schema_name.as_str(),
             "pg_catalog" | "information_schema" | "pg_toast"
         );
-        if rel.is_view() || (user && system) {
+        if rel.is_view() || rel.is_sequence() || (user && system) {
             continue;
         }
         let mut row = Row::from([

@@ -56,6 +56,7 @@ mod patterns;
 mod recursive;
 mod roles;
 mod row_comparisons;
+mod sequence_options;
 mod strings;
 mod subqueries;
 
@@ -130,6 +131,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let sql = spelled.as_deref().unwrap_or(sql);
     let inherited = inheritance::inheritance_markers_dropped(sql);
     let sql = inherited.as_deref().unwrap_or(sql);
+    let ordered = sequence_options::sequence_options_ordered(sql);
+    let sql = ordered.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
         let text = protected.as_deref().unwrap_or(sql);

@@ -78,6 +78,13 @@ pub struct RelationInfo {
 }
 
 impl RelationInfo {
+    /// Whether the relation is a sequence (pg_class.relkind `S`).
+    pub fn is_sequence(&self) -> bool {
+        self.provider
+            .downcast_ref::<crate::tables::StoredSequence>()
+            .is_some()
+    }
+
     /// Whether PostgreSQL shows the relation as a view: pg_catalog's
     /// catalogs are tables and its other relations views, whatever serves
     /// them here; information_schema has views only.
@@ -166,6 +173,23 @@ impl CatalogReader {
             OidKind::Constraint,
             &format!("{}.{}.{}", key.schema_name, key.table, key.key.name),
         )
+    }
+
+    /// Every sequence: its schema, name and definition.
+    pub fn sequences(&self) -> Vec<(String, String, enishi_storage::SequenceEntry)> {
+        let Some(storage) = &self.storage else {
+            return Vec::new();
+        };
+        storage.read_catalog(|c| {
+            c.schemas
+                .iter()
+                .flat_map(|(schema, s)| {
+                    s.sequences
+                        .iter()
+                        .map(move |(name, e)| (schema.clone(), name.clone(), e.clone()))
+                })
+                .collect()
+        })
     }
 
     /// Each view's query as it was written, by schema and name (PostgreSQL
@@ -406,7 +430,7 @@ pub fn tables(
     schemas: &HashMap<&'static str, SchemaRef>,
     fixed: &HashMap<&'static str, Vec<RecordBatch>>,
 ) -> HashMap<&'static str, Arc<dyn TableProvider>> {
-    let builders: [(&'static str, Builder); 10] = [
+    let builders: [(&'static str, Builder); 11] = [
         ("pg_namespace", |r| Box::pin(namespace_rows(r))),
         ("pg_database", |r| Box::pin(database_rows(r))),
         ("pg_class", |r| Box::pin(class_rows(r))),
@@ -417,6 +441,7 @@ pub fn tables(
         ("pg_description", |r| Box::pin(description_rows(r))),
         ("pg_depend", |r| Box::pin(depend_rows(r))),
         ("pg_rewrite", |r| Box::pin(rewrite_rows(r))),
+        ("pg_sequence", |r| Box::pin(sequence_rows(r))),
     ];
     let mut out: HashMap<&'static str, Arc<dyn TableProvider>> = HashMap::new();
     for (name, build) in builders {
@@ -595,6 +620,19 @@ fn own_schema(name: &str) -> Option<SchemaRef> {
             list("conexclop", DataType::Int32, true),
             Field::new("conbin", DataType::Utf8, true),
         ],
+        "pg_sequence" => {
+            let int8 = |n: &str| Field::new(n, DataType::Int64, false);
+            vec![
+                oid("seqrelid"),
+                oid("seqtypid"),
+                int8("seqstart"),
+                int8("seqincrement"),
+                int8("seqmax"),
+                int8("seqmin"),
+                int8("seqcache"),
+                flag("seqcycle"),
+            ]
+        }
         "pg_index" => vec![
             oid("indexrelid"),
             oid("indrelid"),

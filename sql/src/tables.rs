@@ -154,6 +154,14 @@ impl SchemaProvider for StorageSchema {
             })));
         }
         let external = |e: enishi_storage::StorageError| DataFusionError::External(Box::new(e));
+        if let Some(entry) = self.storage.sequence(&self.name, name) {
+            return Ok(Some(Arc::new(StoredSequence {
+                storage: self.storage.clone(),
+                schema: self.name.clone(),
+                name: name.to_string(),
+                entry,
+            })));
+        }
         match self
             .storage
             .table(&self.name, name)
@@ -287,6 +295,68 @@ impl TableProvider for StoredExternal {
     }
 }
 
+/// A sequence read as a relation (`SELECT * FROM s`): one row of its
+/// last value, PostgreSQL's log count and whether the value has been handed
+/// out.
+#[derive(Debug)]
+pub struct StoredSequence {
+    storage: Arc<Storage>,
+    schema: String,
+    name: String,
+    entry: enishi_storage::SequenceEntry,
+}
+
+impl StoredSequence {
+    fn columns() -> datafusion::arrow::datatypes::SchemaRef {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        Arc::new(Schema::new(vec![
+            Field::new("last_value", DataType::Int64, false),
+            Field::new("log_cnt", DataType::Int64, false),
+            Field::new("is_called", DataType::Boolean, false),
+        ]))
+    }
+}
+
+#[async_trait]
+impl TableProvider for StoredSequence {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        Self::columns()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        use datafusion::arrow::array::{BooleanArray, Int64Array, RecordBatch};
+        let state = self
+            .storage
+            .sequence_state(&self.entry)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let batch = RecordBatch::try_new(
+            Self::columns(),
+            vec![
+                Arc::new(Int64Array::from(vec![state.last_value])),
+                Arc::new(Int64Array::from(vec![0])),
+                Arc::new(BooleanArray::from(vec![state.is_called])),
+            ],
+        )?;
+        datafusion::datasource::memory::MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            Self::columns(),
+            projection.cloned(),
+        )
+        .map(|exec| exec as _)
+    }
+}
+
 // ---------------------------------------------------------------- identities
 
 /// What a relation a plan scans or writes is.
@@ -344,6 +414,9 @@ pub fn identify(
     }
     if let Some(external) = provider.downcast_ref::<StoredExternal>() {
         return stored_identity(catalog, &external.schema, &external.name, reference);
+    }
+    if let Some(sequence) = provider.downcast_ref::<StoredSequence>() {
+        return stored_identity(catalog, &sequence.schema, &sequence.name, reference);
     }
     if provider
         .downcast_ref::<datafusion::datasource::cte_worktable::CteWorkTable>()

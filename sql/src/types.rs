@@ -85,6 +85,16 @@ pub fn timestamp_micros(
 /// Field metadata key: a column's DEFAULT expression, as SQL text.
 pub const PG_DEFAULT_KEY: &str = "enishi.pg_default";
 
+/// Field metadata key of an identity column: `a` for GENERATED ALWAYS, `d`
+/// for BY DEFAULT (pg_attribute.attidentity). Its sequence's `nextval` is
+/// kept as its default, which PostgreSQL does not show as one.
+pub const PG_IDENTITY_KEY: &str = "enishi.pg_identity";
+
+/// An identity column's kind (`a` or `d`), if it is one.
+pub fn identity(field: &Field) -> Option<&str> {
+    field.metadata().get(PG_IDENTITY_KEY).map(String::as_str)
+}
+
 /// The DEFAULT expression of a stored column, if it has one.
 pub fn default_sql(field: &Field) -> Option<&str> {
     field.metadata().get(PG_DEFAULT_KEY).map(String::as_str)

@@ -126,6 +126,8 @@ pub struct SchemaEntry {
     /// Delta table), read where it lies.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub externals: BTreeMap<String, ExternalEntry>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sequences: BTreeMap<String, crate::sequences::SequenceEntry>,
 }
 
 /// A table: its Delta table directory, relative to the storage root.
@@ -264,7 +266,6 @@ impl CatalogState {
         self.schemas.get(schema)?.tables.get(name)
     }
 
-    /// Whether `schema.name` is taken by a table or a view.
     /// Forgets what is kept about an object that is gone: grants, owner and
     /// comments (a relation's column comments with it).
     pub fn forget(&mut self, key: &str) {
@@ -292,11 +293,13 @@ impl CatalogState {
         }
     }
 
+    /// Whether `schema.name` is taken by a table, view or sequence.
     pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
         self.schemas.get(schema).is_some_and(|s| {
             s.tables.contains_key(name)
                 || s.views.contains_key(name)
                 || s.externals.contains_key(name)
+                || s.sequences.contains_key(name)
         })
     }
 }

@@ -48,7 +48,9 @@ impl Storage {
                     .schemas
                     .get(name)
                     .ok_or_else(|| StorageError::SchemaNotFound(name.into()))?;
-                if !(cascade || entry.tables.is_empty() && entry.views.is_empty()) {
+                let empty =
+                    entry.tables.is_empty() && entry.views.is_empty() && entry.sequences.is_empty();
+                if !(cascade || empty) {
                     return Err(StorageError::SchemaNotEmpty(name.into()));
                 }
                 let entry = c.schemas.remove(name).expect("checked");
@@ -57,11 +59,16 @@ impl Storage {
                 c.security.owners.retain(|key, _| !key.starts_with(&prefix));
                 c.comments.retain(|key, _| !key.starts_with(&prefix));
                 c.forget(&schema_key(name));
-                Ok(entry.tables.into_values().collect::<Vec<_>>())
+                let sequences: Vec<u64> = entry.sequences.values().map(|s| s.id).collect();
+                Ok((entry.tables.into_values().collect::<Vec<_>>(), sequences))
             })
             .await?;
-        for table in dropped {
+        let (tables, sequences) = dropped;
+        for table in tables {
             self.remove_files(&table).await;
+        }
+        for id in sequences {
+            self.remove_claims(id).await;
         }
         Ok(true)
     }
@@ -75,11 +82,13 @@ impl Storage {
         columns: &Schema,
         if_not_exists: bool,
     ) -> Result<bool, StorageError> {
-        self.create_table_with_key(schema, name, columns, if_not_exists, None)
+        self.create_table_with_key(schema, name, columns, if_not_exists, None, Vec::new())
             .await
     }
 
-    /// [`Self::create_table`], recording a declared primary key.
+    /// [`Self::create_table`], recording a declared primary key and creating
+    /// the sequences its serial and identity columns take their values from
+    /// (in the same catalog commit).
     pub async fn create_table_with_key(
         &self,
         schema: &str,
@@ -87,6 +96,7 @@ impl Storage {
         columns: &Schema,
         if_not_exists: bool,
         primary_key: Option<PrimaryKey>,
+        sequences: Vec<(String, SequenceEntry)>,
     ) -> Result<bool, StorageError> {
         {
             let catalog = self.catalog();
@@ -129,11 +139,27 @@ impl Storage {
                 }
             };
             next.next_table_id = next.next_table_id.max(id + 1);
-            next.schemas
+            for (sequence, _) in &sequences {
+                if next.relation_exists(schema, sequence) {
+                    return Err(StorageError::TableExists(sequence.clone()));
+                }
+            }
+            let entries = next
+                .schemas
                 .get_mut(schema)
-                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?
-                .tables
-                .insert(name.to_string(), entry.clone());
+                .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
+            entries.tables.insert(name.to_string(), entry.clone());
+            for (sequence, declared) in &sequences {
+                let id = next.next_table_id;
+                next.next_table_id += 1;
+                entries.sequences.insert(
+                    sequence.clone(),
+                    SequenceEntry {
+                        id,
+                        ..declared.clone()
+                    },
+                );
+            }
             next.version += 1;
             match next.commit(self.catalog_store.as_ref()).await {
                 Ok(()) => {
@@ -215,7 +241,7 @@ impl Storage {
                 Err(StorageError::TableNotFound(name.into()))
             };
         }
-        let entry = self
+        let (entry, sequences) = self
             .change(|c| {
                 let entry = c
                     .schemas
@@ -223,15 +249,31 @@ impl Storage {
                     .and_then(|s| s.tables.remove(name))
                     .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
                 c.forget(&table_key(schema, name));
+                // The sequences of its serial and identity columns go with it.
+                let owned: Vec<(String, u64)> = c.schemas[schema]
+                    .sequences
+                    .iter()
+                    .filter(|(_, seq)| seq.owned_by.as_ref().is_some_and(|o| o.table == name))
+                    .map(|(sequence, seq)| (sequence.clone(), seq.id))
+                    .collect();
+                for (sequence, _) in &owned {
+                    if let Some(s) = c.schemas.get_mut(schema) {
+                        s.sequences.remove(sequence);
+                    }
+                    c.forget(&table_key(schema, sequence));
+                }
                 // The caller has refused the drop unless it cascades to them.
                 for table in c.schemas.values_mut().flat_map(|s| s.tables.values_mut()) {
                     table.foreign_keys.retain(|fk| !fk.references(schema, name));
                 }
-                Ok(entry)
+                Ok((entry, owned))
             })
             .await?;
         self.tables.lock().await.remove(&entry.id);
         self.remove_files(&entry).await;
+        for (_, id) in sequences {
+            self.remove_claims(id).await;
+        }
         Ok(true)
     }
 
@@ -246,7 +288,8 @@ impl Storage {
                 .schemas
                 .get_mut(schema)
                 .ok_or_else(|| StorageError::SchemaNotFound(schema.into()))?;
-            if s.tables.contains_key(to) || s.views.contains_key(to) {
+            if s.tables.contains_key(to) || s.views.contains_key(to) || s.sequences.contains_key(to)
+            {
                 return Err(StorageError::TableExists(to.into()));
             }
             let entry = s
@@ -254,6 +297,11 @@ impl Storage {
                 .remove(from)
                 .ok_or_else(|| StorageError::TableNotFound(from.into()))?;
             s.tables.insert(to.to_string(), entry);
+            for sequence in s.sequences.values_mut() {
+                if let Some(owner) = sequence.owned_by.as_mut().filter(|o| o.table == from) {
+                    owner.table = to.to_string();
+                }
+            }
             c.rename(&table_key(schema, from), &table_key(schema, to));
             for table in c.schemas.values_mut().flat_map(|s| s.tables.values_mut()) {
                 for fk in &mut table.foreign_keys {

@@ -48,6 +48,9 @@ pub enum StorageError {
     /// A write needs more memory than the server's pool allows (53200).
     #[error("out of memory: {0}")]
     OutOfMemory(String),
+    /// A sequence has handed out its last value and does not cycle (2200H).
+    #[error("{0}")]
+    SequenceEnd(String),
     #[error("storage is damaged: {0}")]
     Corrupt(String),
     #[error("object store: {0}")]
@@ -96,6 +99,7 @@ impl StorageError {
             StorageError::TooLong(m) => StorageError::TooLong(m.clone()),
             StorageError::NotNull(m) => StorageError::NotNull(m.clone()),
             StorageError::OutOfMemory(m) => StorageError::OutOfMemory(m.clone()),
+            StorageError::SequenceEnd(m) => StorageError::SequenceEnd(m.clone()),
             StorageError::UniqueViolation { constraint, detail } => StorageError::UniqueViolation {
                 constraint: constraint.clone(),
                 detail: detail.clone(),

@@ -16,6 +16,7 @@ pub mod counted;
 mod ddl;
 mod error;
 pub mod provider;
+mod sequences;
 pub mod store;
 pub mod stream;
 pub mod table;
@@ -38,6 +39,7 @@ pub use catalog::{
 };
 pub use error::StorageError;
 pub use provider::TableHandle;
+pub use sequences::{OwnedBy, SequenceEntry, SequenceState};
 pub use table::{MaintenancePolicy, MaintenanceReport, Table, TableSettings};
 pub use transaction::{Savepoint, Transaction, TransactionSlot};
 
@@ -166,6 +168,8 @@ pub struct Storage {
     tables: tokio::sync::Mutex<HashMap<u64, Arc<Table>>>,
     /// When [`Storage::refresh_catalog`] last looked for a newer catalog.
     catalog_probed: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Sequence values this server has claimed.
+    claims: sequences::Claims,
 }
 
 impl std::fmt::Debug for Storage {
@@ -216,6 +220,7 @@ impl Storage {
             changes: tokio::sync::Mutex::new(()),
             tables: tokio::sync::Mutex::new(HashMap::new()),
             catalog_probed: Default::default(),
+            claims: Default::default(),
         };
         // The size limit counts every table: load them all now.
         if storage.writing.max_size_bytes.is_some() {
@@ -396,6 +401,7 @@ impl Storage {
                 .keys()
                 .chain(s.views.keys())
                 .chain(s.externals.keys())
+                .chain(s.sequences.keys())
                 .cloned()
                 .collect(),
             None => vec![],

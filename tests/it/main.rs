@@ -28,5 +28,6 @@ mod races;
 mod regress;
 mod s3_storage;
 mod security;
+mod sequences;
 mod storage_settings;
 mod temporary;

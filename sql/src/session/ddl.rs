@@ -58,7 +58,7 @@ impl Session {
     /// Where a new relation goes, checked for the privilege to create it:
     /// temporary (asked for, or named in `pg_temp`) in the session's own
     /// temporary schema, made on first use.
-    async fn resolve_creation(
+    pub(super) async fn resolve_creation(
         &mut self,
         name: &ObjectName,
         temporary: bool,
@@ -221,12 +221,59 @@ impl Session {
             }
         }
         let mut fields = Vec::with_capacity(create.columns.len());
+        let mut sequences: Vec<(String, enishi_storage::SequenceEntry)> = Vec::new();
         for column in &create.columns {
-            let ty = types::column_type(&column.data_type)?;
+            let serial = super::sequences::serial_type(&column.data_type);
+            let data_type = serial.as_ref().unwrap_or(&column.data_type);
+            let ty = types::column_type(data_type)?;
+            let column_name = ident_name(&column.name);
             let mut not_null = false;
             let mut default = None;
+            let mut identity = None;
+            let mut draw_from = |options: &[ast::SequenceOptions], is_identity: bool| {
+                let taken: Vec<String> = sequences.iter().map(|(n, _)| n.clone()).collect();
+                let owner = enishi_storage::OwnedBy {
+                    table: name.clone(),
+                    column: column_name.clone(),
+                    identity: is_identity,
+                };
+                let made = self.column_sequence(&schema, owner, data_type, options, &taken)?;
+                sequences.push((made.name, made.entry));
+                Ok::<_, Error>(made.default)
+            };
+            if serial.is_some() {
+                not_null = true;
+                default = Some(draw_from(&[], false)?);
+            }
             for option in &column.options {
                 match &option.option {
+                    ast::ColumnOption::Generated {
+                        generated_as,
+                        sequence_options,
+                        generation_expr: None,
+                        ..
+                    } => {
+                        if serial.is_some() || default.is_some() {
+                            return Err(Error::Coded {
+                                code: "42601",
+                                message: format!(
+                                    "both default and identity specified for column \"{column_name}\" of table \"{name}\""
+                                ),
+                            });
+                        }
+                        not_null = true;
+                        identity = Some(match generated_as {
+                            ast::GeneratedAs::Always => "a",
+                            _ => "d",
+                        });
+                        let options = sequence_options.as_deref().unwrap_or_default();
+                        default = Some(draw_from(options, true)?);
+                    }
+                    ast::ColumnOption::Generated { .. } => {
+                        return Err(Error::FeatureNotSupported(
+                            "generated columns (GENERATED ALWAYS AS (expression) STORED) are not supported".into(),
+                        ));
+                    }
                     ast::ColumnOption::PrimaryKey(key) => {
                         not_null = true;
                         declare_key(
@@ -239,26 +286,32 @@ impl Session {
                     ast::ColumnOption::Default(Expr::Value(v))
                         if matches!(v.value, Value::Null) => {}
                     ast::ColumnOption::Default(expr) => {
+                        if serial.is_some() || identity.is_some() {
+                            return Err(Error::Coded {
+                                code: "42601",
+                                message: format!(
+                                    "multiple default values specified for column \"{column_name}\" of table \"{name}\""
+                                ),
+                            });
+                        }
                         self.check_default(expr, &ty.arrow).await?;
                         default = Some(expr.to_string());
                     }
                     _ => {}
                 }
             }
-            let name = if column.name.quote_style.is_some() {
-                column.name.value.clone()
-            } else {
-                column.name.value.to_lowercase()
-            };
-            if fields.iter().any(|f: &Field| f.name() == &name) {
+            if fields.iter().any(|f: &Field| f.name() == &column_name) {
                 return Err(Error::DuplicateColumn(format!(
-                    "column \"{name}\" specified more than once"
+                    "column \"{column_name}\" specified more than once"
                 )));
             }
-            let mut field = ty.field(&name, !not_null);
+            let mut field = ty.field(&column_name, !not_null);
             if let Some(default) = default {
                 let mut metadata = field.metadata().clone();
                 metadata.insert(types::PG_DEFAULT_KEY.to_string(), default);
+                if let Some(identity) = identity {
+                    metadata.insert(types::PG_IDENTITY_KEY.to_string(), identity.to_string());
+                }
                 field = field.with_metadata(metadata);
             }
             fields.push(field);
@@ -301,7 +354,14 @@ impl Session {
             }
         };
         if storage
-            .create_table_with_key(&schema, &name, &columns, create.if_not_exists, primary_key)
+            .create_table_with_key(
+                &schema,
+                &name,
+                &columns,
+                create.if_not_exists,
+                primary_key,
+                sequences,
+            )
             .await?
         {
             self.record_owner(enishi_storage::table_key(&schema, &name))

@@ -142,7 +142,7 @@ impl Session {
                 ))
             })?;
             match types::default_sql(field) {
-                Some(sql) => parse_expr(sql),
+                Some(sql) => stored_expr(sql),
                 None => Ok(Expr::value(Value::Null)),
             }
         };
@@ -177,6 +177,32 @@ impl Session {
         } else {
             insert.columns.iter().map(object_name).collect()
         };
+        // A GENERATED ALWAYS identity column takes no value but its own.
+        for (i, column) in listed.iter().enumerate() {
+            let Ok(field) = columns.field_with_name(column) else {
+                continue;
+            };
+            if types::identity(field) != Some("a") {
+                continue;
+            }
+            let given = match source.body.as_ref() {
+                SetExpr::Values(v) => v
+                    .rows
+                    .iter()
+                    .any(|r| r.content.get(i).is_some_and(|e| !is_default_keyword(e))),
+                _ => true,
+            };
+            if given {
+                return Err(Error::Explained {
+                    code: "428C9",
+                    message: format!("cannot insert a non-DEFAULT value into column \"{column}\""),
+                    detail: format!(
+                        "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
+                    ),
+                    hint: Some("Use OVERRIDING SYSTEM VALUE to override.".into()),
+                });
+            }
+        }
         let missing: Vec<String> = columns
             .fields()
             .iter()
@@ -234,6 +260,23 @@ impl Session {
             insert,
         )))))
     }
+}
+
+/// A stored expression (a column's DEFAULT) as the statement it goes into
+/// would read it: parsed with the same rewrites (`'s'::regclass`).
+fn stored_expr(sql: &str) -> Result<Expr> {
+    let parsed = crate::statement::parse(&format!("SELECT {sql}"))?;
+    if let [DFStatement::Statement(stmt)] = parsed.as_slice()
+        && let Statement::Query(query) = stmt.as_ref()
+        && let SetExpr::Select(select) = query.body.as_ref()
+        && let [ast::SelectItem::UnnamedExpr(expr) | ast::SelectItem::ExprWithAlias { expr, .. }] =
+            select.projection.as_slice()
+    {
+        return Ok(expr.clone());
+    }
+    Err(Error::Internal(format!(
+        "stored expression did not parse: {sql}"
+    )))
 }
 
 pub(super) fn is_default(expr: &Expr) -> bool {

@@ -79,6 +79,36 @@ pub(super) async fn depend_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         let schema = r.oids.get(OidKind::Namespace, &rel.schema_name);
         push(PG_CLASS_OID, rel.oid, PG_NAMESPACE_OID, schema, 0, "n");
     }
+    // A serial's sequence depends on its column automatically, an identity
+    // column's internally (psql's "Owned by", pg_get_serial_sequence).
+    for (schema, name, entry) in r.sequences() {
+        let Some(owner) = entry.owned_by else {
+            continue;
+        };
+        let Some(table) = relations
+            .iter()
+            .find(|rel| rel.schema_name == schema && rel.name == owner.table)
+        else {
+            continue;
+        };
+        let Some(number) = table
+            .provider
+            .schema()
+            .fields()
+            .iter()
+            .position(|f| f.name() == &owner.column)
+        else {
+            continue;
+        };
+        push(
+            PG_CLASS_OID,
+            r.oids.relation(&schema, &name),
+            PG_CLASS_OID,
+            table.oid,
+            number as i16 + 1,
+            if owner.identity { "i" } else { "a" },
+        );
+    }
     for (key, table, numbers) in keys_with_columns(&r, &relations) {
         let constraint = r.constraint_oid(&key);
         for number in numbers {
@@ -167,6 +197,11 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     for rel in relations {
         let view = rel.is_view();
+        let kind = match (view, rel.is_sequence()) {
+            (true, _) => "v",
+            (false, true) => "S",
+            (false, false) => "r",
+        };
         rows.push(Row::from([
             ("oid", int32(rel.oid)),
             ("relname", text(rel.name.clone())),
@@ -177,7 +212,7 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("reltype", int32(0)),
             ("reloftype", int32(0)),
             ("relowner", table_owner(&rel.schema_name, &rel.name)),
-            ("relam", int32(if view { 0 } else { 2 })),
+            ("relam", int32(if kind == "r" { 2 } else { 0 })),
             ("relfilenode", int32(if view { 0 } else { rel.oid })),
             ("reltuples", ScalarValue::Float64(Some(-1.0))),
             (
@@ -188,20 +223,22 @@ pub(super) async fn class_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                     "p"
                 }),
             ),
-            ("relkind", text(if view { "v" } else { "r" })),
+            ("relkind", text(kind)),
             ("relnatts", int16(rel.provider.schema().fields().len())),
             ("relispopulated", boolean(true)),
-            ("relreplident", text(if view { "n" } else { "d" })),
+            ("relreplident", text(if kind == "r" { "d" } else { "n" })),
             ("relhasindex", boolean(keyed.contains(&rel.oid))),
             ("relhasrules", boolean(view)),
             (
                 "reltoastrelid",
-                int32(match !view && needs_toast(rel.provider.schema().fields()) {
-                    true => r
-                        .oids
-                        .relation("pg_toast", &format!("pg_toast_{}", rel.oid)),
-                    false => 0,
-                }),
+                int32(
+                    match kind == "r" && needs_toast(rel.provider.schema().fields()) {
+                        true => r
+                            .oids
+                            .relation("pg_toast", &format!("pg_toast_{}", rel.oid)),
+                        false => 0,
+                    },
+                ),
             ),
             (
                 "relhastriggers",
@@ -296,7 +333,9 @@ pub(super) async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
             let (type_oid, typmod) = column_pg_type(field);
             let (len, byval, align, storage) = type_traits(type_oid);
+            let identity = types::identity(field);
             let has_default = !view
+                && identity.is_none()
                 && (types::default_sql(field).is_some()
                     || rel.provider.get_column_default(field.name()).is_some());
             let dims = matches!(field.data_type(), DataType::List(_)) as i32;
@@ -317,6 +356,7 @@ pub(super) async fn attribute_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 // A view's columns are never declared NOT NULL.
                 ("attnotnull", boolean(!view && !field.is_nullable())),
                 ("atthasdef", boolean(has_default)),
+                ("attidentity", text(identity.unwrap_or(""))),
                 ("attislocal", boolean(true)),
                 ("attcollation", int32(collation)),
             ]));
@@ -369,6 +409,10 @@ pub(super) async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             continue;
         }
         for (i, field) in rel.provider.schema().fields().iter().enumerate() {
+            // An identity column draws from its sequence without a default.
+            if types::identity(field).is_some() {
+                continue;
+            }
             // pg_get_expr returns adbin as is, so store the expression's SQL text.
             let stored = types::default_sql(field).map(str::to_string);
             let sql = match (stored, rel.provider.get_column_default(field.name())) {
@@ -389,4 +433,30 @@ pub(super) async fn attrdef_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         }
     }
     Ok(rows)
+}
+
+/// pg_sequence: each sequence's definition.
+pub(super) async fn sequence_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
+    use crate::types::oid;
+    let int8 = |v: i64| ScalarValue::Int64(Some(v));
+    Ok(r.sequences()
+        .into_iter()
+        .map(|(schema, name, entry)| {
+            let type_oid = match entry.data_type.as_str() {
+                "smallint" => oid::INT2,
+                "integer" => oid::INT4,
+                _ => oid::INT8,
+            };
+            Row::from([
+                ("seqrelid", int32(r.oids.relation(&schema, &name))),
+                ("seqtypid", int32(type_oid)),
+                ("seqstart", int8(entry.start)),
+                ("seqincrement", int8(entry.increment)),
+                ("seqmax", int8(entry.max)),
+                ("seqmin", int8(entry.min)),
+                ("seqcache", int8(entry.cache)),
+                ("seqcycle", boolean(entry.cycle)),
+            ])
+        })
+        .collect())
 }
