@@ -311,7 +311,8 @@ impl PgCatalog {
             let mut overrides = retyped.clone();
             overrides.extend(system_tables::tables(&reader, &schemas, &fixed));
             overrides.extend(crate::stat_views::tables(&reader));
-            overrides.insert("pg_sequences", crate::sequence_views::pg_sequences(&reader));
+            overrides.insert("pg_sequences", crate::listing_views::pg_sequences(&reader));
+            overrides.insert("pg_indexes", crate::listing_views::pg_indexes(&reader));
             let schema = Arc::new(PgCatalogSchema {
                 library: library.clone(),
                 overrides,

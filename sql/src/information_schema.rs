@@ -51,11 +51,11 @@ impl InformationSchema {
                 (name, table)
             })
             .collect();
-        let sequences: Builder = |r| Box::pin(crate::sequence_views::information_schema_rows(r));
+        let sequences: Builder = |r| Box::pin(crate::listing_views::information_schema_rows(r));
         tables.insert(
             "sequences",
             Arc::new(SystemTable::new(
-                crate::sequence_views::information_schema_columns(),
+                crate::listing_views::information_schema_columns(),
                 reader.clone(),
                 sequences,
             )),
@@ -497,7 +497,7 @@ async fn table_constraints(r: CatalogReader) -> DfResult<Vec<Row>> {
         rows.push(row);
     };
     for key in r.keys() {
-        push(&key.schema_name, &key.table, &key.key.name, "PRIMARY KEY");
+        push(&key.schema_name, &key.table, &key.key.name, key.kind());
     }
     // PostgreSQL lists each NOT NULL column of a table as a CHECK constraint
     // named after the OIDs of its schema and table and the column's number.

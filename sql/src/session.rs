@@ -68,6 +68,7 @@ mod query;
 mod sequence_functions;
 mod sequences;
 mod transactions;
+mod unique;
 mod variables;
 
 pub use access::now;

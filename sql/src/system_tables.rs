@@ -108,7 +108,7 @@ impl CatalogReader {
         names
     }
 
-    /// The tables with a declared primary key.
+    /// The declared primary keys and unique constraints.
     pub fn keys(&self) -> Vec<KeyInfo> {
         let Some(storage) = &self.storage else {
             return Vec::new();
@@ -117,11 +117,14 @@ impl CatalogReader {
             c.schemas
                 .iter()
                 .flat_map(|(schema, s)| {
-                    s.tables.iter().filter_map(move |(table, entry)| {
-                        Some(KeyInfo {
+                    s.tables.iter().flat_map(move |(table, entry)| {
+                        let primary = entry.primary_key.iter().map(|k| (k, true));
+                        let unique = entry.unique.iter().map(|k| (k, false));
+                        primary.chain(unique).map(move |(key, primary)| KeyInfo {
                             schema_name: schema.clone(),
                             table: table.clone(),
-                            key: entry.primary_key.clone()?,
+                            key: key.clone(),
+                            primary,
                         })
                     })
                 })

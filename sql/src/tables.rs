@@ -169,17 +169,18 @@ impl SchemaProvider for StorageSchema {
             .map_err(external)?
         {
             Some(table) => {
-                let key = self.storage.read_catalog(|c| {
+                let keys = self.storage.read_catalog(|c| {
                     c.schemas
                         .get(&self.name)
                         .and_then(|s| s.tables.get(name))
-                        .and_then(|t| t.primary_key.clone())
+                        .map(|t| t.keys())
+                        .unwrap_or_default()
                 });
                 Ok(Some(Arc::new(
                     TableHandle::new(table)
                         .await
                         .map_err(external)?
-                        .with_primary_key(key),
+                        .with_keys(keys),
                 )))
             }
             None => Ok(None),

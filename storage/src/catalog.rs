@@ -141,6 +141,21 @@ pub struct TableEntry {
     /// The declared foreign keys, shown to clients (pg_constraint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// The declared unique constraints, which writes keep unique.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<PrimaryKey>,
+}
+
+impl TableEntry {
+    /// The keys writes keep unique: the primary key first, then the unique
+    /// constraints.
+    pub fn keys(&self) -> Vec<PrimaryKey> {
+        self.primary_key
+            .iter()
+            .chain(&self.unique)
+            .cloned()
+            .collect()
+    }
 }
 
 /// A declared foreign key: its columns, the table and columns they
@@ -166,8 +181,8 @@ impl ForeignKey {
     }
 }
 
-/// A table's declared primary key: the constraint's name and its columns in
-/// key order.
+/// A table's declared primary key or unique constraint: the constraint's
+/// name and its columns in key order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrimaryKey {
     pub name: String,

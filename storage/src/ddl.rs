@@ -5,6 +5,15 @@
 
 use super::*;
 
+/// What a new table declares besides its columns: its keys, and the
+/// sequences of its serial and identity columns.
+#[derive(Debug, Default)]
+pub struct Declared {
+    pub primary_key: Option<PrimaryKey>,
+    pub unique: Vec<PrimaryKey>,
+    pub sequences: Vec<(String, SequenceEntry)>,
+}
+
 impl Storage {
     pub async fn create_schema(
         &self,
@@ -82,22 +91,26 @@ impl Storage {
         columns: &Schema,
         if_not_exists: bool,
     ) -> Result<bool, StorageError> {
-        self.create_table_with_key(schema, name, columns, if_not_exists, None, Vec::new())
+        self.create_table_with_key(schema, name, columns, if_not_exists, Declared::default())
             .await
     }
 
-    /// [`Self::create_table`], recording a declared primary key and creating
-    /// the sequences its serial and identity columns take their values from
-    /// (in the same catalog commit).
+    /// [`Self::create_table`], recording its declared keys and creating the
+    /// sequences its serial and identity columns take their values from (in
+    /// the same catalog commit).
     pub async fn create_table_with_key(
         &self,
         schema: &str,
         name: &str,
         columns: &Schema,
         if_not_exists: bool,
-        primary_key: Option<PrimaryKey>,
-        sequences: Vec<(String, SequenceEntry)>,
+        declared: Declared,
     ) -> Result<bool, StorageError> {
+        let Declared {
+            primary_key,
+            unique,
+            sequences,
+        } = declared;
         {
             let catalog = self.catalog();
             if catalog.schema(schema).is_none() {
@@ -134,7 +147,7 @@ impl Storage {
                 Some(made) => made,
                 None => {
                     id = id.max(next.next_table_id);
-                    self.create_table_files(&mut id, columns, primary_key.clone())
+                    self.create_table_files(&mut id, columns, primary_key.clone(), unique.clone())
                         .await?
                 }
             };
@@ -186,6 +199,7 @@ impl Storage {
         id: &mut u64,
         columns: &Schema,
         primary_key: Option<PrimaryKey>,
+        unique: Vec<PrimaryKey>,
     ) -> Result<(Table, TableEntry), StorageError> {
         let mut attempts = 0;
         loop {
@@ -194,6 +208,7 @@ impl Storage {
                 location: format!("tables/{id}"),
                 primary_key: primary_key.clone(),
                 foreign_keys: Vec::new(),
+                unique: unique.clone(),
             };
             let url = self.table_url(&entry)?;
             if let Some(root) = &self.local_root {
@@ -446,8 +461,10 @@ impl Storage {
             for (s, entry) in c.schemas.iter_mut() {
                 for (t, table) in entry.tables.iter_mut() {
                     let this = s == schema && t == name;
-                    if this && let Some(key) = &mut table.primary_key {
-                        rename(&mut key.columns);
+                    if this {
+                        for key in table.primary_key.iter_mut().chain(&mut table.unique) {
+                            rename(&mut key.columns);
+                        }
                     }
                     for fk in &mut table.foreign_keys {
                         if this {

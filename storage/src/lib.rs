@@ -37,6 +37,7 @@ pub use catalog::{
     CatalogState, ExternalEntry, ForeignKey, PrimaryKey, RoleEntry, Security, TableEntry,
     TokenEntry, ViewEntry, column_key, schema_key, table_key,
 };
+pub use ddl::Declared;
 pub use error::StorageError;
 pub use provider::TableHandle;
 pub use sequences::{OwnedBy, SequenceEntry, SequenceState};

@@ -58,8 +58,8 @@ pub struct TableHandle {
     snapshot: Arc<dyn TableProvider>,
     layout: Layout,
     version: Option<u64>,
-    /// The declared primary key, which writes keep unique.
-    key: Option<PrimaryKey>,
+    /// The declared keys (primary and unique), which writes keep unique.
+    keys: Vec<PrimaryKey>,
 }
 
 impl fmt::Debug for TableHandle {
@@ -79,20 +79,21 @@ impl TableHandle {
             snapshot: snapshot.provider,
             layout: snapshot.layout,
             version: snapshot.version,
-            key: None,
+            keys: Vec::new(),
         })
     }
 
-    /// The handle of a table with a primary key, which its writes check.
-    pub fn with_primary_key(mut self, key: Option<PrimaryKey>) -> Self {
-        self.key = key;
+    /// The handle of a table with keys (primary first, then unique), which
+    /// its writes check.
+    pub fn with_keys(mut self, keys: Vec<PrimaryKey>) -> Self {
+        self.keys = keys;
         self
     }
 
     /// Whether an UPDATE's assignments change a key column (then it runs on a
     /// copy whose keys are checked before it replaces the table).
     fn changes_key(&self, assignments: &[(String, Expr)]) -> bool {
-        self.key.as_ref().is_some_and(|key| {
+        self.keys.iter().any(|key| {
             assignments.iter().any(|(column, value)| {
                 key.columns.contains(column)
                     && !matches!(value, Expr::Column(c) if c.name == *column)
@@ -173,7 +174,7 @@ impl TableHandle {
             write,
             session: Self::session(state)?,
             schema: self.snapshot.schema(),
-            key: self.key.clone(),
+            keys: self.keys.clone(),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -359,29 +360,24 @@ struct WriteSink {
     write: Write,
     session: Arc<dyn Session>,
     schema: SchemaRef,
-    key: Option<PrimaryKey>,
+    keys: Vec<PrimaryKey>,
 }
 
 impl WriteSink {
-    /// The keys of `key`'s columns, none added yet.
-    fn new_keys(&self, key: &PrimaryKey) -> Result<NewKeys> {
-        let types = key
-            .columns
-            .iter()
-            .map(|c| Ok(self.schema.field_with_name(c)?.data_type().clone()))
-            .collect::<Result<Vec<_>>>()?;
-        NewKeys::new(key.clone(), types, self.session.as_ref())
+    /// The table's keys, none added yet.
+    fn new_keys(&self) -> Result<NewKeys> {
+        NewKeys::new(&self.keys, &self.schema, self.session.as_ref())
             .map_err(|e| DataFusionError::External(Box::new(e)))
     }
 
     /// Checks rows a transaction appends: against each other, the table as
     /// the transaction sees it (its copy, or the snapshot and its own rows).
     async fn check_tx_keys(&self, tx: &Transaction, batches: &[RecordBatch]) -> Result<()> {
-        let Some(key) = &self.key else {
+        if self.keys.is_empty() {
             return Ok(());
-        };
+        }
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
-        let mut keys = self.new_keys(key)?;
+        let mut keys = self.new_keys()?;
         for batch in batches {
             keys.add(batch).map_err(to_df)?;
         }
@@ -405,11 +401,14 @@ impl WriteSink {
 
     /// Checks the keys of a rewritten copy before it replaces the table.
     async fn check_copy_keys(&self, tx: &Transaction) -> Result<()> {
-        let (Some(key), Some(copy)) = (&self.key, tx.rewritten(self.table.id).await) else {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        let Some(copy) = tx.rewritten(self.table.id).await else {
             return Ok(());
         };
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
-        let mut keys = self.new_keys(key)?;
+        let mut keys = self.new_keys()?;
         let plan = copy.scan(self.session.as_ref(), None, &[], None).await?;
         let batches = collect(plan, self.session.task_ctx()).await?;
         for batch in &batches {
@@ -456,11 +455,10 @@ impl DataSink for WriteSink {
         let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
         match &self.write {
             Write::Append => {
-                let keys = self
-                    .key
-                    .as_ref()
-                    .map(|key| self.new_keys(key))
-                    .transpose()?;
+                let keys = match self.keys.is_empty() {
+                    true => None,
+                    false => Some(self.new_keys()?),
+                };
                 self.table
                     .append_stream(data, keys, self.session.clone())
                     .await
@@ -481,7 +479,7 @@ impl DataSink for WriteSink {
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(to_df)?;
                 self.check_tx_keys(tx, &batches).await?;
-                tx.append(&self.table, self.schema.clone(), batches, self.key.clone())
+                tx.append(&self.table, self.schema.clone(), batches, self.keys.clone())
                     .await
                     .map_err(to_df)
             }

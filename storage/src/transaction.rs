@@ -67,8 +67,9 @@ struct Pending {
     /// The snapshot version the changes were made against.
     base_version: Option<u64>,
     appended: Vec<RecordBatch>,
-    /// The table's primary key, checked again against the table at COMMIT.
-    key: Option<PrimaryKey>,
+    /// The table's keys (primary and unique), checked again against the
+    /// table at COMMIT.
+    keys: Vec<PrimaryKey>,
     /// Set once the transaction updated or deleted: the table's rows as this
     /// transaction sees them.
     rewritten: Option<Arc<MemTable>>,
@@ -104,7 +105,7 @@ impl Transaction {
         table: &Arc<Table>,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
-        key: Option<PrimaryKey>,
+        keys: Vec<PrimaryKey>,
     ) -> Result<u64, StorageError> {
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let mut tables = self.tables.lock().await;
@@ -117,7 +118,7 @@ impl Transaction {
                     schema: schema.clone(),
                     base_version,
                     appended: Vec::new(),
-                    key,
+                    keys,
                     rewritten: None,
                 })
             }
@@ -192,7 +193,7 @@ impl Transaction {
                 schema,
                 base_version,
                 appended: Vec::new(),
-                key: None,
+                keys: Vec::new(),
                 rewritten: Some(copy.clone()),
             },
         );
@@ -209,24 +210,13 @@ impl Transaction {
         // under its writer lock (a key another session committed meanwhile).
         let mut keys = HashMap::new();
         for (id, pending) in &tables {
-            let Some(key) = &pending.key else {
+            if pending.keys.is_empty() {
                 continue;
-            };
+            }
             if pending.rewritten.is_some() || pending.appended.is_empty() {
                 continue;
             }
-            let types = key
-                .columns
-                .iter()
-                .map(|c| {
-                    pending
-                        .schema
-                        .field_with_name(c)
-                        .map(|f| f.data_type().clone())
-                        .map_err(|e| StorageError::Delta(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut new = NewKeys::new(key.clone(), types, session.as_ref())?;
+            let mut new = NewKeys::new(&pending.keys, &pending.schema, session.as_ref())?;
             for batch in &pending.appended {
                 new.add(batch)?;
             }
@@ -303,7 +293,7 @@ async fn copy_tables(
                 schema: pending.schema.clone(),
                 base_version: pending.base_version,
                 appended: pending.appended.clone(),
-                key: pending.key.clone(),
+                keys: pending.keys.clone(),
                 rewritten,
             },
         );

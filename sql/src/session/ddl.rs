@@ -206,17 +206,7 @@ impl Session {
         };
         for constraint in &create.constraints {
             if let ast::TableConstraint::PrimaryKey(key) = constraint {
-                let mut columns = Vec::new();
-                for c in &key.columns {
-                    match &c.column.expr {
-                        Expr::Identifier(ident) => columns.push(ident_name(ident)),
-                        other => {
-                            return Err(Error::syntax(format!(
-                                "a primary key names columns, not {other}"
-                            )));
-                        }
-                    }
-                }
+                let columns = super::unique::key_columns(&key.columns)?;
                 declare_key(key.name.as_ref(), columns)?;
             }
         }
@@ -338,6 +328,10 @@ impl Session {
             }
             None => None,
         };
+        let unique = super::unique::declared(create, &name, &fields, primary_key.as_ref(), |n| {
+            primary_key.as_ref().is_some_and(|k| k.name == n)
+                || storage.read_catalog(|c| c.relation_exists(&schema, n))
+        })?;
         let columns = Schema::new(fields);
         let exists = storage.read_catalog(|c| c.relation_exists(&schema, &name));
         let foreign_keys = match exists && create.if_not_exists {
@@ -359,8 +353,11 @@ impl Session {
                 &name,
                 &columns,
                 create.if_not_exists,
-                primary_key,
-                sequences,
+                enishi_storage::Declared {
+                    primary_key,
+                    unique,
+                    sequences,
+                },
             )
             .await?
         {

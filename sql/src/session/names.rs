@@ -197,15 +197,16 @@ impl Relations {
 }
 
 impl Relations {
-    /// The schema and name of each index (a declared primary key's).
+    /// The schema and name of each index (a declared key's).
     fn indexes(&self) -> std::collections::HashSet<(String, String)> {
         self.storage.read_catalog(|c| {
             c.schemas
                 .iter()
                 .flat_map(|(schema, s)| {
-                    s.tables.values().filter_map(|t| {
-                        Some((schema.clone(), t.primary_key.as_ref()?.name.clone()))
-                    })
+                    s.tables
+                        .values()
+                        .flat_map(|t| t.keys())
+                        .map(|k| (schema.clone(), k.name))
                 })
                 .collect()
         })

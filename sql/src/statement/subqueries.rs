@@ -70,7 +70,7 @@ pub(super) fn scalar_subqueries_protected(sql: &str) -> Option<String> {
                 && crate::catalog::DERIVED
                     .iter()
                     .chain(crate::stat_views::NAMES.iter())
-                    .chain(["pg_sequences"].iter())
+                    .chain(["pg_sequences", "pg_indexes"].iter())
                     .any(|own| ident.value.eq_ignore_ascii_case(own))
             {
                 name.0

@@ -1,20 +1,33 @@
-//! Declared keys as the system tables show them: primary keys (pg_constraint,
-//! pg_index, and the index in pg_class) and foreign keys (pg_constraint).
+//! Declared keys as the system tables show them: primary keys and unique
+//! constraints (pg_constraint, pg_index, and the index in pg_class) and
+//! foreign keys (pg_constraint).
 
 use super::*;
 
-/// A table's declared primary key, as the system tables show it.
+/// A table's declared primary key or unique constraint, as the system
+/// tables show it.
 pub struct KeyInfo {
     pub schema_name: String,
     pub table: String,
     pub key: enishi_storage::PrimaryKey,
+    /// The primary key (else a unique constraint).
+    pub primary: bool,
 }
 
 impl KeyInfo {
-    /// `PRIMARY KEY (a, b)`, as pg_get_constraintdef shows it.
+    /// `PRIMARY KEY (a, b)` or `UNIQUE (a, b)`, as pg_get_constraintdef
+    /// shows it.
     pub fn constraint_def(&self) -> String {
         let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
-        format!("PRIMARY KEY ({})", columns.join(", "))
+        format!("{} ({})", self.kind(), columns.join(", "))
+    }
+
+    /// `PRIMARY KEY` or `UNIQUE`, information_schema's constraint type.
+    pub fn kind(&self) -> &'static str {
+        match self.primary {
+            true => "PRIMARY KEY",
+            false => "UNIQUE",
+        }
     }
 
     /// The CREATE INDEX statement of the key's index, as pg_get_indexdef shows it.
@@ -136,7 +149,7 @@ pub(super) async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 "connamespace",
                 int32(r.oids.get(OidKind::Namespace, &key.schema_name)),
             ),
-            ("contype", text("p")),
+            ("contype", text(if key.primary { "p" } else { "u" })),
             ("convalidated", boolean(true)),
             ("conrelid", int32(table_oid)),
             ("conindid", int32(r.index_oid(&key))),
@@ -220,7 +233,7 @@ pub(super) async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("indnatts", int16(n)),
             ("indnkeyatts", int16(n)),
             ("indisunique", boolean(true)),
-            ("indisprimary", boolean(true)),
+            ("indisprimary", boolean(key.primary)),
             ("indimmediate", boolean(true)),
             ("indisvalid", boolean(true)),
             ("indisready", boolean(true)),

@@ -1,6 +1,8 @@
-//! The views that list sequences as PostgreSQL 15 shows them:
-//! `pg_catalog.pg_sequences` (every sequence, its definition and last value)
-//! and `information_schema.sequences` (those not behind an identity column).
+//! The views that list sequences and indexes as PostgreSQL 15 shows them:
+//! `pg_catalog.pg_sequences` (every sequence, its definition and last value),
+//! `information_schema.sequences` (those not behind an identity column) and
+//! `pg_catalog.pg_indexes` (the indexes of primary keys and unique
+//! constraints, with their definitions).
 
 use std::sync::Arc;
 
@@ -117,4 +119,32 @@ pub async fn information_schema_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ])
         })
         .collect())
+}
+
+/// `pg_catalog.pg_indexes`.
+pub fn pg_indexes(reader: &CatalogReader) -> Arc<dyn TableProvider> {
+    let column = |n: &str| Field::new(n, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        column("schemaname"),
+        column("tablename"),
+        column("indexname"),
+        column("tablespace"),
+        column("indexdef"),
+    ]));
+    let build: Builder = |r| {
+        Box::pin(async move {
+            Ok(r.keys()
+                .into_iter()
+                .map(|key| {
+                    Row::from([
+                        ("schemaname", text(key.schema_name.clone())),
+                        ("tablename", text(key.table.clone())),
+                        ("indexname", text(key.key.name.clone())),
+                        ("indexdef", text(key.index_def())),
+                    ])
+                })
+                .collect())
+        })
+    };
+    Arc::new(SystemTable::new(schema, reader.clone(), build))
 }
