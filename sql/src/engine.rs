@@ -351,7 +351,9 @@ impl Engine {
 /// decorrelate taken right after its own attempts (before projections are
 /// pruned without regard to the columns a correlated subquery reads).
 fn optimizer_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![];
+    // First, so the limit is pushed to the sort it moves.
+    let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> =
+        vec![Arc::new(crate::rewrite::VolatileAfterSort)];
     for rule in datafusion::optimizer::Optimizer::new().rules {
         // Just before the rule whose union rewrite it prepares.
         if rule.name() == "propagate_empty_relation" {

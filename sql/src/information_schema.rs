@@ -496,7 +496,7 @@ async fn table_constraints(r: CatalogReader) -> DfResult<Vec<Row>> {
         row.insert("enforced", yes_no(true));
         rows.push(row);
     };
-    for key in r.keys() {
+    for key in r.constraints() {
         push(&key.schema_name, &key.table, &key.key.name, key.kind());
     }
     // PostgreSQL lists each NOT NULL column of a table as a CHECK constraint
@@ -518,7 +518,7 @@ async fn table_constraints(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 async fn key_column_usage(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
-    for key in r.keys() {
+    for key in r.constraints() {
         for (i, column) in key.key.columns.iter().enumerate() {
             let mut row = constraint_row(&r, &key.schema_name, &key.key.name);
             row.extend(relation_row(&r, &key.schema_name, &key.table));
@@ -532,7 +532,7 @@ async fn key_column_usage(r: CatalogReader) -> DfResult<Vec<Row>> {
 
 async fn constraint_column_usage(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
-    for key in r.keys() {
+    for key in r.constraints() {
         for column in &key.key.columns {
             let mut row = relation_row(&r, &key.schema_name, &key.table);
             row.extend(constraint_row(&r, &key.schema_name, &key.key.name));

@@ -59,6 +59,7 @@ mod placeholders;
 mod text_input;
 mod timestamp_micros;
 mod untyped_literals;
+mod volatile_after_sort;
 
 pub use blank_padded::BlankPadded;
 pub use checked::CheckedOperators;
@@ -69,6 +70,7 @@ pub use numeric_specials::NumericSpecials;
 pub use placeholders::infer_placeholder_types;
 pub use timestamp_micros::TimestampMicros;
 pub use untyped_literals::UntypedLiterals;
+pub use volatile_after_sort::VolatileAfterSort;
 
 use text_input::*;
 pub(crate) use text_input::{INTERVAL_IN, TIMESTAMP_IN};

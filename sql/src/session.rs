@@ -60,6 +60,7 @@ mod ddl;
 mod dml;
 mod external;
 mod foreign_keys;
+mod indexes;
 mod limits;
 mod names;
 mod prepared;
@@ -563,6 +564,13 @@ impl Session {
                 )
                 .await
             }
+            Statement::CreateIndex(create) => self.create_index(create).await,
+            Statement::Drop {
+                object_type: ast::ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => self.drop_indexes(names, *if_exists).await,
             Statement::Drop {
                 object_type: ast::ObjectType::Sequence,
                 if_exists,

@@ -32,7 +32,7 @@ mod oids;
 mod rows;
 
 use keys::*;
-pub use keys::{ForeignKeyInfo, KeyInfo};
+pub use keys::{ForeignKeyInfo, KeyInfo, KeyKind};
 pub use oids::*;
 use rows::*;
 
@@ -108,7 +108,7 @@ impl CatalogReader {
         names
     }
 
-    /// The declared primary keys and unique constraints.
+    /// The declared primary keys, unique constraints and indexes.
     pub fn keys(&self) -> Vec<KeyInfo> {
         let Some(storage) = &self.storage else {
             return Vec::new();
@@ -118,18 +118,38 @@ impl CatalogReader {
                 .iter()
                 .flat_map(|(schema, s)| {
                     s.tables.iter().flat_map(move |(table, entry)| {
-                        let primary = entry.primary_key.iter().map(|k| (k, true));
-                        let unique = entry.unique.iter().map(|k| (k, false));
-                        primary.chain(unique).map(move |(key, primary)| KeyInfo {
-                            schema_name: schema.clone(),
-                            table: table.clone(),
-                            key: key.clone(),
-                            primary,
-                        })
+                        let primary = entry
+                            .primary_key
+                            .iter()
+                            .map(|k| (k.clone(), KeyKind::Primary));
+                        let unique = entry.unique.iter().map(|k| (k.clone(), KeyKind::Unique));
+                        let indexes = entry.indexes.iter().map(|i| {
+                            let key = enishi_storage::PrimaryKey {
+                                name: i.name.clone(),
+                                columns: i.columns.clone(),
+                            };
+                            (key, KeyKind::Index { unique: i.unique })
+                        });
+                        primary
+                            .chain(unique)
+                            .chain(indexes)
+                            .map(move |(key, kind)| KeyInfo {
+                                schema_name: schema.clone(),
+                                table: table.clone(),
+                                key,
+                                kind,
+                            })
                     })
                 })
                 .collect()
         })
+    }
+
+    /// The declared primary keys and unique constraints.
+    pub fn constraints(&self) -> Vec<KeyInfo> {
+        let mut keys = self.keys();
+        keys.retain(KeyInfo::is_constraint);
+        keys
     }
 
     /// The declared foreign keys whose referenced table exists.

@@ -71,7 +71,7 @@ pub fn error_info(err: &Error, severity: &str) -> ErrorInfo {
         info.detail = Some(detail.clone());
     }
     if let Error::Explained { detail, hint, .. } = err {
-        info.detail = Some(detail.clone());
+        info.detail = Some(detail.clone()).filter(|d| !d.is_empty());
         info.hint = hint.clone();
     }
     if let Error::Syntax {

@@ -144,17 +144,48 @@ pub struct TableEntry {
     /// The declared unique constraints, which writes keep unique.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique: Vec<PrimaryKey>,
+    /// Indexes made by CREATE INDEX; a unique one is kept like a unique
+    /// constraint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexEntry>,
+}
+
+/// An index made by CREATE INDEX: its name and key columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
 }
 
 impl TableEntry {
     /// The keys writes keep unique: the primary key first, then the unique
-    /// constraints.
+    /// constraints and unique indexes.
     pub fn keys(&self) -> Vec<PrimaryKey> {
+        let indexes = self
+            .indexes
+            .iter()
+            .filter(|i| i.unique)
+            .map(|i| PrimaryKey {
+                name: i.name.clone(),
+                columns: i.columns.clone(),
+            });
         self.primary_key
             .iter()
             .chain(&self.unique)
             .cloned()
+            .chain(indexes)
             .collect()
+    }
+
+    /// The names of its indexes: those of its keys, constraints and
+    /// CREATE INDEX.
+    pub fn index_names(&self) -> impl Iterator<Item = &str> {
+        self.primary_key
+            .iter()
+            .chain(&self.unique)
+            .map(|k| k.name.as_str())
+            .chain(self.indexes.iter().map(|i| i.name.as_str()))
     }
 }
 
@@ -306,6 +337,15 @@ impl CatalogState {
                     .insert(format!("{to}{}", &key[from.len()..]), text);
             }
         }
+    }
+
+    /// The table of schema `schema` that has an index named `name`.
+    pub fn index_table(&self, schema: &str, name: &str) -> Option<String> {
+        self.schemas
+            .get(schema)?
+            .tables
+            .iter()
+            .find_map(|(table, t)| t.index_names().any(|n| n == name).then(|| table.clone()))
     }
 
     /// Whether `schema.name` is taken by a table, view or sequence.

@@ -209,6 +209,7 @@ impl Storage {
                 primary_key: primary_key.clone(),
                 foreign_keys: Vec::new(),
                 unique: unique.clone(),
+                indexes: Vec::new(),
             };
             let url = self.table_url(&entry)?;
             if let Some(root) = &self.local_root {
@@ -465,6 +466,9 @@ impl Storage {
                         for key in table.primary_key.iter_mut().chain(&mut table.unique) {
                             rename(&mut key.columns);
                         }
+                        for index in &mut table.indexes {
+                            rename(&mut index.columns);
+                        }
                     }
                     for fk in &mut table.foreign_keys {
                         if this {
@@ -476,6 +480,53 @@ impl Storage {
                     }
                 }
             }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds an index to a table (its unique keys checked by the caller).
+    /// Returns false when the name is taken and `if_not_exists` says that
+    /// is fine.
+    pub async fn add_index(
+        &self,
+        schema: &str,
+        table: &str,
+        index: IndexEntry,
+        if_not_exists: bool,
+    ) -> Result<bool, StorageError> {
+        self.change(|c| {
+            if c.relation_exists(schema, &index.name)
+                || c.index_table(schema, &index.name).is_some()
+            {
+                return match if_not_exists {
+                    true => Ok(false),
+                    false => Err(StorageError::TableExists(index.name.clone())),
+                };
+            }
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(table))
+                .ok_or_else(|| StorageError::TableNotFound(table.into()))?;
+            entry.indexes.push(index.clone());
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Drops an index made by CREATE INDEX.
+    pub async fn drop_index(&self, schema: &str, name: &str) -> Result<(), StorageError> {
+        self.change(|c| {
+            let table = c
+                .index_table(schema, name)
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(&table))
+                .ok_or_else(|| StorageError::TableNotFound(table.clone()))?;
+            entry.indexes.retain(|i| i.name != name);
             Ok(())
         })
         .await

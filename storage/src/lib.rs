@@ -34,8 +34,8 @@ use object_store::prefix::PrefixStore;
 use url::Url;
 
 pub use catalog::{
-    CatalogState, ExternalEntry, ForeignKey, PrimaryKey, RoleEntry, Security, TableEntry,
-    TokenEntry, ViewEntry, column_key, schema_key, table_key,
+    CatalogState, ExternalEntry, ForeignKey, IndexEntry, PrimaryKey, RoleEntry, Security,
+    TableEntry, TokenEntry, ViewEntry, column_key, schema_key, table_key,
 };
 pub use ddl::Declared;
 pub use error::StorageError;

@@ -171,7 +171,7 @@ impl CatalogDefinition {
             // foreign keys).
             "pg_get_triggerdef" => HashMap::new(),
             "pg_get_constraintdef" => {
-                let primary = self.keys.keys().into_iter().map(|k| {
+                let primary = self.keys.constraints().into_iter().map(|k| {
                     let oid = i64::from(self.keys.constraint_oid(&k));
                     (oid, (k.constraint_def(), Vec::new()))
                 });

@@ -205,8 +205,8 @@ impl Relations {
                 .flat_map(|(schema, s)| {
                     s.tables
                         .values()
-                        .flat_map(|t| t.keys())
-                        .map(|k| (schema.clone(), k.name))
+                        .flat_map(|t| t.index_names())
+                        .map(|name| (schema.clone(), name.to_string()))
                 })
                 .collect()
         })

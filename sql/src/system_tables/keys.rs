@@ -4,14 +4,25 @@
 
 use super::*;
 
-/// A table's declared primary key or unique constraint, as the system
-/// tables show it.
+/// A table's declared primary key, unique constraint or index, as the
+/// system tables show it.
 pub struct KeyInfo {
     pub schema_name: String,
     pub table: String,
     pub key: enishi_storage::PrimaryKey,
-    /// The primary key (else a unique constraint).
-    pub primary: bool,
+    pub kind: KeyKind,
+}
+
+/// What a [`KeyInfo`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Primary,
+    /// A unique constraint.
+    Unique,
+    /// An index made by CREATE INDEX, unique or not (no constraint).
+    Index {
+        unique: bool,
+    },
 }
 
 impl KeyInfo {
@@ -24,17 +35,28 @@ impl KeyInfo {
 
     /// `PRIMARY KEY` or `UNIQUE`, information_schema's constraint type.
     pub fn kind(&self) -> &'static str {
-        match self.primary {
-            true => "PRIMARY KEY",
-            false => "UNIQUE",
+        match self.kind {
+            KeyKind::Primary => "PRIMARY KEY",
+            _ => "UNIQUE",
         }
+    }
+
+    /// Whether it is a constraint (pg_constraint), not only an index.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self.kind, KeyKind::Primary | KeyKind::Unique)
+    }
+
+    /// Whether its index is unique.
+    pub fn is_unique(&self) -> bool {
+        !matches!(self.kind, KeyKind::Index { unique: false })
     }
 
     /// The CREATE INDEX statement of the key's index, as pg_get_indexdef shows it.
     pub fn index_def(&self) -> String {
         let columns: Vec<String> = self.key.columns.iter().map(|c| quote_name(c)).collect();
         format!(
-            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+            "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+            if self.is_unique() { "UNIQUE " } else { "" },
             quote_name(&self.key.name),
             quote_name(&self.schema_name),
             quote_name(&self.table),
@@ -142,6 +164,9 @@ pub(super) async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
     let mut rows = Vec::new();
     let relations = r.relations().await?;
     for (key, table_oid, numbers) in keys_with_columns(&r, &relations) {
+        if !key.is_constraint() {
+            continue;
+        }
         rows.push(Row::from([
             ("oid", int32(r.constraint_oid(&key))),
             ("conname", text(key.key.name.clone())),
@@ -149,7 +174,14 @@ pub(super) async fn constraint_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
                 "connamespace",
                 int32(r.oids.get(OidKind::Namespace, &key.schema_name)),
             ),
-            ("contype", text(if key.primary { "p" } else { "u" })),
+            (
+                "contype",
+                text(if key.kind == KeyKind::Primary {
+                    "p"
+                } else {
+                    "u"
+                }),
+            ),
             ("convalidated", boolean(true)),
             ("conrelid", int32(table_oid)),
             ("conindid", int32(r.index_oid(&key))),
@@ -232,8 +264,8 @@ pub(super) async fn index_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
             ("indrelid", int32(table_oid)),
             ("indnatts", int16(n)),
             ("indnkeyatts", int16(n)),
-            ("indisunique", boolean(true)),
-            ("indisprimary", boolean(key.primary)),
+            ("indisunique", boolean(key.is_unique())),
+            ("indisprimary", boolean(key.kind == KeyKind::Primary)),
             ("indimmediate", boolean(true)),
             ("indisvalid", boolean(true)),
             ("indisready", boolean(true)),

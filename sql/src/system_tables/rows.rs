@@ -110,6 +110,20 @@ pub(super) async fn depend_rows(r: CatalogReader) -> DfResult<Vec<Row>> {
         );
     }
     for (key, table, numbers) in keys_with_columns(&r, &relations) {
+        // An index of CREATE INDEX depends on its columns itself.
+        if !key.is_constraint() {
+            for number in numbers {
+                push(
+                    PG_CLASS_OID,
+                    r.index_oid(&key),
+                    PG_CLASS_OID,
+                    table,
+                    number,
+                    "a",
+                );
+            }
+            continue;
+        }
         let constraint = r.constraint_oid(&key);
         for number in numbers {
             push(
