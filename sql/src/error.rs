@@ -263,9 +263,10 @@ impl Error {
             S::TableNotFound(name) => Error::UndefinedTable(name.clone()),
             S::TableExists(name) => Error::DuplicateTable(name.clone()),
             S::Conflict(_) => Error::SerializationFailure(err.to_string()),
-            S::NotNull(_) => {
+            S::NotNull(column) if column.is_empty() => {
                 Error::NotNullViolation("null value in column violates not-null constraint".into())
             }
+            S::NotNull(_) => Error::NotNullViolation(err.to_string()),
             S::UniqueViolation { constraint, detail } => Error::UniqueViolation {
                 constraint: constraint.clone(),
                 detail: detail.clone(),

@@ -14,6 +14,9 @@
 //! - `query`: planning and running through DataFusion, the result cache, the
 //!   result schema (column types and names clients are told);
 //! - `dml`: INSERT's defaults and RETURNING;
+//! - `returning`: UPDATE and DELETE … RETURNING, run on the transaction's
+//!   copy of the table;
+//! - `upsert`: INSERT … ON CONFLICT;
 //! - `ddl`: CREATE/ALTER/DROP of tables, views and schemas, COMMENT ON;
 //! - `copy`: COPY to and from files, STDOUT and STDIN;
 //! - `external`: CREATE EXTERNAL TABLE and the locations a session may use;
@@ -66,14 +69,16 @@ mod names;
 mod prepared;
 mod privilege_functions;
 mod query;
+mod returning;
 mod sequence_functions;
 mod sequences;
 mod transactions;
 mod unique;
+mod upsert;
 mod variables;
 
 pub use access::now;
-use dml::{is_default, returning_unsupported};
+use dml::is_default;
 use prepared::refuse_subqueries;
 use query::{cast_params, parameter_types, rows_from_batches, rows_of};
 use transactions::transaction_mode;
@@ -375,7 +380,7 @@ impl Session {
                 })
                 | Statement::Delete(ast::Delete {
                     returning: Some(_), ..
-                }) => return Err(returning_unsupported()),
+                }) => return self.describe_returning(s, param_hints).await,
                 Statement::Query(_)
                 | Statement::Insert(_)
                 | Statement::Update(_)
@@ -408,7 +413,8 @@ impl Session {
         {
             let (dml, items) = self.plan_insert_returning(insert).await?;
             let types = parameter_types(&LogicalPlan::Dml(dml.clone()), param_hints)?;
-            let (ctx, plan) = self.returning_plan(&dml, &items, vec![]).await?;
+            let alias = insert.table_alias.as_ref().map(|a| &a.alias);
+            let (ctx, plan) = self.returning_plan(&dml, &items, alias, vec![]).await?;
             drop(ctx);
             return Ok((types, Some(self.result_schema(&plan).await)));
         }
@@ -526,8 +532,17 @@ impl Session {
             Statement::Truncate(truncate) if truncate.table_names.len() > 1 => {
                 self.truncate_each(truncate).await
             }
+            Statement::Insert(insert) if insert.on.is_some() => {
+                self.insert_on_conflict(insert, params).await
+            }
             Statement::Insert(insert) if insert.returning.is_some() => {
                 self.insert_returning(insert, params).await
+            }
+            Statement::Insert(insert) if insert.table_alias.is_some() => {
+                let mut plain = insert.clone();
+                plain.table_alias = None;
+                let plain = DFStatement::Statement(Box::new(Statement::Insert(plain)));
+                Box::pin(self.dispatch(&plain, params)).await
             }
             Statement::Insert(insert) => match self.insert_defaults(insert).await? {
                 Some(rewritten) => self.run_plan(&rewritten, params).await,
@@ -538,7 +553,7 @@ impl Session {
             })
             | Statement::Delete(ast::Delete {
                 returning: Some(_), ..
-            }) => Err(returning_unsupported()),
+            }) => self.change_returning(s, params).await,
             Statement::Drop {
                 object_type: ast::ObjectType::Table,
                 if_exists,
@@ -623,6 +638,14 @@ fn ends_transaction(stmt: &DFStatement) -> bool {
 
 fn object_name(name: &ObjectName) -> String {
     name_parts(name).join(".")
+}
+
+/// An identifier as PostgreSQL folds it: quoted as written, else in lower case.
+fn ident_name(id: &ast::Ident) -> String {
+    match id.quote_style {
+        Some(_) => id.value.clone(),
+        None => id.value.to_lowercase(),
+    }
 }
 
 /// The parts of a name as PostgreSQL folds them: a quoted part as written

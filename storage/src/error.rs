@@ -30,8 +30,8 @@ pub enum StorageError {
     /// Another writer changed the same thing first; retrying the statement may work.
     #[error("could not serialize access due to concurrent update: {0}")]
     Conflict(String),
-    /// A NULL reached a NOT NULL column.
-    #[error("null value violates not-null constraint: {0}")]
+    /// A NULL reached a NOT NULL column (named, when known).
+    #[error("null value in column \"{0}\" violates not-null constraint")]
     NotNull(String),
     /// A write would repeat a primary key (23505).
     #[error("duplicate key value violates unique constraint \"{constraint}\"")]
@@ -85,7 +85,7 @@ impl From<DeltaTableError> for StorageError {
         }
         let text = err.to_string();
         if text.contains("Invalid data found") {
-            return StorageError::NotNull(text);
+            return StorageError::NotNull(String::new());
         }
         StorageError::Delta(text)
     }

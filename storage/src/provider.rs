@@ -32,7 +32,7 @@ use crate::StorageError;
 use crate::catalog::PrimaryKey;
 use crate::codec::Layout;
 use crate::table::Table;
-use crate::transaction::{Transaction, TransactionSlot};
+use crate::transaction::{Transaction, TransactionSlot, partitions_of};
 use crate::unique::NewKeys;
 
 /// NOT NULL, checked for rows a transaction keeps (Delta checks committed writes).
@@ -44,7 +44,7 @@ fn check_not_null(
         for (field, column) in schema.fields().iter().zip(batch.columns()) {
             if !field.is_nullable() && column.null_count() > 0 {
                 return Err(DataFusionError::External(Box::new(StorageError::NotNull(
-                    format!("null value in column \"{}\"", field.name()),
+                    field.name().clone(),
                 ))));
             }
         }
@@ -136,6 +136,49 @@ impl TableHandle {
         exprs
             .into_iter()
             .any(|e| e.exists(|e| Ok(unprintable(e))).unwrap_or(true))
+    }
+
+    /// The table's rows as the session's open transaction sees them. The
+    /// transaction takes its private copy of the table (as an UPDATE in it
+    /// would): the rows stay as read until [`Self::replace_transaction_rows`].
+    pub async fn transaction_rows(&self, state: &dyn Session) -> Result<Vec<RecordBatch>> {
+        let tx = Self::transaction(state)?;
+        let copy = tx.rewrite(&self.table, &self.snapshot, state).await?;
+        Ok(partitions_of(&copy).await.into_iter().flatten().collect())
+    }
+
+    /// Replaces the transaction's copy of the table with the rows it `kept`
+    /// and the rows `added`, which are checked as written rows are (NOT
+    /// NULL, each type's input rules); the keys are checked over all rows.
+    pub async fn replace_transaction_rows(
+        &self,
+        state: &dyn Session,
+        kept: Vec<RecordBatch>,
+        added: Vec<RecordBatch>,
+    ) -> Result<()> {
+        let tx = Self::transaction(state)?;
+        let to_df = |e: crate::StorageError| DataFusionError::External(Box::new(e));
+        let schema = self.snapshot.schema();
+        check_not_null(&schema, &added)?;
+        let layout = Layout::from_logical(schema.clone());
+        let added = added
+            .iter()
+            .map(|b| layout.check(b))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(to_df)?;
+        let rows: Vec<RecordBatch> = kept.into_iter().chain(added).collect();
+        if !self.keys.is_empty() {
+            let mut keys = NewKeys::new(&self.keys, &schema, state).map_err(to_df)?;
+            for batch in &rows {
+                keys.add(batch).map_err(to_df)?;
+            }
+        }
+        tx.replace(self.table.id, rows, state).await
+    }
+
+    fn transaction(state: &dyn Session) -> Result<Arc<Transaction>> {
+        TransactionSlot::of(state)
+            .ok_or_else(|| DataFusionError::Internal("this write needs a transaction".into()))
     }
 
     /// Runs `dml` (a DELETE or UPDATE planned by `change`) on a private copy

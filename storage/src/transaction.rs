@@ -200,6 +200,28 @@ impl Transaction {
         Ok(copy)
     }
 
+    /// Replaces the private copy of a table (taken by [`Self::rewrite`]) with
+    /// `rows`, already checked against the table's constraints.
+    pub async fn replace(
+        &self,
+        table_id: u64,
+        rows: Vec<RecordBatch>,
+        session: &dyn Session,
+    ) -> DfResult<()> {
+        use deltalake::datafusion::error::DataFusionError;
+        let mut tables = self.tables.lock().await;
+        let pending = tables
+            .get_mut(&table_id)
+            .filter(|p| p.rewritten.is_some())
+            .ok_or_else(|| DataFusionError::Internal("no copy of the table to replace".into()))?;
+        self.hold(&rows, session)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let schema = pending.schema.clone();
+        let rows = conformed(&schema, rows)?;
+        pending.rewritten = Some(Arc::new(MemTable::try_new(schema, vec![rows])?));
+        Ok(())
+    }
+
     /// Applies every table's changes. Keys appended are checked first against
     /// the tables as they are now (another session may have committed the
     /// same key since); a rewritten table is refused if anyone committed to it.
@@ -323,7 +345,7 @@ fn conformed(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DfResult<Vec<Reco
 }
 
 /// The current rows of a MemTable, partition by partition.
-async fn partitions_of(table: &MemTable) -> Vec<Vec<RecordBatch>> {
+pub(crate) async fn partitions_of(table: &MemTable) -> Vec<Vec<RecordBatch>> {
     let mut out = Vec::with_capacity(table.batches.len());
     for partition in &table.batches {
         out.push(partition.read().await.clone());

@@ -10,6 +10,8 @@ impl Session {
     ) -> Result<(DmlStatement, Vec<ast::SelectItem>)> {
         let mut plain = insert.clone();
         let items = plain.returning.take().unwrap_or_default();
+        // The target's alias is for RETURNING (see `returning_plan`).
+        plain.table_alias = None;
         let stmt = match self.insert_defaults(&plain).await? {
             Some(rewritten) => rewritten,
             None => DFStatement::Statement(Box::new(Statement::Insert(plain))),
@@ -59,7 +61,8 @@ impl Session {
             .build()?,
         );
         self.count(LogicalPlan::Dml(dml.clone())).await?;
-        let (ctx, plan) = self.returning_plan(&dml, &items, rows).await?;
+        let alias = insert.table_alias.as_ref().map(|a| &a.alias);
+        let (ctx, plan) = self.returning_plan(&dml, &items, alias, rows).await?;
         let schema = self.result_schema(&plan).await;
         rows_of(&ctx, plan, schema, "INSERT 0").await
     }
@@ -70,36 +73,51 @@ impl Session {
         &self,
         dml: &DmlStatement,
         items: &[ast::SelectItem],
+        alias: Option<&ast::Ident>,
         rows: Vec<RecordBatch>,
     ) -> Result<(SessionContext, LogicalPlan)> {
         let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
-        let schema_name = dml
-            .table_name
-            .schema()
-            .unwrap_or(crate::constants::DEFAULT_SCHEMA)
-            .to_string();
-        let schema = MemorySchemaProvider::new();
-        schema.register_table(dml.table_name.table().to_string(), Arc::new(rows))?;
-        let catalog = MemoryCatalogProvider::new();
-        catalog.register_schema(&schema_name, Arc::new(schema))?;
-        let catalogs = MemoryCatalogProviderList::new();
-        catalogs.register_catalog(crate::constants::DATABASE.to_string(), Arc::new(catalog));
-        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
-            .with_catalog_list(Arc::new(catalogs))
-            .build();
-        let ctx = SessionContext::new_with_state(state);
+        let schema_name = target_schema(dml);
+        let ctx = self.context_over(
+            &schema_name,
+            vec![(dml.table_name.table().to_string(), Arc::new(rows))],
+        )?;
         let list: Vec<String> = items.iter().map(ToString::to_string).collect();
-        let sql = format!(
+        let mut sql = format!(
             "SELECT {} FROM {}.{}",
             list.join(", "),
             ast::Ident::with_quote('"', &schema_name),
             ast::Ident::with_quote('"', dml.table_name.table())
         );
+        if let Some(alias) = alias {
+            sql.push_str(&format!(" AS {alias}"));
+        }
         let stmt = crate::statement::parse(&sql)?
             .pop()
             .ok_or_else(|| Error::syntax("empty RETURNING list"))?;
         let plan = ctx.state().statement_to_plan(stmt).await?;
         Ok((ctx, plan))
+    }
+
+    /// A context of this session's settings and functions whose only
+    /// relations are `tables`, in schema `schema`.
+    pub(super) fn context_over(
+        &self,
+        schema: &str,
+        tables: Vec<(String, Arc<MemTable>)>,
+    ) -> Result<SessionContext> {
+        let provider = MemorySchemaProvider::new();
+        for (name, table) in tables {
+            provider.register_table(name, table)?;
+        }
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema(schema, Arc::new(provider))?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs.register_catalog(crate::constants::DATABASE.to_string(), Arc::new(catalog));
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(Arc::new(catalogs))
+            .build();
+        Ok(SessionContext::new_with_state(state))
     }
 
     /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
@@ -141,10 +159,7 @@ impl Session {
                     "column \"{column}\" of relation \"{table}\" does not exist"
                 ))
             })?;
-            match types::default_sql(field) {
-                Some(sql) => stored_expr(sql),
-                None => Ok(Expr::value(Value::Null)),
-            }
+            column_default(field)
         };
         let is_default_keyword = |e: &Expr| {
             matches!(e, Expr::Identifier(id)
@@ -279,12 +294,24 @@ fn stored_expr(sql: &str) -> Result<Expr> {
     )))
 }
 
-pub(super) fn is_default(expr: &Expr) -> bool {
-    matches!(expr, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+/// A column's DEFAULT, NULL when it has none.
+pub(super) fn column_default(field: &Field) -> Result<Expr> {
+    match types::default_sql(field) {
+        Some(sql) => stored_expr(sql),
+        None => Ok(Expr::value(Value::Null)),
+    }
 }
 
-pub(super) fn returning_unsupported() -> Error {
-    Error::unsupported("RETURNING is supported for INSERT only, not yet for UPDATE or DELETE")
+/// The schema of a DML statement's target.
+pub(super) fn target_schema(dml: &DmlStatement) -> String {
+    dml.table_name
+        .schema()
+        .unwrap_or(crate::constants::DEFAULT_SCHEMA)
+        .to_string()
+}
+
+pub(super) fn is_default(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
 }
 
 impl Session {

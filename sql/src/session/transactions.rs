@@ -23,6 +23,52 @@ impl Session {
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
+    /// Opens a transaction for a statement that reads a table and changes it
+    /// in several steps, when the session has none open; returns whether it
+    /// did. [`Self::end_own_transaction`] ends it.
+    pub(super) fn begin_own_transaction(&mut self) -> bool {
+        if self.tx != TxState::Idle {
+            return false;
+        }
+        self.transaction_slot().begin();
+        true
+    }
+
+    /// Ends the statement's own transaction (if `own`): commits it when the
+    /// statement succeeded. `Ok(None)` asks for the statement to be run
+    /// again: its commit found that another writer got in first, where
+    /// PostgreSQL would have waited for that writer and gone on (a few
+    /// attempts, counted in `attempt`).
+    pub(super) async fn end_own_transaction<T>(
+        &mut self,
+        own: bool,
+        done: Result<T>,
+        attempt: &mut u32,
+    ) -> Result<Option<T>> {
+        if !own {
+            return done.map(Some);
+        }
+        let tx = self.transaction_slot().take();
+        let value = done?;
+        let Some(tx) = tx else {
+            return Ok(Some(value));
+        };
+        match tx
+            .commit(Arc::new(self.ctx.state()))
+            .await
+            .map_err(Error::from)
+        {
+            Ok(()) => Ok(Some(value)),
+            Err(Error::SerializationFailure(_) | Error::UniqueViolation { .. }) if *attempt < 8 => {
+                *attempt += 1;
+                let pause = std::time::Duration::from_millis(5 << (*attempt).min(6));
+                tokio::time::sleep(pause).await;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Where this session's uncommitted writes are kept (see storage's transaction).
     pub(super) fn transaction_slot(&self) -> Arc<TransactionSlot> {
         self.ctx

@@ -507,8 +507,8 @@ pub(super) fn datetime_casts_as_input_calls(args: &mut [ast::FunctionArg]) {
 
 /// `DELETE FROM t AS a WHERE a.x = 1`: DataFusion plans a DELETE against its
 /// table's own name and drops the alias, so `a.x` named nothing (42703).
-/// References through the alias become references through the table's
-/// name, and the alias goes.
+/// References through the alias (in WHERE and RETURNING) become references
+/// through the table's name, and the alias goes.
 pub(super) fn delete_alias_as_table(stmt: &mut Statement) {
     let Statement::Delete(delete) = stmt else {
         return;
@@ -536,16 +536,31 @@ pub(super) fn delete_alias_as_table(stmt: &mut Statement) {
         .iter()
         .filter_map(|p| p.as_ident().cloned())
         .collect();
+    let through_table = |e: &mut Expr| {
+        if let Expr::CompoundIdentifier(parts) = e
+            && parts.len() == 2
+            && normalize(&parts[0]) == alias_name
+        {
+            let column = parts[1].clone();
+            *parts = table.iter().cloned().chain([column]).collect();
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    };
     if let Some(selection) = &mut delete.selection {
-        let _ = ast::visit_expressions_mut(selection, |e| {
-            if let Expr::CompoundIdentifier(parts) = e
-                && parts.len() == 2
-                && normalize(&parts[0]) == alias_name
-            {
-                let column = parts[1].clone();
-                *parts = table.iter().cloned().chain([column]).collect();
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        let _ = ast::visit_expressions_mut(selection, through_table);
+    }
+    for item in delete.returning.iter_mut().flatten() {
+        if let ast::SelectItem::QualifiedWildcard(
+            ast::SelectItemQualifiedWildcardKind::ObjectName(qualifier),
+            _,
+        ) = item
+            && qualifier.0.len() == 1
+            && qualifier.0[0]
+                .as_ident()
+                .is_some_and(|q| normalize(q) == alias_name)
+        {
+            *qualifier = name.clone();
+        }
+        let _ = ast::visit_expressions_mut(item, through_table);
     }
 }

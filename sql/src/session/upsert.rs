@@ -1,0 +1,498 @@
+//! INSERT … ON CONFLICT: upserts.
+//!
+//! The rows to insert are computed once (defaults and sequences included),
+//! then checked against the table as the session's transaction sees it, on
+//! the arbiter keys: those named by `ON CONFLICT (columns)` or `ON
+//! CONSTRAINT name`, or for a bare `DO NOTHING` every key of the table.
+//! - Rows that conflict with nothing are appended, as by a plain INSERT; so
+//!   are all rows when nothing conflicts.
+//! - `DO NOTHING` drops the rest (and a row repeating the key of a row
+//!   before it in the same statement).
+//! - `DO UPDATE` evaluates its SET list (and WHERE) over each conflicting
+//!   row and its `excluded` row, on the transaction's copy of the table
+//!   (see `returning`), which then holds the updated rows in place of the old.
+//!
+//! Outside a transaction block the statement runs in a transaction of its
+//! own; when its commit finds that another session committed the same key
+//! or changed the table first, the statement runs again over the new
+//! state, as PostgreSQL's waiting for the other writer would: concurrent
+//! upserts of one key leave one row.
+
+use datafusion::arrow::array::{BooleanArray, UInt32Array};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::logical_expr::{Expr as PlanExpr, ExprSchemable};
+use enishi_storage::{PrimaryKey, TableHandle};
+use std::collections::{HashMap, HashSet};
+
+use super::dml::{column_default, target_schema};
+use super::*;
+
+/// The column pairing each conflicting row with its `excluded` row.
+const PAIR: &str = "__enishi_pair";
+/// The name `excluded` is registered under while DO UPDATE's SET list runs.
+const EXCLUDED: &str = "__enishi_excluded";
+
+impl Session {
+    pub(super) async fn insert_on_conflict(
+        &mut self,
+        insert: &ast::Insert,
+        params: Option<ParamValues>,
+    ) -> Result<Output> {
+        let Some(ast::OnInsert::OnConflict(on)) = insert.on.clone() else {
+            return Err(Error::syntax(
+                "ON DUPLICATE KEY UPDATE is MySQL's, not PostgreSQL's",
+            ));
+        };
+        let mut plain = insert.clone();
+        plain.on = None;
+        plain.table_alias = None;
+        let (dml, items) = self.plan_insert_returning(&plain).await?;
+        if matches!(on.action, ast::OnConflictAction::DoUpdate(_)) {
+            self.require_target(&dml, Privilege::Update)?;
+        }
+        let arbiters = self.arbiters(&dml, on.conflict_target.as_ref(), &on.action)?;
+        let alias = insert.table_alias.as_ref().map(|a| a.alias.clone());
+        // The list is checked before anything changes.
+        self.returning_plan(&dml, &items, alias.as_ref(), vec![])
+            .await?;
+        let upsert = Upsert {
+            dml: &dml,
+            arbiters: &arbiters,
+            action: &on.action,
+            alias: alias.as_ref(),
+            params: params.as_ref(),
+        };
+        let mut attempt = 0;
+        let (rows, count) = loop {
+            let own = self.begin_own_transaction();
+            let done = self.upsert_once(&upsert).await;
+            if let Some(done) = self.end_own_transaction(own, done, &mut attempt).await? {
+                break done;
+            }
+        };
+        if items.is_empty() {
+            let mut tag = CommandTag::new("INSERT").with_rows(count);
+            tag.oid = Some(0);
+            return Ok(Output::Command(tag));
+        }
+        let (ctx, plan) = self
+            .returning_plan(&dml, &items, alias.as_ref(), rows)
+            .await?;
+        let schema = self.result_schema(&plan).await;
+        let batches = ctx.execute_logical_plan(plan).await?.collect().await?;
+        Ok(Output::Rows(rows_from_batches(
+            schema, batches, "INSERT 0",
+        )?))
+    }
+
+    /// The keys an ON CONFLICT clause arbitrates on, as PostgreSQL infers
+    /// them.
+    fn arbiters(
+        &self,
+        dml: &DmlStatement,
+        target: Option<&ast::ConflictTarget>,
+        action: &ast::OnConflictAction,
+    ) -> Result<Vec<PrimaryKey>> {
+        let schema = target_schema(dml);
+        let table = dml.table_name.table();
+        let keys = self.engine.storage().read_catalog(|c| {
+            c.schemas
+                .get(&schema)
+                .and_then(|s| s.tables.get(table))
+                .map(|t| t.keys())
+                .unwrap_or_default()
+        });
+        let no_match = || Error::Coded {
+            code: "42P10",
+            message:
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                    .into(),
+        };
+        match target {
+            None if matches!(action, ast::OnConflictAction::DoUpdate(_)) => Err(Error::Explained {
+                code: "42601",
+                message:
+                    "ON CONFLICT DO UPDATE requires inference specification or constraint name"
+                        .into(),
+                detail: String::new(),
+                hint: Some("For example, ON CONFLICT (column_name).".into()),
+            }),
+            None => Ok(keys),
+            Some(ast::ConflictTarget::Columns(columns)) => {
+                let wanted: HashSet<String> = columns.iter().map(ident_name).collect();
+                keys.into_iter()
+                    .find(|k| k.columns.iter().cloned().collect::<HashSet<_>>() == wanted)
+                    .map(|k| vec![k])
+                    .ok_or_else(no_match)
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let name = object_name(name);
+                keys.into_iter()
+                    .find(|k| k.name == name)
+                    .map(|k| vec![k])
+                    .ok_or_else(|| Error::Coded {
+                        code: "42704",
+                        message: format!(
+                            "constraint \"{name}\" for table \"{table}\" does not exist"
+                        ),
+                    })
+            }
+        }
+    }
+
+    /// One attempt at the upsert, in the current transaction: the rows
+    /// inserted or updated (in the order of the rows given), and how many.
+    async fn upsert_once(&self, upsert: &Upsert<'_>) -> Result<(Vec<RecordBatch>, usize)> {
+        let dml = upsert.dml;
+        let mut input = dml.input.as_ref().clone();
+        if let Some(params) = upsert.params {
+            let params = cast_params(&LogicalPlan::Dml(dml.clone()), params.clone())?;
+            input = input.with_param_values(params)?;
+        }
+        let schema = dml.input.schema().inner().clone();
+        let given = self
+            .ctx
+            .execute_logical_plan(input)
+            .await?
+            .collect()
+            .await?;
+        let given = concat_batches(&schema, &given)?;
+        let provider = datafusion::datasource::source_as_provider(&dml.target)?;
+        let table_schema = provider.schema();
+        let updating = matches!(upsert.action, ast::OnConflictAction::DoUpdate(_));
+        let mut existing = self.current_rows(dml).await?;
+        let mut conflicts =
+            KeyIndex::new(upsert.arbiters, &table_schema, &existing)?.conflicts(&given)?;
+        let table = <dyn datafusion::datasource::TableProvider>::downcast_ref::<TableHandle>(
+            provider.as_ref(),
+        )
+        .ok_or_else(|| Error::FeatureNotSupported("ON CONFLICT on this relation".into()))?;
+        let state = self.ctx.state();
+        if updating && conflicts.iter().any(|c| c.existing.is_some()) {
+            // Rows are updated in the transaction's copy: positions are its.
+            let copy = table.transaction_rows(&state).await?;
+            existing = concat_batches(&table_schema, &copy)?;
+            conflicts =
+                KeyIndex::new(upsert.arbiters, &table_schema, &existing)?.conflicts(&given)?;
+        }
+        let mut insert = vec![true; given.num_rows()];
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut updated_rows = HashSet::new();
+        let mut seen: HashSet<(usize, OwnedRow)> = HashSet::new();
+        for (row, conflict) in conflicts.into_iter().enumerate() {
+            let repeated = conflict
+                .keys
+                .iter()
+                .enumerate()
+                .any(|(k, v)| v.as_ref().is_some_and(|v| seen.contains(&(k, v.clone()))));
+            let twice = conflict.existing.is_some_and(|e| !updated_rows.insert(e));
+            if updating && (repeated || twice) {
+                return Err(Error::Explained {
+                    code: "21000",
+                    message: "ON CONFLICT DO UPDATE command cannot affect row a second time"
+                        .into(),
+                    detail: String::new(),
+                    hint: Some(
+                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values."
+                            .into(),
+                    ),
+                });
+            }
+            if repeated || conflict.existing.is_some() {
+                insert[row] = false;
+            }
+            if updating || insert[row] {
+                seen.extend(
+                    conflict
+                        .keys
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(k, v)| v.map(|v| (k, v))),
+                );
+            }
+            if let Some(existing) = conflict.existing {
+                pairs.push((row, existing));
+            }
+        }
+        let inserted = filter_record_batch(&given, &BooleanArray::from(insert.clone()))?;
+        let count = inserted.num_rows();
+        if !updating || pairs.is_empty() {
+            self.append(dml, inserted.clone()).await?;
+            return Ok((vec![inserted], count));
+        }
+        let ast::OnConflictAction::DoUpdate(update) = upsert.action else {
+            unreachable!("only DO UPDATE pairs rows");
+        };
+        let (updated, sources, positions) = self
+            .updated_rows(upsert, update, &existing, &given, &pairs)
+            .await?;
+        let kept: Vec<bool> = (0..existing.num_rows())
+            .map(|i| !positions.contains(&i))
+            .collect();
+        let kept = filter_record_batch(&existing, &BooleanArray::from(kept))?;
+        table
+            .replace_transaction_rows(&state, vec![kept], vec![updated.clone(), inserted.clone()])
+            .await?;
+        // The rows in the order they were given.
+        let all = concat_batches(&schema, [&inserted, &updated])?;
+        let mut order: Vec<(usize, u32)> = insert
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| **i)
+            .map(|(row, _)| row)
+            .chain(sources)
+            .enumerate()
+            .map(|(at, row)| (row, at as u32))
+            .collect();
+        order.sort_unstable();
+        let indices = UInt32Array::from_iter_values(order.into_iter().map(|(_, at)| at));
+        let ordered = take_record_batch(&all, &indices)?;
+        Ok((vec![ordered], count + updated.num_rows()))
+    }
+
+    /// The target's rows as this session sees them, in the order of its
+    /// transaction's copy (when the transaction has one).
+    async fn current_rows(&self, dml: &DmlStatement) -> Result<RecordBatch> {
+        let plan =
+            LogicalPlanBuilder::scan(dml.table_name.clone(), dml.target.clone(), None)?.build()?;
+        let provider = datafusion::datasource::source_as_provider(&dml.target)?;
+        let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        Ok(concat_batches(&provider.schema(), &batches)?)
+    }
+
+    /// Appends rows as INSERT does.
+    async fn append(&self, dml: &DmlStatement, rows: RecordBatch) -> Result<()> {
+        if rows.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut dml = dml.clone();
+        let stored = MemTable::try_new(rows.schema(), vec![vec![rows]])?;
+        dml.input = Arc::new(
+            LogicalPlanBuilder::scan(
+                dml.table_name.clone(),
+                provider_as_source(Arc::new(stored)),
+                None,
+            )?
+            .build()?,
+        );
+        self.count(LogicalPlan::Dml(dml)).await?;
+        Ok(())
+    }
+
+    /// DO UPDATE's new rows: its SET list evaluated over each pair of an
+    /// existing row and its `excluded` row that passes its WHERE. Returns
+    /// them (in the table's columns), the given row each came from, and the
+    /// positions of the rows they replace.
+    async fn updated_rows(
+        &self,
+        upsert: &Upsert<'_>,
+        update: &ast::DoUpdate,
+        existing: &RecordBatch,
+        given: &RecordBatch,
+        pairs: &[(usize, usize)],
+    ) -> Result<(RecordBatch, Vec<usize>, HashSet<usize>)> {
+        let dml = upsert.dml;
+        let table = dml.table_name.table();
+        let pair_ids = UInt64Array::from_iter_values(0..pairs.len() as u64);
+        let take = |batch: &RecordBatch, at: Vec<u32>| -> Result<Arc<MemTable>> {
+            let rows = take_record_batch(batch, &UInt32Array::from(at))?;
+            let mut fields: Vec<Field> = rows
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new(PAIR, DataType::UInt64, false));
+            let mut columns = rows.columns().to_vec();
+            columns.push(Arc::new(pair_ids.clone()));
+            let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+            Ok(Arc::new(MemTable::try_new(
+                rows.schema(),
+                vec![vec![rows]],
+            )?))
+        };
+        let targets = take(existing, pairs.iter().map(|&(_, e)| e as u32).collect())?;
+        let excluded = take(given, pairs.iter().map(|&(g, _)| g as u32).collect())?;
+        let schema_name = target_schema(dml);
+        let ctx = self.context_over(
+            &schema_name,
+            vec![
+                (table.to_string(), targets),
+                (EXCLUDED.to_string(), excluded),
+            ],
+        )?;
+        let columns = existing.schema();
+        let target = upsert
+            .alias
+            .cloned()
+            .unwrap_or_else(|| ast::Ident::with_quote('"', table));
+        let mut values: Vec<String> = columns
+            .fields()
+            .iter()
+            .map(|f| format!("{target}.{}", ast::Ident::with_quote('"', f.name())))
+            .collect();
+        for assignment in &update.assignments {
+            let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
+                return Err(Error::unsupported("ON CONFLICT DO UPDATE SET (a, b) = …"));
+            };
+            let name = object_name(name);
+            let at = columns.index_of(&name).map_err(|_| {
+                Error::UndefinedColumn(format!(
+                    "column \"{name}\" of relation \"{table}\" does not exist"
+                ))
+            })?;
+            values[at] = match is_default(&assignment.value) {
+                true => column_default(columns.field(at))?.to_string(),
+                false => assignment.value.to_string(),
+            };
+        }
+        let mut sql = format!(
+            "SELECT {target}.{PAIR}, {} FROM {schema}.{name} AS {target} JOIN {schema}.{EXCLUDED} AS excluded ON {target}.{PAIR} = excluded.{PAIR}",
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{v} AS __c{i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            schema = ast::Ident::with_quote('"', &schema_name),
+            name = ast::Ident::with_quote('"', table),
+        );
+        if let Some(condition) = &update.selection {
+            sql.push_str(&format!(" WHERE {condition}"));
+        }
+        let stmt = crate::statement::parse(&sql)?
+            .pop()
+            .ok_or_else(|| Error::Internal("empty DO UPDATE".into()))?;
+        let mut plan = ctx.state().statement_to_plan(stmt).await?;
+        if let Some(params) = upsert.params {
+            plan = plan.with_param_values(params.clone())?;
+        }
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let mut exprs = vec![datafusion::prelude::col(PAIR)];
+        for (i, field) in columns.fields().iter().enumerate() {
+            exprs.push(
+                PlanExpr::Column(datafusion::common::Column::from_name(format!("__c{i}")))
+                    .cast_to(field.data_type(), frame.schema())?
+                    .alias(field.name()),
+            );
+        }
+        let batches = frame.select(exprs)?.collect().await?;
+        let mut sources = Vec::new();
+        let mut positions = HashSet::new();
+        let mut rows = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(|| Error::Internal("pairs lost".into()))?;
+            for id in ids.iter().flatten() {
+                let (given_row, existing_row) = pairs[id as usize];
+                sources.push(given_row);
+                positions.insert(existing_row);
+            }
+            let columns = batch.columns()[1..]
+                .iter()
+                .zip(existing.schema().fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            rows.push(RecordBatch::try_new(given.schema(), columns)?);
+        }
+        let updated = concat_batches(&given.schema(), &rows)?;
+        Ok((updated, sources, positions))
+    }
+}
+
+/// What an upsert works with.
+struct Upsert<'a> {
+    dml: &'a DmlStatement,
+    arbiters: &'a [PrimaryKey],
+    action: &'a ast::OnConflictAction,
+    alias: Option<&'a ast::Ident>,
+    params: Option<&'a ParamValues>,
+}
+
+/// The arbiter keys' values of a table's rows, for finding conflicts.
+struct KeyIndex {
+    keys: Vec<(Vec<usize>, RowConverter, HashMap<OwnedRow, usize>)>,
+}
+
+/// What one given row conflicts with: an existing row (its position), and
+/// its value of each arbiter key (None when it has a NULL, which conflicts
+/// with nothing).
+struct Conflict {
+    existing: Option<usize>,
+    keys: Vec<Option<OwnedRow>>,
+}
+
+impl KeyIndex {
+    fn new(keys: &[PrimaryKey], schema: &Schema, existing: &RecordBatch) -> Result<Self> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let indices = key
+                .columns
+                .iter()
+                .map(|c| schema.index_of(c))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let fields = indices
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect();
+            let converter = RowConverter::new(fields)?;
+            let mut index = HashMap::with_capacity(existing.num_rows());
+            let (rows, valid) = key_rows(&converter, &indices, schema, existing)?;
+            for (at, row) in rows.iter().enumerate() {
+                if valid[at] {
+                    index.insert(row.owned(), at);
+                }
+            }
+            out.push((indices, converter, index));
+        }
+        Ok(Self { keys: out })
+    }
+
+    /// For each given row, the existing row it conflicts with (on the first
+    /// key it conflicts on) and its key values.
+    fn conflicts(&self, given: &RecordBatch) -> Result<Vec<Conflict>> {
+        let mut out: Vec<Conflict> = (0..given.num_rows())
+            .map(|_| Conflict {
+                existing: None,
+                keys: Vec::with_capacity(self.keys.len()),
+            })
+            .collect();
+        for (indices, converter, index) in &self.keys {
+            let (rows, valid) = key_rows(converter, indices, &given.schema(), given)?;
+            for (at, conflict) in out.iter_mut().enumerate() {
+                if !valid[at] {
+                    conflict.keys.push(None);
+                    continue;
+                }
+                let row = rows.row(at).owned();
+                if conflict.existing.is_none() {
+                    conflict.existing = index.get(&row).copied();
+                }
+                conflict.keys.push(Some(row));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The key columns of `batch` as comparable rows (cast to the table's
+/// types), and whether each row's key has no NULL.
+fn key_rows(
+    converter: &RowConverter,
+    indices: &[usize],
+    schema: &Schema,
+    batch: &RecordBatch,
+) -> Result<(datafusion::arrow::row::Rows, Vec<bool>)> {
+    let columns = indices
+        .iter()
+        .map(|&i| cast(batch.column(i), schema.field(i).data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let valid = (0..batch.num_rows())
+        .map(|row| columns.iter().all(|c| c.is_valid(row)))
+        .collect();
+    Ok((converter.convert_columns(&columns)?, valid))
+}
