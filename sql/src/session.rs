@@ -409,6 +409,12 @@ impl Session {
         }
         if let DFStatement::Statement(s) = stmt
             && let Statement::Insert(insert) = s.as_ref()
+            && let Some(ast::OnInsert::OnConflict(on)) = &insert.on
+        {
+            self.check_on_conflict(insert, on).await?;
+        }
+        if let DFStatement::Statement(s) = stmt
+            && let Statement::Insert(insert) = s.as_ref()
             && insert.returning.is_some()
         {
             let (dml, items) = self.plan_insert_returning(insert).await?;
@@ -431,7 +437,17 @@ impl Session {
         }
         let rewritten = match stmt {
             DFStatement::Statement(s) => match s.as_ref() {
-                Statement::Insert(insert) => self.insert_defaults(insert).await?,
+                Statement::Insert(insert) => {
+                    // ON CONFLICT and the target's alias are the session's
+                    // (see `upsert`): the rows inserted are planned alone.
+                    let mut plain = insert.clone();
+                    plain.on = None;
+                    plain.table_alias = None;
+                    Some(match self.insert_defaults(&plain).await? {
+                        Some(rewritten) => rewritten,
+                        None => DFStatement::Statement(Box::new(Statement::Insert(plain))),
+                    })
+                }
                 _ => None,
             },
             _ => None,

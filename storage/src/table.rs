@@ -50,6 +50,10 @@ pub struct Table {
     state: RwLock<DeltaTable>,
     /// Serializes this process's writers to the table (maintenance included).
     writer: Mutex<()>,
+    /// Serializes this process's statements that read the table and then
+    /// change it (upserts, UPDATE … RETURNING): run together, each would
+    /// read the same version and all but one would fail at commit.
+    statements: Arc<Mutex<()>>,
     /// The version last checkpointed by this process.
     checkpointed: AtomicU64,
     /// When `refresh` last probed the store.
@@ -290,9 +294,16 @@ impl Table {
             writing,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
+            statements: Default::default(),
             checkpointed: AtomicU64::new(0),
             probed: Default::default(),
         })
+    }
+
+    /// Waits for this process's other read-then-change statements on the
+    /// table to end; the guard lets the next one in.
+    pub async fn lock_statement(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.statements.clone().lock_owned().await
     }
 
     /// Opens an existing table at its latest version.
@@ -310,6 +321,7 @@ impl Table {
             writing,
             state: RwLock::new(delta),
             writer: Mutex::new(()),
+            statements: Default::default(),
             checkpointed,
             probed: Default::default(),
         };

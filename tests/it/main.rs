@@ -31,3 +31,4 @@ mod security;
 mod sequences;
 mod storage_settings;
 mod temporary;
+mod upserts;

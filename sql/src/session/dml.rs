@@ -10,8 +10,10 @@ impl Session {
     ) -> Result<(DmlStatement, Vec<ast::SelectItem>)> {
         let mut plain = insert.clone();
         let items = plain.returning.take().unwrap_or_default();
-        // The target's alias is for RETURNING (see `returning_plan`).
+        // The target's alias is for RETURNING (see `returning_plan`), ON
+        // CONFLICT for the session (see `upsert`).
         plain.table_alias = None;
+        plain.on = None;
         let stmt = match self.insert_defaults(&plain).await? {
             Some(rewritten) => rewritten,
             None => DFStatement::Statement(Box::new(Statement::Insert(plain))),

@@ -34,6 +34,7 @@ const ROW_NUMBER: &str = "__enishi_row";
 /// list, the list, and the target's alias (which the list may use).
 struct Returning {
     plain: Statement,
+    target: ObjectName,
     items: Vec<ast::SelectItem>,
     alias: Option<ast::Ident>,
     tag: &'static str,
@@ -42,21 +43,23 @@ struct Returning {
 impl Returning {
     fn of(stmt: &Statement) -> Result<Self> {
         let mut plain = stmt.clone();
-        let relation_alias = |relation: Option<&ast::TableFactor>| match relation {
-            Some(ast::TableFactor::Table { alias, .. }) => alias.as_ref().map(|a| a.name.clone()),
-            _ => None,
+        let target = |relation: Option<&ast::TableFactor>| match relation {
+            Some(ast::TableFactor::Table { name, alias, .. }) => {
+                Ok((name.clone(), alias.as_ref().map(|a| a.name.clone())))
+            }
+            _ => Err(Error::unsupported("RETURNING of a change to this relation")),
         };
-        let (items, alias, tag) = match &mut plain {
+        let (items, (target, alias), tag) = match &mut plain {
             Statement::Update(update) => (
                 update.returning.take(),
-                relation_alias(Some(&update.table.relation)),
+                target(Some(&update.table.relation))?,
                 "UPDATE",
             ),
             Statement::Delete(delete) => {
                 let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) =
                     &delete.from;
-                let alias = relation_alias(from.first().map(|f| &f.relation));
-                (delete.returning.take(), alias, "DELETE")
+                let target = target(from.first().map(|f| &f.relation))?;
+                (delete.returning.take(), target, "DELETE")
             }
             _ => {
                 return Err(Error::Internal(
@@ -66,6 +69,7 @@ impl Returning {
         };
         Ok(Self {
             plain,
+            target,
             items: items.unwrap_or_default(),
             alias,
             tag,
@@ -105,6 +109,7 @@ impl Session {
     ) -> Result<Output> {
         let Returning {
             plain,
+            target,
             items,
             alias,
             tag,
@@ -121,9 +126,15 @@ impl Session {
         let mut attempt = 0;
         let (rows, dml) = loop {
             let own = self.begin_own_transaction();
-            let done = self
-                .change_planned(&plain, params.clone(), !items.is_empty())
-                .await;
+            // Held until the transaction has committed.
+            let (done, _turn) = match self.lock_target(own, &target).await {
+                Ok(turn) => (
+                    self.change_planned(&plain, params.clone(), !items.is_empty())
+                        .await,
+                    turn,
+                ),
+                Err(e) => (Err(e), None),
+            };
             if let Some(done) = self.end_own_transaction(own, done, &mut attempt).await? {
                 break done;
             }

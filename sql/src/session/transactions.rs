@@ -34,6 +34,24 @@ impl Session {
         true
     }
 
+    /// For a statement in its own transaction, waits for this server's other
+    /// such statements on table `name` (see storage's `Table::lock_statement`);
+    /// in a block, conflicts are found at COMMIT instead.
+    pub(super) async fn lock_target(
+        &self,
+        own: bool,
+        name: &ObjectName,
+    ) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>> {
+        if !own {
+            return Ok(None);
+        }
+        let (schema, table) = self.resolve(name)?;
+        match self.engine.storage().table(&schema, &table).await? {
+            Some(table) => Ok(Some(table.lock_statement().await)),
+            None => Ok(None),
+        }
+    }
+
     /// Ends the statement's own transaction (if `own`): commits it when the
     /// statement succeeded. `Ok(None)` asks for the statement to be run
     /// again: its commit found that another writer got in first, where

@@ -44,29 +44,27 @@ impl Session {
                 "ON DUPLICATE KEY UPDATE is MySQL's, not PostgreSQL's",
             ));
         };
+        let ast::TableObject::TableName(name) = &insert.table else {
+            return Err(Error::unsupported(
+                "INSERT … ON CONFLICT into a table function",
+            ));
+        };
         let mut plain = insert.clone();
         plain.on = None;
         plain.table_alias = None;
-        let (dml, items) = self.plan_insert_returning(&plain).await?;
-        if matches!(on.action, ast::OnConflictAction::DoUpdate(_)) {
-            self.require_target(&dml, Privilege::Update)?;
-        }
-        let arbiters = self.arbiters(&dml, on.conflict_target.as_ref(), &on.action)?;
         let alias = insert.table_alias.as_ref().map(|a| a.alias.clone());
-        // The list is checked before anything changes.
-        self.returning_plan(&dml, &items, alias.as_ref(), vec![])
-            .await?;
-        let upsert = Upsert {
-            dml: &dml,
-            arbiters: &arbiters,
-            action: &on.action,
-            alias: alias.as_ref(),
-            params: params.as_ref(),
-        };
         let mut attempt = 0;
-        let (rows, count) = loop {
+        let (rows, count, dml, items) = loop {
             let own = self.begin_own_transaction();
-            let done = self.upsert_once(&upsert).await;
+            // Held until the transaction has committed.
+            let (done, _turn) = match self.lock_target(own, name).await {
+                Ok(turn) => (
+                    self.upsert_planned(&plain, &on, alias.as_ref(), params.as_ref())
+                        .await,
+                    turn,
+                ),
+                Err(e) => (Err(e), None),
+            };
             if let Some(done) = self.end_own_transaction(own, done, &mut attempt).await? {
                 break done;
             }
@@ -84,6 +82,66 @@ impl Session {
         Ok(Output::Rows(rows_from_batches(
             schema, batches, "INSERT 0",
         )?))
+    }
+
+    /// Plans the INSERT (anew for each attempt: its table as it is now),
+    /// checks it, and runs the upsert in the current transaction.
+    async fn upsert_planned(
+        &self,
+        plain: &ast::Insert,
+        on: &ast::OnConflict,
+        alias: Option<&ast::Ident>,
+        params: Option<&ParamValues>,
+    ) -> Result<(Vec<RecordBatch>, usize, DmlStatement, Vec<ast::SelectItem>)> {
+        let (dml, items) = self.plan_insert_returning(plain).await?;
+        if matches!(on.action, ast::OnConflictAction::DoUpdate(_)) {
+            self.require_target(&dml, Privilege::Update)?;
+        }
+        let arbiters = self.arbiters(&dml, on.conflict_target.as_ref(), &on.action)?;
+        // The list is checked before anything changes.
+        self.returning_plan(&dml, &items, alias, vec![]).await?;
+        let upsert = Upsert {
+            dml: &dml,
+            arbiters: &arbiters,
+            action: &on.action,
+            alias,
+            params,
+        };
+        let (rows, count) = self.upsert_once(&upsert).await?;
+        Ok((rows, count, dml, items))
+    }
+
+    /// Checks an INSERT's ON CONFLICT clause without running it (for
+    /// Describe): its arbiter and its SET list and WHERE.
+    pub(super) async fn check_on_conflict(
+        &self,
+        insert: &ast::Insert,
+        on: &ast::OnConflict,
+    ) -> Result<()> {
+        let (dml, _) = self.plan_insert_returning(insert).await?;
+        // PostgreSQL names the constraint when it reads the statement, but
+        // infers a key from columns only when it runs it.
+        match self.arbiters(&dml, on.conflict_target.as_ref(), &on.action) {
+            Err(Error::Coded { code: "42P10", .. }) | Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+        let ast::OnConflictAction::DoUpdate(update) = &on.action else {
+            return Ok(());
+        };
+        let provider = datafusion::datasource::source_as_provider(&dml.target)?;
+        let existing = RecordBatch::new_empty(provider.schema());
+        let given = RecordBatch::new_empty(dml.input.schema().inner().clone());
+        let alias = insert.table_alias.as_ref().map(|a| a.alias.clone());
+        let upsert = Upsert {
+            dml: &dml,
+            arbiters: &[],
+            action: &on.action,
+            alias: alias.as_ref(),
+            params: None,
+        };
+        self.updated_rows(&upsert, update, &existing, &given, &[])
+            .await?;
+        Ok(())
     }
 
     /// The keys an ON CONFLICT clause arbitrates on, as PostgreSQL infers
