@@ -288,6 +288,7 @@ impl Engine {
         let ctx = SessionContext::new_with_state(state);
         self.pg_catalog.register(&ctx, database)?;
         crate::functions::register(&ctx);
+        crate::json::register(&ctx);
         ctx.register_udf(crate::rewrite::interval_in());
         ctx.register_udf(crate::rewrite::timestamp_in());
         Ok(ctx)

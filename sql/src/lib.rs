@@ -16,6 +16,7 @@ pub(crate) mod error;
 pub(crate) mod functions;
 pub(crate) mod information_schema;
 pub mod interval;
+pub(crate) mod json;
 pub(crate) mod lateral;
 pub(crate) mod listing_views;
 pub(crate) mod numeric;

@@ -2,6 +2,7 @@
 //! results differ, chosen while the SQL is planned (a DataFusion
 //! [`ExprPlanner`], which sees the operands' types):
 //!
+//! - json's operators (see `json`);
 //! - `date ± interval` is a timestamp (DataFusion keeps a date);
 //! - `timestamp − timestamp` is justified to days (`1 day 01:30:00`, not
 //!   `25:30:00`);
@@ -125,6 +126,10 @@ impl ExprPlanner for PgOperators {
             mut left,
             mut right,
         } = expr;
+        (left, right) = match crate::json::plan_operator(&op, left, right, schema)? {
+            Ok(planned) => return Ok(PlannerResult::Planned(planned)),
+            Err(operands) => operands,
+        };
         let arithmetic = matches!(
             op,
             BinaryOperator::Plus

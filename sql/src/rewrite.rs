@@ -212,6 +212,28 @@ impl AnalyzerRule for TextInput {
                         return crate::functions::array_input::array_literal(*expr, &ty)
                             .map(Transformed::yes);
                     }
+                    // Text to json or jsonb through their input functions:
+                    // checked, and jsonb in its canonical form.
+                    if let Some((oid @ (types::oid::JSON | types::oid::JSONB), _)) =
+                        types::declared(&field)
+                        && expr
+                            .get_type(source)
+                            .is_ok_and(|t| is_text(&t) || t.is_null())
+                    {
+                        let name = match oid {
+                            types::oid::JSONB => "jsonb_in",
+                            _ => "json_in",
+                        };
+                        let input = crate::json::functions::all()
+                            .into_iter()
+                            .find(|f| datafusion::logical_expr::ScalarUDFImpl::name(f) == name)
+                            .expect("json input functions");
+                        let call = ScalarUDF::new_from_impl(input).call(vec![*expr]);
+                        return Ok(Transformed::yes(Expr::Cast(Cast {
+                            expr: Box::new(call),
+                            field,
+                        })));
+                    }
                     if types::declared(&field).is_some_and(|(oid, _)| oid == types::oid::CHAR)
                         && expr.get_type(source).is_ok_and(|t| is_text(&t))
                     {

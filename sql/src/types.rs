@@ -248,8 +248,9 @@ impl TypePlanner for PgTypePlanner {
     fn plan_type_field(&self, sql_type: &ast::DataType) -> DfResult<Option<FieldRef>> {
         use ast::DataType as T;
         // A cast to varchar keeps its PostgreSQL type (and length) for the
-        // client: `'x'::varchar` is described as varchar, not text.
-        if let T::Varchar(_) | T::CharacterVarying(_) = sql_type
+        // client: `'x'::varchar` is described as varchar, not text; one to
+        // json or jsonb its type, which the json operators go by.
+        if let T::Varchar(_) | T::CharacterVarying(_) | T::JSON | T::JSONB = sql_type
             && let Ok(t) = column_type(sql_type)
         {
             return Ok(Some(Arc::new(
@@ -271,7 +272,7 @@ impl TypePlanner for PgTypePlanner {
                     oid::TIMESTAMPTZ,
                 ))
             }
-            T::Uuid | T::JSON | T::JSONB | T::Time(Some(_), _) => column_type(sql_type).ok(),
+            T::Uuid | T::Time(Some(_), _) => column_type(sql_type).ok(),
             T::Custom(name, _) if name.0.len() == 1 => {
                 let last = name.0[0].to_string().to_ascii_lowercase();
                 match last.as_str() {

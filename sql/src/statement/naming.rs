@@ -349,7 +349,8 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                             | "generate_subscripts"
                             | "regexp_matches"
                             | "regexp_split_to_table"
-                    ) {
+                    ) && crate::json::functions::set_returning_array(&function).is_none()
+                    {
                         return std::ops::ControlFlow::Continue(());
                     }
                     (function, alias)
@@ -363,9 +364,15 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                 } if array_exprs.len() == 1 => ("unnest".to_string(), alias),
                 _ => return std::ops::ControlFlow::Continue(()),
             };
+            // json's array elements come in a column named `value` (an OUT
+            // parameter), whatever the alias.
+            let named_value = function.contains("_array_elements");
             match alias {
                 Some(alias) if alias.columns.is_empty() => {
-                    let column = alias.name.clone();
+                    let column = match named_value {
+                        true => Ident::new("value"),
+                        false => alias.name.clone(),
+                    };
                     alias.columns = vec![ast::TableAliasColumnDef {
                         name: column,
                         data_type: None,
@@ -373,10 +380,11 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                 }
                 Some(_) => {}
                 None => {
+                    let column = if named_value { "value" } else { &function };
                     *alias = Some(ast::TableAlias {
                         explicit: true,
                         name: Ident::new(&function),
-                        columns: vec![ast::TableAliasColumnDef::from_name(&function)],
+                        columns: vec![ast::TableAliasColumnDef::from_name(column)],
                         at: None,
                     });
                 }

@@ -158,7 +158,7 @@ pub(super) fn set_returning_pattern_array(
         "regexp_split_to_table" => "regexp_split_to_array",
         // The function itself returns its rows as an array.
         "generate_series" => "generate_series",
-        _ => return None,
+        other => crate::json::functions::set_returning_array(other)?,
     };
     let ast::FunctionArguments::List(list) = args else {
         return None;
