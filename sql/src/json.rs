@@ -2,16 +2,17 @@
 //! aggregates, with PostgreSQL's results and result types.
 //!
 //! Both types are text underneath, told apart by the PostgreSQL type in a
-//! field's metadata (as stored columns are). `value` reads JSON text and
-//! writes it back as each type shows it; `functions` holds the functions,
+//! field's metadata (as stored columns are). storage's `json` reads JSON text
+//! and writes it back as each type shows it; `functions` holds the functions,
 //! those behind the operators included; `aggregates` the `json_agg`
 //! family. The operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, `?|`,
 //! `?&`, and `||` and `-` on jsonb) are chosen here while the SQL is
 //! planned, from the operands' types ([`plan_operator`]).
 
 pub mod aggregates;
+mod edits;
 pub mod functions;
-pub mod value;
+mod rows;
 
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{DFSchema, ScalarValue};

@@ -135,13 +135,13 @@ impl Codec {
             Codec::Time | Codec::Interval => Ok(array.clone()),
             Codec::Uuid => text(&canonical_uuid),
             Codec::Json => text(&|v| {
-                serde_json::from_str::<serde_json::Value>(v)
+                crate::json::parse(v)
                     .map(|_| v.to_string())
                     .map_err(|_| invalid("json", v))
             }),
             Codec::Jsonb => text(&|v| {
-                serde_json::from_str::<serde_json::Value>(v)
-                    .map(|value| jsonb_text(&value))
+                crate::json::parse(v)
+                    .map(|value| value.jsonb())
                     .map_err(|_| invalid("json", v))
             }),
             Codec::Bpchar(n) => text(&|v| fit(v, n, "character").map(|s| format!("{s:<n$}"))),
@@ -214,45 +214,6 @@ fn canonical_uuid(value: &str) -> Result<String, StorageError> {
         &digits[16..20],
         &digits[20..]
     ))
-}
-
-/// jsonb's text form: keys sorted shorter first then bytewise, the last of
-/// duplicate keys kept, `", "` and `": "` as separators.
-fn jsonb_text(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_jsonb(value, &mut out);
-    out
-}
-
-fn write_jsonb(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_jsonb(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push_str(": ");
-                write_jsonb(item, out);
-            }
-            out.push('}');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
 }
 
 /// The codecs of one table: its schema as queries see it and as Delta stores it.

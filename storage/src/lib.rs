@@ -15,6 +15,7 @@ pub mod codec;
 pub mod counted;
 mod ddl;
 mod error;
+pub mod json;
 pub mod provider;
 mod sequences;
 pub mod store;

@@ -18,10 +18,11 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
 
-use super::functions::{json_texts, typed_field};
-use super::value::{Kind, Node};
+use super::functions::typed_field;
+use super::rows::json_texts;
 use crate::error::Error;
 use crate::types::oid;
+use enishi_storage::json::{Kind, Node};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct JsonAgg {
@@ -157,7 +158,7 @@ impl Accumulator for Items {
                     ))
                 })?;
                 let mut quoted = String::new();
-                super::value::write_string(key, &mut quoted);
+                enishi_storage::json::write_string(key, &mut quoted);
                 self.entries.push(Entry {
                     item: quoted,
                     value: Some(text.unwrap_or_else(|| "null".into())),
@@ -266,11 +267,11 @@ impl Accumulator for Items {
         let members = pairs
             .iter()
             .map(|(k, v)| {
-                let key = match super::value::parse(k).map(|n| n.kind) {
+                let key = match enishi_storage::json::parse(k).map(|n| n.kind) {
                     Ok(Kind::String(s)) => s,
                     _ => (*k).to_string(),
                 };
-                super::value::parse(v)
+                enishi_storage::json::parse(v)
                     .map(|n| (key, n))
                     .map_err(|e| Error::InvalidTextRepresentation(e).into())
             })

@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListArray, StringArray,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
@@ -18,7 +16,10 @@ use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::value::{Kind, Node, parse};
+use enishi_storage::json::{Kind, Node};
+
+use super::edits::{compact, concat, delete, pretty, set, strip_nulls};
+use super::rows::{Json, json_rows, list_rows, sql_rows, text_rows};
 use crate::error::Error;
 use crate::types::{self, oid};
 
@@ -329,163 +330,6 @@ impl ScalarUDFImpl for JsonFunction {
         }
         Ok(ColumnarValue::Array(out))
     }
-}
-
-/// A row's JSON argument: its text and the value read from it.
-struct Json {
-    text: String,
-    node: Node,
-    jsonb: bool,
-}
-
-impl Json {
-    /// The value (or a member of it) as its type shows it.
-    fn show(&self, node: &Node) -> String {
-        match self.jsonb {
-            true => node.jsonb(),
-            false => node.json(&self.text).into_owned(),
-        }
-    }
-}
-
-fn invalid(message: String) -> datafusion::error::DataFusionError {
-    Error::InvalidTextRepresentation(message).into()
-}
-
-/// Each row of a json, jsonb or text argument, read.
-fn json_rows(array: &ArrayRef, field: &Field) -> Result<Vec<Option<Json>>> {
-    let jsonb = is_jsonb(field);
-    let text = cast(array, &DataType::Utf8)?;
-    text.as_string::<i32>()
-        .iter()
-        .map(|v| {
-            v.map(|t| {
-                parse(t).map(|node| Json {
-                    text: t.to_string(),
-                    node,
-                    jsonb,
-                })
-            })
-            .transpose()
-            .map_err(invalid)
-        })
-        .collect()
-}
-
-fn text_rows(array: &ArrayRef) -> Result<Vec<Option<String>>> {
-    let text = cast(array, &DataType::Utf8)?;
-    Ok(text
-        .as_string::<i32>()
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
-/// Each row of a text[] argument (a path, a list of keys).
-fn list_rows(array: &ArrayRef) -> Result<Vec<Option<Vec<Option<String>>>>> {
-    // An untyped literal (`'{a,b}'`) reaches a function as text.
-    if !matches!(array.data_type(), DataType::List(_)) {
-        return text_rows(array)?
-            .into_iter()
-            .map(|text| {
-                let Some(text) = text else {
-                    return Ok(None);
-                };
-                let elements = crate::functions::array_input::parse(&text)?;
-                Ok(Some(
-                    elements
-                        .into_iter()
-                        .map(|e| match e {
-                            crate::functions::array_input::Element::Text(t) => Some(t),
-                            _ => None,
-                        })
-                        .collect(),
-                ))
-            })
-            .collect::<std::result::Result<_, Error>>()
-            .map_err(Into::into);
-    }
-    let list = cast(
-        array,
-        &DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-    )?;
-    let list = list
-        .as_any()
-        .downcast_ref::<ListArray>()
-        .ok_or_else(|| Error::DatatypeMismatch("a text[] argument is needed".into()))?;
-    (0..list.len())
-        .map(|row| {
-            if list.is_null(row) {
-                return Ok(None);
-            }
-            let items = list.value(row);
-            Ok(Some(
-                items
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(str::to_string))
-                    .collect(),
-            ))
-        })
-        .collect()
-}
-
-/// Each row of any SQL value as the JSON text a `json` (or, when `jsonb`,
-/// a `jsonb`) result shows it: json text as written, else canonical.
-pub fn json_texts(array: &ArrayRef, field: &Field, jsonb: bool) -> Result<Vec<Option<String>>> {
-    if !jsonb && is_json(field) && !is_jsonb(field) {
-        return text_rows(array);
-    }
-    Ok(sql_rows(array, field)?
-        .iter()
-        .map(|n| n.as_ref().map(Node::jsonb))
-        .collect())
-}
-
-/// Each row of any SQL value, as JSON (to_json, build_array, agg).
-pub fn sql_rows(array: &ArrayRef, field: &Field) -> Result<Vec<Option<Node>>> {
-    if is_json(field) {
-        return Ok(json_rows(array, field)?
-            .into_iter()
-            .map(|j| j.map(|j| j.node))
-            .collect());
-    }
-    let kind_of = |text: &str| -> Kind {
-        match array.data_type() {
-            DataType::Boolean => Kind::Bool(text == "true"),
-            t if t.is_integer() || matches!(t, DataType::Decimal128(..)) => {
-                Kind::Number(text.to_string())
-            }
-            DataType::Float32 | DataType::Float64 => match text.parse::<f64>() {
-                Ok(v) if v.is_finite() => Kind::Number(text.to_string()),
-                _ => Kind::String(text.to_string()),
-            },
-            _ => Kind::String(text.to_string()),
-        }
-    };
-    if let DataType::List(item) = array.data_type() {
-        let list = array.as_list::<i32>();
-        return (0..list.len())
-            .map(|row| {
-                if list.is_null(row) {
-                    return Ok(None);
-                }
-                let items = sql_rows(&list.value(row), item)?;
-                Ok(Some(Node::built(Kind::Array(
-                    items
-                        .into_iter()
-                        .map(|i| i.unwrap_or_else(|| Node::built(Kind::Null)))
-                        .collect(),
-                ))))
-            })
-            .collect();
-    }
-    let text = cast(array, &DataType::Utf8)?;
-    Ok(text
-        .as_string::<i32>()
-        .iter()
-        .map(|v| v.map(|t| Node::built(kind_of(t))))
-        .collect())
 }
 
 fn evaluate(op: Op, arrays: &[ArrayRef], fields: &[FieldRef], rows: usize) -> Result<ArrayRef> {
@@ -849,7 +693,7 @@ fn keys(array: &ArrayRef, field: &Field) -> Result<ArrayRef> {
     Ok(Arc::new(builder.finish()))
 }
 
-fn coded(code: &'static str, message: &str) -> datafusion::error::DataFusionError {
+pub(super) fn coded(code: &'static str, message: &str) -> datafusion::error::DataFusionError {
     Error::Coded {
         code,
         message: message.into(),
@@ -864,185 +708,5 @@ fn shown(value: &Json, member: &Node, text: bool) -> Option<String> {
         (Kind::String(s), true) => Some(s.clone()),
         (Kind::Null, true) => None,
         _ => Some(value.show(member)),
-    }
-}
-
-/// `a || b` for jsonb: objects merge (b's members win), anything else is
-/// concatenated as arrays (a non-array taken as an array of itself).
-fn concat(a: &Node, b: &Node) -> Node {
-    match (&a.kind, &b.kind) {
-        (Kind::Object(x), Kind::Object(y)) => {
-            let mut members: Vec<(String, Node)> = x.clone();
-            members.extend(y.iter().cloned());
-            Node::built(Kind::Object(members))
-        }
-        _ => {
-            let items = |n: &Node| match &n.kind {
-                Kind::Array(items) => items.clone(),
-                _ => vec![n.clone()],
-            };
-            let mut all = items(a);
-            all.extend(items(b));
-            Node::built(Kind::Array(all))
-        }
-    }
-}
-
-/// `a - key`, `a - keys`, `a - index`.
-fn delete(a: &Node, keys: &[String], by_index: bool) -> Result<Node> {
-    match &a.kind {
-        Kind::Object(_) if by_index => Err(coded(
-            "22023",
-            "cannot delete from object using integer index",
-        )),
-        Kind::Object(members) => Ok(Node::built(Kind::Object(
-            members
-                .iter()
-                .filter(|(k, _)| !keys.contains(k))
-                .cloned()
-                .collect(),
-        ))),
-        Kind::Array(items) if by_index => {
-            let index: i64 = keys
-                .first()
-                .and_then(|k| k.parse().ok())
-                .unwrap_or(i64::MAX);
-            let at = if index < 0 {
-                items.len() as i64 + index
-            } else {
-                index
-            };
-            Ok(Node::built(Kind::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i as i64 != at)
-                    .map(|(_, n)| n.clone())
-                    .collect(),
-            )))
-        }
-        Kind::Array(items) => Ok(Node::built(Kind::Array(
-            items
-                .iter()
-                .filter(|n| !matches!(&n.kind, Kind::String(s) if keys.contains(s)))
-                .cloned()
-                .collect(),
-        ))),
-        _ => Err(coded("22023", "cannot delete from scalar")),
-    }
-}
-
-/// `jsonb_set`: replaces (or, when `create`, adds) the value at `path`.
-fn set(node: &mut Node, path: &[String], new: &Node, create: bool) -> Result<()> {
-    let Some((step, rest)) = path.split_first() else {
-        *node = new.clone();
-        return Ok(());
-    };
-    node.span = 0..0;
-    match &mut node.kind {
-        Kind::Object(members) => {
-            // jsonb keeps the last of repeated keys; so does the change.
-            match members.iter_mut().rev().find(|(k, _)| k == step) {
-                Some((_, value)) => set(value, rest, new, create)?,
-                None if create && rest.is_empty() => members.push((step.clone(), new.clone())),
-                None => {}
-            }
-        }
-        Kind::Array(items) => {
-            let index: i64 = step.trim().parse().map_err(|_| {
-                Error::InvalidTextRepresentation(format!(
-                    "path element at position {} is not an integer: \"{step}\"",
-                    1
-                ))
-            })?;
-            let len = items.len() as i64;
-            let at = if index < 0 { len + index } else { index };
-            if (0..len).contains(&at) {
-                set(&mut items[at as usize], rest, new, create)?;
-            } else if create && rest.is_empty() {
-                if at < 0 {
-                    items.insert(0, new.clone());
-                } else {
-                    items.push(new.clone());
-                }
-            }
-        }
-        _ => return Err(coded("22023", "cannot set path in scalar")),
-    }
-    Ok(())
-}
-
-fn strip_nulls(node: &Node) -> Node {
-    match &node.kind {
-        Kind::Object(members) => Node::built(Kind::Object(
-            members
-                .iter()
-                .filter(|(_, v)| v.kind != Kind::Null)
-                .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                .collect(),
-        )),
-        Kind::Array(items) => Node::built(Kind::Array(items.iter().map(strip_nulls).collect())),
-        _ => node.clone(),
-    }
-}
-
-/// json's form of a built value: members in their order, no spaces.
-fn compact(node: &Node) -> String {
-    match &node.kind {
-        Kind::Object(members) => {
-            let inner: Vec<String> = members
-                .iter()
-                .map(|(k, v)| {
-                    let mut key = String::new();
-                    super::value::write_string(k, &mut key);
-                    format!("{key}:{}", compact(v))
-                })
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Kind::Array(items) => {
-            let inner: Vec<String> = items.iter().map(compact).collect();
-            format!("[{}]", inner.join(","))
-        }
-        _ => node.jsonb(),
-    }
-}
-
-/// `jsonb_pretty`: four spaces an indent, as PostgreSQL writes it.
-fn pretty(node: &Node, depth: usize, out: &mut String) {
-    let indent = |n: usize| "    ".repeat(n);
-    match &node.kind {
-        Kind::Object(_) if node.jsonb_members().is_empty() => out.push_str("{\n}"),
-        Kind::Array(items) if items.is_empty() => out.push_str("[\n]"),
-        Kind::Object(_) => {
-            out.push_str("{\n");
-            let members = node.jsonb_members();
-            for (i, (key, value)) in members.iter().enumerate() {
-                out.push_str(&indent(depth + 1));
-                super::value::write_string(key, out);
-                out.push_str(": ");
-                pretty(value, depth + 1, out);
-                if i + 1 < members.len() {
-                    out.push(',');
-                }
-                out.push('\n');
-            }
-            out.push_str(&indent(depth));
-            out.push('}');
-        }
-        Kind::Array(items) => {
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                out.push_str(&indent(depth + 1));
-                pretty(item, depth + 1, out);
-                if i + 1 < items.len() {
-                    out.push(',');
-                }
-                out.push('\n');
-            }
-            out.push_str(&indent(depth));
-            out.push(']');
-        }
-        _ => out.push_str(&node.jsonb()),
     }
 }

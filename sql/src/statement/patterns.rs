@@ -83,8 +83,14 @@ pub(super) fn set_returning_patterns_unnested(stmt: &mut Statement) {
         if let Expr::Function(f) = expr
             && let Some(array) = set_returning_pattern_array(&f.name, &f.args)
         {
+            // json's elements leave the array as text: cast back to their type.
+            let typed = match object_name_last(&f.name).as_str() {
+                "json_array_elements" => "::json",
+                "jsonb_array_elements" => "::jsonb",
+                _ => "",
+            };
             *expr = array;
-            if let Some(call) = parse_expr(&format!("unnest({expr})")) {
+            if let Some(call) = parse_expr(&format!("unnest({expr}){typed}")) {
                 *expr = call;
             }
         }

@@ -1,5 +1,6 @@
 //! JSON text read into a tree and written back as PostgreSQL writes `json`
-//! and `jsonb`.
+//! and `jsonb`: the columns' input rules (see `codec`) and the SQL engine's
+//! json operators and functions.
 //!
 //! A `json` value is its text: what an operator extracts from it is the
 //! text of the member as written, so each node keeps its place in the
