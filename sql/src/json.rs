@@ -13,6 +13,7 @@ pub mod aggregates;
 mod edits;
 pub mod functions;
 mod rows;
+mod types;
 
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{DFSchema, ScalarValue};

@@ -35,8 +35,7 @@ use std::sync::{Arc, RwLock};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{
-    CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
-    MemorySchemaProvider, SchemaProvider,
+    CatalogProvider, CatalogProviderList, MemorySchemaProvider, SchemaProvider,
 };
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::{MemTable, provider_as_source};

@@ -18,8 +18,8 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
 
-use super::functions::typed_field;
 use super::rows::json_texts;
+use super::types::typed_field;
 use crate::error::Error;
 use crate::types::oid;
 use enishi_storage::json::{Kind, Node};

@@ -4,7 +4,7 @@
 use datafusion::error::Result;
 use enishi_storage::json::{Kind, Node};
 
-use super::functions::coded;
+use super::types::coded;
 use crate::error::Error;
 
 /// `a || b` for jsonb: objects merge (b's members win), anything else is

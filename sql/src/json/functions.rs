@@ -20,8 +20,9 @@ use enishi_storage::json::{Kind, Node};
 
 use super::edits::{compact, concat, delete, pretty, set, strip_nulls};
 use super::rows::{Json, json_rows, list_rows, sql_rows, text_rows};
+pub use super::types::{coded, is_json, is_jsonb, typed_field};
 use crate::error::Error;
-use crate::types::{self, oid};
+use crate::types::oid;
 
 /// What a function does; its name is PostgreSQL's, or for an operator's
 /// function a name of ours (`->` is [`Op::Field`]).
@@ -153,21 +154,6 @@ pub fn all() -> Vec<JsonFunction> {
     .into_iter()
     .map(|(name, op)| JsonFunction::new(name, op))
     .collect()
-}
-
-/// A field of PostgreSQL type `oid` (json, jsonb, …) holding text.
-pub fn typed_field(name: &str, pg_oid: u32) -> Field {
-    types::ColumnType::new(DataType::Utf8, pg_oid).field(name, true)
-}
-
-/// Whether a field holds jsonb (else json, or text read as json).
-pub fn is_jsonb(field: &Field) -> bool {
-    types::declared(field).is_some_and(|(o, _)| o == oid::JSONB)
-}
-
-/// Whether a field holds json or jsonb.
-pub fn is_json(field: &Field) -> bool {
-    types::declared(field).is_some_and(|(o, _)| o == oid::JSONB || o == oid::JSON)
 }
 
 impl JsonFunction {
@@ -691,14 +677,6 @@ fn keys(array: &ArrayRef, field: &Field) -> Result<ArrayRef> {
         builder.append(true);
     }
     Ok(Arc::new(builder.finish()))
-}
-
-pub(super) fn coded(code: &'static str, message: &str) -> datafusion::error::DataFusionError {
-    Error::Coded {
-        code,
-        message: message.into(),
-    }
-    .into()
 }
 
 /// What `->`/`#>` yield: the member as its type shows it; for `->>` and

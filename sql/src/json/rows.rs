@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::error::Result;
 use enishi_storage::json::{Kind, Node, parse};
 
-use super::functions::{is_json, is_jsonb};
+use super::types::{is_json, is_jsonb};
 use crate::error::Error;
 
 /// A row's JSON argument: its text and the value read from it.

@@ -79,45 +79,44 @@ impl Session {
         rows: Vec<RecordBatch>,
     ) -> Result<(SessionContext, LogicalPlan)> {
         let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
-        let schema_name = target_schema(dml);
-        let ctx = self.context_over(
-            &schema_name,
-            vec![(dml.table_name.table().to_string(), Arc::new(rows))],
-        )?;
+        let table = dml.table_name.table();
+        let ctx = self.context_over(vec![(table.to_string(), Arc::new(rows))])?;
         let list: Vec<String> = items.iter().map(ToString::to_string).collect();
-        let mut sql = format!(
-            "SELECT {} FROM {}.{}",
+        let sql = format!(
+            "SELECT {} FROM {ROWS_SCHEMA}.{} AS {}",
             list.join(", "),
-            ast::Ident::with_quote('"', &schema_name),
-            ast::Ident::with_quote('"', dml.table_name.table())
+            ast::Ident::with_quote('"', table),
+            alias
+                .cloned()
+                .unwrap_or_else(|| ast::Ident::with_quote('"', table))
         );
-        if let Some(alias) = alias {
-            sql.push_str(&format!(" AS {alias}"));
-        }
         let stmt = crate::statement::parse(&sql)?
             .pop()
             .ok_or_else(|| Error::syntax("empty RETURNING list"))?;
         let plan = ctx.state().statement_to_plan(stmt).await?;
+        // What the list reads besides the rows needs SELECT on it.
+        crate::privileges::admissible(&plan)?;
+        self.authorize(&plan)?;
         Ok((ctx, plan))
     }
 
-    /// A context of this session's settings and functions whose only
-    /// relations are `tables`, in schema `schema`.
+    /// A context of this session (its settings, functions and relations)
+    /// in which `tables` are also relations, in schema [`ROWS_SCHEMA`].
     pub(super) fn context_over(
         &self,
-        schema: &str,
         tables: Vec<(String, Arc<MemTable>)>,
     ) -> Result<SessionContext> {
-        let provider = MemorySchemaProvider::new();
+        let rows = MemorySchemaProvider::new();
         for (name, table) in tables {
-            provider.register_table(name, table)?;
+            rows.register_table(name, table)?;
         }
-        let catalog = MemoryCatalogProvider::new();
-        catalog.register_schema(schema, Arc::new(provider))?;
-        let catalogs = MemoryCatalogProviderList::new();
-        catalogs.register_catalog(crate::constants::DATABASE.to_string(), Arc::new(catalog));
-        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
-            .with_catalog_list(Arc::new(catalogs))
+        let state = self.ctx.state();
+        let catalogs = Arc::new(RowsOverlay {
+            inner: state.catalog_list().clone(),
+            rows: Arc::new(rows),
+        });
+        let state = SessionStateBuilder::new_from_existing(state)
+            .with_catalog_list(catalogs)
             .build();
         Ok(SessionContext::new_with_state(state))
     }
@@ -304,12 +303,69 @@ pub(super) fn column_default(field: &Field) -> Result<Expr> {
     }
 }
 
-/// The schema of a DML statement's target.
-pub(super) fn target_schema(dml: &DmlStatement) -> String {
-    dml.table_name
-        .schema()
-        .unwrap_or(crate::constants::DEFAULT_SCHEMA)
-        .to_string()
+/// The schema where [`Session::context_over`] puts its rows (PostgreSQL
+/// reserves `pg_` names: no user schema can have it).
+pub(super) const ROWS_SCHEMA: &str = "pg_enishi_rows";
+
+/// The session's relations, and the schema of rows a statement made.
+#[derive(Debug)]
+struct RowsOverlay {
+    inner: Arc<dyn CatalogProviderList>,
+    rows: Arc<dyn SchemaProvider>,
+}
+
+impl CatalogProviderList for RowsOverlay {
+    fn register_catalog(
+        &self,
+        name: String,
+        catalog: Arc<dyn CatalogProvider>,
+    ) -> Option<Arc<dyn CatalogProvider>> {
+        self.inner.register_catalog(name, catalog)
+    }
+
+    fn catalog_names(&self) -> Vec<String> {
+        self.inner.catalog_names()
+    }
+
+    fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
+        let inner = self.inner.catalog(name)?;
+        if name != crate::constants::DATABASE {
+            return Some(inner);
+        }
+        Some(Arc::new(RowsCatalog {
+            inner,
+            rows: self.rows.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct RowsCatalog {
+    inner: Arc<dyn CatalogProvider>,
+    rows: Arc<dyn SchemaProvider>,
+}
+
+impl CatalogProvider for RowsCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names = self.inner.schema_names();
+        names.push(ROWS_SCHEMA.to_string());
+        names
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        match name {
+            ROWS_SCHEMA => Some(self.rows.clone()),
+            _ => self.inner.schema(name),
+        }
+    }
+
+    fn register_schema(
+        &self,
+        name: &str,
+        schema: Arc<dyn SchemaProvider>,
+    ) -> datafusion::error::Result<Option<Arc<dyn SchemaProvider>>> {
+        self.inner.register_schema(name, schema)
+    }
 }
 
 pub(super) fn is_default(expr: &Expr) -> bool {

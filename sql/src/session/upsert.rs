@@ -25,7 +25,7 @@ use datafusion::logical_expr::{Expr as PlanExpr, ExprSchemable};
 use enishi_storage::{PrimaryKey, TableHandle};
 use std::collections::{HashMap, HashSet};
 
-use super::dml::{column_default, target_schema};
+use super::dml::{ROWS_SCHEMA, column_default};
 use super::*;
 
 /// The column pairing each conflicting row with its `excluded` row.
@@ -152,12 +152,18 @@ impl Session {
         target: Option<&ast::ConflictTarget>,
         action: &ast::OnConflictAction,
     ) -> Result<Vec<PrimaryKey>> {
-        let schema = target_schema(dml);
         let table = dml.table_name.table();
+        // The table the statement resolved (search_path, temporary schema).
+        let provider = datafusion::datasource::source_as_provider(&dml.target)?;
+        let id = <dyn datafusion::datasource::TableProvider>::downcast_ref::<TableHandle>(
+            provider.as_ref(),
+        )
+        .map(TableHandle::table_id);
         let keys = self.engine.storage().read_catalog(|c| {
             c.schemas
-                .get(&schema)
-                .and_then(|s| s.tables.get(table))
+                .values()
+                .flat_map(|s| s.tables.values())
+                .find(|t| Some(t.id) == id)
                 .map(|t| t.keys())
                 .unwrap_or_default()
         });
@@ -372,14 +378,10 @@ impl Session {
         };
         let targets = take(existing, pairs.iter().map(|&(_, e)| e as u32).collect())?;
         let excluded = take(given, pairs.iter().map(|&(g, _)| g as u32).collect())?;
-        let schema_name = target_schema(dml);
-        let ctx = self.context_over(
-            &schema_name,
-            vec![
-                (table.to_string(), targets),
-                (EXCLUDED.to_string(), excluded),
-            ],
-        )?;
+        let ctx = self.context_over(vec![
+            (table.to_string(), targets),
+            (EXCLUDED.to_string(), excluded),
+        ])?;
         let columns = existing.schema();
         let target = upsert
             .alias
@@ -406,14 +408,13 @@ impl Session {
             };
         }
         let mut sql = format!(
-            "SELECT {target}.{PAIR}, {} FROM {schema}.{name} AS {target} JOIN {schema}.{EXCLUDED} AS excluded ON {target}.{PAIR} = excluded.{PAIR}",
+            "SELECT {target}.{PAIR}, {} FROM {ROWS_SCHEMA}.{name} AS {target} JOIN {ROWS_SCHEMA}.{EXCLUDED} AS excluded ON {target}.{PAIR} = excluded.{PAIR}",
             values
                 .iter()
                 .enumerate()
                 .map(|(i, v)| format!("{v} AS __c{i}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            schema = ast::Ident::with_quote('"', &schema_name),
             name = ast::Ident::with_quote('"', table),
         );
         if let Some(condition) = &update.selection {
@@ -423,6 +424,9 @@ impl Session {
             .pop()
             .ok_or_else(|| Error::Internal("empty DO UPDATE".into()))?;
         let mut plan = ctx.state().statement_to_plan(stmt).await?;
+        // What the SET list reads besides the rows needs SELECT on it.
+        crate::privileges::admissible(&plan)?;
+        self.authorize(&plan)?;
         if let Some(params) = upsert.params {
             plan = plan.with_param_values(params.clone())?;
         }
