@@ -138,3 +138,20 @@ pub fn plan_operator(
         _ => return Ok(Err((left, right))),
     }))
 }
+
+/// `j[key]` on json or jsonb: `j -> key`.
+pub fn plan_subscript(
+    access: &datafusion::logical_expr::planner::RawFieldAccessExpr,
+    schema: &DFSchema,
+) -> Option<Expr> {
+    use datafusion::logical_expr::GetFieldAccess;
+    if !field(&access.expr, schema).is_some_and(|f| functions::is_json(&f)) {
+        return None;
+    }
+    let key = match &access.field_access {
+        GetFieldAccess::ListIndex { key } => key.as_ref().clone(),
+        GetFieldAccess::NamedStructField { name } => Expr::Literal(name.clone(), None),
+        _ => return None,
+    };
+    Some(call(FIELD, vec![access.expr.clone(), key]))
+}

@@ -116,6 +116,19 @@ impl ExprPlanner for PgOperators {
         ))
     }
 
+    /// `j['key']` and `j[0]` on json are `->` (PostgreSQL 14's jsonb
+    /// subscripts).
+    fn plan_field_access(
+        &self,
+        expr: datafusion::logical_expr::planner::RawFieldAccessExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<datafusion::logical_expr::planner::RawFieldAccessExpr>> {
+        match crate::json::plan_subscript(&expr, schema) {
+            Some(planned) => Ok(PlannerResult::Planned(planned)),
+            None => Ok(PlannerResult::Original(expr)),
+        }
+    }
+
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,

@@ -406,11 +406,13 @@ impl Session {
             DFStatement::Explain(_) => {}
             _ => return Ok((vec![], None)),
         }
+        // DO UPDATE's parameters are the upsert's too.
+        let mut more_parameters = HashMap::new();
         if let DFStatement::Statement(s) = stmt
             && let Statement::Insert(insert) = s.as_ref()
             && let Some(ast::OnInsert::OnConflict(on)) = &insert.on
         {
-            self.check_on_conflict(insert, on).await?;
+            more_parameters = self.check_on_conflict(insert, on).await?;
         }
         if let DFStatement::Statement(s) = stmt
             && let Statement::Insert(insert) = s.as_ref()
@@ -418,6 +420,7 @@ impl Session {
         {
             let (dml, items) = self.plan_insert_returning(insert).await?;
             let types = parameter_types(&LogicalPlan::Dml(dml.clone()), param_hints)?;
+            let types = query::with_parameters(types, &more_parameters);
             let alias = insert.table_alias.as_ref().map(|a| &a.alias);
             let (ctx, plan) = self.returning_plan(&dml, &items, alias, vec![]).await?;
             drop(ctx);
@@ -453,6 +456,7 @@ impl Session {
         };
         let plan = self.plan(rewritten.as_ref().unwrap_or(stmt)).await?;
         let types = parameter_types(&plan, param_hints)?;
+        let types = query::with_parameters(types, &more_parameters);
         let schema = match &plan {
             LogicalPlan::Dml(_) | LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => None,
             plan => Some(self.result_schema(plan).await),

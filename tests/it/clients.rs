@@ -130,6 +130,21 @@ fn sqlalchemy_and_pandas_observe_what_they_observe_on_postgresql() {
     assert_same_observations(&enishi, &expected);
 }
 
+/// An application through SQLAlchemy 2's ORM and Alembic (from PyPI):
+/// create_all with identity and serial keys, a foreign key, unique and
+/// ordinary indexes and a jsonb column; ORM inserts returning ids, json key
+/// queries, updates and deletes with RETURNING, a nested transaction,
+/// upserts, and an Alembic autogenerate that finds exactly the added column
+/// and index. Enishi must give what PostgreSQL 15 gives.
+#[test]
+fn an_orm_application_and_its_migrations_observe_what_they_observe_on_postgresql() {
+    let server = TestServer::start();
+    let postgres = crate::oracle::Postgres::start();
+    let expected = observe_python("orm_flow_check.py", postgres.port);
+    let enishi = observe_python("orm_flow_check.py", server.port);
+    assert_same_observations(&enishi, &expected);
+}
+
 /// pgcli (from PyPI): its completion refresh as pgcli runs it (schemas,
 /// tables, views, columns, foreign keys, functions, types, casing), the
 /// completions it then offers (joins along foreign keys), and pgspecial's

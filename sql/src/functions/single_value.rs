@@ -59,6 +59,22 @@ impl AggregateUDFImpl for SingleValue {
         &self.signature
     }
 
+    /// The value keeps its field's PostgreSQL type (json, varchar, …).
+    fn return_field(
+        &self,
+        args: &[datafusion::arrow::datatypes::FieldRef],
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let types: Vec<DataType> = args.iter().map(|f| f.data_type().clone()).collect();
+        let data_type = self.return_type(&types)?;
+        let field = datafusion::arrow::datatypes::Field::new(self.name(), data_type, true)
+            .with_metadata(
+                args.first()
+                    .map(|f| f.metadata().clone())
+                    .unwrap_or_default(),
+            );
+        Ok(std::sync::Arc::new(field))
+    }
+
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         Ok(counted(&args[0]))
     }
@@ -167,6 +183,27 @@ impl ScalarUDFImpl for SingleValueOf {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    /// The value keeps its field's PostgreSQL type (json, varchar, …).
+    fn return_field_from_args(
+        &self,
+        args: datafusion::logical_expr::ReturnFieldArgs,
+    ) -> Result<datafusion::arrow::datatypes::FieldRef> {
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let data_type = self.return_type(&types)?;
+        let metadata = args
+            .arg_fields
+            .first()
+            .map(|f| f.metadata().clone())
+            .unwrap_or_default();
+        let field = datafusion::arrow::datatypes::Field::new(self.name(), data_type, true)
+            .with_metadata(metadata);
+        Ok(std::sync::Arc::new(field))
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {

@@ -53,6 +53,7 @@ impl Session {
             .await?
             .collect()
             .await?;
+        let rows = conformed(dml.input.schema().inner(), rows)?;
         let stored = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows.clone()])?;
         dml.input = Arc::new(
             LogicalPlanBuilder::scan(
@@ -78,6 +79,7 @@ impl Session {
         alias: Option<&ast::Ident>,
         rows: Vec<RecordBatch>,
     ) -> Result<(SessionContext, LogicalPlan)> {
+        let rows = conformed(dml.input.schema().inner(), rows)?;
         let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
         let table = dml.table_name.table();
         let ctx = self.context_over(vec![(table.to_string(), Arc::new(rows))])?;
@@ -293,6 +295,24 @@ fn stored_expr(sql: &str) -> Result<Expr> {
     Err(Error::Internal(format!(
         "stored expression did not parse: {sql}"
     )))
+}
+
+/// Rows in `schema`: the rows a plan yields may differ from its schema in
+/// nullability or field metadata (a parameter's cast), which a MemTable
+/// refuses. A NULL where the schema allows none fails (23502).
+pub(super) fn conformed(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    batches
+        .into_iter()
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        })
+        .collect()
 }
 
 /// A column's DEFAULT, NULL when it has none.

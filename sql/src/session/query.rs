@@ -450,6 +450,26 @@ pub(super) fn parameter_types(
         .collect())
 }
 
+/// Parameter types with those of another part of the statement (an
+/// upsert's DO UPDATE) added where the first part has none.
+pub(super) fn with_parameters(
+    mut types: Vec<Field>,
+    more: &HashMap<String, Option<datafusion::arrow::datatypes::FieldRef>>,
+) -> Vec<Field> {
+    let count = more
+        .keys()
+        .filter_map(|k| k.trim_start_matches('$').parse::<usize>().ok())
+        .max()
+        .unwrap_or(0);
+    for i in types.len() + 1..=count {
+        types.push(match more.get(&format!("${i}")).cloned().flatten() {
+            Some(field) => field.as_ref().clone(),
+            None => Field::new(format!("${i}"), DataType::Utf8, true),
+        });
+    }
+    types
+}
+
 /// The target field of the cast that output column `index` of `plan` comes
 /// from, if it comes from one (its metadata may name a PostgreSQL type),
 /// followed through the nodes that pass a column on unchanged: in
@@ -465,11 +485,48 @@ fn output_cast(plan: &LogicalPlan, index: usize) -> Option<datafusion::arrow::da
             match expr {
                 E::Cast(c) => Some(c.field.clone()),
                 E::TryCast(c) => Some(c.field.clone()),
+                // A scalar subquery's value has the type of its column.
+                E::ScalarSubquery(subquery) => output_cast(&subquery.subquery, 0).or_else(|| {
+                    let field = subquery.subquery.schema().field(0);
+                    types::declared(field).map(|_| field.clone())
+                }),
+                // A CASE whose branches share a PostgreSQL type has it
+                // (DataFusion's CASE drops field metadata).
+                E::Case(case) => {
+                    use datafusion::logical_expr::ExprSchemable;
+                    let branches = case
+                        .when_then_expr
+                        .iter()
+                        .map(|(_, then)| then.as_ref())
+                        .chain(case.else_expr.as_deref())
+                        .filter(|e| !matches!(e, E::Literal(v, _) if v.is_null()));
+                    let mut shared: Option<datafusion::arrow::datatypes::FieldRef> = None;
+                    for branch in branches {
+                        let (_, field) = branch.to_field(p.input.schema()).ok()?;
+                        types::declared(&field)?;
+                        match &shared {
+                            Some(s) if types::declared(s) != types::declared(&field) => {
+                                return None;
+                            }
+                            Some(_) => {}
+                            None => shared = Some(field),
+                        }
+                    }
+                    shared
+                }
                 E::Column(column) => {
                     let index = p.input.schema().index_of_column(column).ok()?;
                     output_cast(&p.input, index)
                 }
                 _ => None,
+            }
+        }
+        // A join's columns are its left side's, then its right side's.
+        LogicalPlan::Join(join) => {
+            let left = join.left.schema().fields().len();
+            match index < left {
+                true => output_cast(&join.left, index),
+                false => output_cast(&join.right, index - left),
             }
         }
         LogicalPlan::Sort(_)

@@ -25,7 +25,7 @@ use datafusion::logical_expr::{Expr as PlanExpr, ExprSchemable};
 use enishi_storage::{PrimaryKey, TableHandle};
 use std::collections::{HashMap, HashSet};
 
-use super::dml::{ROWS_SCHEMA, column_default};
+use super::dml::{ROWS_SCHEMA, column_default, conformed};
 use super::*;
 
 /// The column pairing each conflicting row with its `excluded` row.
@@ -112,12 +112,13 @@ impl Session {
     }
 
     /// Checks an INSERT's ON CONFLICT clause without running it (for
-    /// Describe): its arbiter and its SET list and WHERE.
+    /// Describe): its arbiter and its SET list and WHERE. Returns the
+    /// parameters those use.
     pub(super) async fn check_on_conflict(
         &self,
         insert: &ast::Insert,
         on: &ast::OnConflict,
-    ) -> Result<()> {
+    ) -> Result<HashMap<String, Option<datafusion::arrow::datatypes::FieldRef>>> {
         let (dml, _) = self.plan_insert_returning(insert).await?;
         // PostgreSQL names the constraint when it reads the statement, but
         // infers a key from columns only when it runs it.
@@ -126,7 +127,7 @@ impl Session {
             Err(e) => return Err(e),
         }
         let ast::OnConflictAction::DoUpdate(update) = &on.action else {
-            return Ok(());
+            return Ok(HashMap::new());
         };
         let provider = datafusion::datasource::source_as_provider(&dml.target)?;
         let existing = RecordBatch::new_empty(provider.schema());
@@ -139,9 +140,10 @@ impl Session {
             alias: alias.as_ref(),
             params: None,
         };
-        self.updated_rows(&upsert, update, &existing, &given, &[])
+        let (_, plan) = self
+            .do_update_plan(&upsert, update, &existing, &given, &[])
             .await?;
-        Ok(())
+        Ok(plan.get_parameter_fields()?)
     }
 
     /// The keys an ON CONFLICT clause arbitrates on, as PostgreSQL infers
@@ -221,7 +223,7 @@ impl Session {
             .await?
             .collect()
             .await?;
-        let given = concat_batches(&schema, &given)?;
+        let given = concat_batches(&schema, &conformed(&schema, given)?)?;
         let provider = datafusion::datasource::source_as_provider(&dml.target)?;
         let table_schema = provider.schema();
         let updating = matches!(upsert.action, ast::OnConflictAction::DoUpdate(_));
@@ -356,6 +358,60 @@ impl Session {
         given: &RecordBatch,
         pairs: &[(usize, usize)],
     ) -> Result<(RecordBatch, Vec<usize>, HashSet<usize>)> {
+        let (ctx, mut plan) = self
+            .do_update_plan(upsert, update, existing, given, pairs)
+            .await?;
+        if let Some(params) = upsert.params {
+            plan = plan.with_param_values(params.clone())?;
+        }
+        let columns = existing.schema();
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let mut exprs = vec![datafusion::prelude::col(PAIR)];
+        for (i, field) in columns.fields().iter().enumerate() {
+            exprs.push(
+                PlanExpr::Column(datafusion::common::Column::from_name(format!("__c{i}")))
+                    .cast_to(field.data_type(), frame.schema())?
+                    .alias(field.name()),
+            );
+        }
+        let batches = frame.select(exprs)?.collect().await?;
+        let mut sources = Vec::new();
+        let mut positions = HashSet::new();
+        let mut rows = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(|| Error::Internal("pairs lost".into()))?;
+            for id in ids.iter().flatten() {
+                let (given_row, existing_row) = pairs[id as usize];
+                sources.push(given_row);
+                positions.insert(existing_row);
+            }
+            let columns = batch.columns()[1..]
+                .iter()
+                .zip(existing.schema().fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            rows.push(RecordBatch::try_new(given.schema(), columns)?);
+        }
+        let updated = concat_batches(&given.schema(), &rows)?;
+        Ok((updated, sources, positions))
+    }
+}
+
+impl Session {
+    /// DO UPDATE as a query over pairs of rows (see [`Self::updated_rows`]):
+    /// each pair's number, then every column's new value.
+    async fn do_update_plan(
+        &self,
+        upsert: &Upsert<'_>,
+        update: &ast::DoUpdate,
+        existing: &RecordBatch,
+        given: &RecordBatch,
+        pairs: &[(usize, usize)],
+    ) -> Result<(SessionContext, LogicalPlan)> {
         let dml = upsert.dml;
         let table = dml.table_name.table();
         let pair_ids = UInt64Array::from_iter_values(0..pairs.len() as u64);
@@ -423,46 +479,11 @@ impl Session {
         let stmt = crate::statement::parse(&sql)?
             .pop()
             .ok_or_else(|| Error::Internal("empty DO UPDATE".into()))?;
-        let mut plan = ctx.state().statement_to_plan(stmt).await?;
+        let plan = ctx.state().statement_to_plan(stmt).await?;
         // What the SET list reads besides the rows needs SELECT on it.
         crate::privileges::admissible(&plan)?;
         self.authorize(&plan)?;
-        if let Some(params) = upsert.params {
-            plan = plan.with_param_values(params.clone())?;
-        }
-        let frame = ctx.execute_logical_plan(plan).await?;
-        let mut exprs = vec![datafusion::prelude::col(PAIR)];
-        for (i, field) in columns.fields().iter().enumerate() {
-            exprs.push(
-                PlanExpr::Column(datafusion::common::Column::from_name(format!("__c{i}")))
-                    .cast_to(field.data_type(), frame.schema())?
-                    .alias(field.name()),
-            );
-        }
-        let batches = frame.select(exprs)?.collect().await?;
-        let mut sources = Vec::new();
-        let mut positions = HashSet::new();
-        let mut rows = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let ids = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<UInt64Array>()
-                .ok_or_else(|| Error::Internal("pairs lost".into()))?;
-            for id in ids.iter().flatten() {
-                let (given_row, existing_row) = pairs[id as usize];
-                sources.push(given_row);
-                positions.insert(existing_row);
-            }
-            let columns = batch.columns()[1..]
-                .iter()
-                .zip(existing.schema().fields())
-                .map(|(c, f)| cast(c, f.data_type()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            rows.push(RecordBatch::try_new(given.schema(), columns)?);
-        }
-        let updated = concat_batches(&given.schema(), &rows)?;
-        Ok((updated, sources, positions))
+        Ok((ctx, plan))
     }
 }
 

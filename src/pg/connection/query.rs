@@ -171,17 +171,49 @@ pub(super) fn bind_parameters(portal: &Portal<Prepared>) -> PgWireResult<ParamVa
         };
         numeric.push((i, value));
     }
+    // json and jsonb arrive as their text (binary jsonb: a version byte, 1,
+    // then the text), which arrow-pg does not read.
+    let mut json = Vec::new();
+    for (i, declared) in declared.iter().enumerate() {
+        let Some(ty @ (&Type::JSON | &Type::JSONB)) = declared.as_ref() else {
+            continue;
+        };
+        let Some(raw) = others.get_mut(i) else {
+            continue;
+        };
+        let value = raw.take().map(|bytes| {
+            let text = match (portal.parameter_format.is_binary(i), ty == &Type::JSONB) {
+                (true, true) => bytes.get(1..).unwrap_or_default(),
+                _ => &bytes[..],
+            };
+            String::from_utf8_lossy(text).into_owned()
+        });
+        json.push((i, ScalarValue::Utf8(value)));
+    }
     let inferred: Vec<Option<&DataType>> = prepared
         .param_types
         .iter()
         .map(|f| Some(f.data_type()))
         .collect();
-    let mut rest = Portal::new_cursor(portal.name.clone(), portal.statement.clone());
+    // The values taken out above are NULL for arrow-pg, typed as text (it
+    // refuses json's declared types even for a NULL).
+    let mut types = portal.statement.parameter_types.clone();
+    for (i, _) in &json {
+        if let Some(slot) = types.get_mut(*i) {
+            *slot = Some(Type::TEXT);
+        }
+    }
+    let statement = pgwire::api::stmt::StoredStatement::new(
+        portal.statement.id.clone(),
+        portal.statement.statement.clone(),
+        types,
+    );
+    let mut rest = Portal::new_cursor(portal.name.clone(), Arc::new(statement));
     rest.parameter_format = portal.parameter_format.clone();
     rest.parameters = others;
     let mut values = arrow_pg::datatypes::df::deserialize_parameters(&rest, &inferred)?;
     if let ParamValues::List(list) = &mut values {
-        for (i, value) in numeric {
+        for (i, value) in numeric.into_iter().chain(json) {
             list[i] = value.into();
         }
     }
