@@ -103,12 +103,14 @@ impl ScalarUDFImpl for JsonBuildObject {
                 if i > 0 {
                     object.push_str(self.separators.1);
                 }
-                json_string(key.value(row), &mut object);
+                enishi_storage::json::write_string(key.value(row), &mut object);
                 object.push_str(self.separators.0);
                 match (value.is_null(row), bare) {
                     (true, _) => object.push_str("null"),
                     (false, true) => object.push_str(value.value(row)),
-                    (false, false) => json_string(value.value(row), &mut object),
+                    (false, false) => {
+                        enishi_storage::json::write_string(value.value(row), &mut object)
+                    }
                 }
             }
             object.push('}');
@@ -118,21 +120,4 @@ impl ScalarUDFImpl for JsonBuildObject {
             Arc::new(StringArray::from(out)) as ArrayRef
         ))
     }
-}
-
-/// Appends `text` as a JSON string.
-fn json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

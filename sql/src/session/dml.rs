@@ -54,15 +54,7 @@ impl Session {
             .collect()
             .await?;
         let rows = conformed(dml.input.schema().inner(), rows)?;
-        let stored = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows.clone()])?;
-        dml.input = Arc::new(
-            LogicalPlanBuilder::scan(
-                dml.table_name.clone(),
-                provider_as_source(Arc::new(stored)),
-                None,
-            )?
-            .build()?,
-        );
+        dml = writing(&dml, dml.input.schema().inner().clone(), rows.clone())?;
         self.count(LogicalPlan::Dml(dml.clone())).await?;
         let alias = insert.table_alias.as_ref().map(|a| &a.alias);
         let (ctx, plan) = self.returning_plan(&dml, &items, alias, rows).await?;
@@ -313,6 +305,26 @@ pub(super) fn conformed(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result
             Ok(RecordBatch::try_new(schema.clone(), columns)?)
         })
         .collect()
+}
+
+/// The INSERT `dml` writing exactly `rows` (computed already) instead of
+/// its own input.
+pub(super) fn writing(
+    dml: &DmlStatement,
+    schema: SchemaRef,
+    rows: Vec<RecordBatch>,
+) -> Result<DmlStatement> {
+    let stored = MemTable::try_new(schema, vec![rows])?;
+    let mut dml = dml.clone();
+    dml.input = Arc::new(
+        LogicalPlanBuilder::scan(
+            dml.table_name.clone(),
+            provider_as_source(Arc::new(stored)),
+            None,
+        )?
+        .build()?,
+    );
+    Ok(dml)
 }
 
 /// A column's DEFAULT, NULL when it has none.

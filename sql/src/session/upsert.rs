@@ -25,7 +25,7 @@ use datafusion::logical_expr::{Expr as PlanExpr, ExprSchemable};
 use enishi_storage::{PrimaryKey, TableHandle};
 use std::collections::{HashMap, HashSet};
 
-use super::dml::{ROWS_SCHEMA, column_default, conformed};
+use super::dml::{ROWS_SCHEMA, column_default, conformed, writing};
 use super::*;
 
 /// The column pairing each conflicting row with its `excluded` row.
@@ -332,16 +332,7 @@ impl Session {
         if rows.num_rows() == 0 {
             return Ok(());
         }
-        let mut dml = dml.clone();
-        let stored = MemTable::try_new(rows.schema(), vec![vec![rows]])?;
-        dml.input = Arc::new(
-            LogicalPlanBuilder::scan(
-                dml.table_name.clone(),
-                provider_as_source(Arc::new(stored)),
-                None,
-            )?
-            .build()?,
-        );
+        let dml = writing(dml, rows.schema(), vec![rows])?;
         self.count(LogicalPlan::Dml(dml)).await?;
         Ok(())
     }
