@@ -56,6 +56,7 @@ use futures::StreamExt;
 
 mod access;
 mod alter;
+mod alter_columns;
 mod copy;
 mod cursors;
 mod ddl;
@@ -64,6 +65,7 @@ mod external;
 mod foreign_keys;
 mod indexes;
 mod limits;
+mod merge;
 mod names;
 mod prepared;
 mod privilege_functions;
@@ -573,6 +575,7 @@ impl Session {
             | Statement::Delete(ast::Delete {
                 returning: Some(_), ..
             }) => self.change_returning(s, params).await,
+            Statement::Merge(merge) => self.merge(merge, params).await,
             Statement::Drop {
                 object_type: ast::ObjectType::Table,
                 if_exists,

@@ -50,6 +50,7 @@ mod inheritance;
 mod joins;
 mod literals;
 mod maintenance;
+mod merge_actions;
 mod naming;
 mod ordering;
 mod patterns;
@@ -71,6 +72,7 @@ use literals::*;
 pub(crate) use maintenance::is_move;
 use maintenance::*;
 pub use maintenance::{Motion, forward_move, motion};
+pub use merge_actions::{DEFAULT_VALUES, DO_NOTHING};
 pub use naming::figure_colname;
 use naming::*;
 use ordering::*;
@@ -133,6 +135,8 @@ pub fn parse(sql: &str) -> Result<Vec<DFStatement>> {
     let sql = inherited.as_deref().unwrap_or(sql);
     let ordered = sequence_options::sequence_options_ordered(sql);
     let sql = ordered.as_deref().unwrap_or(sql);
+    let merging = merge_actions::merge_actions_spelled(sql);
+    let sql = merging.as_deref().unwrap_or(sql);
     let statements = if reads_catalog(sql) {
         let protected = scalar_subqueries_protected(sql);
         let text = protected.as_deref().unwrap_or(sql);

@@ -308,6 +308,12 @@ impl Storage {
             {
                 return Err(StorageError::TableExists(to.into()));
             }
+            // A view is renamed like a table (`ALTER TABLE v RENAME TO`).
+            if let Some(view) = s.views.remove(from) {
+                s.views.insert(to.to_string(), view);
+                c.rename(&table_key(schema, from), &table_key(schema, to));
+                return Ok(());
+            }
             let entry = s
                 .tables
                 .remove(from)
@@ -483,6 +489,62 @@ impl Storage {
             Ok(())
         })
         .await
+    }
+
+    /// What names a column about to be dropped goes with it: the table's
+    /// keys, indexes and foreign keys that include it, and the foreign keys
+    /// of other tables that reference it (the caller has checked that they
+    /// may go). Returns the names of the constraints and indexes dropped.
+    pub async fn drop_key_column(
+        &self,
+        schema: &str,
+        name: &str,
+        column: &str,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut dropped = Vec::new();
+        self.change(|c| {
+            dropped.clear();
+            for (s, entry) in c.schemas.iter_mut() {
+                for (t, table) in entry.tables.iter_mut() {
+                    let this = s == schema && t == name;
+                    table.foreign_keys.retain(|fk| {
+                        let goes = (this && fk.columns.iter().any(|c| c == column))
+                            || (fk.references(schema, name)
+                                && fk.referenced_columns.iter().any(|c| c == column));
+                        if goes {
+                            dropped.push(fk.name.clone());
+                        }
+                        !goes
+                    });
+                    if !this {
+                        continue;
+                    }
+                    if let Some(key) = table.primary_key.take() {
+                        match key.columns.iter().any(|c| c == column) {
+                            true => dropped.push(key.name),
+                            false => table.primary_key = Some(key),
+                        }
+                    }
+                    table.unique.retain(|key| {
+                        let goes = key.columns.iter().any(|c| c == column);
+                        if goes {
+                            dropped.push(key.name.clone());
+                        }
+                        !goes
+                    });
+                    table.indexes.retain(|index| {
+                        let goes = index.columns.iter().any(|c| c == column);
+                        if goes {
+                            dropped.push(index.name.clone());
+                        }
+                        !goes
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(dropped)
     }
 
     /// Adds an index to a table (its unique keys checked by the caller).

@@ -16,6 +16,13 @@ impl Session {
             self.require_owner("table", &schema, &name)?;
         }
         let storage = self.engine.storage().clone();
+        let is_view = storage.read_catalog(|c| {
+            c.schema(&schema)
+                .is_some_and(|s| s.views.contains_key(&name))
+        });
+        if is_view {
+            return self.alter_view(&schema, &name, alter).await;
+        }
         let Some(table) = storage.table(&schema, &name).await? else {
             if alter.if_exists {
                 self.notices.push(Notice {
@@ -53,20 +60,8 @@ impl Session {
                             "column \"{column}\" of relation \"{name}\" already exists"
                         )));
                     }
-                    for option in &column_def.options {
-                        match &option.option {
-                            ast::ColumnOption::Null => {}
-                            ast::ColumnOption::Default(Expr::Value(v))
-                                if matches!(v.value, Value::Null) => {}
-                            other => {
-                                return Err(Error::unsupported(format!(
-                                    "ADD COLUMN with {other} is not supported yet"
-                                )));
-                            }
-                        }
-                    }
-                    let ty = types::column_type(&column_def.data_type)?;
-                    table.add_column(ty.field(&column, true)).await?;
+                    self.add_column_rewriting((&schema, &name), &table, &column, column_def)
+                        .await?;
                 }
                 ast::AlterTableOperation::RenameColumn {
                     old_column_name,
@@ -136,12 +131,54 @@ impl Session {
                         storage.add_foreign_key(&schema, &name, fk).await?;
                     }
                 }
+                ast::AlterTableOperation::DropColumn {
+                    column_names,
+                    if_exists,
+                    drop_behavior,
+                    ..
+                } => {
+                    let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
+                    for column in column_names {
+                        let column = ident_name(column);
+                        self.drop_column((&schema, &name), &table, &column, *if_exists, cascade)
+                            .await?;
+                    }
+                }
+                ast::AlterTableOperation::AlterColumn { column_name, op } => {
+                    let column = ident_name(column_name);
+                    self.alter_column((&schema, &name), &table, &column, op)
+                        .await?;
+                }
                 other => {
                     return Err(Error::unsupported(format!(
                         "ALTER TABLE {other} is not supported yet"
                     )));
                 }
             }
+        }
+        Ok(Output::Command(CommandTag::new("ALTER TABLE")))
+    }
+
+    /// ALTER TABLE on a view (which PostgreSQL allows): RENAME TO.
+    async fn alter_view(
+        &mut self,
+        schema: &str,
+        name: &str,
+        alter: &ast::AlterTable,
+    ) -> Result<Output> {
+        for operation in &alter.operations {
+            let ast::AlterTableOperation::RenameTable { table_name } = operation else {
+                return Err(Error::Coded {
+                    code: "42809",
+                    message: format!("\"{name}\" is not a table"),
+                });
+            };
+            let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) = table_name;
+            let (_, new_name) = self.resolve_new(to)?;
+            self.engine
+                .storage()
+                .rename_table(schema, name, &new_name)
+                .await?;
         }
         Ok(Output::Command(CommandTag::new("ALTER TABLE")))
     }
@@ -221,7 +258,7 @@ impl Session {
     }
 
     /// Whether a query (of the table's rows, written here) returns anything.
-    async fn finds_a_row(&self, sql: &str) -> Result<bool> {
+    pub(super) async fn finds_a_row(&self, sql: &str) -> Result<bool> {
         let batches = self.ctx.sql(sql).await?.collect().await?;
         Ok(batches.iter().any(|b| b.num_rows() > 0))
     }

@@ -28,7 +28,7 @@ use enishi_storage::TableHandle;
 use super::*;
 
 /// The column that numbers the copy's rows while a statement runs over them.
-const ROW_NUMBER: &str = "__enishi_row";
+pub(super) const ROW_NUMBER: &str = "__enishi_row";
 
 /// An UPDATE or DELETE taken apart: the statement without its RETURNING
 /// list, the list, and the target's alias (which the list may use).
@@ -240,7 +240,7 @@ impl Session {
 }
 
 /// The rows with a last column numbering them from 0.
-fn numbered(schema: &Schema, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+pub(super) fn numbered(schema: &Schema, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
     let schema = numbered_schema(schema);
     let mut out = vec![RecordBatch::new_empty(schema.clone())];
     let mut next = 0u64;

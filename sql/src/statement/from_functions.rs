@@ -45,6 +45,42 @@ pub(super) fn partition_ancestors_empty(stmt: &mut Statement) {
     let _ = ast::VisitMut::visit(stmt, &mut Ancestors);
 }
 
+/// `unnest(a, …) WITH ORDINALITY`, which DataFusion does not plan, as
+/// `unnest(a, …, range(1, n + 1))` with n the longest array's length: the
+/// arrays are zipped, so the last column counts their elements from 1. The
+/// columns are named as PostgreSQL names them (the alias for a single
+/// array, then `ordinality`) unless the alias names them.
+fn unnest_ordinality_counted(arrays: &mut Vec<Expr>, alias: &mut Option<ast::TableAlias>) {
+    let lengths: Vec<String> = arrays.iter().map(|a| format!("cardinality({a})")).collect();
+    let longest = match lengths.as_slice() {
+        [one] => one.clone(),
+        many => format!("greatest({})", many.join(", ")),
+    };
+    let Some(counter) = parse_expr(&format!("range(1, CAST({longest} AS BIGINT) + 1)")) else {
+        return;
+    };
+    let alias = alias.get_or_insert_with(|| ast::TableAlias {
+        explicit: true,
+        name: Ident::new("unnest"),
+        columns: vec![],
+        at: None,
+    });
+    if alias.columns.is_empty() {
+        // PostgreSQL calls every array's column `unnest`; here names are
+        // unique, so the second is `unnest_2` and so on.
+        let element = |i: usize| match (arrays.len(), i) {
+            (1, _) => normalize(&alias.name),
+            (_, 0) => "unnest".to_string(),
+            (_, i) => format!("unnest_{}", i + 1),
+        };
+        alias.columns = (0..arrays.len())
+            .map(|i| ast::TableAliasColumnDef::from_name(element(i)))
+            .chain([ast::TableAliasColumnDef::from_name("ordinality")])
+            .collect();
+    }
+    arrays.push(counter);
+}
+
 /// Functions called in FROM that DataFusion has no table function for,
 /// read as PostgreSQL reads them:
 /// - `pg_settings`, the view PostgreSQL defines over
@@ -80,6 +116,17 @@ pub(super) fn functions_in_from(stmt: &mut Statement) {
             &mut self,
             factor: &mut ast::TableFactor,
         ) -> std::ops::ControlFlow<()> {
+            if let ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_ordinality: ordinality @ true,
+                ..
+            } = factor
+            {
+                unnest_ordinality_counted(array_exprs, alias);
+                *ordinality = false;
+                return std::ops::ControlFlow::Continue(());
+            }
             // pg_settings is the session's parameters, pg_show_all_settings().
             if let ast::TableFactor::Table {
                 name,

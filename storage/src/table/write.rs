@@ -305,6 +305,43 @@ impl Table {
         self.replace(Some(next)).await
     }
 
+    /// Replaces the table's rows and its schema in one commit: `logical` is
+    /// the new schema (as queries see it) and `batches` the rows in it, as
+    /// ALTER TABLE computed them (a column added with its default, dropped,
+    /// or of a new type). Readers see the old or the new table, never a mix.
+    pub async fn restructure(
+        &self,
+        logical: SchemaRef,
+        batches: Vec<RecordBatch>,
+        session: Arc<dyn Session>,
+    ) -> Result<(), StorageError> {
+        let _writer = self.writer.lock().await;
+        self.state.write().await.update_state().await?;
+        let current = self.state.read().await.clone();
+        let layout = Layout::from_logical(logical);
+        let mut stored = batches
+            .iter()
+            .map(|b| {
+                let batch = layout.store(&layout.check(b)?)?;
+                conform(batch, layout.stored())
+                    .map_err(|e| StorageError::InvalidText(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if stored.is_empty() {
+            stored.push(RecordBatch::new_empty(layout.stored().clone()));
+        }
+        self.writing.admit(in_memory_bytes(&stored))?;
+        let next = current
+            .write(stored)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_writer_properties(self.writing.properties.clone())
+            .with_session_state(session)
+            .with_commit_properties(client_commit())
+            .await?;
+        self.replace(Some(next)).await
+    }
+
     /// Deletes the rows matching `predicate` (all rows when None); returns how many.
     pub async fn delete(
         &self,
