@@ -321,7 +321,12 @@ impl Session {
         }
         self.check_principal()?;
         self.share_text_settings();
-        let result = self.dispatch(stmt, params).await;
+        let result = match self.dispatch(stmt, params).await {
+            Err(Error::NotNullViolation(message)) => Err(Error::NotNullViolation(
+                self.not_null_named(stmt, message).await,
+            )),
+            result => result,
+        };
         if result.is_err() {
             self.statement_failed();
         }
@@ -362,6 +367,12 @@ impl Session {
         if self.tx == TxState::Failed && !ends_transaction(stmt) {
             return Err(Error::InFailedTransaction);
         }
+        if let DFStatement::Statement(s) = stmt
+            && let Statement::Update(update) = s.as_ref()
+            && let Some(rewritten) = self.update_defaults(update).await?
+        {
+            return Box::pin(self.describe(&rewritten, param_hints)).await;
+        }
         match stmt {
             DFStatement::Statement(s) => match s.as_ref() {
                 Statement::ShowVariable { variable } => {
@@ -382,6 +393,7 @@ impl Session {
                 | Statement::Delete(ast::Delete {
                     returning: Some(_), ..
                 }) => return self.describe_returning(s, param_hints).await,
+                Statement::Merge(merge) => return self.describe_merge(merge, param_hints).await,
                 Statement::Query(_)
                 | Statement::Insert(_)
                 | Statement::Update(_)
@@ -486,6 +498,11 @@ impl Session {
             }
             _ => return self.run_plan(stmt, params).await,
         };
+        if let Statement::Update(update) = s
+            && let Some(rewritten) = self.update_defaults(update).await?
+        {
+            return Box::pin(self.dispatch(&rewritten, params)).await;
+        }
         match s {
             Statement::Set(set) => self.set(set),
             Statement::ShowVariable { variable } => self.show(variable),
@@ -576,6 +593,7 @@ impl Session {
                 returning: Some(_), ..
             }) => self.change_returning(s, params).await,
             Statement::Merge(merge) => self.merge(merge, params).await,
+            Statement::Lock(lock) => self.lock_tables(lock),
             Statement::Drop {
                 object_type: ast::ObjectType::Table,
                 if_exists,

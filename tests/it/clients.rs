@@ -82,15 +82,20 @@ fn node_postgres_observes_what_it_observes_on_postgresql() {
 
 /// Runs a Python observation script against `port`; returns what it printed
 /// (one JSON observation per line).
-fn observe_python(script: &str, port: u16) -> String {
+pub(crate) fn observe_python(script: &str, port: u16) -> String {
+    observe_python_with(Path::new("python3"), script, port)
+}
+
+/// What `script` (in tests/clients) prints when run by `python` against `port`.
+pub(crate) fn observe_python_with(python: &Path, script: &str, port: u16) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/clients")
         .join(script);
-    let output = Command::new("python3")
+    let output = Command::new(python)
         .arg(&path)
         .arg(port.to_string())
         .output()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| panic!("{} runs: {e}", python.display()));
     assert!(
         output.status.success(),
         "{script} failed:\n{}",
@@ -101,7 +106,7 @@ fn observe_python(script: &str, port: u16) -> String {
 
 /// Compares two observation logs line by line, naming the first step that
 /// differs (with the server-side messages the script wrote to stderr).
-fn assert_same_observations(enishi: &str, postgres: &str) {
+pub(crate) fn assert_same_observations(enishi: &str, postgres: &str) {
     for (ours, theirs) in enishi.lines().zip(postgres.lines()) {
         assert_eq!(
             ours, theirs,
@@ -127,21 +132,6 @@ fn sqlalchemy_and_pandas_observe_what_they_observe_on_postgresql() {
     let postgres = crate::oracle::Postgres::start();
     let expected = observe_python("sqlalchemy_check.py", postgres.port);
     let enishi = observe_python("sqlalchemy_check.py", server.port);
-    assert_same_observations(&enishi, &expected);
-}
-
-/// An application through SQLAlchemy 2's ORM and Alembic (from PyPI):
-/// create_all with identity and serial keys, a foreign key, unique and
-/// ordinary indexes and a jsonb column; ORM inserts returning ids, json key
-/// queries, updates and deletes with RETURNING, a nested transaction,
-/// upserts, and an Alembic autogenerate that finds exactly the added column
-/// and index. Enishi must give what PostgreSQL 15 gives.
-#[test]
-fn an_orm_application_and_its_migrations_observe_what_they_observe_on_postgresql() {
-    let server = TestServer::start();
-    let postgres = crate::oracle::Postgres::start();
-    let expected = observe_python("orm_flow_check.py", postgres.port);
-    let enishi = observe_python("orm_flow_check.py", server.port);
     assert_same_observations(&enishi, &expected);
 }
 

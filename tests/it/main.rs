@@ -31,4 +31,5 @@ mod security;
 mod sequences;
 mod storage_settings;
 mod temporary;
+mod tool_flows;
 mod upserts;

@@ -257,6 +257,19 @@ impl Session {
                 }
                 let value = match using {
                     Some(using) => format!("CAST(({using}) AS {data_type})"),
+                    None if !assignment_cast(field.data_type(), &ty.arrow) => {
+                        let named = crate::functions::type_name(ty.pg_oid);
+                        return Err(Error::Explained {
+                            code: "42804",
+                            message: format!(
+                                "column \"{column}\" cannot be cast automatically to type {named}"
+                            ),
+                            detail: String::new(),
+                            hint: Some(format!(
+                                "You might need to specify \"USING {column}::{named}\"."
+                            )),
+                        });
+                    }
                     None => format!("CAST({} AS {data_type})", reshape.values[at]),
                 };
                 reshape.fields[at] =
@@ -304,6 +317,7 @@ impl Session {
                 .iter()
                 .zip(schema.fields())
                 .map(|(c, f)| {
+                    let c = datafusion::arrow::compute::cast(c, f.data_type())?;
                     if c.null_count() > 0 && !f.is_nullable() {
                         return Err(Error::Coded {
                             code: "23502",
@@ -313,7 +327,7 @@ impl Session {
                             ),
                         });
                     }
-                    Ok(datafusion::arrow::compute::cast(c, f.data_type())?)
+                    Ok(c)
                 })
                 .collect::<Result<Vec<_>>>()?;
             rows.push(RecordBatch::try_new(schema.clone(), columns)?);
@@ -322,4 +336,15 @@ impl Session {
         table.restructure(schema, rows, session).await?;
         Ok(())
     }
+}
+
+/// Whether PostgreSQL converts a column's values to the new type without a
+/// USING clause (an implicit or assignment cast): to a string type from
+/// any; between numbers; between dates and timestamps. From a string type
+/// to another type it does not.
+fn assignment_cast(from: &DataType, to: &DataType) -> bool {
+    let text =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let time = |t: &DataType| matches!(t, DataType::Date32 | DataType::Timestamp(_, _));
+    from == to || text(to) || (from.is_numeric() && to.is_numeric()) || (time(from) && time(to))
 }

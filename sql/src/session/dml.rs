@@ -71,8 +71,15 @@ impl Session {
         alias: Option<&ast::Ident>,
         rows: Vec<RecordBatch>,
     ) -> Result<(SessionContext, LogicalPlan)> {
-        let rows = conformed(dml.input.schema().inner(), rows)?;
-        let rows = MemTable::try_new(dml.input.schema().inner().clone(), vec![rows])?;
+        // The rows as the table's columns (their declared types, which
+        // RETURNING describes), not as the statement computed them.
+        let target = datafusion::datasource::source_as_provider(&dml.target)?.schema();
+        let schema = match target.fields().len() == dml.input.schema().fields().len() {
+            true => target,
+            false => dml.input.schema().inner().clone(),
+        };
+        let rows = conformed(&schema, rows)?;
+        let rows = MemTable::try_new(schema, vec![rows])?;
         let table = dml.table_name.table();
         let ctx = self.context_over(vec![(table.to_string(), Arc::new(rows))])?;
         let list: Vec<String> = items.iter().map(ToString::to_string).collect();
@@ -115,6 +122,65 @@ impl Session {
         Ok(SessionContext::new_with_state(state))
     }
 
+    /// A NOT NULL violation's message as PostgreSQL words it, naming the
+    /// column and the relation the statement writes: the engine's checks
+    /// name the column (or its position) alone.
+    pub(super) async fn not_null_named(&self, stmt: &DFStatement, message: String) -> String {
+        if message.contains(" of relation ") {
+            return message;
+        }
+        let DFStatement::Statement(s) = stmt else {
+            return message;
+        };
+        let target = match s.as_ref() {
+            Statement::Insert(ast::Insert {
+                table: ast::TableObject::TableName(name),
+                ..
+            }) => name,
+            Statement::Update(ast::Update { table, .. }) => match &table.relation {
+                ast::TableFactor::Table { name, .. } => name,
+                _ => return message,
+            },
+            Statement::Merge(ast::Merge {
+                table: ast::TableFactor::Table { name, .. },
+                ..
+            }) => name,
+            Statement::AlterTable(alter) => &alter.name,
+            _ => return message,
+        };
+        let Ok((schema, name)) = self.resolve(target) else {
+            return message;
+        };
+        let column = match message.split('"').nth(1) {
+            Some(column) => column.to_string(),
+            None => {
+                // DataFusion names the column by its position: "at '1'".
+                let at = message
+                    .split("at '")
+                    .nth(1)
+                    .and_then(|rest| rest.split('\'').next())
+                    .and_then(|n| n.parse::<usize>().ok());
+                let fields = match self.engine.storage().table(&schema, &name).await {
+                    Ok(Some(table)) => table.schema().await.ok(),
+                    _ => None,
+                };
+                match (at, fields) {
+                    (Some(at), Some(fields)) if at < fields.fields().len() => {
+                        fields.field(at).name().clone()
+                    }
+                    _ => return message,
+                }
+            }
+        };
+        let verb = match s.as_ref() {
+            Statement::AlterTable(_) => {
+                return format!("column \"{column}\" of relation \"{name}\" contains null values");
+            }
+            _ => "violates not-null constraint",
+        };
+        format!("null value in column \"{column}\" of relation \"{name}\" {verb}")
+    }
+
     /// A DEFAULT must plan (known functions, no columns) and cast to the column type.
     pub(super) async fn check_default(&self, expr: &Expr, column: &DataType) -> Result<()> {
         // A default is evaluated with the privileges of whoever inserts: it
@@ -132,6 +198,44 @@ impl Session {
             )));
         }
         Ok(())
+    }
+
+    /// `UPDATE … SET column = DEFAULT`: the column's stored default (NULL
+    /// where it has none). Returns the rewritten statement, if any.
+    pub(super) async fn update_defaults(
+        &self,
+        update: &ast::Update,
+    ) -> Result<Option<DFStatement>> {
+        if !update.assignments.iter().any(|a| is_default(&a.value)) {
+            return Ok(None);
+        }
+        let ast::TableFactor::Table { name, .. } = &update.table.relation else {
+            return Ok(None);
+        };
+        let (schema, table) = self.resolve(name)?;
+        let Some(handle) = self.engine.storage().table(&schema, &table).await? else {
+            return Ok(None);
+        };
+        let columns = handle.schema().await?;
+        let mut update = update.clone();
+        for assignment in &mut update.assignments {
+            let ast::AssignmentTarget::ColumnName(column) = &assignment.target else {
+                continue;
+            };
+            if !is_default(&assignment.value) {
+                continue;
+            }
+            let column = object_name(column);
+            let field = columns.field_with_name(&column).map_err(|_| {
+                Error::UndefinedColumn(format!(
+                    "column \"{column}\" of relation \"{table}\" does not exist"
+                ))
+            })?;
+            assignment.value = column_default(field)?;
+        }
+        Ok(Some(DFStatement::Statement(Box::new(Statement::Update(
+            update,
+        )))))
     }
 
     /// Fills in stored DEFAULT expressions for an INSERT: for columns it leaves

@@ -51,60 +51,14 @@ impl Session {
         merge: &ast::Merge,
         params: Option<ParamValues>,
     ) -> Result<Output> {
-        let ast::TableFactor::Table { name, alias, .. } = &merge.table else {
-            return Err(Error::unsupported("MERGE into this relation"));
-        };
-        if merge.output.is_some() {
-            return Err(Error::syntax("MERGE … OUTPUT is not PostgreSQL's"));
-        }
-        // The target as DML sees it: its provider, name and privileges.
-        let probe = DFStatement::Statement(Box::new(
-            crate::statement::parse(&format!("DELETE FROM {name} WHERE false"))?
-                .pop()
-                .and_then(|s| match s {
-                    DFStatement::Statement(s) => Some(*s),
-                    _ => None,
-                })
-                .ok_or_else(|| Error::Internal("MERGE target lost".into()))?,
-        ));
-        let LogicalPlan::Dml(dml) = self.plan(&probe).await? else {
-            return Err(Error::Internal("MERGE target planned as a query".into()));
-        };
-        self.require_target(&dml, Privilege::Select)?;
-        for clause in &merge.clauses {
-            let privilege = match &clause.action {
-                ast::MergeAction::Insert(_) => Privilege::Insert,
-                ast::MergeAction::Update(_) => Privilege::Update,
-                ast::MergeAction::Delete { .. } => Privilege::Delete,
-            };
-            self.require_target(&dml, privilege)?;
-        }
-        if merge
-            .clauses
-            .iter()
-            .any(|c| matches!(c.clause_kind, ast::MergeClauseKind::NotMatchedBySource))
-        {
-            return Err(Error::syntax(
-                "WHEN NOT MATCHED BY SOURCE is not supported by PostgreSQL 15",
-            ));
-        }
-        let target = alias
-            .as_ref()
-            .map(|a| a.name.clone())
-            .unwrap_or_else(|| ast::Ident::with_quote('"', dml.table_name.table()));
-        let schema = dml.target.schema();
-        let actions = merge
-            .clauses
-            .iter()
-            .map(|clause| action(clause, &schema, &target, dml.table_name.table()))
-            .collect::<Result<Vec<_>>>()?;
+        let (name, target, actions) = self.merge_parts(merge).await?;
         let mut attempt = 0;
         let count = loop {
             let own = self.begin_own_transaction();
             // Held until the transaction has committed.
-            let (done, _turn) = match self.lock_target(own, name).await {
+            let (done, _turn) = match self.lock_target(own, &name).await {
                 Ok(turn) => (
-                    self.merge_once(merge, &dml, &target, &actions, params.as_ref())
+                    self.merge_once(merge, &name, &target, &actions, params.as_ref())
                         .await,
                     turn,
                 ),
@@ -117,16 +71,126 @@ impl Session {
         Ok(Output::Command(CommandTag::new("MERGE").with_rows(count)))
     }
 
+    /// The statement checked as PostgreSQL's analysis checks it: the target
+    /// (its privileges for each kind of clause), and each clause's action.
+    async fn merge_parts(
+        &self,
+        merge: &ast::Merge,
+    ) -> Result<(ObjectName, ast::Ident, Vec<Action>)> {
+        let ast::TableFactor::Table { name, alias, .. } = &merge.table else {
+            return Err(Error::unsupported("MERGE into this relation"));
+        };
+        if merge.output.is_some() {
+            return Err(Error::syntax("MERGE … OUTPUT is not PostgreSQL's"));
+        }
+        if merge
+            .clauses
+            .iter()
+            .any(|c| matches!(c.clause_kind, ast::MergeClauseKind::NotMatchedBySource))
+        {
+            return Err(Error::syntax(
+                "WHEN NOT MATCHED BY SOURCE is not supported by PostgreSQL 15",
+            ));
+        }
+        let dml = self.merge_target(name).await?;
+        self.require_target(&dml, Privilege::Select)?;
+        for clause in &merge.clauses {
+            let privilege = match &clause.action {
+                ast::MergeAction::Insert(_) => Privilege::Insert,
+                ast::MergeAction::Update(_) => Privilege::Update,
+                ast::MergeAction::Delete { .. } => Privilege::Delete,
+            };
+            self.require_target(&dml, privilege)?;
+        }
+        let target = alias
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| ast::Ident::with_quote('"', dml.table_name.table()));
+        let schema = dml.target.schema();
+        let actions = merge
+            .clauses
+            .iter()
+            .map(|clause| action(clause, &schema, &target, dml.table_name.table()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((name.clone(), target, actions))
+    }
+
+    /// The parameters of a MERGE: each clause planned over no rows.
+    pub(super) async fn describe_merge(
+        &self,
+        merge: &ast::Merge,
+        hints: &[Option<DataType>],
+    ) -> Result<(Vec<Field>, Option<SchemaRef>)> {
+        let (name, target, actions) = self.merge_parts(merge).await?;
+        let dml = self.merge_target(&name).await?;
+        let rows = numbered(dml.target.schema().as_ref(), &[])?;
+        let rows = Arc::new(MemTable::try_new(rows[0].schema(), vec![rows])?);
+        let ctx = self.context_over(vec![(TARGET_ROWS.to_string(), rows)])?;
+        let mut found: HashMap<String, Option<datafusion::arrow::datatypes::FieldRef>> =
+            HashMap::new();
+        for (_, sql) in clause_queries(merge, &target, &actions)? {
+            let plan = self.clause_plan(&ctx, &sql).await?;
+            for (key, field) in plan.get_parameter_fields()? {
+                let known = found.entry(key).or_default();
+                if known.is_none() {
+                    *known = field;
+                }
+            }
+        }
+        let count = found
+            .keys()
+            .filter_map(|k| k.trim_start_matches('$').parse::<usize>().ok())
+            .max()
+            .unwrap_or(0)
+            .max(hints.len());
+        let types = (1..=count)
+            .map(|i| match (hints.get(i - 1), found.get(&format!("${i}"))) {
+                (Some(Some(hint)), _) => Field::new(format!("${i}"), hint.clone(), true),
+                (_, Some(Some(field))) => field.as_ref().clone(),
+                _ => Field::new(format!("${i}"), DataType::Utf8, true),
+            })
+            .collect();
+        Ok((types, None))
+    }
+
+    /// A clause's query planned, its reads privilege-checked.
+    async fn clause_plan(&self, ctx: &SessionContext, sql: &str) -> Result<LogicalPlan> {
+        let stmt = crate::statement::parse(sql)?
+            .pop()
+            .ok_or_else(|| Error::Internal("empty MERGE clause".into()))?;
+        let plan = ctx.state().statement_to_plan(stmt).await?;
+        // What the statement reads besides the target needs SELECT on it.
+        crate::privileges::admissible(&plan)?;
+        self.authorize(&plan)?;
+        Ok(plan)
+    }
+
+    /// The target as DML sees it (its provider and name): the plan of a
+    /// DELETE that deletes nothing.
+    async fn merge_target(&self, name: &ObjectName) -> Result<DmlStatement> {
+        let probe = crate::statement::parse(&format!("DELETE FROM {name} WHERE false"))?
+            .pop()
+            .ok_or_else(|| Error::Internal("MERGE target lost".into()))?;
+        // Not `plan`, which would ask for DELETE on it: the clauses' own
+        // privileges are checked instead.
+        match self.ctx.state().statement_to_plan(probe).await? {
+            LogicalPlan::Dml(dml) => Ok(dml),
+            _ => Err(Error::Internal("MERGE target planned as a query".into())),
+        }
+    }
+
     /// One run of the MERGE in the current transaction; how many rows it
     /// inserted, updated and deleted.
     async fn merge_once(
         &self,
         merge: &ast::Merge,
-        dml: &DmlStatement,
+        name: &ObjectName,
         target: &ast::Ident,
         actions: &[Action],
         params: Option<&ParamValues>,
     ) -> Result<usize> {
+        // Planned again on each attempt: the table as it is now.
+        let dml = &self.merge_target(name).await?;
         let provider = datafusion::datasource::source_as_provider(&dml.target)?;
         let Some(table) = <dyn datafusion::datasource::TableProvider>::downcast_ref::<TableHandle>(
             provider.as_ref(),
@@ -143,47 +207,16 @@ impl Session {
         let rows = numbered(&schema, &copy)?;
         let rows = Arc::new(MemTable::try_new(rows[0].schema(), vec![rows])?);
         let ctx = self.context_over(vec![(TARGET_ROWS.to_string(), rows)])?;
-        let source = source_name(&merge.source)?;
-        let joined = format!(
-            "{} LEFT JOIN {ROWS_SCHEMA}.{TARGET_ROWS} AS {target} ON {}",
-            merge.source, merge.on
-        );
-        // The source rows no target row matches, alone: what NOT MATCHED
-        // clauses see (an unqualified name there is the source's).
-        let unmatched = format!(
-            "(SELECT {source}.* FROM {joined} WHERE {target}.{ROW_NUMBER} IS NULL) AS {source}"
-        );
         let mut touched = vec![false; total];
         let mut added = Vec::new();
         let mut count = 0;
-        for (at, action) in actions.iter().enumerate() {
+        for (at, sql) in clause_queries(merge, target, actions)? {
+            let action = &actions[at];
             let outputs = match action {
-                Action::Nothing => continue,
-                Action::Delete => vec![],
-                Action::Update(values) | Action::Insert(values) => values.clone(),
+                Action::Update(values) | Action::Insert(values) => values.len(),
+                _ => 0,
             };
-            let mut list: Vec<String> = outputs
-                .iter()
-                .enumerate()
-                .map(|(i, v)| format!("{v} AS __c{i}"))
-                .collect();
-            let inserting = matches!(action, Action::Insert(_));
-            if !inserting {
-                list.insert(0, format!("{target}.{ROW_NUMBER} AS __row"));
-            }
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {} = {at}",
-                list.join(", "),
-                if inserting { &unmatched } else { &joined },
-                chooser(merge, target, !inserting),
-            );
-            let stmt = crate::statement::parse(&sql)?
-                .pop()
-                .ok_or_else(|| Error::Internal("empty MERGE clause".into()))?;
-            let mut plan = ctx.state().statement_to_plan(stmt).await?;
-            // What the statement reads besides the target needs SELECT on it.
-            crate::privileges::admissible(&plan)?;
-            self.authorize(&plan)?;
+            let mut plan = self.clause_plan(&ctx, &sql).await?;
             if let Some(params) = params {
                 plan = plan.with_param_values(params.clone())?;
             }
@@ -193,7 +226,7 @@ impl Session {
             if !matches!(action, Action::Insert(_)) {
                 exprs.push(datafusion::prelude::col("__row"));
             }
-            for (i, field) in schema.fields().iter().enumerate().take(outputs.len()) {
+            for (i, field) in schema.fields().iter().enumerate().take(outputs) {
                 exprs.push(
                     PlanExpr::Column(datafusion::common::Column::from_name(format!("__c{i}")))
                         .cast_to(field.data_type(), frame.schema())?
@@ -220,6 +253,14 @@ impl Session {
                     }
                 };
                 if !values.is_empty() {
+                    for (field, column) in schema.fields().iter().zip(values) {
+                        if !field.is_nullable() && column.null_count() > 0 {
+                            return Err(Error::NotNullViolation(format!(
+                                "null value in column \"{}\" violates not-null constraint",
+                                field.name()
+                            )));
+                        }
+                    }
                     added.push(RecordBatch::try_new(schema.clone(), values.to_vec())?);
                 }
             }
@@ -239,6 +280,52 @@ impl Session {
         }
         Ok(count)
     }
+}
+
+/// Each clause's query (by the clause's position) over the source and the
+/// numbered target rows (in [`ROWS_SCHEMA`]): the row number of each target
+/// row an UPDATE or DELETE takes, then every column's new value for UPDATE
+/// and INSERT. DO NOTHING has none.
+fn clause_queries(
+    merge: &ast::Merge,
+    target: &ast::Ident,
+    actions: &[Action],
+) -> Result<Vec<(usize, String)>> {
+    let source = source_name(&merge.source)?;
+    let joined = format!(
+        "{} LEFT JOIN {ROWS_SCHEMA}.{TARGET_ROWS} AS {target} ON {}",
+        merge.source, merge.on
+    );
+    // The source rows no target row matches, alone: what NOT MATCHED
+    // clauses see (an unqualified name there is the source's).
+    let unmatched = format!(
+        "(SELECT {source}.* FROM {joined} WHERE {target}.{ROW_NUMBER} IS NULL) AS {source}"
+    );
+    let mut queries = Vec::new();
+    for (at, action) in actions.iter().enumerate() {
+        let outputs = match action {
+            Action::Nothing => continue,
+            Action::Delete => &[][..],
+            Action::Update(values) | Action::Insert(values) => values.as_slice(),
+        };
+        let mut list: Vec<String> = outputs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{v} AS __c{i}"))
+            .collect();
+        let inserting = matches!(action, Action::Insert(_));
+        if !inserting {
+            list.insert(0, format!("{target}.{ROW_NUMBER} AS __row"));
+        }
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = {at}",
+            list.join(", "),
+            if inserting { &unmatched } else { &joined },
+            chooser(merge, target, !inserting),
+        );
+        queries.push((at, sql));
+    }
+    Ok(queries)
 }
 
 /// A CASE naming the clause (by its position) each row takes, or -1 for
@@ -357,11 +444,17 @@ fn action(
             let [row] = rows.rows.as_slice() else {
                 return Err(Error::syntax("MERGE … INSERT takes one row of VALUES"));
             };
+            let row = &row.content;
+            // Without a column list, the values fill the first columns.
             let names = match names.is_empty() {
-                true => schema.fields().iter().map(|f| f.name().clone()).collect(),
+                true => schema
+                    .fields()
+                    .iter()
+                    .take(row.len().max(1))
+                    .map(|f| f.name().clone())
+                    .collect(),
                 false => names,
             };
-            let row = &row.content;
             if row.len() > names.len() {
                 return Err(Error::syntax(
                     "INSERT has more expressions than target columns",

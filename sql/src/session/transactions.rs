@@ -282,3 +282,29 @@ pub(super) fn transaction_mode(mode: &TransactionMode) -> (&'static str, &'stati
         ),
     }
 }
+
+impl Session {
+    /// `LOCK [TABLE] name, … [IN mode MODE] [NOWAIT]`: checked as PostgreSQL
+    /// checks it (only in a transaction block; each relation exists), and
+    /// takes no lock. Transactions here commit optimistically: a write that
+    /// another transaction's commit would have waited for is refused at that
+    /// commit (40001) instead.
+    pub(super) fn lock_tables(&mut self, lock: &ast::Lock) -> Result<Output> {
+        if self.tx == TxState::Idle {
+            return Err(Error::NoActiveTransaction(
+                "LOCK TABLE can only be used in transaction blocks".into(),
+            ));
+        }
+        for target in &lock.tables {
+            let (schema, name) = self.resolve(&target.name)?;
+            let exists = self
+                .engine
+                .storage()
+                .read_catalog(|c| c.relation_exists(&schema, &name));
+            if !exists {
+                return Err(Error::UndefinedTable(name));
+            }
+        }
+        Ok(Output::Command(CommandTag::new("LOCK TABLE")))
+    }
+}

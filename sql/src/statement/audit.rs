@@ -20,6 +20,7 @@ pub fn classify(stmt: &DFStatement) -> (&'static str, String) {
         Statement::Update(_) => ("WRITE", "UPDATE"),
         Statement::Delete(_) => ("WRITE", "DELETE"),
         Statement::Merge(_) => ("WRITE", "MERGE"),
+        Statement::Lock(_) => ("MISC", "LOCK TABLE"),
         Statement::Truncate(_) => ("WRITE", "TRUNCATE TABLE"),
         Statement::Copy { to: true, .. } => ("READ", "COPY"),
         Statement::Copy { to: false, .. } => ("WRITE", "COPY"),

@@ -1,0 +1,1 @@
+select author_id, name, country from {{ ref('authors') }}
