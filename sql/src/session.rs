@@ -57,6 +57,7 @@ use futures::StreamExt;
 mod access;
 mod alter;
 mod alter_columns;
+mod constraints;
 mod copy;
 mod cursors;
 mod ddl;

@@ -431,6 +431,69 @@ impl Storage {
             .await
     }
 
+    /// Adds a unique constraint to a table (`ALTER TABLE … ADD UNIQUE`); the
+    /// caller has checked that the rows satisfy it. Writes from then on keep
+    /// it.
+    pub async fn add_unique(
+        &self,
+        schema: &str,
+        name: &str,
+        key: PrimaryKey,
+    ) -> Result<(), StorageError> {
+        self.change(|c| {
+            if c.relation_exists(schema, &key.name) || c.index_table(schema, &key.name).is_some() {
+                return Err(StorageError::TableExists(key.name.clone()));
+            }
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            entry.unique.push(key.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Drops a table's constraint by name (its primary key, a unique
+    /// constraint or a foreign key), with the foreign keys of other tables
+    /// named in `dependents` (schema, table, constraint). Returns whether it
+    /// was found.
+    pub async fn drop_constraint(
+        &self,
+        schema: &str,
+        name: &str,
+        constraint: &str,
+        dependents: &[(String, String, String)],
+    ) -> Result<bool, StorageError> {
+        self.change(|c| {
+            for (s, t, fk) in dependents {
+                if let Some(entry) = c.schemas.get_mut(s).and_then(|s| s.tables.get_mut(t)) {
+                    entry.foreign_keys.retain(|k| &k.name != fk);
+                }
+            }
+            let entry = c
+                .schemas
+                .get_mut(schema)
+                .and_then(|s| s.tables.get_mut(name))
+                .ok_or_else(|| StorageError::TableNotFound(name.into()))?;
+            let before = entry.unique.len() + entry.foreign_keys.len();
+            entry.unique.retain(|k| k.name != constraint);
+            entry.foreign_keys.retain(|k| k.name != constraint);
+            let mut found = before != entry.unique.len() + entry.foreign_keys.len();
+            if entry
+                .primary_key
+                .as_ref()
+                .is_some_and(|k| k.name == constraint)
+            {
+                entry.primary_key = None;
+                found = true;
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     /// Changes what the catalog keeps about one table.
     async fn change_table(
         &self,

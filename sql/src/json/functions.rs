@@ -67,6 +67,11 @@ pub enum Op {
     },
     /// The rows of `json[b]_object_keys`, as an array.
     Keys,
+    /// The `value` column of `json[b]_each[_text]` (beside the keys), as an
+    /// array.
+    EachValues {
+        text: bool,
+    },
 }
 
 /// The array function behind a set-returning json function.
@@ -150,6 +155,14 @@ pub fn all() -> Vec<JsonFunction> {
         ("pg_jsonb_array_elements_text", Elements { text: true }),
         ("pg_json_object_keys", Keys),
         ("pg_jsonb_object_keys", Keys),
+        ("pg_json_each_keys", Keys),
+        ("pg_jsonb_each_keys", Keys),
+        ("pg_json_each_text_keys", Keys),
+        ("pg_jsonb_each_text_keys", Keys),
+        ("pg_json_each_values", EachValues { text: false }),
+        ("pg_jsonb_each_values", EachValues { text: false }),
+        ("pg_json_each_text_values", EachValues { text: true }),
+        ("pg_jsonb_each_text_values", EachValues { text: true }),
     ]
     .into_iter()
     .map(|(name, op)| JsonFunction::new(name, op))
@@ -259,7 +272,7 @@ impl ScalarUDFImpl for JsonFunction {
             arg_fields: &fields,
             scalar_arguments: args.scalar_arguments,
         };
-        if let Op::Elements { text: false } = self.op {
+        if let Op::Elements { text: false } | Op::EachValues { text: false } = self.op {
             let pg = match self.name.starts_with("pg_jsonb") {
                 true => oid::JSONB,
                 false => oid::JSON,
@@ -271,7 +284,7 @@ impl ScalarUDFImpl for JsonFunction {
                 true,
             )));
         }
-        if let Op::Elements { text: true } | Op::Keys = self.op {
+        if let Op::Elements { text: true } | Op::Keys | Op::EachValues { text: true } = self.op {
             let item = Field::new_list_field(DataType::Utf8, true);
             return Ok(Arc::new(Field::new(
                 self.name,
@@ -300,7 +313,21 @@ impl ScalarUDFImpl for JsonFunction {
             Op::Elements { text } => {
                 elements(&arrays[0], &fields[0], text, args.return_field.data_type())?
             }
+            Op::Keys if self.name.contains("_each") => each(
+                &arrays[0],
+                &fields[0],
+                None,
+                self.name,
+                args.return_field.data_type(),
+            )?,
             Op::Keys => keys(&arrays[0], &fields[0])?,
+            Op::EachValues { text } => each(
+                &arrays[0],
+                &fields[0],
+                Some(text),
+                self.name,
+                args.return_field.data_type(),
+            )?,
             op => evaluate(op, &arrays, &fields, rows)?,
         };
         // A constant in, a constant out (keeps constant folding simple).
@@ -596,7 +623,9 @@ fn evaluate(op: Op, arrays: &[ArrayRef], fields: &[FieldRef], rows: usize) -> Re
                 .collect();
             Ok(texts(out))
         }
-        Op::Elements { .. } | Op::Keys => unreachable!("evaluated as arrays"),
+        Op::Elements { .. } | Op::Keys | Op::EachValues { .. } => {
+            unreachable!("evaluated as arrays")
+        }
         Op::Pretty => {
             let (a, af) = arg(0)?;
             let out = json_rows(a, af)?
@@ -673,6 +702,59 @@ fn keys(array: &ArrayRef, field: &Field) -> Result<ArrayRef> {
                 return Err(coded("22023", "cannot call jsonb_object_keys on an array"));
             }
             _ => return Err(coded("22023", "cannot call jsonb_object_keys on a scalar")),
+        }
+        builder.append(true);
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+/// The columns of `json[b]_each[_text]` (the statement unnests them side by
+/// side): each row's object keys (`values` None), or its member values in
+/// the same order, as json/jsonb or (`Some(true)`) as text. `name` is the
+/// function the errors name.
+fn each(
+    array: &ArrayRef,
+    field: &Field,
+    values: Option<bool>,
+    name: &str,
+    list: &DataType,
+) -> Result<ArrayRef> {
+    let DataType::List(item) = list else {
+        return Err(Error::Internal("a list of members".into()).into());
+    };
+    let mut builder =
+        datafusion::arrow::array::ListBuilder::new(datafusion::arrow::array::StringBuilder::new())
+            .with_field(item.clone());
+    for value in json_rows(array, field)? {
+        let Some(value) = value else {
+            builder.append_null();
+            continue;
+        };
+        let members: Vec<(&str, &Node)> = match (&value.node.kind, value.jsonb) {
+            (Kind::Object(_), true) => value.node.jsonb_members(),
+            (Kind::Object(members), false) => {
+                members.iter().map(|(k, v)| (k.as_str(), v)).collect()
+            }
+            (_, true) => {
+                let function = name
+                    .trim_start_matches("pg_")
+                    .trim_end_matches("_keys")
+                    .trim_end_matches("_values");
+                return Err(coded(
+                    "22023",
+                    &format!("cannot call {function} on a non-object"),
+                ));
+            }
+            (Kind::Array(_), false) => {
+                return Err(coded("22023", "cannot deconstruct an array as an object"));
+            }
+            (_, false) => return Err(coded("22023", "cannot deconstruct a scalar")),
+        };
+        for (key, member) in members {
+            match values {
+                None => builder.values().append_value(key),
+                Some(text) => builder.values().append_option(shown(&value, member, text)),
+            }
         }
         builder.append(true);
     }

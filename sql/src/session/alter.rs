@@ -131,6 +131,21 @@ impl Session {
                         storage.add_foreign_key(&schema, &name, fk).await?;
                     }
                 }
+                ast::AlterTableOperation::AddConstraint {
+                    constraint: ast::TableConstraint::Unique(unique),
+                    ..
+                } => {
+                    self.add_unique_constraint((&schema, &name), unique).await?;
+                }
+                ast::AlterTableOperation::DropConstraint {
+                    if_exists,
+                    name: constraint,
+                    drop_behavior,
+                } => {
+                    let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
+                    self.drop_constraint((&schema, &name), constraint, *if_exists, cascade)
+                        .await?;
+                }
                 ast::AlterTableOperation::DropColumn {
                     column_names,
                     if_exists,

@@ -86,7 +86,7 @@ impl Session {
 
     /// 23505 when rows of the table repeat a key of `columns` (NULLs repeat
     /// nothing), as PostgreSQL fails to build a unique index over them.
-    async fn check_no_repeats(
+    pub(super) async fn check_no_repeats(
         &self,
         schema: &str,
         table: &str,

@@ -335,6 +335,10 @@ pub(super) fn function_columns_named(stmt: &mut Statement) {
                     }
                 }
             }
+            if let Some(each) = json_each_unnested(factor) {
+                *factor = each;
+                return std::ops::ControlFlow::Continue(());
+            }
             let (function, alias) = match factor {
                 ast::TableFactor::Table {
                     name,
@@ -571,4 +575,96 @@ pub(super) fn delete_alias_as_table(stmt: &mut Statement) {
         }
         let _ = ast::visit_expressions_mut(item, through_table);
     }
+}
+
+/// `json[b]_each[_text](j)` in FROM: the object's keys and values unnested
+/// side by side, in columns named `key` and `value` (the function's OUT
+/// parameters) unless the alias names them; WITH ORDINALITY adds
+/// `ordinality`.
+fn json_each_unnested(factor: &mut ast::TableFactor) -> Option<ast::TableFactor> {
+    let ast::TableFactor::Table {
+        name,
+        args: Some(args),
+        alias,
+        with_ordinality,
+        ..
+    } = factor
+    else {
+        return None;
+    };
+    let function = name.to_string().to_ascii_lowercase();
+    if name.0.len() != 1
+        || !matches!(
+            function.as_str(),
+            "json_each" | "jsonb_each" | "json_each_text" | "jsonb_each_text"
+        )
+    {
+        return None;
+    }
+    let [argument] = args.args.as_slice() else {
+        return None;
+    };
+    let keys = parse_expr(&format!("pg_{function}_keys({argument})"))?;
+    let values = parse_expr(&format!("pg_{function}_values({argument})"))?;
+    let mut alias = alias.take().unwrap_or_else(|| ast::TableAlias {
+        explicit: true,
+        name: Ident::new(&function),
+        columns: vec![],
+        at: None,
+    });
+    if alias.columns.is_empty() {
+        let names: &[&str] = match with_ordinality {
+            true => &["key", "value", "ordinality"],
+            false => &["key", "value"],
+        };
+        alias.columns = names
+            .iter()
+            .map(|n| ast::TableAliasColumnDef::from_name(*n))
+            .collect();
+    }
+    let unnest = ast::TableFactor::UNNEST {
+        alias: Some(alias),
+        array_exprs: vec![keys, values],
+        with_offset: false,
+        with_offset_alias: None,
+        with_ordinality: *with_ordinality,
+    };
+    if function.ends_with("_text") {
+        return Some(unnest);
+    }
+    // The values leave their arrays as text: typed json/jsonb again, in a
+    // lateral subquery over the unnested columns.
+    let ast::TableFactor::UNNEST {
+        alias: Some(alias), ..
+    } = &unnest
+    else {
+        return None;
+    };
+    let typed = function.trim_end_matches("_each");
+    let names: Vec<String> = alias.columns.iter().map(|c| c.name.to_string()).collect();
+    let list: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| match i {
+            1 => format!("CAST({n} AS {typed}) AS {n}"),
+            _ => n.clone(),
+        })
+        .collect();
+    let Ok(Statement::Query(subquery)) =
+        parse_one(&format!("SELECT {} FROM {unnest}", list.join(", ")))
+    else {
+        return None;
+    };
+    let outer = ast::TableAlias {
+        explicit: true,
+        name: alias.name.clone(),
+        columns: vec![],
+        at: None,
+    };
+    Some(ast::TableFactor::Derived {
+        lateral: true,
+        subquery,
+        alias: Some(outer),
+        sample: None,
+    })
 }
