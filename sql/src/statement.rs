@@ -301,6 +301,26 @@ pub fn cast_declared_parameters(statement: &mut DFStatement, declared: &[Option<
     });
 }
 
+/// The text of `tokens` with each range of them `(first, last, text)`
+/// replaced by its text (the ranges in order, not overlapping).
+fn spliced(
+    tokens: &[datafusion::sql::sqlparser::tokenizer::Token],
+    replaced: &[(usize, usize, String)],
+) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some((_, last, text)) = replaced.iter().find(|(first, _, _)| *first == i) {
+            out.push_str(text);
+            i = last + 1;
+            continue;
+        }
+        out.push_str(&tokens[i].to_string());
+        i += 1;
+    }
+    out
+}
+
 /// One expression, parsed on its own.
 fn parse_expr(sql: &str) -> Option<Expr> {
     let Ok(Statement::Query(query)) = parse_one(&format!("SELECT {sql}")) else {

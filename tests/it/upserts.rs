@@ -116,3 +116,43 @@ async fn returning_lists_work_through_the_extended_protocol() {
         .unwrap();
     assert_eq!(left.get::<_, i64>(0), 2);
 }
+
+/// Concurrent MERGE statements that insert a key or increment it: as with
+/// ON CONFLICT, each applies once (one row, every increment counted), each
+/// one a transaction of its own that runs again when another committed first.
+#[tokio::test]
+async fn concurrent_merges_of_one_key_apply_each_once() {
+    let server = TestServer::start();
+    let setup = server.connect().await;
+    setup
+        .batch_execute("CREATE TABLE tallies (k int PRIMARY KEY, n int NOT NULL)")
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for client_no in 0..4 {
+        let client = server.connect().await;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let merged = client
+                    .execute(
+                        "MERGE INTO tallies t USING (VALUES ($1::int)) AS s(k) ON t.k = s.k \
+                         WHEN MATCHED THEN UPDATE SET n = t.n + 1 \
+                         WHEN NOT MATCHED THEN INSERT VALUES (s.k, 1)",
+                        &[&1i32],
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("merge {i} of client {client_no}: {e}"));
+                assert_eq!(merged, 1, "one row inserted or updated");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let row = setup
+        .query_one("SELECT count(*), sum(n) FROM tallies", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1, "one row for the key");
+    assert_eq!(row.get::<_, i64>(1), 40, "every increment applied once");
+}

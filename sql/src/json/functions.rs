@@ -643,14 +643,22 @@ fn evaluate(op: Op, arrays: &[ArrayRef], fields: &[FieldRef], rows: usize) -> Re
     }
 }
 
+/// A builder of the lists of strings `list` (a function's return type) holds.
+fn string_lists(
+    list: &DataType,
+) -> Result<datafusion::arrow::array::ListBuilder<datafusion::arrow::array::StringBuilder>> {
+    let DataType::List(item) = list else {
+        return Err(Error::Internal(format!("a list, not {list}")).into());
+    };
+    Ok(
+        datafusion::arrow::array::ListBuilder::new(datafusion::arrow::array::StringBuilder::new())
+            .with_field(item.clone()),
+    )
+}
+
 /// Each row's array elements, as json/jsonb (or text) in a list.
 fn elements(array: &ArrayRef, field: &Field, text: bool, list: &DataType) -> Result<ArrayRef> {
-    let DataType::List(item) = list else {
-        return Err(Error::Internal("an elements list".into()).into());
-    };
-    let mut builder =
-        datafusion::arrow::array::ListBuilder::new(datafusion::arrow::array::StringBuilder::new())
-            .with_field(item.clone());
+    let mut builder = string_lists(list)?;
     for value in json_rows(array, field)? {
         let Some(value) = value else {
             builder.append_null();
@@ -719,12 +727,7 @@ fn each(
     name: &str,
     list: &DataType,
 ) -> Result<ArrayRef> {
-    let DataType::List(item) = list else {
-        return Err(Error::Internal("a list of members".into()).into());
-    };
-    let mut builder =
-        datafusion::arrow::array::ListBuilder::new(datafusion::arrow::array::StringBuilder::new())
-            .with_field(item.clone());
+    let mut builder = string_lists(list)?;
     for value in json_rows(array, field)? {
         let Some(value) = value else {
             builder.append_null();

@@ -21,13 +21,11 @@
 //! (40001) if another writer committed to it meanwhile; outside a block the
 //! statement is its own transaction, run again on such a conflict.
 
-use datafusion::arrow::array::BooleanArray;
-use datafusion::arrow::compute::filter_record_batch;
 use datafusion::logical_expr::{Expr as PlanExpr, ExprSchemable};
 use enishi_storage::TableHandle;
 
 use super::dml::{ROWS_SCHEMA, column_default};
-use super::returning::{ROW_NUMBER, numbered};
+use super::returning::{ROW_NUMBER, numbered, untouched};
 use super::*;
 use crate::statement::{DEFAULT_VALUES, DO_NOTHING};
 
@@ -129,7 +127,8 @@ impl Session {
         let mut found: HashMap<String, Option<datafusion::arrow::datatypes::FieldRef>> =
             HashMap::new();
         for (_, sql) in clause_queries(merge, &target, &actions)? {
-            let plan = self.clause_plan(&ctx, &sql).await?;
+            // With the types parameters take from their use (`$1::int`).
+            let plan = query::finished(self.clause_plan(&ctx, &sql).await?)?;
             for (key, field) in plan.get_parameter_fields()? {
                 let known = found.entry(key).or_default();
                 if known.is_none() {
@@ -265,17 +264,8 @@ impl Session {
                 }
             }
         }
-        let mut kept = Vec::with_capacity(copy.len());
-        let mut start = 0;
-        for batch in copy {
-            let keep: BooleanArray = touched[start..start + batch.num_rows()]
-                .iter()
-                .map(|t| Some(!t))
-                .collect();
-            start += batch.num_rows();
-            kept.push(filter_record_batch(&batch, &keep)?);
-        }
         if count > 0 {
+            let kept = untouched(copy, &touched)?;
             table.replace_transaction_rows(&state, kept, added).await?;
         }
         Ok(count)

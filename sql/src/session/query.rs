@@ -13,11 +13,7 @@ impl Session {
         let plan = state.statement_to_plan(stmt.clone()).await?;
         crate::privileges::admissible(&plan)?;
         self.authorize(&plan)?;
-        let plan = crate::rewrite::set_operations_all(plan)?;
-        let plan = crate::rewrite::integral_numeric_functions(plan)?;
-        let plan = crate::rewrite::exact_numeric_writes(plan)?;
-        let plan = crate::rewrite::signed_outputs(plan)?;
-        Ok(crate::rewrite::infer_placeholder_types(plan)?)
+        finished(plan)
     }
 
     pub(super) async fn run_plan(
@@ -372,6 +368,17 @@ impl Session {
         let batches = self.ctx.execute_logical_plan(plan).await?.collect().await?;
         Ok(counted(&batches))
     }
+}
+
+/// A plan as DataFusion's planner made it, with the rewrites every
+/// statement's plan takes: PostgreSQL's set operations, integral and exact
+/// numeric results, and the types of parameters known from their use.
+pub(super) fn finished(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let plan = crate::rewrite::set_operations_all(plan)?;
+    let plan = crate::rewrite::integral_numeric_functions(plan)?;
+    let plan = crate::rewrite::exact_numeric_writes(plan)?;
+    let plan = crate::rewrite::signed_outputs(plan)?;
+    Ok(crate::rewrite::infer_placeholder_types(plan)?)
 }
 
 /// The row count a DML plan's result batches carry.

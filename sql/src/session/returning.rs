@@ -220,16 +220,7 @@ impl Session {
                 batch.columns()[..width].to_vec(),
             )?);
         }
-        let mut kept = Vec::with_capacity(copy.len());
-        let mut start = 0;
-        for batch in copy {
-            let keep: BooleanArray = hit[start..start + batch.num_rows()]
-                .iter()
-                .map(|h| Some(!h))
-                .collect();
-            start += batch.num_rows();
-            kept.push(filter_record_batch(&batch, &keep)?);
-        }
+        let kept = untouched(copy, &hit)?;
         let added = match dml.op {
             WriteOp::Update => rows.clone(),
             _ => Vec::new(),
@@ -237,6 +228,21 @@ impl Session {
         table.replace_transaction_rows(&state, kept, added).await?;
         Ok(rows)
     }
+}
+
+/// The rows of `copy` whose number (their position in it) is not `touched`.
+pub(super) fn untouched(copy: Vec<RecordBatch>, touched: &[bool]) -> Result<Vec<RecordBatch>> {
+    let mut kept = Vec::with_capacity(copy.len());
+    let mut start = 0;
+    for batch in copy {
+        let keep: BooleanArray = touched[start..start + batch.num_rows()]
+            .iter()
+            .map(|t| Some(!t))
+            .collect();
+        start += batch.num_rows();
+        kept.push(filter_record_batch(&batch, &keep)?);
+    }
+    Ok(kept)
 }
 
 /// The rows with a last column numbering them from 0.

@@ -51,18 +51,7 @@ pub(super) fn merge_actions_spelled(sql: &str) -> Option<String> {
     if replaced.is_empty() {
         return None;
     }
-    let mut out = String::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        if let Some((_, last, text)) = replaced.iter().find(|(first, _, _)| *first == i) {
-            out.push_str(text);
-            i = last + 1;
-            continue;
-        }
-        out.push_str(&tokens[i].to_string());
-        i += 1;
-    }
-    Some(out)
+    Some(super::spliced(&tokens, &replaced))
 }
 
 #[cfg(test)]
